@@ -1,0 +1,93 @@
+import ParleyStorage
+
+/// Where an appended entry landed: its partition, its index in that partition's log, and the
+/// generation it was proposed under.
+public struct LogPosition: Hashable, Sendable {
+    public let partition: PartitionID
+    public let index: UInt64
+    public let generation: UInt64
+}
+
+/// One entry of a partition's log. `payload` is opaque to the log; the partition's state
+/// machine gives it meaning.
+public struct LogEntry: Sendable, Equatable {
+    public let partition: PartitionID
+    public let index: UInt64
+    public let generation: UInt64
+    public let payload: [UInt8]
+
+    public init(partition: PartitionID, index: UInt64, generation: UInt64, payload: [UInt8]) {
+        self.partition = partition
+        self.index = index
+        self.generation = generation
+        self.payload = payload
+    }
+}
+
+/// The writes that apply one entry to its partition's state. The log owns the column family;
+/// a state machine only names keys and values.
+public struct StateWrites: Sendable {
+    public private(set) var batch: WriteBatch
+    let family: ColumnFamily
+
+    init(family: ColumnFamily) {
+        self.batch = WriteBatch()
+        self.family = family
+    }
+
+    public mutating func put(_ key: [UInt8], _ value: [UInt8]) { batch.put(key, value, in: family) }
+
+    public mutating func delete(_ key: [UInt8]) { batch.delete(key, in: family) }
+}
+
+/// Applies committed entries to a partition's state, deterministically: the same entries in
+/// the same order give the same writes on every replica.
+public protocol PartitionStateMachine: Sendable {
+    /// Adds to `writes` what applying `entry` changes. Throwing rejects the entry: it is not
+    /// appended and nothing of it is written.
+    func apply(_ entry: LogEntry, to writes: inout StateWrites) throws
+}
+
+/// The one error type of ParleyCluster.
+public struct PartitionLogError: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        /// The partition's generation (the leader term, once replicated) moved on since the
+        /// proposer activated: it must reload its state and decide again.
+        case stale = "log_stale_generation"
+        /// The state machine refused the entry.
+        case rejected = "log_entry_rejected"
+        /// The write did not become durable.
+        case storageFailure = "log_storage_failure"
+        /// The log is draining for shutdown and takes no new entries.
+        case shuttingDown = "log_shutting_down"
+        /// No such partition.
+        case unknownPartition = "log_unknown_partition"
+        /// The database was laid out for a different partition count.
+        case layoutMismatch = "log_layout_mismatch"
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}
+
+/// The seam between entity actors and durability. An entry is acknowledged only once it is
+/// durable and applied to its partition's state. `LocalPartitionLog` implements it for a single
+/// node; a Raft-replicated log implements the same interface, with the Raft term as generation.
+public protocol PartitionLog: Sendable {
+    var partitionCount: Int { get }
+
+    /// The generation an entity activated now must propose under.
+    func generation(of partition: PartitionID) -> UInt64
+
+    /// Queues `payload` for `partition` and returns at once. Entries queued by one caller are
+    /// appended in the order of the calls, which is why this is synchronous: an actor calls
+    /// it without suspending between deciding and queueing.
+    func append(_ payload: [UInt8], to partition: PartitionID, generation: UInt64) -> AppendTicket
+}

@@ -1,0 +1,26 @@
+/// The one error type of ParleyDomain: a rule refused a command. `code` is stable and is what
+/// API clients match on; `message` is for people.
+public struct DomainError: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable, CaseIterable {
+        case invalidArgument = "invalid_argument"
+        case roomNotFound = "room_not_found"
+        case roomAlreadyExists = "room_already_exists"
+        case notAMember = "not_a_member"
+        case emptyMessage = "empty_message"
+        case messageTooLong = "message_too_long"
+        case unsupportedRoomKind = "unsupported_room_kind"
+        case tooManyMembers = "too_many_members"
+        case requestInProgress = "request_in_progress"
+        case idempotencyKeyReused = "idempotency_key_reused"
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}

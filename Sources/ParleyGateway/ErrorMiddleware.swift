@@ -1,0 +1,47 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import ParleyRuntime
+
+/// Turns every error a route throws into a JSON error body with a stable code:
+/// `{"error":{"code":"…","message":"…"}}`. Unknown errors become 500 `internal_error` and are
+/// logged; their details never reach the client.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as GatewayError {
+            return Self.response(for: error)
+        } catch let error as RuntimeError {
+            if case .internalFailure = error {
+                context.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            }
+            return Self.response(for: GatewayError(error))
+        } catch let error as HTTPError {
+            let code: String =
+                switch error.status {
+                case .notFound: "route_not_found"
+                case .methodNotAllowed: "method_not_allowed"
+                case .contentTooLarge: "body_too_large"
+                default: "http_\(error.status.code)"
+                }
+            return Self.response(for: GatewayError(error.status, code: code, error.body ?? error.status.reasonPhrase))
+        } catch {
+            context.logger.error("unexpected error", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            return Self.response(for: GatewayError(.internalServerError, code: "internal_error", "the server failed to handle the request"))
+        }
+    }
+
+    static func response(for error: GatewayError) -> Response {
+        JSONBody.response(ErrorEnvelope(error: .init(code: error.code, message: error.message)), status: error.status)
+    }
+}
+
+struct ErrorEnvelope: Encodable {
+    struct Detail: Encodable {
+        let code: String
+        let message: String
+    }
+    let error: Detail
+}

@@ -1,0 +1,47 @@
+import HTTPTypes
+import ParleyDomain
+import ParleyRuntime
+
+/// The one error type of ParleyGateway: what a client is told, with an HTTP status and a
+/// stable code. Every refusal of the API is one of these.
+public struct GatewayError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let status: HTTPResponse.Status
+    public let code: String
+    public let message: String
+
+    public init(_ status: HTTPResponse.Status, code: String, _ message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(status.code) \(code): \(message)" }
+
+    static func invalidJSON(_ message: String) -> GatewayError { GatewayError(.badRequest, code: "invalid_json", message) }
+    static func invalidArgument(_ message: String) -> GatewayError { GatewayError(.badRequest, code: "invalid_argument", message) }
+    static let unauthenticated = GatewayError(.unauthorized, code: "unauthenticated", "an Authorization: Bearer <token> header is required")
+    static let invalidToken = GatewayError(.unauthorized, code: "invalid_token", "the bearer token is not valid")
+    static func bodyTooLarge(_ limit: Int) -> GatewayError {
+        GatewayError(.contentTooLarge, code: "body_too_large", "the request body is larger than \(limit) bytes")
+    }
+
+    /// How a runtime error reads to a client.
+    init(_ error: RuntimeError) {
+        switch error {
+        case let .rejected(domain):
+            let status: HTTPResponse.Status =
+                switch domain.code {
+                case .roomNotFound: .notFound
+                case .notAMember: .forbidden
+                case .roomAlreadyExists, .requestInProgress, .idempotencyKeyReused: .conflict
+                case .messageTooLong: .contentTooLarge
+                case .invalidArgument, .emptyMessage, .unsupportedRoomKind, .tooManyMembers: .badRequest
+                }
+            self.init(status, code: domain.code.rawValue, domain.message)
+        case let .unavailable(code, message):
+            self.init(.serviceUnavailable, code: code, message)
+        case let .internalFailure(code, message):
+            self.init(.internalServerError, code: code, message)
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Reading and writing JSON bodies with the gateway's limits and error codes.
+enum JSONBody {
+    static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(value)) ?? Data(#"{"error":{"code":"internal_error","message":"encoding failed"}}"#.utf8)
+        var fields = headers
+        fields[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Collects the body (refusing more than `limit` bytes) and decodes it.
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: limit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw GatewayError.bodyTooLarge(limit)
+        }
+        guard buffer.readableBytes > 0 else { throw GatewayError.invalidJSON("the request needs a JSON body") }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch let DecodingError.dataCorrupted(context) where context.codingPath.isEmpty {
+            throw GatewayError.invalidJSON("the body is not valid JSON")
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw GatewayError.invalidArgument("missing field \(key.stringValue)")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw GatewayError.invalidArgument("field \(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type")
+        } catch let DecodingError.valueNotFound(_, context) {
+            throw GatewayError.invalidArgument("field \(context.codingPath.map(\.stringValue).joined(separator: ".")) must not be null")
+        } catch {
+            throw GatewayError.invalidJSON("the body could not be read as the expected JSON object")
+        }
+    }
+}

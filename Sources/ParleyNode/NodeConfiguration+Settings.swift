@@ -1,0 +1,89 @@
+import Logging
+
+/// One configurable setting: its key in a config file, its environment variable, and how a
+/// value is checked and applied. This table is the single list of what can be configured.
+struct Setting: Sendable {
+    enum Value {
+        case string(String)
+        case number(Double)
+    }
+
+    let key: String
+    let apply: @Sendable (inout NodeConfiguration, Value) throws(SettingError) -> Void
+
+    var environmentVariable: String { "PARLEY_" + key.uppercased() }
+
+    struct SettingError: Error {
+        let reason: String
+    }
+
+    static let all: [Setting] = [
+        text("node_id") { config, value throws(SettingError) in
+            guard value.utf8.count <= 64, !value.isEmpty,
+                value.utf8.allSatisfy({ $0 == 0x2D || $0 == 0x5F || $0 == 0x2E || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
+            else { throw SettingError(reason: "must be 1 to 64 of A-Z a-z 0-9 . _ -") }
+            config.nodeID = value
+        },
+        text("data_dir") { config, value throws(SettingError) in
+            guard !value.isEmpty else { throw SettingError(reason: "must not be empty") }
+            config.dataDirectory = value
+        },
+        integer("partitions", 1...4_096) { $0.partitions = $1 },
+        text("client_host") { config, value throws(SettingError) in
+            guard !value.isEmpty else { throw SettingError(reason: "must not be empty") }
+            config.clientHost = value
+        },
+        integer("client_port", 0...65_535) { $0.clientPort = $1 },
+        text("log_level") { config, value throws(SettingError) in
+            guard let level = Logger.Level(rawValue: value.lowercased()) else {
+                throw SettingError(reason: "must be one of trace, debug, info, notice, warning, error, critical")
+            }
+            config.logLevel = level
+        },
+        text("admin_token") { config, value throws(SettingError) in
+            guard value.utf8.count >= 16, value.utf8.count <= 256, !value.contains(" ") else {
+                throw SettingError(reason: "must be 16 to 256 characters without spaces")
+            }
+            config.adminToken = value
+        },
+        seconds("passivate_after_seconds") { $0.passivateAfterSeconds = $1 },
+        seconds("passivation_sweep_seconds") { $0.passivationSweepSeconds = $1 },
+        integer("max_body_bytes", 1_024...(1 << 30)) { $0.maxBodyBytes = $1 },
+        integer("max_commit_batch", 1...1_000_000) { $0.maxCommitBatch = $1 },
+        integer("log_retained_entries", 1...100_000_000) { $0.logRetainedEntries = $1 },
+        seconds("shutdown_grace_seconds") { $0.shutdownGraceSeconds = $1 },
+    ]
+
+    static func text(_ key: String, _ set: @escaping @Sendable (inout NodeConfiguration, String) throws(SettingError) -> Void) -> Setting {
+        Setting(key: key) { config, value throws(SettingError) in
+            guard case let .string(text) = value else { throw SettingError(reason: "must be a string") }
+            try set(&config, text)
+        }
+    }
+
+    static func integer(_ key: String, _ range: ClosedRange<Int>, _ set: @escaping @Sendable (inout NodeConfiguration, Int) -> Void) -> Setting {
+        Setting(key: key) { config, value throws(SettingError) in
+            let number: Int?
+            switch value {
+            case let .number(n): number = n.rounded() == n && abs(n) < 1e15 ? Int(n) : nil
+            case let .string(s): number = Int(s)
+            }
+            guard let number else { throw SettingError(reason: "must be a whole number") }
+            guard range.contains(number) else { throw SettingError(reason: "must be between \(range.lowerBound) and \(range.upperBound)") }
+            set(&config, number)
+        }
+    }
+
+    static func seconds(_ key: String, _ set: @escaping @Sendable (inout NodeConfiguration, Double) -> Void) -> Setting {
+        Setting(key: key) { config, value throws(SettingError) in
+            let number: Double?
+            switch value {
+            case let .number(n): number = n
+            case let .string(s): number = Double(s)
+            }
+            guard let number, number.isFinite else { throw SettingError(reason: "must be a number of seconds") }
+            guard number > 0, number <= 86_400 else { throw SettingError(reason: "must be more than 0 and at most 86400") }
+            set(&config, number)
+        }
+    }
+}

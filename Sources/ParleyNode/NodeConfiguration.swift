@@ -1,0 +1,46 @@
+import Logging
+
+/// Everything a node is configured with. Every field has a default, so a node runs with no
+/// configuration at all (the embedded default: one node, 64 partitions, data in ./data,
+/// clients on 127.0.0.1:8080).
+public struct NodeConfiguration: Sendable, Equatable {
+    public var nodeID = "node-1"
+    public var dataDirectory = "./data"
+    public var partitions = 64
+    public var clientHost = "127.0.0.1"
+    /// 0 picks a free port; the node prints the one it got.
+    public var clientPort = 8080
+    public var logLevel: Logger.Level = .info
+    /// The bootstrap admin token; when nil, the one in the data directory is used, or a new
+    /// one is generated there (file mode 0600).
+    public var adminToken: String?
+    public var passivateAfterSeconds: Double = 300
+    public var passivationSweepSeconds: Double = 10
+    public var maxBodyBytes = 1 << 20
+    public var maxCommitBatch = 4_096
+    public var logRetainedEntries = 100_000
+    /// How long a graceful shutdown may take before the node gives up waiting.
+    public var shutdownGraceSeconds: Double = 10
+
+    public init() {}
+}
+
+/// A configuration that cannot be used, naming where the bad value came from.
+public struct ConfigurationError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The file path, or `environment`.
+    public let source: String
+    /// The key in the file, or the environment variable.
+    public let key: String?
+    public let reason: String
+
+    public init(source: String, key: String?, reason: String) {
+        self.source = source
+        self.key = key
+        self.reason = reason
+    }
+
+    public var description: String {
+        if let key { return "configuration error in \(source): key '\(key)': \(reason)" }
+        return "configuration error in \(source): \(reason)"
+    }
+}

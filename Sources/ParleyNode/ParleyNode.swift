@@ -1,0 +1,96 @@
+import Foundation
+import Hummingbird
+import Logging
+import ParleyCluster
+import ParleyGateway
+import ParleyRuntime
+import ParleyStorage
+import ServiceLifecycle
+
+/// A running Parley node's parts, assembled from a configuration.
+public struct ParleyNode: Sendable {
+    public let configuration: NodeConfiguration
+    public let database: Database
+    public let log: LocalPartitionLog
+    public let runtime: NodeRuntime
+    public let readiness: NodeReadiness
+    public let adminToken: String
+    public let adminTokenOrigin: AdminToken.Origin
+    let logger: Logger
+
+    /// Opens the data directory and builds every part; nothing runs until `run`.
+    public init(configuration: NodeConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        do {
+            try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw ConfigurationError(source: "data_dir", key: nil, reason: "\(configuration.dataDirectory) cannot be created: \(error.localizedDescription)")
+        }
+        (adminToken, adminTokenOrigin) = try AdminToken.resolve(configured: configuration.adminToken, dataDirectory: configuration.dataDirectory)
+        let databasePath = (configuration.dataDirectory as NSString).appendingPathComponent("db")
+        database = try Database.open(at: databasePath, columnFamilies: LocalPartitionLog.requiredFamilies)
+        var logConfiguration = LocalPartitionLog.Configuration()
+        logConfiguration.maxBatchEntries = configuration.maxCommitBatch
+        logConfiguration.retainedEntries = UInt64(configuration.logRetainedEntries)
+        log = try LocalPartitionLog(
+            database: database, partitionCount: configuration.partitions, stateMachine: EntityStateApplier(),
+            configuration: logConfiguration, logger: logger)
+        var runtimeConfiguration = RuntimeConfiguration()
+        runtimeConfiguration.passivateAfter = .milliseconds(Int64(configuration.passivateAfterSeconds * 1_000))
+        runtimeConfiguration.passivationSweepInterval = .milliseconds(Int64(configuration.passivationSweepSeconds * 1_000))
+        runtime = NodeRuntime(database: database, stateFamily: log.stateColumnFamily, log: log, configuration: runtimeConfiguration, logger: logger)
+        readiness = NodeReadiness()
+    }
+
+    /// The client-facing router of this node.
+    public func router() -> Router<BasicRequestContext> {
+        var gatewayConfiguration = GatewayConfiguration()
+        gatewayConfiguration.maxBodyBytes = configuration.maxBodyBytes
+        return Gateway(
+            runtime: runtime, authenticator: StaffAuthenticator(adminToken: adminToken), readiness: readiness,
+            metrics: NodeMetrics.registry, configuration: gatewayConfiguration
+        ).router()
+    }
+
+    /// The node's services in start order; a `ServiceGroup` stops them in reverse, so the
+    /// HTTP server drains first and the log commits what is queued last.
+    public func services(onListening: @escaping @Sendable (_ host: String, _ port: Int) -> Void) -> [any Service] {
+        let readiness = self.readiness
+        let app = Application(
+            router: router(),
+            configuration: .init(address: .hostname(configuration.clientHost, port: configuration.clientPort), serverName: "parley"),
+            onServerRunning: { channel in
+                readiness.set(.ready)
+                onListening(configuration.clientHost, channel.localAddress?.port ?? configuration.clientPort)
+            },
+            logger: logger)
+        return [log, PassivationService(runtime: runtime, logger: logger), app, DrainingMarker(readiness: readiness)]
+    }
+
+    /// Runs the node until SIGTERM or SIGINT, then shuts down gracefully and closes the
+    /// database.
+    public func run(onListening: @escaping @Sendable (_ host: String, _ port: Int) -> Void) async throws {
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services(onListening: onListening).map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            cancellationSignals: [.sigquit],
+            logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int64(configuration.shutdownGraceSeconds * 1_000))
+        let group = ServiceGroup(configuration: groupConfiguration)
+        defer { database.close() }
+        try await group.run()
+        logger.info("node stopped", metadata: ["node": "\(configuration.nodeID)"])
+    }
+}
+
+/// Marks the node as draining as soon as graceful shutdown begins, so `/ready` turns 503
+/// while in-flight requests finish.
+struct DrainingMarker: Service {
+    let readiness: NodeReadiness
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        readiness.set(.draining)
+    }
+}

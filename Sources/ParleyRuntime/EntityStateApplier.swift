@@ -1,0 +1,15 @@
+import ParleyCluster
+import ParleyDomain
+
+/// The partition state machine of a Parley node: decodes each entry's envelope and hands its
+/// events to the store of the entity's kind, which turns them into blind writes.
+public struct EntityStateApplier: PartitionStateMachine {
+    public init() {}
+
+    public func apply(_ entry: LogEntry, to writes: inout StateWrites) throws {
+        switch try EntityEnvelope.decode(entry.payload) {
+        case let .room(id, events):
+            RoomStore.addWrites(for: events, of: id, in: entry.partition, to: &writes)
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import ParleyCluster
+import ParleyDomain
+import ParleyStorage
+
+/// The one error type of ParleyRuntime. Every case has a stable `code`.
+public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A business rule refused the command; nothing changed.
+    case rejected(DomainError)
+    /// The command could not be made durable now (storage failure, shutdown, fencing that
+    /// outlasted the retries); nothing acknowledged was lost and a retry may succeed.
+    case unavailable(code: String, message: String)
+    /// Stored data could not be read back; a bug or corruption, logged and reported.
+    case internalFailure(code: String, message: String)
+
+    public var code: String {
+        switch self {
+        case let .rejected(error): error.code.rawValue
+        case let .unavailable(code, _), let .internalFailure(code, _): code
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case let .rejected(error): error.message
+        case let .unavailable(_, message), let .internalFailure(_, message): message
+        }
+    }
+
+    public var description: String { "\(code): \(message)" }
+
+    static func storage(_ error: StorageError) -> RuntimeError {
+        error.code == .corruption
+            ? .internalFailure(code: error.code.rawValue, message: error.message)
+            : .unavailable(code: error.code.rawValue, message: error.message)
+    }
+
+    static func log(_ error: PartitionLogError) -> RuntimeError {
+        .unavailable(code: error.code.rawValue, message: error.message)
+    }
+
+    static func decoding(_ error: DecodingError) -> RuntimeError {
+        .internalFailure(code: "stored_data_unreadable", message: error.message)
+    }
+}

@@ -1,0 +1,24 @@
+import ParleyCluster
+import ParleyDomain
+
+/// Keys of the partition state column family: `partition(2) ++ kind(1) ++ key ++ 0x00 ++
+/// record`, so one partition's state is one contiguous range (for snapshots and transfer) and
+/// one entity's records sort together.
+enum StateKeys {
+    static func entityPrefix(_ partition: PartitionID, _ entity: EntityID) -> [UInt8] {
+        var key = partition.keyPrefix
+        key.append(entity.kind.rawValue)
+        key.append(contentsOf: entity.key.utf8)
+        key.append(0)
+        return key
+    }
+
+    static func bigEndian(_ value: UInt64) -> [UInt8] {
+        stride(from: 56, through: 0, by: -8).map { UInt8(truncatingIfNeeded: value >> UInt64($0)) }
+    }
+
+    static func readBigEndian(_ bytes: ArraySlice<UInt8>) -> UInt64? {
+        guard bytes.count == 8 else { return nil }
+        return bytes.reduce(0) { $0 << 8 | UInt64($1) }
+    }
+}
