@@ -1,16 +1,21 @@
+import Dispatch
+import Foundation
 import Logging
 import Metrics
 import ParleyStorage
 import ServiceLifecycle
 import Synchronization
 
-/// The single-node partition log: entries of every partition queue up, and one committer
-/// writes everything queued (log entries, the state they apply, the partitions' cursors) in
-/// one atomic RocksDB batch with one fsync, then settles every ticket of the batch. This is
-/// group commit: concurrent proposers share the cost of the fsync.
+/// The single-node partition log. Entries of every partition queue up; one committer thread
+/// takes everything queued, makes the entries durable with one fsync, applies them to the
+/// partitions' state, and settles every ticket of the batch. This is group commit:
+/// concurrent proposers share the cost of the fsync.
 ///
-/// Run it as a `Service`; on graceful shutdown it refuses new entries, commits what is queued
-/// and returns.
+/// The committer is a thread of its own because its work is blocking I/O end to end: a
+/// Swift task would hold one of the cooperative pool's few threads through every fsync.
+/// `run()` starts it and awaits it, so it is as structured as any service. On graceful
+/// shutdown the log refuses new entries, commits what is queued, flushes the state and
+/// returns.
 public final class LocalPartitionLog: PartitionLog, Service {
     /// Settings; every field has a default.
     public struct Configuration: Sendable {
@@ -19,6 +24,13 @@ public final class LocalPartitionLog: PartitionLog, Service {
         /// How many of each partition's latest entries stay on disk after they are applied
         /// (kept for replicas to catch up from once the log is replicated).
         public var retainedEntries: UInt64 = 100_000
+        /// How many entries a partition applies between writes of its applied index; a
+        /// restart replays at most this many entries per partition beyond what was flushed.
+        public var appliedIndexInterval: UInt64 = 256
+        /// How long the committer may wait for the proposers it just answered to propose
+        /// again, so the next fsync carries a full batch. It waits only while fewer entries
+        /// are queued than the last batch held, so a lone proposer never waits.
+        public var maxLinger: Duration = .microseconds(200)
 
         public init() {}
     }
@@ -32,26 +44,34 @@ public final class LocalPartitionLog: PartitionLog, Service {
 
     struct Queue {
         var pending: [Pending] = []
-        var committerWaiting: CheckedContinuation<Void, Never>?
+        var committerSleeping = false
+        /// While lingering, the queue length at which to wake the committer early.
+        var lingerTarget = 0
         var closed = false
+        /// Set when state could not be applied after its entries became durable: the node
+        /// must restart (and replay) before it takes more entries.
+        var failure: PartitionLogError?
         var generations: [UInt64]
+        var statistics = LogStatistics()
     }
 
     public let partitionCount: Int
     let configuration: Configuration
     let database: Database
-    let logFamily: ColumnFamily
-    let stateFamily: ColumnFamily
-    let metaFamily: ColumnFamily
+    let families: LogFamilies
     let stateMachine: any PartitionStateMachine
     let logger: Logger
     let queue: Mutex<Queue>
-    /// The cursors read at start; only the committer loop moves them on, in its own copy.
-    let recoveredCursors: [LogCursor]
+    /// Wakes the committer thread when entries arrive or the log closes.
+    let wakeCommitter = DispatchSemaphore(value: 0)
+    /// Each partition's progress as recovered at start; only the committer moves it on, in
+    /// its own copy.
+    let recovered: [PartitionProgress]
     let metrics = LogMetrics()
 
     /// Opens the log over `database` (which must have been opened with `requiredFamilies`),
-    /// checking that the database was laid out for `partitionCount` partitions.
+    /// checks that the database was laid out for `partitionCount` partitions, and replays
+    /// entries whose state a crash lost.
     public init(
         database: Database,
         partitionCount: Int,
@@ -65,10 +85,8 @@ public final class LocalPartitionLog: PartitionLog, Service {
         self.stateMachine = stateMachine
         self.logger = logger
         do {
-            logFamily = try database.family(LogLayout.logFamily)
-            stateFamily = try database.family(LogLayout.stateFamily)
-            metaFamily = try database.family(LogLayout.metaFamily)
-            recoveredCursors = try Self.recover(database: database, meta: metaFamily, partitionCount: partitionCount)
+            families = try LogFamilies(database)
+            recovered = try Self.recover(database: database, families: families, partitionCount: partitionCount, stateMachine: stateMachine)
         } catch let error as StorageError {
             throw PartitionLogError(.storageFailure, error.description)
         } catch let error as PartitionLogError {
@@ -82,8 +100,19 @@ public final class LocalPartitionLog: PartitionLog, Service {
     /// The column families `Database.open` must be given for this log.
     public static var requiredFamilies: [String] { LogLayout.allFamilies }
 
+    /// Opens (creating if needed) a database laid out for the log: its families, with the
+    /// log family's memtable tuned for appends.
+    public static func openDatabase(at path: String) throws(StorageError) -> Database {
+        var options = DatabaseOptions()
+        options.appendOnlyFamilies = [LogLayout.logFamily]
+        return try Database.open(at: path, columnFamilies: requiredFamilies, options: options)
+    }
+
     /// The column family that state machines' writes land in, for reading applied state.
-    public var stateColumnFamily: ColumnFamily { stateFamily }
+    public var stateColumnFamily: ColumnFamily { families.state }
+
+    /// Counts of what has been committed since the log was opened.
+    public var statistics: LogStatistics { queue.withLock { $0.statistics } }
 
     public func generation(of partition: PartitionID) -> UInt64 {
         queue.withLock { $0.generations[Int(partition.rawValue)] }
@@ -94,27 +123,37 @@ public final class LocalPartitionLog: PartitionLog, Service {
             return .failed(PartitionLogError(.unknownPartition, "no partition \(partition) of \(partitionCount)"))
         }
         let ticket = AppendTicket()
-        let (accepted, waiter): (Bool, CheckedContinuation<Void, Never>?) = queue.withLock { queue in
-            guard !queue.closed else { return (false, nil) }
+        let (refusal, wake): (PartitionLogError?, Bool) = queue.withLock { queue in
+            if let failure = queue.failure { return (failure, false) }
+            guard !queue.closed else { return (PartitionLogError(.shuttingDown, "the node is shutting down"), false) }
             queue.pending.append(Pending(partition: partition, generation: generation, payload: payload, ticket: ticket))
-            defer { queue.committerWaiting = nil }
-            return (true, queue.committerWaiting)
+            if queue.lingerTarget > 0 {
+                guard queue.pending.count >= queue.lingerTarget else { return (nil, false) }
+                queue.lingerTarget = 0
+                return (nil, true)
+            }
+            defer { queue.committerSleeping = false }
+            return (nil, queue.committerSleeping)
         }
-        guard accepted else {
-            ticket.complete(.failure(PartitionLogError(.shuttingDown, "the node is shutting down")))
+        if let refusal {
+            ticket.complete(.failure(refusal))
             return ticket
         }
-        waiter?.resume()
+        if wake { wakeCommitter.signal() }
         return ticket
     }
 
     /// Commits batches until shutdown, then drains what is queued.
     public func run() async throws {
         logger.info("partition log running", metadata: ["partitions": "\(partitionCount)"])
-        var cursors = recoveredCursors
         await withGracefulShutdownHandler {
-            while let batch = await nextBatch() {
-                await commit(batch, cursors: &cursors)
+            await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
+                let thread = Thread {
+                    self.commitLoop()
+                    finished.resume()
+                }
+                thread.name = "parley.log.committer"
+                thread.start()
             }
         } onGracefulShutdown: {
             self.close()
@@ -124,18 +163,52 @@ public final class LocalPartitionLog: PartitionLog, Service {
 
     /// Stops taking entries; queued ones are still committed.
     public func close() {
-        let waiter = queue.withLock { queue in
+        let wake = queue.withLock { queue in
             queue.closed = true
-            defer { queue.committerWaiting = nil }
-            return queue.committerWaiting
+            defer {
+                queue.committerSleeping = false
+                queue.lingerTarget = 0
+            }
+            return queue.committerSleeping || queue.lingerTarget > 0
         }
-        waiter?.resume()
+        if wake { wakeCommitter.signal() }
     }
 
-    /// The next batch to commit, waiting for one; nil once closed and drained.
-    private func nextBatch() async -> [Pending]? {
+    private func commitLoop() {
+        var progress = recovered
+        while let batch = nextBatch() {
+            commit(batch, progress: &progress)
+            compactIfDue(&progress)
+            linger(expecting: batch.count)
+        }
+        persistAppliedIndexes(progress)
+    }
+
+    /// Waits up to `maxLinger` for `expected` entries to be queued.
+    private func linger(expecting expected: Int) {
+        guard expected > 1, configuration.maxLinger > .zero else { return }
+        let shouldWait = queue.withLock { queue in
+            guard !queue.closed, queue.pending.count < expected else { return false }
+            queue.lingerTarget = expected
+            return true
+        }
+        guard shouldWait else { return }
+        let nanoseconds = Int(configuration.maxLinger.components.attoseconds / 1_000_000_000 + configuration.maxLinger.components.seconds * 1_000_000_000)
+        if wakeCommitter.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .timedOut {
+            // Nobody signalled; but one may be about to: clear the target under the lock and
+            // absorb a signal that raced with the timeout.
+            let signalled = queue.withLock { queue in
+                defer { queue.lingerTarget = 0 }
+                return queue.lingerTarget == 0
+            }
+            if signalled { wakeCommitter.wait() }
+        }
+    }
+
+    /// The next batch to commit, sleeping until there is one; nil once closed and drained.
+    private func nextBatch() -> [Pending]? {
         while true {
-            enum Step { case batch([Pending]), finished, wait }
+            enum Step { case batch([Pending]), finished, sleep }
             let step: Step = queue.withLock { queue in
                 if !queue.pending.isEmpty {
                     if queue.pending.count <= configuration.maxBatchEntries {
@@ -146,39 +219,27 @@ public final class LocalPartitionLog: PartitionLog, Service {
                     queue.pending.removeFirst(configuration.maxBatchEntries)
                     return .batch(batch)
                 }
-                return queue.closed ? .finished : .wait
+                if queue.closed { return .finished }
+                queue.committerSleeping = true
+                return .sleep
             }
             switch step {
             case let .batch(batch): return batch
             case .finished: return nil
-            case .wait:
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let resumeNow = queue.withLock { queue in
-                        guard queue.pending.isEmpty, !queue.closed else { return true }
-                        queue.committerWaiting = continuation
-                        return false
-                    }
-                    if resumeNow { continuation.resume() }
-                }
+            case .sleep: wakeCommitter.wait()
             }
         }
     }
+}
 
-    private static func recover(database: Database, meta: ColumnFamily, partitionCount: Int) throws -> [LogCursor] {
-        if let layout = try database.get(LogLayout.layoutKey, in: meta) {
-            let stored = layout.reduce(0) { $0 << 8 | Int($1) }
-            guard stored == partitionCount else {
-                throw PartitionLogError(
-                    .layoutMismatch,
-                    "the data directory was created with \(stored) partitions but the configuration says \(partitionCount)")
-            }
-        } else {
-            let bytes = [UInt8(partitionCount >> 8 & 0xFF), UInt8(partitionCount & 0xFF)]
-            try database.put(LogLayout.layoutKey, bytes, in: meta, sync: true)
-        }
-        return try (0..<partitionCount).map { index in
-            let raw = try database.get(LogLayout.cursorKey(PartitionID(UInt16(index))), in: meta)
-            return raw.flatMap(LogLayout.decodeCursor) ?? LogCursor()
-        }
-    }
+/// What a log has committed since it was opened.
+public struct LogStatistics: Sendable, Equatable {
+    /// Entries made durable and applied.
+    public var appendedEntries = 0
+    /// Atomic fsync'd writes that carried them.
+    public var commits = 0
+    /// Time spent in the fsync'd writes themselves.
+    public var writeDuration: Duration = .zero
+    /// Time from taking a batch to settling its tickets.
+    public var commitDuration: Duration = .zero
 }

@@ -1,8 +1,10 @@
 import ParleyStorage
 
 /// How the partition log lays itself out in RocksDB. Column families: `log` holds entries by
-/// (partition, index); `state` holds what state machines wrote; `meta` holds each
-/// partition's log cursor and the database's partition layout.
+/// (partition, index), fsync'd (a partition's first and last keys give its span, so no
+/// cursor is written per commit); `meta` holds the database's partition layout; `state` holds what state machines wrote plus
+/// each partition's applied index, written without the WAL (rebuilt from the log after a
+/// crash), so that the index and the state it covers are always flushed together.
 enum LogLayout {
     static let logFamily = "log"
     static let stateFamily = "state"
@@ -19,43 +21,73 @@ enum LogLayout {
         return key
     }
 
+    /// `version u8, generation varint, payload`.
     static func encodeEntry(_ entry: LogEntry) -> [UInt8] {
         var bytes: [UInt8] = [formatVersion]
-        bytes.reserveCapacity(entry.payload.count + 9)
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: entry.generation >> UInt64(shift))) }
+        bytes.reserveCapacity(entry.payload.count + 4)
+        var generation = entry.generation
+        while generation >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: generation) | 0x80)
+            generation >>= 7
+        }
+        bytes.append(UInt8(generation))
         bytes.append(contentsOf: entry.payload)
         return bytes
     }
 
     static func decodeEntry(partition: PartitionID, index: UInt64, _ bytes: [UInt8]) -> LogEntry? {
-        guard bytes.count >= 9, bytes[0] == formatVersion else { return nil }
-        let generation = bytes[1..<9].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        return LogEntry(partition: partition, index: index, generation: generation, payload: Array(bytes[9...]))
+        guard bytes.first == formatVersion else { return nil }
+        var generation: UInt64 = 0
+        var offset = 1
+        var shift: UInt64 = 0
+        while true {
+            guard offset < bytes.count, shift < 64 else { return nil }
+            let byte = bytes[offset]
+            generation |= UInt64(byte & 0x7F) << shift
+            offset += 1
+            if byte & 0x80 == 0 { break }
+            shift += 7
+        }
+        return LogEntry(partition: partition, index: index, generation: generation, payload: Array(bytes[offset...]))
     }
 
-    static func cursorKey(_ partition: PartitionID) -> [UInt8] { Array("cursor/".utf8) + partition.keyPrefix }
+    /// The index an entry key names, if `key` is one of `partition`'s entry keys.
+    static func index(ofEntryKey key: [UInt8], in partition: PartitionID) -> UInt64? {
+        guard key.count == 10, Array(key[0..<2]) == partition.keyPrefix else { return nil }
+        return key[2...].reduce(0) { $0 << 8 | UInt64($1) }
+    }
 
     static let layoutKey = Array("layout/partitions".utf8)
 
-    static func encodeCursor(_ cursor: LogCursor) -> [UInt8] {
-        var bytes: [UInt8] = [formatVersion]
-        for value in [cursor.firstIndex, cursor.lastIndex] {
-            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
-        }
-        return bytes
+    /// `partition(2) ++ 0x00 ++ "applied"`: entity kinds start at 1, so no entity key collides.
+    static func appliedKey(_ partition: PartitionID) -> [UInt8] { partition.keyPrefix + [0] + Array("applied".utf8) }
+
+    static func encodeIndex(_ index: UInt64) -> [UInt8] {
+        stride(from: 56, through: 0, by: -8).map { UInt8(truncatingIfNeeded: index >> UInt64($0)) }
     }
 
-    static func decodeCursor(_ bytes: [UInt8]) -> LogCursor? {
-        guard bytes.count == 17, bytes[0] == formatVersion else { return nil }
-        let first = bytes[1..<9].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        let last = bytes[9..<17].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        return LogCursor(firstIndex: first, lastIndex: last)
+    static func decodeIndex(_ bytes: [UInt8]) -> UInt64? {
+        guard bytes.count == 8 else { return nil }
+        return bytes.reduce(0) { $0 << 8 | UInt64($1) }
     }
 }
 
 /// The retained span of one partition's log: entries `firstIndex...lastIndex` are on disk
-/// (none when `lastIndex < firstIndex`); `lastIndex` is also the last applied index.
+/// (none when `lastIndex < firstIndex`).
 struct LogCursor: Equatable, Sendable {
     var firstIndex: UInt64 = 1
     var lastIndex: UInt64 = 0
+}
+
+/// What the committer knows of one partition.
+struct PartitionProgress: Equatable, Sendable {
+    var log = LogCursor()
+    /// The last entry applied to the state column family.
+    var applied: UInt64 = 0
+    /// The applied index last written to the state column family. It may lag `applied`:
+    /// replaying from it is safe because applying is deterministic and blind.
+    var appliedWritten: UInt64 = 0
+    /// The written applied index as of the last state flush: a restart replays from after it,
+    /// so log entries up to here may be compacted away.
+    var durableApplied: UInt64 = 0
 }

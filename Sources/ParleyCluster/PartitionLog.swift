@@ -30,14 +30,20 @@ public struct StateWrites: Sendable {
     public private(set) var batch: WriteBatch
     let family: ColumnFamily
 
-    init(family: ColumnFamily) {
-        self.batch = WriteBatch()
+    init(family: ColumnFamily, batch: WriteBatch = WriteBatch()) {
+        self.batch = batch
         self.family = family
     }
 
     public mutating func put(_ key: [UInt8], _ value: [UInt8]) { batch.put(key, value, in: family) }
 
     public mutating func delete(_ key: [UInt8]) { batch.delete(key, in: family) }
+
+    var mark: WriteBatch.Mark { batch.mark }
+
+    mutating func rollback(to mark: WriteBatch.Mark) { batch.rollback(to: mark) }
+
+    mutating func reserveCapacity(bytes: Int) { batch.reserveCapacity(bytes: bytes) }
 }
 
 /// Applies committed entries to a partition's state, deterministically: the same entries in

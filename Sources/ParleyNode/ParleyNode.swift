@@ -29,7 +29,7 @@ public struct ParleyNode: Sendable {
         }
         (adminToken, adminTokenOrigin) = try AdminToken.resolve(configured: configuration.adminToken, dataDirectory: configuration.dataDirectory)
         let databasePath = (configuration.dataDirectory as NSString).appendingPathComponent("db")
-        database = try Database.open(at: databasePath, columnFamilies: LocalPartitionLog.requiredFamilies)
+        database = try LocalPartitionLog.openDatabase(at: databasePath)
         var logConfiguration = LocalPartitionLog.Configuration()
         logConfiguration.maxBatchEntries = configuration.maxCommitBatch
         logConfiguration.retainedEntries = UInt64(configuration.logRetainedEntries)

@@ -18,8 +18,22 @@ public struct DatabaseOptions: Sendable {
     public var maxBackgroundJobs: Int32 = 2
     /// Size of each memtable before it is flushed.
     public var writeBufferBytes: Int = 32 << 20
+    /// Families written mostly in key order and read rarely (a log): their memtable is a
+    /// vector, so inserts are appends instead of skip-list searches, sorted only when read.
+    public var appendOnlyFamilies: Set<String> = []
 
     public init() {}
+}
+
+/// How durable a write is when `write` returns.
+public enum WriteDurability: Sendable {
+    /// In the write-ahead log and fsync'd: survives power loss.
+    case fsync
+    /// In the write-ahead log, not yet fsync'd: survives a process crash, not power loss.
+    case buffered
+    /// In the memtable only: lost by a crash unless a flush came first. For state that can
+    /// be rebuilt from a durable log.
+    case unlogged
 }
 
 /// An open RocksDB database with named column families.
@@ -39,6 +53,7 @@ public final class Database: @unchecked Sendable {
     private let options: OpaquePointer
     private let syncWrite: OpaquePointer
     private let plainWrite: OpaquePointer
+    private let unloggedWrite: OpaquePointer
     private let defaultRead: OpaquePointer
     private let access = AccessGuard()
     private var isClosed = false
@@ -70,7 +85,15 @@ public final class Database: @unchecked Sendable {
             names.append(name)
         }
         var handles = [OpaquePointer?](repeating: nil, count: names.count)
-        let familyOptions = [OpaquePointer?](repeating: options, count: names.count)
+        var appendOnlyOptions: OpaquePointer?
+        if names.contains(where: settings.appendOnlyFamilies.contains) {
+            // Non-skip-list memtables cannot take concurrent inserts.
+            rocksdb_options_set_allow_concurrent_memtable_write(options, 0)
+            appendOnlyOptions = rocksdb_options_create_copy(options)
+            rocksdb_options_set_memtable_vector_rep(appendOnlyOptions)
+        }
+        defer { if let appendOnlyOptions { rocksdb_options_destroy(appendOnlyOptions) } }
+        let familyOptions: [OpaquePointer?] = names.map { settings.appendOnlyFamilies.contains($0) ? appendOnlyOptions : options }
         var error: UnsafeMutablePointer<CChar>?
         let cNames = names.map { strdup($0) }
         defer { cNames.forEach { free($0) } }
@@ -99,6 +122,8 @@ public final class Database: @unchecked Sendable {
         self.syncWrite = rocksdb_writeoptions_create()
         rocksdb_writeoptions_set_sync(syncWrite, 1)
         self.plainWrite = rocksdb_writeoptions_create()
+        self.unloggedWrite = rocksdb_writeoptions_create()
+        rocksdb_writeoptions_disable_WAL(unloggedWrite, 1)
         self.defaultRead = rocksdb_readoptions_create()
         self.path = path
         self.executor = BlockingExecutor(label: "parley.storage")
@@ -119,6 +144,7 @@ public final class Database: @unchecked Sendable {
             rocksdb_close(handle)
             rocksdb_writeoptions_destroy(syncWrite)
             rocksdb_writeoptions_destroy(plainWrite)
+            rocksdb_writeoptions_destroy(unloggedWrite)
             rocksdb_readoptions_destroy(defaultRead)
             rocksdb_options_destroy(options)
         }
@@ -165,14 +191,47 @@ public final class Database: @unchecked Sendable {
 
     /// Applies `batch` atomically; with `sync`, returns after the write-ahead log is fsync'd.
     public func write(_ batch: WriteBatch, sync: Bool) throws(StorageError) {
+        try write(batch, durability: sync ? .fsync : .buffered)
+    }
+
+    /// Applies `batch` atomically with the given durability.
+    public func write(_ batch: WriteBatch, durability: WriteDurability) throws(StorageError) {
+        let writeOptions =
+            switch durability {
+            case .fsync: syncWrite
+            case .buffered: plainWrite
+            case .unlogged: unloggedWrite
+            }
         try withOpenHandle { () throws(StorageError) in
             let native = rocksdb_writebatch_create()
             defer { rocksdb_writebatch_destroy(native) }
-            for operation in batch.operations {
-                add(operation, to: native)
+            batch.forEachOperation { tag, family, first, second in
+                let handle = familyHandles[family]
+                first.withMemoryRebound(to: CChar.self) { a in
+                    second.withMemoryRebound(to: CChar.self) { b in
+                        switch tag {
+                        case .put: rocksdb_writebatch_put_cf(native, handle, a.baseAddress, a.count, b.baseAddress, b.count)
+                        case .delete: rocksdb_writebatch_delete_cf(native, handle, a.baseAddress, a.count)
+                        case .deleteRange: rocksdb_writebatch_delete_range_cf(native, handle, a.baseAddress, a.count, b.baseAddress, b.count)
+                        }
+                    }
+                }
             }
             var error: UnsafeMutablePointer<CChar>?
-            rocksdb_write(handle, sync ? syncWrite : plainWrite, native, &error)
+            rocksdb_write(handle, writeOptions, native, &error)
+            if let failure = Database.takeError(error) { throw failure }
+        }
+    }
+
+    /// Writes `family`'s memtable to disk and waits; afterwards every write made to it before
+    /// the call, unlogged ones included, survives a crash.
+    public func flush(_ family: ColumnFamily) throws(StorageError) {
+        try withOpenHandle { () throws(StorageError) in
+            let options = rocksdb_flushoptions_create()
+            defer { rocksdb_flushoptions_destroy(options) }
+            rocksdb_flushoptions_set_wait(options, 1)
+            var error: UnsafeMutablePointer<CChar>?
+            rocksdb_flush_cf(handle, options, familyHandle(family), &error)
             if let failure = Database.takeError(error) { throw failure }
         }
     }
@@ -180,22 +239,6 @@ public final class Database: @unchecked Sendable {
     /// `write(_:sync:)` on the database's executor.
     public func writeAsync(_ batch: WriteBatch, sync: Bool) async throws(StorageError) {
         try await executor.run { () throws(StorageError) in try self.write(batch, sync: sync) }
-    }
-
-    private func add(_ operation: WriteBatch.Operation, to native: OpaquePointer?) {
-        func chars(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>?, Int) -> Void) {
-            bytes.withUnsafeBufferPointer { b in
-                b.withMemoryRebound(to: CChar.self) { body($0.baseAddress, $0.count) }
-            }
-        }
-        switch operation {
-        case let .put(family, key, value):
-            chars(key) { k, kl in chars(value) { v, vl in rocksdb_writebatch_put_cf(native, familyHandles[family.index], k, kl, v, vl) } }
-        case let .delete(family, key):
-            chars(key) { k, kl in rocksdb_writebatch_delete_cf(native, familyHandles[family.index], k, kl) }
-        case let .deleteRange(family, from, to):
-            chars(from) { f, fl in chars(to) { t, tl in rocksdb_writebatch_delete_range_cf(native, familyHandles[family.index], f, fl, t, tl) } }
-        }
     }
 
     /// Runs `body` while the database is guaranteed open, or throws `storage_closed`.

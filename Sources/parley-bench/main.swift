@@ -50,7 +50,7 @@ func rawPuts(batch: Int, for duration: Duration) throws -> Double {
 func logAppends(writers: Int, for duration: Duration) async throws -> Double {
     let path = temporaryDirectory("log")
     defer { try? FileManager.default.removeItem(atPath: path) }
-    let database = try Database.open(at: path + "/db", columnFamilies: LocalPartitionLog.requiredFamilies)
+    let database = try LocalPartitionLog.openDatabase(at: path + "/db")
     defer { database.close() }
     let log = try LocalPartitionLog(database: database, partitionCount: 64, stateMachine: CountingStateMachine())
     let partitioner = Partitioner(partitionCount: 64)
@@ -77,6 +77,8 @@ func logAppends(writers: Int, for duration: Duration) async throws -> Double {
             total += try await group.next() ?? 0
         }
         let elapsed = ContinuousClock.now - start
+        let statistics = log.statistics
+        FileHandle.standardError.write(Data("log: \(statistics.appendedEntries) entries in \(statistics.commits) commits (\(statistics.appendedEntries / max(statistics.commits, 1)) per commit), write \(statistics.writeDuration / max(statistics.commits, 1)) commit \(statistics.commitDuration / max(statistics.commits, 1)) per commit\n".utf8))
         log.close()
         _ = try await group.next()
         return Double(total) / seconds(elapsed)
@@ -93,6 +95,11 @@ if let index = arguments.firstIndex(of: "--seconds"), index + 1 < arguments.coun
     phaseSeconds = value
 }
 let phase = Duration.milliseconds(Int64(phaseSeconds * 1_000))
+if arguments.contains("--only-log") {
+    // For profiling the log alone.
+    print(try await logAppends(writers: 64, for: phase))
+    exit(0)
+}
 let single = try rawPuts(batch: 1, for: phase)
 let batched = try rawPuts(batch: 64, for: phase)
 let appends = try await logAppends(writers: 64, for: phase)

@@ -1,0 +1,96 @@
+import Testing
+
+@testable import ParleyDomain
+
+@Suite("Room rules")
+struct RoomRulesTests {
+    let admin = StaffID(unchecked: "admin")
+    let bo = StaffID(unchecked: "bo")
+    let outsider = StaffID(unchecked: "eve")
+    let now = Timestamp(milliseconds: 1_000)
+
+    func createdRoom() throws -> RoomState {
+        var room = RoomState(id: RoomID(unchecked: "r1"))
+        for event in try room.decide(.create(RoomCreation(kind: .space, name: " Team ", members: [bo, admin], creator: admin)), now: now) {
+            room.apply(event)
+        }
+        return room
+    }
+
+    @Test func creatingASpaceMakesTheCreatorAMemberOnce() throws {
+        let room = try createdRoom()
+        #expect(room.exists)
+        #expect(room.members == [admin, bo])
+        #expect(room.profile?.name == "Team")
+        #expect(room.profile?.createdAt == now)
+        #expect(room.lastSeq == 0)
+    }
+
+    @Test func creationRulesRefuseBadInput() throws {
+        let fresh = RoomState(id: RoomID(unchecked: "r1"))
+        func code(_ creation: RoomCreation, limits: RoomLimits = RoomLimits()) -> DomainError.Code? {
+            do {
+                _ = try fresh.decide(.create(creation), now: now, limits: limits)
+                return nil
+            } catch {
+                return error.code
+            }
+        }
+        #expect(code(RoomCreation(kind: .space, name: "   ", creator: admin)) == .invalidArgument)
+        #expect(code(RoomCreation(kind: .space, name: String(repeating: "n", count: 101), creator: admin)) == .invalidArgument)
+        #expect(code(RoomCreation(kind: .space, name: "ok", description: String(repeating: "d", count: 1_001), creator: admin)) == .invalidArgument)
+        #expect(code(RoomCreation(kind: .direct, name: "ok", creator: admin)) == .unsupportedRoomKind)
+        var small = RoomLimits()
+        small.maxMembers = 2
+        #expect(code(RoomCreation(kind: .space, name: "ok", members: [bo, outsider], creator: admin), limits: small) == .tooManyMembers)
+        let existing = try createdRoom()
+        #expect(throws: DomainError(.roomAlreadyExists, "room r1 already exists")) {
+            try existing.decide(.create(RoomCreation(kind: .space, name: "again", creator: admin)), now: now)
+        }
+    }
+
+    @Test func postingAssignsTheNextSequenceNumber() throws {
+        var room = try createdRoom()
+        for expected in UInt64(1)...3 {
+            let events = try room.decide(.post(MessagePost(author: bo, text: "m\(expected)", idempotencyKey: "k\(expected)")), now: now)
+            guard case let .messagePosted(message) = events.first else {
+                Issue.record("no message event")
+                return
+            }
+            #expect(message.seq == expected)
+            #expect(message.idempotencyKey == "k\(expected)")
+            room.apply(events[0])
+        }
+        #expect(room.lastSeq == 3)
+    }
+
+    @Test func postingRulesRefuseBadInput() throws {
+        let room = try createdRoom()
+        func code(_ post: MessagePost, on state: RoomState? = nil) -> DomainError.Code? {
+            do {
+                _ = try (state ?? room).decide(.post(post), now: now)
+                return nil
+            } catch {
+                return error.code
+            }
+        }
+        #expect(code(MessagePost(author: outsider, text: "hi")) == .notAMember)
+        #expect(code(MessagePost(author: bo, text: " \n\t")) == .emptyMessage)
+        #expect(code(MessagePost(author: bo, text: String(repeating: "x", count: 10_001))) == .messageTooLong)
+        #expect(code(MessagePost(author: bo, text: "hi", idempotencyKey: "")) == .invalidArgument)
+        #expect(code(MessagePost(author: bo, text: "hi", idempotencyKey: String(repeating: "k", count: 129))) == .invalidArgument)
+        #expect(code(MessagePost(author: bo, text: "hi"), on: RoomState(id: RoomID(unchecked: "r2"))) == .roomNotFound)
+        #expect(code(MessagePost(author: bo, text: String(repeating: "x", count: 10_000))) == nil)
+    }
+
+    @Test func applyingIsDeterministicWhateverTheReplica() throws {
+        let room = try createdRoom()
+        let events = try room.decide(.post(MessagePost(author: bo, text: "hi")), now: now)
+        var replicaA = RoomState(id: room.id, profile: room.profile, members: room.members, lastSeq: room.lastSeq)
+        var replicaB = replicaA
+        events.forEach { replicaA.apply($0) }
+        events.forEach { replicaB.apply($0) }
+        #expect(replicaA == replicaB)
+        #expect(replicaA.lastSeq == 1)
+    }
+}
