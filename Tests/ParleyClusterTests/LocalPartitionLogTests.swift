@@ -14,8 +14,9 @@ struct RecordingStateMachine: PartitionStateMachine {
         writes.put(Self.key(entry.partition, entry.index), entry.payload)
     }
 
+    /// `partition ++ 0x01 ++ index`: 0x01 keeps clear of the log's own `partition ++ 0x00` keys.
     static func key(_ partition: PartitionID, _ index: UInt64) -> [UInt8] {
-        partition.keyPrefix + withUnsafeBytes(of: index.bigEndian, Array.init)
+        partition.keyPrefix + [1] + withUnsafeBytes(of: index.bigEndian, Array.init)
     }
 }
 
@@ -29,6 +30,7 @@ func withRunningLog<R: Sendable>(
 ) async throws -> R {
     let dir = directory ?? NSTemporaryDirectory() + "parley-log-test-" + UUID().uuidString
     defer { if directory == nil { try? FileManager.default.removeItem(atPath: dir) } }
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     let database = try LocalPartitionLog.openDatabase(at: dir + "/db")
     defer { database.close() }
     let log = try LocalPartitionLog(database: database, partitionCount: partitions, stateMachine: RecordingStateMachine(), configuration: configuration)
@@ -111,13 +113,13 @@ struct LocalPartitionLogTests {
             do {
                 _ = try await rejected.result()
                 Issue.record("a refused entry was acknowledged")
-            } catch {
+            } catch let error as PartitionLogError {
                 #expect(error.code == .rejected)
             }
             do {
                 _ = try await pipelined.result()
                 Issue.record("an entry pipelined behind a refused one was acknowledged")
-            } catch {
+            } catch let error as PartitionLogError {
                 #expect(error.code == .stale)
             }
             #expect(log.generation(of: partition) == before + 1)
@@ -156,13 +158,9 @@ struct LocalPartitionLogTests {
         #expect(index == 6)
         let database = try LocalPartitionLog.openDatabase(at: dir + "/db")
         defer { database.close() }
-        do {
-            _ = try LocalPartitionLog(database: database, partitionCount: 16, stateMachine: RecordingStateMachine())
-            Issue.record("a log opened with a different partition count")
-        } catch {
-            #expect(error.code == .layoutMismatch)
-            #expect(error.message.contains("8 partitions"))
-        }
+        let error = refusedOpen(database, partitions: 16)
+        #expect(error?.code == .layoutMismatch)
+        #expect(error?.message.contains("8 partitions") == true)
     }
 
     @Test func appliedEntriesBeyondRetentionAreCompacted() async throws {
@@ -176,7 +174,68 @@ struct LocalPartitionLogTests {
             #expect(remaining.count >= 10 && remaining.count < 30, "kept \(remaining.count) entries")
             #expect(remaining.last?.key == LogLayout.entryKey(partition, 45))
             // Applied state is never compacted.
-            #expect(try database.entries(.prefix(partition.keyPrefix), in: database.family("state")).count == 45)
+            #expect(try database.entries(.prefix(partition.keyPrefix + [1]), in: database.family("state")).count == 45)
         }
+    }
+}
+
+@Suite("Local partition log recovery")
+struct LocalPartitionLogRecoveryTests {
+    @Test func stateLostWithTheMemtableIsReplayedFromTheLog() async throws {
+        let dir = NSTemporaryDirectory() + "parley-log-replay-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // Entries are fsync'd; their state is written without the WAL. Simulate a crash that
+        // loses the unflushed state by deleting the state (and its applied index) directly.
+        try await withRunningLog(directory: dir) { log, _ in
+            for i in 0..<300 { _ = try await log.append([UInt8(i % 200)], to: PartitionID(1), generation: 1).result() }
+        }
+        do {
+            let database = try LocalPartitionLog.openDatabase(at: dir + "/db")
+            defer { database.close() }
+            let state = try database.family("state")
+            var wipe = WriteBatch()
+            wipe.deleteRange(from: PartitionID(1).keyPrefix, to: PartitionID(2).keyPrefix, in: state)
+            try database.write(wipe, sync: true)
+            #expect(try database.entries(.prefix(PartitionID(1).keyPrefix), in: state).isEmpty)
+        }
+        try await withRunningLog(directory: dir) { log, database in
+            let state = try database.family("state")
+            #expect(try database.entries(.prefix(PartitionID(1).keyPrefix + [1]), in: state).count == 300)
+            #expect(try database.get(RecordingStateMachine.key(PartitionID(1), 300), in: state) == [UInt8(299 % 200)])
+            let next = try await log.append([9], to: PartitionID(1), generation: 1).result()
+            #expect(next.index == 301)
+        }
+    }
+
+    @Test func missingLogEntriesBelowTheAppliedIndexStopTheStart() async throws {
+        let dir = NSTemporaryDirectory() + "parley-log-gap-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try await withRunningLog(directory: dir) { log, _ in
+            for _ in 0..<5 { _ = try await log.append([1], to: PartitionID(0), generation: 1).result() }
+        }
+        let database = try LocalPartitionLog.openDatabase(at: dir + "/db")
+        defer { database.close() }
+        // Roll the applied index back and remove the entries it would replay from.
+        var damage = WriteBatch()
+        damage.put(LogLayout.appliedKey(PartitionID(0)), LogLayout.encodeIndex(1), in: try database.family("state"))
+        damage.deleteRange(from: LogLayout.entryKey(PartitionID(0), 1), to: LogLayout.entryKey(PartitionID(0), 4), in: try database.family("log"))
+        try database.write(damage, sync: true)
+        let error = refusedOpen(database, partitions: 8)
+        #expect(error?.code == .storageFailure)
+        #expect(error?.message.contains("missing") == true)
+    }
+}
+
+/// The error opening a log over `database` fails with, or nil (recorded as an issue) if it opens.
+func refusedOpen(_ database: Database, partitions: Int) -> PartitionLogError? {
+    let result = Result { () throws(PartitionLogError) -> LocalPartitionLog in
+        try LocalPartitionLog(database: database, partitionCount: partitions, stateMachine: RecordingStateMachine())
+    }
+    switch result {
+    case .success:
+        Issue.record("the log opened")
+        return nil
+    case let .failure(error):
+        return error
     }
 }

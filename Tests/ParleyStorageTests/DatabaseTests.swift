@@ -36,7 +36,7 @@ struct DatabaseTests {
             #expect(throws: StorageError.self) { try db.family("nope") }
             do {
                 _ = try db.family("nope")
-            } catch {
+            } catch let error as StorageError {
                 #expect(error.code == .unknownColumnFamily)
             }
             db.close()
@@ -44,7 +44,7 @@ struct DatabaseTests {
             do {
                 _ = try db.get("k".bytes, in: a)
                 Issue.record("a closed database answered a read")
-            } catch {
+            } catch let error as StorageError {
                 #expect(error.code == .closed)
             }
         }
@@ -57,7 +57,7 @@ struct DatabaseTests {
             do {
                 _ = try Database.open(at: dir + "/db", columnFamilies: [])
                 Issue.record("a locked database opened twice")
-            } catch {
+            } catch let error as StorageError {
                 #expect(error.code == .busy)
                 #expect(error.message.contains("lock"))
             }
@@ -107,7 +107,7 @@ struct DatabaseTests {
             #expect(try db.last(in: .prefix("a".bytes), of: a)?.value == "ap".bytes)
             #expect(try db.last(in: .prefix("d".bytes), of: a) == nil)
             var visited = 0
-            try db.scan(KeyRange(lower: "ba".bytes, upper: "bz".bytes), in: a) { _, _ in
+            try db.scan(KeyRange(lower: "ba".bytes, upper: "bz".bytes), in: a) { (_, _) throws(StorageError) -> Bool in
                 visited += 1
                 return visited < 2
             }
@@ -127,12 +127,12 @@ struct DatabaseTests {
             let db = try Database.open(at: dir + "/db", columnFamilies: ["a"])
             let a = try db.family("a")
             try db.put("k".bytes, "old".bytes, in: a)
-            try db.withSnapshot { snapshot in
+            try db.withSnapshot { (snapshot) throws(StorageError) in
                 try db.put("k".bytes, "new".bytes, in: a)
                 try db.put("k2".bytes, "added".bytes, in: a)
                 #expect(try db.get("k".bytes, in: a, snapshot: snapshot) == "old".bytes)
                 var seen: [[UInt8]] = []
-                try db.scan(KeyRange(), in: a, snapshot: snapshot) { key, _ in
+                try db.scan(KeyRange(), in: a, snapshot: snapshot) { (key, _) throws(StorageError) -> Bool in
                     seen.append(key)
                     return true
                 }
@@ -152,7 +152,7 @@ struct DatabaseTests {
             do {
                 try db.checkpoint(to: dir + "/backup")
                 Issue.record("a checkpoint overwrote an existing directory")
-            } catch {
+            } catch let error as StorageError {
                 #expect(error.code != .closed)
             }
             let backup = try Database.open(at: dir + "/backup", columnFamilies: [])
@@ -175,7 +175,7 @@ struct DatabaseTests {
                             do {
                                 try await db.writeAsync({ var b = WriteBatch(); b.put("w\(writer)-\(i)".bytes, [1], in: a); return b }(), sync: false)
                                 written += 1
-                            } catch {
+                            } catch let error as StorageError {
                                 #expect(error.code == .closed)
                                 return written
                             }

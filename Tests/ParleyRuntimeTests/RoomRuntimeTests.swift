@@ -1,0 +1,155 @@
+import Foundation
+import ParleyCluster
+import ParleyDomain
+import Testing
+
+@testable import ParleyRuntime
+
+@Suite("Room runtime")
+struct RoomRuntimeTests {
+    @Test func createPostAndReadHistory() async throws {
+        try await withRuntime { runtime in
+            let room = try await runtime.createRoom(RoomCreation(kind: .space, name: "Team", members: [bo], creator: admin))
+            #expect(room.members == [admin, bo])
+            let first = try await runtime.postMessage(in: room.id, MessagePost(author: admin, text: "hello"))
+            let second = try await runtime.postMessage(in: room.id, MessagePost(author: bo, text: "hi"))
+            #expect((first.message.seq, second.message.seq) == (1, 2))
+            #expect(!first.replayed)
+            let history = try await runtime.messages(in: room.id, reader: bo, page: HistoryPage())
+            #expect(history.map(\.text) == ["hello", "hi"])
+            #expect(try await runtime.room(room.id, reader: admin).lastSeq == 2)
+        }
+    }
+
+    @Test func concurrentPostsGetOneGaplessOrder() async throws {
+        try await withRuntime { runtime in
+            let room = try await runtime.createRoom(RoomCreation(kind: .space, name: "Busy", creator: admin))
+            let seqs = try await withThrowingTaskGroup(of: UInt64.self) { group in
+                for i in 0..<200 {
+                    group.addTask { try await runtime.postMessage(in: room.id, MessagePost(author: admin, text: "m\(i)")).message.seq }
+                }
+                var all: [UInt64] = []
+                for try await seq in group { all.append(seq) }
+                return all
+            }
+            #expect(seqs.sorted() == Array(1...200))
+            var history: [Message] = []
+            var after: UInt64 = 0
+            for _ in 0..<10 {
+                let page = try await runtime.messages(in: room.id, reader: admin, page: HistoryPage(after: after, limit: 50))
+                guard let last = page.last else { break }
+                history += page
+                after = last.seq
+            }
+            #expect(history.map(\.seq) == Array(1...200))
+            #expect(Set(history.map(\.text)).count == 200)
+        }
+    }
+
+    @Test func historyPagesBackwardAndForward() async throws {
+        try await withRuntime { runtime in
+            let room = try await runtime.createRoom(RoomCreation(kind: .space, name: "Pages", creator: admin))
+            for i in 1...10 { _ = try await runtime.postMessage(in: room.id, MessagePost(author: admin, text: "m\(i)")) }
+            let latest = try await runtime.messages(in: room.id, reader: admin, page: HistoryPage(limit: 3))
+            #expect(latest.map(\.seq) == [8, 9, 10])
+            let earlier = try await runtime.messages(in: room.id, reader: admin, page: HistoryPage(before: 8, limit: 3))
+            #expect(earlier.map(\.seq) == [5, 6, 7])
+            let forward = try await runtime.messages(in: room.id, reader: admin, page: HistoryPage(after: 8, limit: 5))
+            #expect(forward.map(\.seq) == [9, 10])
+            let between = try await runtime.messages(in: room.id, reader: admin, page: HistoryPage(after: 2, before: 5, limit: 50))
+            #expect(between.map(\.seq) == [3, 4])
+        }
+    }
+
+    @Test func idempotencyKeyReturnsTheOriginalMessage() async throws {
+        try await withRuntime { runtime in
+            let room = try await runtime.createRoom(RoomCreation(kind: .space, name: "Retry", creator: admin))
+            let original = try await runtime.postMessage(in: room.id, MessagePost(author: admin, text: "once", idempotencyKey: "k-1"))
+            let retry = try await runtime.postMessage(in: room.id, MessagePost(author: admin, text: "once", idempotencyKey: "k-1"))
+            #expect(retry.replayed)
+            #expect(retry.message == original.message)
+            await #expect(throws: RuntimeError.rejected(DomainError(.idempotencyKeyReused, "idempotency key k-1 was already used for a different message"))) {
+                try await runtime.postMessage(in: room.id, MessagePost(author: admin, text: "different", idempotencyKey: "k-1"))
+            }
+            #expect(try await runtime.room(room.id, reader: admin).lastSeq == 1)
+        }
+    }
+
+    @Test func refusalsChangeNothing() async throws {
+        try await withRuntime { runtime in
+            let room = try await runtime.createRoom(RoomCreation(kind: .space, name: "Private", creator: admin))
+            func code(_ body: () async throws -> Void) async -> String? {
+                do {
+                    try await body()
+                    return nil
+                } catch let error as RuntimeError {
+                    return error.code
+                } catch {
+                    return "\(error)"
+                }
+            }
+            #expect(await code { _ = try await runtime.postMessage(in: room.id, MessagePost(author: eve, text: "hi")) } == "not_a_member")
+            #expect(await code { _ = try await runtime.messages(in: room.id, reader: eve, page: HistoryPage()) } == "not_a_member")
+            #expect(await code { _ = try await runtime.postMessage(in: RoomID(unchecked: "r_missing"), MessagePost(author: admin, text: "hi")) } == "room_not_found")
+            #expect(await code { _ = try await runtime.postMessage(in: room.id, MessagePost(author: admin, text: "  ")) } == "empty_message")
+            #expect(try await runtime.room(room.id, reader: admin).lastSeq == 0)
+        }
+    }
+
+    @Test func idleEntitiesPassivateAndReactivateFromAppliedState() async throws {
+        var configuration = RuntimeConfiguration()
+        configuration.passivateAfter = .seconds(60)
+        try await withRuntime(configuration: configuration) { runtime in
+            let room = try await runtime.createRoom(RoomCreation(kind: .space, name: "Sleepy", creator: admin))
+            _ = try await runtime.postMessage(in: room.id, MessagePost(author: admin, text: "before"))
+            #expect(runtime.isActive(room.id))
+            #expect(runtime.passivateIdle(now: .now) == 0)
+            #expect(runtime.passivateIdle(now: .now + .seconds(61)) >= 1)
+            #expect(!runtime.isActive(room.id))
+            #expect(runtime.activeEntities == 0)
+            let after = try await runtime.postMessage(in: room.id, MessagePost(author: admin, text: "after"))
+            #expect(after.message.seq == 2)
+            #expect(runtime.isActive(room.id))
+        }
+    }
+
+    @Test func stateSurvivesReopen() async throws {
+        let dir = NSTemporaryDirectory() + "parley-runtime-reopen-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let room = try await withRuntime(directory: dir) { runtime in
+            let room = try await runtime.createRoom(RoomCreation(kind: .space, name: "Durable", members: [bo], creator: admin))
+            for i in 1...5 { _ = try await runtime.postMessage(in: room.id, MessagePost(author: bo, text: "m\(i)", idempotencyKey: "k\(i)")) }
+            return room.id
+        }
+        try await withRuntime(directory: dir) { runtime in
+            let state = try await runtime.room(room, reader: bo)
+            #expect(state.lastSeq == 5)
+            #expect(state.profile?.name == "Durable")
+            let replay = try await runtime.postMessage(in: room, MessagePost(author: bo, text: "m3", idempotencyKey: "k3"))
+            #expect(replay.replayed && replay.message.seq == 3)
+            #expect(try await runtime.postMessage(in: room, MessagePost(author: bo, text: "m6")).message.seq == 6)
+        }
+    }
+
+    @Test func aRefusedCommitRetiresTheActorAndNothingIsHalfApplied() async throws {
+        let applier = SwitchableApplier()
+        try await withRuntime(applier: applier) { runtime in
+            let room = try await runtime.createRoom(RoomCreation(kind: .space, name: "Fenced", creator: admin))
+            _ = try await runtime.postMessage(in: room.id, MessagePost(author: admin, text: "one"))
+            applier.refusing.store(true, ordering: .relaxed)
+            do {
+                _ = try await runtime.postMessage(in: room.id, MessagePost(author: admin, text: "refused"))
+                Issue.record("a refused commit was acknowledged")
+            } catch let error as RuntimeError {
+                #expect(error.code == PartitionLogError.Code.rejected.rawValue)
+            }
+            applier.refusing.store(false, ordering: .relaxed)
+            // The actor decided seq 2 in memory before the refusal; a fresh activation must
+            // decide seq 2 again from the applied state, not seq 3.
+            let next = try await runtime.postMessage(in: room.id, MessagePost(author: admin, text: "two"))
+            #expect(next.message.seq == 2)
+            let history = try await runtime.messages(in: room.id, reader: admin, page: HistoryPage())
+            #expect(history.map(\.text) == ["one", "two"])
+        }
+    }
+}
