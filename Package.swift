@@ -103,6 +103,7 @@ let package = Package(
             dependencies: [
                 "ParleyGateway", "ParleyNode",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         .testTarget(
@@ -110,6 +111,7 @@ let package = Package(
             dependencies: [
                 "ParleyNode",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
     ],

@@ -20,6 +20,8 @@ enum JSONBody {
         let buffer: ByteBuffer
         do {
             buffer = try await request.collectBody(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw GatewayError.bodyTooLarge(limit)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw GatewayError.bodyTooLarge(limit)
         }
@@ -28,6 +30,8 @@ enum JSONBody {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch let DecodingError.dataCorrupted(context) where context.codingPath.isEmpty {
             throw GatewayError.invalidJSON("the body is not valid JSON")
+        } catch let DecodingError.typeMismatch(_, context) where context.codingPath.isEmpty {
+            throw GatewayError.invalidJSON("the body must be a JSON object")
         } catch let DecodingError.keyNotFound(key, _) {
             throw GatewayError.invalidArgument("missing field \(key.stringValue)")
         } catch let DecodingError.typeMismatch(_, context) {

@@ -1,0 +1,67 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import ParleyNode
+import Testing
+
+/// How a test reaches the API: through the router in memory, or a live server on port 0.
+enum Transport: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case inMemory
+    case live
+
+    var setup: TestingSetup { self == .live ? .live : .router }
+    var testDescription: String { rawValue }
+}
+
+let testToken = "test-admin-token-0123456789"
+
+/// A node on a temp data dir with its log running, tested through `transport`.
+func withNode<R: Sendable>(
+    _ transport: Transport,
+    configure: (inout NodeConfiguration) -> Void = { _ in },
+    _ body: @Sendable (any TestClientProtocol) async throws -> R
+) async throws -> R {
+    let dir = NSTemporaryDirectory() + "parley-gateway-test-" + UUID().uuidString
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var configuration = NodeConfiguration()
+    configuration.dataDirectory = dir
+    configuration.adminToken = testToken
+    configuration.partitions = 8
+    configure(&configuration)
+    var logger = Logger(label: "test")
+    logger.logLevel = .warning
+    let node = try ParleyNode(configuration: configuration, logger: logger)
+    defer { node.database.close() }
+    node.readiness.set(.ready)
+    let app = Application(router: node.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
+    return try await withThrowingTaskGroup(of: R?.self) { group in
+        group.addTask {
+            try await node.log.run()
+            return nil
+        }
+        let result = try await app.test(transport.setup, body)
+        node.log.close()
+        for try await _ in group {}
+        return result
+    }
+}
+
+extension TestClientProtocol {
+    func call(
+        _ uri: String, _ method: HTTPRequest.Method, token: String? = testToken, json: String? = nil, headers extra: HTTPFields = [:]
+    ) async throws -> (status: HTTPResponse.Status, json: [String: Any], headers: HTTPFields) {
+        var headers = extra
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        if json != nil { headers[.contentType] = "application/json" }
+        return try await execute(uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) }) { response in
+            let object = (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))) as? [String: Any] ?? [:]
+            return (response.status, object, response.headers)
+        }
+    }
+}
+
+extension Dictionary where Key == String, Value == Any {
+    var errorCode: String? { (self["error"] as? [String: Any])?["code"] as? String }
+}
