@@ -264,11 +264,12 @@ public final class Database: @unchecked Sendable {
     private static func existingFamilies(at path: String, options: OpaquePointer) -> [String] {
         var count = 0
         var error: UnsafeMutablePointer<CChar>?
-        guard let list = rocksdb_list_column_families(options, path, &count, &error) else {
-            _ = takeError(error)  // a database that does not exist yet has none
-            return []
+        // On error RocksDB still returns a (malloc(0)) list, so both must be freed.
+        let list = rocksdb_list_column_families(options, path, &count, &error)
+        defer { if let list { rocksdb_list_column_families_destroy(list, count) } }
+        guard takeError(error) == nil, let list else {
+            return []  // a database that does not exist yet has none
         }
-        defer { rocksdb_list_column_families_destroy(list, count) }
         return (0..<count).compactMap { list[$0].map { String(cString: $0) } }
     }
 }
