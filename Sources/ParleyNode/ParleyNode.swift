@@ -20,6 +20,9 @@ public struct ParleyNode: Sendable {
 
     /// Opens the data directory and builds every part; nothing runs until `run`.
     public init(configuration: NodeConfiguration, logger: Logger) throws {
+        // Metrics must be bootstrapped before any part creates its counters, or those bind to
+        // the no-op handler for good.
+        _ = NodeMetrics.registry
         self.configuration = configuration
         self.logger = logger
         do {

@@ -12,11 +12,14 @@ struct GatewayTests {
             #expect(health.status == .ok && health.json["status"] as? String == "ok")
             let ready = try await client.call("/ready", .get, token: nil)
             #expect(ready.status == .ok && ready.json["status"] as? String == "ready")
-            _ = try await client.call("/health", .get, token: nil)
+            let room = try #require(try await client.call("/v1/rooms", .post, json: #"{"name":"Metered"}"#).json["id"] as? String)
+            _ = try await client.call("/v1/rooms/\(room)/messages", .post, json: #"{"text":"count me"}"#)
             try await client.execute(uri: "/metrics", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
-                #expect(String(buffer: response.body).contains("# TYPE"))
+                let text = String(buffer: response.body)
+                #expect(text.contains("parley_log_appends_total"))
+                #expect(text.contains("http_server_request_duration"))
             }
         }
     }
