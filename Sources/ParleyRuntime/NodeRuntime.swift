@@ -111,8 +111,7 @@ public final class NodeRuntime: Sendable {
                 }
             } catch {
                 attempt += 1
-                let fenced = error.code == PartitionLogError.Code.stale.rawValue || error.code == "entity_retired"
-                guard fenced, attempt <= configuration.maxFencedRetries else { throw error }
+                guard error.isFenced, attempt <= configuration.maxFencedRetries else { throw error }
                 logger.debug("command fenced; deciding again", metadata: ["room": "\(room)", "attempt": "\(attempt)"])
             }
         }

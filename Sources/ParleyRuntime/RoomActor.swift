@@ -84,10 +84,11 @@ actor RoomActor: ActivatedEntity {
             throw .rejected(DomainError(.requestInProgress, "a message with idempotency key \(key) is still being committed; retry"))
         }
         guard let existing = try store.message(in: id, idempotencyKey: key) else { return nil }
-        guard existing.author == post.author, existing.text == post.text else {
-            throw .rejected(DomainError(.idempotencyKeyReused, "idempotency key \(key) was already used for a different message"))
+        do {
+            return try post.replay(of: existing)
+        } catch {
+            throw .rejected(error)
         }
-        return existing
     }
 
     /// Loads the applied state on first use. The reads are point lookups and one short
@@ -95,7 +96,7 @@ actor RoomActor: ActivatedEntity {
     private func activeState() throws(RuntimeError) -> RoomState {
         if let state { return state }
         guard !isRetired else {
-            throw .unavailable(code: "entity_retired", message: "room \(id) is being reactivated")
+            throw .unavailable(code: RuntimeError.entityRetired, message: "room \(id) is being reactivated")
         }
         generation = log.generation(of: partition)
         let loaded = try store.load(id)

@@ -28,6 +28,16 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(code): \(message)" }
 
+    /// The code of a command that reached an entity retired after a failed commit.
+    static let entityRetired = "entity_retired"
+
+    /// Whether the command was refused only because its entity's in-memory state was fenced
+    /// (a generation change or a retired activation): deciding it again on a fresh
+    /// activation is safe, since nothing of it was stored.
+    var isFenced: Bool {
+        code == PartitionLogError.Code.stale.rawValue || code == Self.entityRetired
+    }
+
     static func storage(_ error: StorageError) -> RuntimeError {
         error.code == .corruption
             ? .internalFailure(code: error.code.rawValue, message: error.message)

@@ -83,6 +83,13 @@ struct RoomRulesTests {
         #expect(code(MessagePost(author: bo, text: String(repeating: "x", count: 10_000))) == nil)
     }
 
+    @Test func aRetriedPostReplaysOnlyTheSameMessage() throws {
+        let existing = Message(seq: 4, author: bo, text: "hi", postedAt: now, idempotencyKey: "k")
+        #expect(try MessagePost(author: bo, text: "hi", idempotencyKey: "k").replay(of: existing) == existing)
+        #expect(throws: DomainError.self) { try MessagePost(author: bo, text: "other", idempotencyKey: "k").replay(of: existing) }
+        #expect(throws: DomainError.self) { try MessagePost(author: admin, text: "hi", idempotencyKey: "k").replay(of: existing) }
+    }
+
     @Test func applyingIsDeterministicWhateverTheReplica() throws {
         let room = try createdRoom()
         let events = try room.decide(.post(MessagePost(author: bo, text: "hi")), now: now)

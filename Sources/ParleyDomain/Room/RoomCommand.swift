@@ -36,6 +36,18 @@ public struct MessagePost: Sendable, Equatable {
     }
 }
 
+extension MessagePost {
+    /// The answer to this post when its idempotency key already produced `existing`: the
+    /// same message if the post is a retry of it, or `idempotency_key_reused` if the key is
+    /// being used for something else.
+    public func replay(of existing: Message) throws(DomainError) -> Message {
+        guard existing.author == author, existing.text == text else {
+            throw DomainError(.idempotencyKeyReused, "idempotency key \(idempotencyKey ?? "") was already used for a different message")
+        }
+        return existing
+    }
+}
+
 /// What happened to a room: the only thing the partition log records about it.
 public enum RoomEvent: Sendable, Equatable {
     case created(RoomProfile, members: [StaffID])
