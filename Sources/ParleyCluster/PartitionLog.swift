@@ -39,6 +39,9 @@ public struct StateWrites: Sendable {
 
     public mutating func delete(_ key: [UInt8]) { batch.delete(key, in: family) }
 
+    /// Deletes every key in `[from, to)`.
+    public mutating func deleteRange(from: [UInt8], to: [UInt8]) { batch.deleteRange(from: from, to: to, in: family) }
+
     var mark: WriteBatch.Mark { batch.mark }
 
     mutating func rollback(to mark: WriteBatch.Mark) { batch.rollback(to: mark) }

@@ -12,6 +12,13 @@ public struct DomainError: Error, Equatable, Sendable, CustomStringConvertible {
         case tooManyMembers = "too_many_members"
         case requestInProgress = "request_in_progress"
         case idempotencyKeyReused = "idempotency_key_reused"
+        case messageNotFound = "message_not_found"
+        case notTheAuthor = "not_the_author"
+        case messageRecalled = "message_recalled"
+        case editWindowExpired = "edit_window_expired"
+        case forbidden = "forbidden"
+        case staffNotFound = "staff_not_found"
+        case staffAlreadyExists = "staff_already_exists"
     }
 
     public let code: Code

@@ -8,79 +8,78 @@ extension Gateway {
         let rooms = router.group("/v1/rooms")
 
         rooms.post { request, _ -> Response in
-            let staff = try authenticator.authenticate(request)
+            let caller = try await caller(of: request)
             let body = try await JSONBody.decode(CreateRoomRequest.self, from: request, limit: configuration.maxBodyBytes)
-            let creation = try Self.creation(from: body, creator: staff)
-            let state = try await runtime.createRoom(creation)
-            return JSONBody.response(RoomResponse(state), status: .created, headers: [.location: "/v1/rooms/\(state.id)"])
+            let state = try await runtime.createRoom(try Self.creation(from: body, creator: caller.staff))
+            return JSONBody.response(RoomResponse(state, for: caller.staff), status: .created, headers: [.location: "/v1/rooms/\(state.id)"])
         }
 
         rooms.get(":roomID") { request, context -> Response in
-            let staff = try authenticator.authenticate(request)
-            let room = try Self.roomID(context)
-            return JSONBody.response(RoomResponse(try await runtime.room(room, reader: staff)))
+            let caller = try await caller(of: request)
+            return JSONBody.response(RoomResponse(try await runtime.room(try Self.roomID(context), reader: caller.staff), for: caller.staff))
         }
 
-        rooms.post(":roomID/messages") { request, context -> Response in
-            let staff = try authenticator.authenticate(request)
-            let room = try Self.roomID(context)
-            let body = try await JSONBody.decode(PostMessageRequest.self, from: request, limit: configuration.maxBodyBytes)
-            let headerKey = request.headers[.idempotencyKey]
-            if let headerKey, let bodyKey = body.idempotencyKey, headerKey != bodyKey {
-                throw GatewayError.invalidArgument("the Idempotency-Key header and the idempotency_key field differ")
+        rooms.patch(":roomID") { request, context -> Response in
+            let caller = try await caller(of: request)
+            let body = try await JSONBody.decode(UpdateRoomRequest.self, from: request, limit: configuration.maxBodyBytes)
+            var visibility: RoomVisibility?
+            if let name = body.visibility {
+                guard let parsed = RoomVisibility(name: name) else { throw GatewayError.invalidArgument("visibility must be public or private") }
+                visibility = parsed
             }
-            let post = MessagePost(author: staff, text: body.text, idempotencyKey: headerKey ?? body.idempotencyKey)
-            let (message, replayed) = try await runtime.postMessage(in: room, post)
-            return JSONBody.response(
-                MessageResponse(message, room: room),
-                status: replayed ? .ok : .created,
-                headers: replayed ? [.idempotentReplayed: "true"] : [:])
+            let state = try await runtime.update(
+                try Self.roomID(context), .updateProfile(name: body.name, description: body.description, visibility: visibility, by: caller.staff))
+            return JSONBody.response(RoomResponse(state, for: caller.staff))
         }
 
-        rooms.get(":roomID/messages") { request, context -> Response in
-            let staff = try authenticator.authenticate(request)
+        rooms.get(":roomID/events") { request, context -> Response in
+            let caller = try await caller(of: request)
             let room = try Self.roomID(context)
-            let page = try Self.historyPage(request.uri.queryParameters)
-            let messages = try await runtime.messages(in: room, reader: staff, page: page)
-            return JSONBody.response(HistoryResponse(roomID: room.rawValue, messages: messages.map { MessageResponse($0, room: room) }))
+            let query = request.uri.queryParameters
+            let after = try Self.number("after", in: query, UInt64.self) ?? 0
+            let limit = try Self.number("limit", in: query, Int.self) ?? 100
+            guard (1...500).contains(limit) else { throw GatewayError.invalidArgument("limit must be between 1 and 500") }
+            let (entries, oldest) = try await runtime.journal(of: room, reader: caller.staff, after: after, limit: limit)
+            return JSONBody.response(JournalResponse(roomID: room.rawValue, events: entries.map(EventResponse.init), oldestKept: oldest))
         }
+
+        addMessageRoutes(to: rooms)
+        addMembershipRoutes(to: rooms)
     }
 
-    static func roomID(_ context: BasicRequestContext) throws(GatewayError) -> RoomID {
-        guard let raw = context.parameters.get("roomID"), let id = RoomID(rawValue: raw) else {
+    /// The authenticated caller, or a 401.
+    func caller(of request: Request) async throws -> Caller {
+        try await authenticator.authenticate(request, runtime: runtime)
+    }
+
+    static func roomID(_ context: BasicRequestContext, _ name: String = "roomID") throws(GatewayError) -> RoomID {
+        guard let raw = context.parameters.get(name), let id = RoomID(rawValue: raw) else {
             throw GatewayError.invalidArgument("a room id has 1 to 64 of A-Z a-z 0-9 . _ -")
         }
         return id
     }
 
+    static func staffID(_ raw: String) throws(GatewayError) -> StaffID {
+        guard let id = StaffID(rawValue: raw) else { throw GatewayError.invalidArgument("\(raw) is not a valid staff id") }
+        return id
+    }
+
+    static func number<T: FixedWidthInteger>(_ name: String, in query: Parameters, _ type: T.Type) throws(GatewayError) -> T? {
+        guard let raw = query.get(name) else { return nil }
+        guard let value = T(raw), value >= 0 else { throw GatewayError.invalidArgument("\(name) must be a non-negative integer") }
+        return value
+    }
+
     static func creation(from body: CreateRoomRequest, creator: StaffID) throws(GatewayError) -> RoomCreation {
-        let kindName = body.kind ?? "space"
-        guard let kind = RoomKind(name: kindName) else {
+        guard let kind = RoomKind(name: body.kind ?? "space") else {
             throw GatewayError.invalidArgument("kind must be one of enquiry, direct, space, conference")
         }
-        let visibilityName = body.visibility ?? "private"
-        guard let visibility = RoomVisibility(name: visibilityName) else {
+        guard let visibility = RoomVisibility(name: body.visibility ?? "private") else {
             throw GatewayError.invalidArgument("visibility must be public or private")
         }
         var members: [StaffID] = []
-        for raw in body.members ?? [] {
-            guard let member = StaffID(rawValue: raw) else { throw GatewayError.invalidArgument("member \(raw) is not a valid staff id") }
-            members.append(member)
-        }
+        for raw in body.members ?? [] { members.append(try staffID(raw)) }
         return RoomCreation(kind: kind, name: body.name, description: body.description ?? "", visibility: visibility, members: members, creator: creator)
-    }
-
-    static func historyPage(_ query: Parameters) throws(GatewayError) -> HistoryPage {
-        func number<T: FixedWidthInteger>(_ name: String, _ type: T.Type) throws(GatewayError) -> T? {
-            guard let raw = query.get(name) else { return nil }
-            guard let value = T(raw), value >= 0 else { throw GatewayError.invalidArgument("\(name) must be a non-negative integer") }
-            return value
-        }
-        let limit = try number("limit", Int.self) ?? 50
-        guard (1...HistoryPage.maxLimit).contains(limit) else {
-            throw GatewayError.invalidArgument("limit must be between 1 and \(HistoryPage.maxLimit)")
-        }
-        return HistoryPage(after: try number("after", UInt64.self), before: try number("before", UInt64.self), limit: limit)
     }
 }
 

@@ -42,6 +42,7 @@ public struct Gateway: Sendable {
         }
         addOperationalRoutes(to: router)
         addRoomRoutes(to: router)
+        addStaffRoutes(to: router)
         return router
     }
 

@@ -21,6 +21,7 @@ public struct GatewayError: Error, Equatable, Sendable, CustomStringConvertible 
     static func invalidArgument(_ message: String) -> GatewayError { GatewayError(.badRequest, code: "invalid_argument", message) }
     static let unauthenticated = GatewayError(.unauthorized, code: "unauthenticated", "an Authorization: Bearer <token> header is required")
     static let invalidToken = GatewayError(.unauthorized, code: "invalid_token", "the bearer token is not valid")
+    static let adminOnly = GatewayError(.forbidden, code: "forbidden", "only an admin may do this")
     static func bodyTooLarge(_ limit: Int) -> GatewayError {
         GatewayError(.contentTooLarge, code: "body_too_large", "the request body is larger than \(limit) bytes")
     }
@@ -31,9 +32,9 @@ public struct GatewayError: Error, Equatable, Sendable, CustomStringConvertible 
         case let .rejected(domain):
             let status: HTTPResponse.Status =
                 switch domain.code {
-                case .roomNotFound: .notFound
-                case .notAMember: .forbidden
-                case .roomAlreadyExists, .requestInProgress, .idempotencyKeyReused: .conflict
+                case .roomNotFound, .messageNotFound, .staffNotFound: .notFound
+                case .notAMember, .notTheAuthor, .editWindowExpired, .forbidden: .forbidden
+                case .roomAlreadyExists, .requestInProgress, .idempotencyKeyReused, .staffAlreadyExists, .messageRecalled: .conflict
                 case .messageTooLong: .contentTooLarge
                 case .invalidArgument, .emptyMessage, .unsupportedRoomKind, .tooManyMembers: .badRequest
                 }

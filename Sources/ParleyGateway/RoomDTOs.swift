@@ -10,18 +10,72 @@ struct CreateRoomRequest: Decodable {
     var members: [String]?
 }
 
+/// `PATCH /v1/rooms/{roomID}`.
+struct UpdateRoomRequest: Decodable {
+    var name: String?
+    var description: String?
+    var visibility: String?
+}
+
 /// `POST /v1/rooms/{roomID}/messages`.
 struct PostMessageRequest: Decodable {
     var text: String
     var idempotencyKey: String?
+    var replyTo: UInt64?
 
     enum CodingKeys: String, CodingKey {
         case text
         case idempotencyKey = "idempotency_key"
+        case replyTo = "reply_to"
     }
 }
 
+/// `PATCH /v1/rooms/{roomID}/messages/{seq}`.
+struct EditMessageRequest: Decodable {
+    var text: String
+}
+
+/// `POST /v1/rooms/{roomID}/messages/{seq}/forward`.
+struct ForwardMessageRequest: Decodable {
+    var toRoom: String
+    var text: String?
+    var idempotencyKey: String?
+
+    enum CodingKeys: String, CodingKey {
+        case text
+        case toRoom = "to_room"
+        case idempotencyKey = "idempotency_key"
+    }
+}
+
+/// `POST /v1/rooms/{roomID}/read`.
+struct MarkReadRequest: Decodable {
+    var seq: UInt64
+}
+
+/// `PUT /v1/rooms/{roomID}/settings`.
+struct RoomSettingsRequest: Decodable {
+    var mute: String
+}
+
+/// `POST /v1/rooms/{roomID}/members`.
+struct AddMembersRequest: Decodable {
+    var members: [String]
+}
+
 struct RoomResponse: Encodable {
+    struct Me: Encodable {
+        let readSeq: UInt64
+        let unreadCount: UInt64
+        let mute: String
+
+        enum CodingKeys: String, CodingKey {
+            case mute
+            case readSeq = "read_seq"
+            case unreadCount = "unread_count"
+        }
+    }
+
     let id: String
     let kind: String
     let name: String
@@ -31,15 +85,18 @@ struct RoomResponse: Encodable {
     let createdAt: String
     let members: [String]
     let lastSeq: UInt64
+    let lastEventSeq: UInt64
+    let me: Me?
 
     enum CodingKeys: String, CodingKey {
-        case id, kind, name, description, visibility, members
+        case id, kind, name, description, visibility, members, me
         case createdBy = "created_by"
         case createdAt = "created_at"
         case lastSeq = "last_seq"
+        case lastEventSeq = "last_event_seq"
     }
 
-    init(_ state: RoomState) {
+    init(_ state: RoomState, for reader: StaffID?) {
         let profile = state.profile
         id = state.id.rawValue
         kind = profile?.kind.name ?? "space"
@@ -48,13 +105,36 @@ struct RoomResponse: Encodable {
         visibility = profile?.visibility.name ?? "private"
         createdBy = profile?.createdBy.rawValue ?? ""
         createdAt = profile.map { Self.format($0.createdAt) } ?? ""
-        members = state.members.map(\.rawValue).sorted()
+        members = state.members.keys.map(\.rawValue).sorted()
         lastSeq = state.lastSeq
+        lastEventSeq = state.lastEventSeq
+        me = reader.flatMap { reader in
+            state.members[reader].map { Me(readSeq: $0.readSeq, unreadCount: state.unreadCount(for: reader), mute: $0.mute.name) }
+        }
     }
 
     static func format(_ timestamp: Timestamp) -> String {
         Date(timeIntervalSince1970: Double(timestamp.milliseconds) / 1_000)
             .formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+}
+
+struct QuoteResponse: Encodable {
+    let roomID: String
+    let seq: UInt64
+    let author: String
+    let excerpt: String
+
+    enum CodingKeys: String, CodingKey {
+        case seq, author, excerpt
+        case roomID = "room_id"
+    }
+
+    init(_ quote: Quote) {
+        roomID = quote.reference.room.rawValue
+        seq = quote.reference.seq
+        author = quote.author.rawValue
+        excerpt = quote.excerpt
     }
 }
 
@@ -65,12 +145,24 @@ struct MessageResponse: Encodable {
     let text: String
     let postedAt: String
     let idempotencyKey: String?
+    let replyTo: QuoteResponse?
+    let forwardedFrom: QuoteResponse?
+    let mentions: [String]
+    let mentionsAll: Bool
+    let editedAt: String?
+    let recalled: Bool
+    let recalledAt: String?
 
     enum CodingKeys: String, CodingKey {
-        case seq, author, text
+        case seq, author, text, mentions, recalled
         case roomID = "room_id"
         case postedAt = "posted_at"
         case idempotencyKey = "idempotency_key"
+        case replyTo = "reply_to"
+        case forwardedFrom = "forwarded_from"
+        case mentionsAll = "mentions_all"
+        case editedAt = "edited_at"
+        case recalledAt = "recalled_at"
     }
 
     init(_ message: Message, room: RoomID) {
@@ -80,6 +172,13 @@ struct MessageResponse: Encodable {
         text = message.text
         postedAt = RoomResponse.format(message.postedAt)
         idempotencyKey = message.idempotencyKey
+        replyTo = message.replyTo.map(QuoteResponse.init)
+        forwardedFrom = message.forwardedFrom.map(QuoteResponse.init)
+        mentions = message.mentions.map(\.rawValue)
+        mentionsAll = message.mentionsAll
+        editedAt = message.editedAt.map(RoomResponse.format)
+        recalled = message.isRecalled
+        recalledAt = message.recalledAt.map(RoomResponse.format)
     }
 }
 

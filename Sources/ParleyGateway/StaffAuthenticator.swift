@@ -1,8 +1,19 @@
+import Crypto
 import Hummingbird
 import ParleyDomain
+import ParleyRuntime
 
-/// Maps bearer tokens to staff members. Today the only credential is the bootstrap admin
-/// token; staff accounts with their own tokens arrive with the staff entity.
+/// Who is calling: a staff member and their role.
+struct Caller: Sendable {
+    let staff: StaffID
+    let role: StaffRole
+
+    var isAdmin: Bool { role == .admin }
+}
+
+/// Maps bearer tokens to staff members. Two kinds of token: the node's bootstrap admin token
+/// (signs in as `admin`), and staff tokens `<staff id>.<secret>`, of which only a SHA-256 of
+/// the secret is stored: the id says which account to check, so no token index is needed.
 public struct StaffAuthenticator: Sendable {
     /// The staff member the bootstrap admin token signs in as.
     public static let adminStaff = StaffID(unchecked: "admin")
@@ -13,31 +24,47 @@ public struct StaffAuthenticator: Sendable {
         self.adminToken = Array(adminToken.utf8)
     }
 
-    /// The staff member `token` belongs to, or nil. Compares in constant time.
-    public func staff(forToken token: String) -> StaffID? {
-        let candidate = Array(token.utf8)
-        guard candidate.count == adminToken.count else { return nil }
-        var difference: UInt8 = 0
-        for (a, b) in zip(candidate, adminToken) { difference |= a ^ b }
-        return difference == 0 ? Self.adminStaff : nil
+    /// A new token for `staff` and the hash to store for it.
+    static func issueToken(for staff: StaffID) -> (token: String, hash: [UInt8]) {
+        var generator = SystemRandomNumberGenerator()
+        let secret = (0..<32).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16).leftPadded(to: 2) }.joined()
+        return ("\(staff.rawValue).\(secret)", hash(secret))
     }
 
-    /// The staff member the request's `Authorization: Bearer` header names.
-    func authenticate(_ request: Request) throws(GatewayError) -> StaffID {
+    static func hash(_ secret: some StringProtocol) -> [UInt8] { Array(SHA256.hash(data: Array(secret.utf8))) }
+
+    /// The caller the request's `Authorization: Bearer` header names.
+    func authenticate(_ request: Request, runtime: NodeRuntime) async throws -> Caller {
         guard let header = request.headers[.authorization] else { throw GatewayError.unauthenticated }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw GatewayError.unauthenticated }
-        guard let staff = staff(forToken: String(parts[1]).trimmingCharacters(in: .whitespaces)) else { throw GatewayError.invalidToken }
-        return staff
+        let token = Self.trimmingBlanks(parts[1])
+        if Self.constantTimeEqual(Array(token.utf8), adminToken) {
+            return Caller(staff: Self.adminStaff, role: .admin)
+        }
+        let pieces = token.split(separator: ".", maxSplits: 1)
+        guard pieces.count == 2, let staff = StaffID(rawValue: String(pieces[0])), staff != Self.adminStaff else {
+            throw GatewayError.invalidToken
+        }
+        let account = try await runtime.staffAccount(staff)
+        guard let profile = account.profile, Self.constantTimeEqual(Self.hash(pieces[1]), account.tokenHash) else {
+            throw GatewayError.invalidToken
+        }
+        return Caller(staff: staff, role: profile.role)
+    }
+
+    static func trimmingBlanks(_ text: Substring) -> String {
+        String(text.drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for (x, y) in zip(a, b) { difference |= x ^ y }
+        return difference == 0
     }
 }
 
 extension String {
-    func trimmingCharacters(in set: Set<Character>) -> String {
-        String(drop(while: set.contains).reversed().drop(while: set.contains).reversed())
-    }
-}
-
-extension Set where Element == Character {
-    static let whitespaces: Set<Character> = [" ", "\t"]
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

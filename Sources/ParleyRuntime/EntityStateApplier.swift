@@ -8,8 +8,10 @@ public struct EntityStateApplier: PartitionStateMachine {
 
     public func apply(_ entry: LogEntry, to writes: inout StateWrites) throws {
         switch try EntityEnvelope.decode(entry.payload) {
-        case let .room(id, events):
-            RoomStore.addWrites(for: events, of: id, in: entry.partition, to: &writes)
+        case let .room(id, firstEventSeq, events):
+            RoomStore.addWrites(for: events, firstEventSeq: firstEventSeq, of: id, in: entry.partition, to: &writes)
+        case let .staff(id, events):
+            StaffStore.addWrites(for: events, of: id, in: entry.partition, to: &writes)
         }
     }
 }

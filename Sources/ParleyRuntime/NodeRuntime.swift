@@ -26,6 +26,7 @@ public final class NodeRuntime: Sendable {
     let log: any PartitionLog
     let clock: any WallClock
     let rooms: [EntityRegistry<RoomActor>]
+    let staff: [EntityRegistry<StaffActor>]
     let logger: Logger
 
     public init(
@@ -33,6 +34,7 @@ public final class NodeRuntime: Sendable {
         stateFamily: ColumnFamily,
         log: any PartitionLog,
         clock: any WallClock = SystemClock(),
+        events: any RoomEventSink = DiscardingEventSink(),
         configuration: RuntimeConfiguration = RuntimeConfiguration(),
         logger: Logger = Logger(label: "parley.runtime")
     ) {
@@ -44,30 +46,65 @@ public final class NodeRuntime: Sendable {
         self.log = log
         self.clock = clock
         self.logger = logger
+        let staffStore = StaffStore(database: database, family: stateFamily, partitioner: partitioner)
+        self.staff = partitioner.allPartitions.map { partition in
+            EntityRegistry { key in
+                StaffActor(id: StaffID(unchecked: key), partition: partition, store: staffStore, log: log, clock: clock)
+            }
+        }
         self.rooms = partitioner.allPartitions.map { partition in
             EntityRegistry { key in
                 RoomActor(
                     id: RoomID(unchecked: key), partition: partition, store: store, log: log,
-                    clock: clock, limits: configuration.roomLimits)
+                    clock: clock, limits: configuration.roomLimits, events: events)
             }
         }
     }
 
     /// Creates a space room with a new id.
     public func createRoom(_ creation: RoomCreation) async throws(RuntimeError) -> RoomState {
-        let id = RoomID.random(prefix: "r_")
-        guard case let .created(state) = try await send(.create(creation), to: id) else {
-            throw .internalFailure(code: "unexpected_outcome", message: "room creation did not create")
-        }
-        return state
+        try await send(.create(creation), to: RoomID.random(prefix: "r_")).state
     }
 
     /// Posts a message; `replayed` tells whether an idempotency key matched an earlier post.
     public func postMessage(in room: RoomID, _ post: MessagePost) async throws(RuntimeError) -> (message: Message, replayed: Bool) {
-        guard case let .posted(message, replayed) = try await send(.post(post), to: room) else {
-            throw .internalFailure(code: "unexpected_outcome", message: "posting did not post")
+        switch try await send(.post(post), to: room) {
+        case let .replayed(message, _):
+            return (message, true)
+        case let .applied(entries, _):
+            guard let message = entries.lazy.compactMap(\.event.postedMessage).first else {
+                throw .internalFailure(code: "unexpected_outcome", message: "posting did not post")
+            }
+            return (message, false)
         }
-        return (message, replayed)
+    }
+
+    /// Forwards message `seq` of `origin` to `target`; the forwarder must be a member of
+    /// both. `text` (optional) is the forwarder's own words above the forwarded message.
+    public func forward(
+        _ seq: UInt64, from origin: RoomID, to target: RoomID, by staff: StaffID, text: String = "", idempotencyKey: String? = nil
+    ) async throws(RuntimeError) -> (message: Message, replayed: Bool) {
+        let original = try await registry(for: origin).withEntity(origin.rawValue) { (actor) async throws(RuntimeError) -> Message in
+            try await actor.message(seq, readBy: staff)
+        }
+        return try await postMessage(in: target, MessagePost(author: staff, text: text, idempotencyKey: idempotencyKey, forwarding: (original, origin)))
+    }
+
+    /// Edits message `seq`: its author only, within the edit window.
+    public func edit(_ seq: UInt64, in room: RoomID, text: String, by staff: StaffID) async throws(RuntimeError) -> Message {
+        try changedMessage(try await send(.edit(seq: seq, text: text, by: staff), to: room))
+    }
+
+    /// Recalls message `seq`: its author only, within the edit window. Its content is gone
+    /// for everyone; a tombstone keeps its place.
+    public func recall(_ seq: UInt64, in room: RoomID, by staff: StaffID) async throws(RuntimeError) -> Message {
+        try changedMessage(try await send(.recall(seq: seq, by: staff), to: room))
+    }
+
+    /// Runs a room command that answers with the room (read pointers, mute, membership,
+    /// profile).
+    public func update(_ room: RoomID, _ command: RoomCommand) async throws(RuntimeError) -> RoomState {
+        try await send(command, to: room).state
     }
 
     /// The room, as `reader` may see it.
@@ -86,14 +123,52 @@ public final class NodeRuntime: Sendable {
         }
     }
 
+    /// Journal events after `eventSeq` (what a reconnecting client missed), and the oldest
+    /// event seq still kept; only members may read it.
+    public func journal(of id: RoomID, reader: StaffID, after eventSeq: UInt64, limit: Int) async throws(RuntimeError) -> (entries: [JournalEntry], oldestKept: UInt64?) {
+        _ = try await room(id, reader: reader)
+        let store = self.store
+        return try await store.database.executor.run { () throws(RuntimeError) -> ([JournalEntry], UInt64?) in
+            try store.journal(of: id, after: eventSeq, limit: limit)
+        }
+    }
+
+    private func changedMessage(_ outcome: RoomOutcome) throws(RuntimeError) -> Message {
+        guard case let .applied(entries, _) = outcome, let message = entries.lazy.compactMap(\.event.changedMessage).first else {
+            throw .internalFailure(code: "unexpected_outcome", message: "the message did not change")
+        }
+        return message
+    }
+
+    /// Runs `command` on staff account `id`; answers with the account after it.
+    public func staffCommand(_ command: StaffCommand, for id: StaffID) async throws(RuntimeError) -> StaffState {
+        try await retryingFenced(id.rawValue) { () async throws(RuntimeError) -> StaffState in
+            try await staffRegistry(for: id).withEntity(id.rawValue) { (actor) async throws(RuntimeError) -> StaffState in
+                try await actor.handle(command)
+            }
+        }
+    }
+
+    /// Staff account `id` as applied (`exists` is false when there is none).
+    public func staffAccount(_ id: StaffID) async throws(RuntimeError) -> StaffState {
+        try await staffRegistry(for: id).withEntity(id.rawValue) { (actor) async throws(RuntimeError) -> StaffState in
+            try await actor.current()
+        }
+    }
+
+    private func staffRegistry(for id: StaffID) -> EntityRegistry<StaffActor> {
+        staff[Int(partitioner.partition(for: EntityID(kind: .staff, key: id.rawValue).description).rawValue)]
+    }
+
     /// Passivates entities idle for `configuration.passivateAfter`; returns how many.
     @discardableResult
     public func passivateIdle(now: ContinuousClock.Instant = .now) -> Int {
         rooms.reduce(0) { $0 + $1.passivateIdle(now: now, idleFor: configuration.passivateAfter) }
+            + staff.reduce(0) { $0 + $1.passivateIdle(now: now, idleFor: configuration.passivateAfter) }
     }
 
     /// How many entity actors are active on this node.
-    public var activeEntities: Int { rooms.reduce(0) { $0 + $1.activeCount } }
+    public var activeEntities: Int { rooms.reduce(0) { $0 + $1.activeCount } + staff.reduce(0) { $0 + $1.activeCount } }
 
     /// Whether the room's actor is active (for tests and diagnostics).
     public func isActive(_ room: RoomID) -> Bool { registry(for: room).isActive(room.rawValue) }
@@ -102,18 +177,48 @@ public final class NodeRuntime: Sendable {
         rooms[Int(partitioner.partition(for: EntityID.room(room).description).rawValue)]
     }
 
-    private func send(_ command: RoomCommand, to room: RoomID) async throws(RuntimeError) -> RoomOutcome {
+    func send(_ command: RoomCommand, to room: RoomID) async throws(RuntimeError) -> RoomOutcome {
+        try await retryingFenced(room.rawValue) { () async throws(RuntimeError) -> RoomOutcome in
+            try await registry(for: room).withEntity(room.rawValue) { (actor) async throws(RuntimeError) -> RoomOutcome in
+                try await actor.handle(command)
+            }
+        }
+    }
+
+    /// Runs `body`, deciding again on a fresh activation when a command was only fenced.
+    private func retryingFenced<R>(_ entity: String, _ body: () async throws(RuntimeError) -> R) async throws(RuntimeError) -> R {
         var attempt = 0
         while true {
             do {
-                return try await registry(for: room).withEntity(room.rawValue) { (actor) async throws(RuntimeError) -> RoomOutcome in
-                    try await actor.handle(command)
-                }
+                return try await body()
             } catch {
                 attempt += 1
                 guard error.isFenced, attempt <= configuration.maxFencedRetries else { throw error }
-                logger.debug("command fenced; deciding again", metadata: ["room": "\(room)", "attempt": "\(attempt)"])
+                logger.debug("command fenced; deciding again", metadata: ["entity": "\(entity)", "attempt": "\(attempt)"])
             }
+        }
+    }
+}
+
+extension RoomOutcome {
+    /// The room after the command.
+    public var state: RoomState {
+        switch self {
+        case let .applied(_, state), let .replayed(_, state): state
+        }
+    }
+}
+
+extension RoomEvent {
+    var postedMessage: Message? {
+        if case let .messagePosted(message) = self { return message }
+        return nil
+    }
+
+    var changedMessage: Message? {
+        switch self {
+        case let .messageEdited(message), let .messageRecalled(message): message
+        default: nil
         }
     }
 }

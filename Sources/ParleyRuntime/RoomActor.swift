@@ -4,15 +4,17 @@ import Synchronization
 
 /// What a room command produced.
 public enum RoomOutcome: Sendable, Equatable {
-    case created(RoomState)
-    /// `replayed` is true when an idempotency key matched a message already posted.
-    case posted(Message, replayed: Bool)
+    /// The events recorded (in journal order) and the room after them.
+    case applied([JournalEntry], RoomState)
+    /// An idempotency key matched a message already posted.
+    case replayed(Message, RoomState)
 }
 
 /// The actor of one room on its partition's leader. It decides commands against its state,
 /// applies the events to that state at once (so commands pipelined behind decide on top of
 /// them), queues them on the partition log without suspending in between (so the log sees
-/// them in decision order), and answers only when they are durable and applied.
+/// them in decision order), answers only when they are durable and applied, and publishes
+/// them to live subscribers in journal order.
 actor RoomActor: ActivatedEntity {
     let id: RoomID
     let partition: PartitionID
@@ -20,55 +22,68 @@ actor RoomActor: ActivatedEntity {
     private let log: any PartitionLog
     private let clock: any WallClock
     private let limits: RoomLimits
+    private let events: any RoomEventSink
 
     private var state: RoomState?
     private var generation: UInt64 = 0
     /// Idempotency keys of posts decided but not yet durable.
     private var pendingKeys: Set<String> = []
+    /// Recently posted or changed messages, newest first to be looked up (including ones not
+    /// yet durable, which the store cannot see).
+    private var recentMessages: [UInt64: Message] = [:]
+    private static let recentMessageLimit = 256
+    /// Committed events wait here until every earlier one is published.
+    private var committed: [UInt64: [JournalEntry]] = [:]
+    private var nextToPublish: UInt64 = 1
     private let retired = Atomic<Bool>(false)
 
     nonisolated var isRetired: Bool { retired.load(ordering: .acquiring) }
 
-    init(id: RoomID, partition: PartitionID, store: RoomStore, log: any PartitionLog, clock: any WallClock, limits: RoomLimits) {
+    init(id: RoomID, partition: PartitionID, store: RoomStore, log: any PartitionLog, clock: any WallClock, limits: RoomLimits, events: any RoomEventSink) {
         self.id = id
         self.partition = partition
         self.store = store
         self.log = log
         self.clock = clock
         self.limits = limits
+        self.events = events
     }
 
     /// Decides and commits `command`.
     func handle(_ command: RoomCommand) async throws(RuntimeError) -> RoomOutcome {
         let current = try activeState()
-        if case let .post(post) = command, let key = post.idempotencyKey {
-            if let replay = try replay(of: post, key: key) { return .posted(replay, replayed: true) }
+        if case let .post(post) = command, let key = post.idempotencyKey, let replay = try replay(of: post, key: key) {
+            return .replayed(replay, current)
         }
-        let events: [RoomEvent]
+        let decided: [RoomEvent]
         do {
-            events = try current.decide(command, now: clock.now(), limits: limits)
+            decided = try current.decide(command, now: clock.now(), limits: limits) { seq in self.lookup(seq) }
         } catch {
             throw .rejected(error)
         }
+        guard !decided.isEmpty else { return .applied([], current) }
         var next = current
-        for event in events { next.apply(event) }
+        var entries: [JournalEntry] = []
+        for event in decided {
+            next.apply(event)
+            entries.append(JournalEntry(room: id, eventSeq: next.lastEventSeq, event: event))
+            remember(event)
+        }
         state = next
         let key: String? = if case let .post(post) = command { post.idempotencyKey } else { nil }
         if let key { pendingKeys.insert(key) }
         defer { if let key { pendingKeys.remove(key) } }
 
-        let ticket = log.append(EntityEnvelope.room(id, events).encoded(), to: partition, generation: generation)
+        let firstEventSeq = current.lastEventSeq + 1
+        let ticket = log.append(EntityEnvelope.room(id, firstEventSeq: firstEventSeq, decided).encoded(), to: partition, generation: generation)
         do {
             _ = try await ticket.result()
         } catch {
             retire()
             throw .log(error)
         }
-        switch events.first {
-        case .created?: return .created(next)
-        case let .messagePosted(message)?: return .posted(message, replayed: false)
-        case nil: throw .internalFailure(code: "no_events", message: "room command produced no events")
-        }
+        publishInOrder(entries, from: firstEventSeq)
+        return .applied(entries, next)
     }
 
     /// The room's state, if `reader` may read it.
@@ -77,6 +92,38 @@ actor RoomActor: ActivatedEntity {
         guard current.exists else { throw .rejected(DomainError(.roomNotFound, "room \(id) does not exist")) }
         guard current.canRead(reader) else { throw .rejected(DomainError(.notAMember, "\(reader) is not a member of room \(id)")) }
         return current
+    }
+
+    /// Message `seq`, if `reader` may read the room.
+    func message(_ seq: UInt64, readBy reader: StaffID) throws(RuntimeError) -> Message {
+        _ = try readableState(by: reader)
+        guard let message = lookup(seq) else { throw .rejected(DomainError(.messageNotFound, "room \(id) has no message \(seq)")) }
+        return message
+    }
+
+    private func lookup(_ seq: UInt64) -> Message? {
+        if let cached = recentMessages[seq] { return cached }
+        return try? store.message(in: id, seq: seq)
+    }
+
+    private func remember(_ event: RoomEvent) {
+        switch event {
+        case let .messagePosted(message), let .messageEdited(message), let .messageRecalled(message):
+            recentMessages[message.seq] = message
+            if recentMessages.count > Self.recentMessageLimit, let oldest = recentMessages.keys.min() {
+                recentMessages[oldest] = nil
+            }
+        default:
+            break
+        }
+    }
+
+    private func publishInOrder(_ entries: [JournalEntry], from firstEventSeq: UInt64) {
+        committed[firstEventSeq] = entries
+        while let ready = committed.removeValue(forKey: nextToPublish) {
+            nextToPublish += UInt64(ready.count)
+            if let state { events.publish(ready, room: state) }
+        }
     }
 
     private func replay(of post: MessagePost, key: String) throws(RuntimeError) -> Message? {
@@ -91,8 +138,8 @@ actor RoomActor: ActivatedEntity {
         }
     }
 
-    /// Loads the applied state on first use. The reads are point lookups and one short
-    /// scan of the member list, on this actor's thread, never on a NIO event loop.
+    /// Loads the applied state on first use. The reads are point lookups and short scans of
+    /// the member records, on this actor's thread, never on a NIO event loop.
     private func activeState() throws(RuntimeError) -> RoomState {
         if let state { return state }
         guard !isRetired else {
@@ -101,11 +148,25 @@ actor RoomActor: ActivatedEntity {
         generation = log.generation(of: partition)
         let loaded = try store.load(id)
         state = loaded
+        nextToPublish = loaded.lastEventSeq + 1
         return loaded
     }
 
     private func retire() {
         retired.store(true, ordering: .releasing)
         state = nil
+        committed = [:]
     }
+}
+
+/// Where a room's committed events go to be seen live: the node's sessions of its members.
+public protocol RoomEventSink: Sendable {
+    /// Called once per commit, in journal order per room, with the room as it is after them.
+    func publish(_ entries: [JournalEntry], room: RoomState)
+}
+
+/// A sink for nodes without live sessions.
+public struct DiscardingEventSink: RoomEventSink {
+    public init() {}
+    public func publish(_ entries: [JournalEntry], room: RoomState) {}
 }

@@ -1,7 +1,17 @@
-/// What a staff member asks of a room.
+/// What a staff member asks of a room. `actor` is who asks.
 public enum RoomCommand: Sendable, Equatable {
     case create(RoomCreation)
     case post(MessagePost)
+    case edit(seq: UInt64, text: String, by: StaffID)
+    case recall(seq: UInt64, by: StaffID)
+    case markRead(upTo: UInt64, by: StaffID)
+    case setMute(MuteSetting, by: StaffID)
+    /// Join a public space.
+    case join(StaffID)
+    case addMembers([StaffID], by: StaffID)
+    case removeMember(StaffID, by: StaffID)
+    case leave(StaffID)
+    case updateProfile(name: String?, description: String?, visibility: RoomVisibility?, by: StaffID)
 }
 
 /// Create a room. The creator is always a member.
@@ -23,16 +33,28 @@ public struct RoomCreation: Sendable, Equatable {
     }
 }
 
-/// Post a text message.
+/// Post a text message, possibly replying to one message of this room or forwarding one.
 public struct MessagePost: Sendable, Equatable {
     public var author: StaffID
     public var text: String
     public var idempotencyKey: String?
+    /// The seq, in this room, of the message replied to.
+    public var replyTo: UInt64?
+    /// The message forwarded, as the runtime read it from its room (the author must be a
+    /// member there).
+    public var forwarding: (Message, RoomID)?
 
-    public init(author: StaffID, text: String, idempotencyKey: String? = nil) {
+    public init(author: StaffID, text: String, idempotencyKey: String? = nil, replyTo: UInt64? = nil, forwarding: (Message, RoomID)? = nil) {
         self.author = author
         self.text = text
         self.idempotencyKey = idempotencyKey
+        self.replyTo = replyTo
+        self.forwarding = forwarding
+    }
+
+    public static func == (lhs: MessagePost, rhs: MessagePost) -> Bool {
+        lhs.author == rhs.author && lhs.text == rhs.text && lhs.idempotencyKey == rhs.idempotencyKey
+            && lhs.replyTo == rhs.replyTo && lhs.forwarding?.0 == rhs.forwarding?.0 && lhs.forwarding?.1 == rhs.forwarding?.1
     }
 }
 
@@ -41,15 +63,24 @@ extension MessagePost {
     /// same message if the post is a retry of it, or `idempotency_key_reused` if the key is
     /// being used for something else.
     public func replay(of existing: Message) throws(DomainError) -> Message {
-        guard existing.author == author, existing.text == text else {
+        guard existing.author == author, existing.text == text || existing.isRecalled else {
             throw DomainError(.idempotencyKeyReused, "idempotency key \(idempotencyKey ?? "") was already used for a different message")
         }
         return existing
     }
 }
 
-/// What happened to a room: the only thing the partition log records about it.
+/// What happened to a room: the only thing the partition log records about it. Events that
+/// change a message carry the whole message as it now is, so applying them is a blind write.
 public enum RoomEvent: Sendable, Equatable {
     case created(RoomProfile, members: [StaffID])
     case messagePosted(Message)
+    case messageEdited(Message)
+    case messageRecalled(Message)
+    case readPointerMoved(StaffID, seq: UInt64)
+    case muteChanged(StaffID, MuteSetting)
+    /// New members start with the history up to `readSeq` read.
+    case membersAdded([StaffID], by: StaffID, joinedAt: Timestamp, readSeq: UInt64)
+    case memberRemoved(StaffID, by: StaffID)
+    case profileUpdated(RoomProfile)
 }

@@ -4,6 +4,13 @@ extension RoomEvent {
     private enum Tag: UInt8 {
         case created = 1
         case messagePosted = 2
+        case messageEdited = 3
+        case messageRecalled = 4
+        case readPointerMoved = 5
+        case muteChanged = 6
+        case membersAdded = 7
+        case memberRemoved = 8
+        case profileUpdated = 9
     }
 
     public func encode(into writer: inout BinaryWriter) {
@@ -15,6 +22,33 @@ extension RoomEvent {
         case let .messagePosted(message):
             writer.write(Tag.messagePosted.rawValue)
             message.encode(into: &writer)
+        case let .messageEdited(message):
+            writer.write(Tag.messageEdited.rawValue)
+            message.encode(into: &writer)
+        case let .messageRecalled(message):
+            writer.write(Tag.messageRecalled.rawValue)
+            message.encode(into: &writer)
+        case let .readPointerMoved(staff, seq):
+            writer.write(Tag.readPointerMoved.rawValue)
+            writer.write(staff.rawValue)
+            writer.writeVarint(seq)
+        case let .muteChanged(staff, setting):
+            writer.write(Tag.muteChanged.rawValue)
+            writer.write(staff.rawValue)
+            writer.write(setting.rawValue)
+        case let .membersAdded(members, by, joinedAt, readSeq):
+            writer.write(Tag.membersAdded.rawValue)
+            writer.write(members.map(\.rawValue))
+            writer.write(by.rawValue)
+            writer.write(joinedAt.milliseconds)
+            writer.writeVarint(readSeq)
+        case let .memberRemoved(member, by):
+            writer.write(Tag.memberRemoved.rawValue)
+            writer.write(member.rawValue)
+            writer.write(by.rawValue)
+        case let .profileUpdated(profile):
+            writer.write(Tag.profileUpdated.rawValue)
+            profile.encode(into: &writer)
         }
     }
 
@@ -23,10 +57,26 @@ extension RoomEvent {
         switch Tag(rawValue: raw) {
         case .created:
             let profile = try RoomProfile.decode(from: &reader)
+            return .created(profile, members: try reader.readStrings().map { StaffID(unchecked: $0) })
+        case .messagePosted: return .messagePosted(try Message.decode(from: &reader))
+        case .messageEdited: return .messageEdited(try Message.decode(from: &reader))
+        case .messageRecalled: return .messageRecalled(try Message.decode(from: &reader))
+        case .readPointerMoved:
+            return .readPointerMoved(StaffID(unchecked: try reader.readString()), seq: try reader.readVarint())
+        case .muteChanged:
+            let staff = StaffID(unchecked: try reader.readString())
+            let rawSetting = try reader.readUInt8()
+            guard let setting = MuteSetting(rawValue: rawSetting) else { throw DecodingError("unknown mute setting \(rawSetting)") }
+            return .muteChanged(staff, setting)
+        case .membersAdded:
             let members = try reader.readStrings().map { StaffID(unchecked: $0) }
-            return .created(profile, members: members)
-        case .messagePosted:
-            return .messagePosted(try Message.decode(from: &reader))
+            let by = StaffID(unchecked: try reader.readString())
+            return .membersAdded(members, by: by, joinedAt: Timestamp(milliseconds: try reader.readInt64()), readSeq: try reader.readVarint())
+        case .memberRemoved:
+            let member = StaffID(unchecked: try reader.readString())
+            return .memberRemoved(member, by: StaffID(unchecked: try reader.readString()))
+        case .profileUpdated:
+            return .profileUpdated(try RoomProfile.decode(from: &reader))
         case nil:
             throw DecodingError("unknown room event tag \(raw)")
         }
@@ -59,20 +109,57 @@ extension RoomProfile {
 }
 
 extension Message {
+    /// A length-prefixed blob, so fields added later can be appended and detected.
     public func encode(into writer: inout BinaryWriter) {
-        writer.writeVarint(seq)
-        writer.write(author.rawValue)
-        writer.write(text)
-        writer.write(postedAt.milliseconds)
-        writer.write(idempotencyKey)
+        var body = BinaryWriter(capacity: text.utf8.count + 48)
+        body.writeVarint(seq)
+        body.write(author.rawValue)
+        body.write(text)
+        body.write(postedAt.milliseconds)
+        body.write(idempotencyKey)
+        body.write(replyTo != nil)
+        replyTo?.encode(into: &body)
+        body.write(forwardedFrom != nil)
+        forwardedFrom?.encode(into: &body)
+        body.write(mentions.map(\.rawValue))
+        body.write(mentionsAll)
+        body.write(editedAt != nil)
+        if let editedAt { body.write(editedAt.milliseconds) }
+        body.write(recalledAt != nil)
+        if let recalledAt { body.write(recalledAt.milliseconds) }
+        writer.write(bytes: body.bytes)
     }
 
     public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> Message {
-        Message(
-            seq: try reader.readVarint(),
+        var body = BinaryReader(try reader.readBytes())
+        var message = Message(
+            seq: try body.readVarint(),
+            author: StaffID(unchecked: try body.readString()),
+            text: try body.readString(),
+            postedAt: Timestamp(milliseconds: try body.readInt64()),
+            idempotencyKey: try body.readOptionalString())
+        message.replyTo = try body.readBool() ? try Quote.decode(from: &body) : nil
+        message.forwardedFrom = try body.readBool() ? try Quote.decode(from: &body) : nil
+        message.mentions = try body.readStrings().map { StaffID(unchecked: $0) }
+        message.mentionsAll = try body.readBool()
+        message.editedAt = try body.readBool() ? Timestamp(milliseconds: try body.readInt64()) : nil
+        message.recalledAt = try body.readBool() ? Timestamp(milliseconds: try body.readInt64()) : nil
+        return message
+    }
+}
+
+extension Quote {
+    func encode(into writer: inout BinaryWriter) {
+        writer.write(reference.room.rawValue)
+        writer.writeVarint(reference.seq)
+        writer.write(author.rawValue)
+        writer.write(excerpt)
+    }
+
+    static func decode(from reader: inout BinaryReader) throws(DecodingError) -> Quote {
+        Quote(
+            reference: MessageReference(room: RoomID(unchecked: try reader.readString()), seq: try reader.readVarint()),
             author: StaffID(unchecked: try reader.readString()),
-            text: try reader.readString(),
-            postedAt: Timestamp(milliseconds: try reader.readInt64()),
-            idempotencyKey: try reader.readOptionalString())
+            excerpt: try reader.readString())
     }
 }

@@ -1,101 +1,63 @@
 /// A room as its actor holds it: everything the rules need to decide a command. Messages
-/// themselves are not kept here; only the last sequence number is.
+/// themselves are not kept here (the rules look them up); only the last sequence numbers are.
 public struct RoomState: Sendable, Equatable {
     public let id: RoomID
     public private(set) var profile: RoomProfile?
-    public private(set) var members: Set<StaffID>
+    public private(set) var members: [StaffID: MemberState]
+    /// The seq of the newest message.
     public private(set) var lastSeq: UInt64
+    /// The seq of the newest event in the room's journal (every event, not only posts).
+    public private(set) var lastEventSeq: UInt64
 
     /// A room that does not exist yet.
     public init(id: RoomID) {
-        self.init(id: id, profile: nil, members: [], lastSeq: 0)
+        self.init(id: id, profile: nil, members: [:], lastSeq: 0, lastEventSeq: 0)
     }
 
     /// A room as loaded from the partition's applied state.
-    public init(id: RoomID, profile: RoomProfile?, members: Set<StaffID>, lastSeq: UInt64) {
+    public init(id: RoomID, profile: RoomProfile?, members: [StaffID: MemberState], lastSeq: UInt64, lastEventSeq: UInt64) {
         self.id = id
         self.profile = profile
         self.members = members
         self.lastSeq = lastSeq
+        self.lastEventSeq = lastEventSeq
     }
 
     public var exists: Bool { profile != nil }
 
     /// Whether `staff` may read this room.
-    public func canRead(_ staff: StaffID) -> Bool { members.contains(staff) }
+    public func canRead(_ staff: StaffID) -> Bool { members[staff] != nil }
 
-    /// Decides `command` at `now`: the events to record, or the rule it breaks. Pure.
-    public func decide(_ command: RoomCommand, now: Timestamp, limits: RoomLimits = RoomLimits()) throws(DomainError) -> [RoomEvent] {
-        switch command {
-        case let .create(creation):
-            return try decideCreate(creation, now: now, limits: limits)
-        case let .post(post):
-            return try decidePost(post, now: now, limits: limits)
-        }
+    /// How many messages `staff` has not read.
+    public func unreadCount(for staff: StaffID) -> UInt64 {
+        guard let member = members[staff] else { return 0 }
+        return lastSeq > member.readSeq ? lastSeq - member.readSeq : 0
     }
 
     /// Moves the state past `event`. Deterministic: every replica applies the same events in
     /// the same order and reaches the same state.
     public mutating func apply(_ event: RoomEvent) {
+        lastEventSeq += 1
         switch event {
         case let .created(profile, members):
             self.profile = profile
-            self.members = Set(members)
+            self.members = Dictionary(members.map { ($0, MemberState(joinedAt: profile.createdAt)) }, uniquingKeysWith: { a, _ in a })
         case let .messagePosted(message):
             lastSeq = max(lastSeq, message.seq)
+        case .messageEdited, .messageRecalled:
+            break
+        case let .readPointerMoved(staff, seq):
+            if let current = members[staff]?.readSeq, seq > current { members[staff]?.readSeq = seq }
+        case let .muteChanged(staff, setting):
+            members[staff]?.mute = setting
+        case let .membersAdded(added, _, joinedAt, readSeq):
+            for staff in added where members[staff] == nil {
+                members[staff] = MemberState(readSeq: readSeq, joinedAt: joinedAt)
+            }
+        case let .memberRemoved(staff, _):
+            members[staff] = nil
+        case let .profileUpdated(updated):
+            profile = updated
         }
-    }
-
-    private func decideCreate(_ creation: RoomCreation, now: Timestamp, limits: RoomLimits) throws(DomainError) -> [RoomEvent] {
-        guard !exists else { throw DomainError(.roomAlreadyExists, "room \(id) already exists") }
-        guard creation.kind == .space else {
-            throw DomainError(.unsupportedRoomKind, "rooms of kind \(creation.kind.name) are opened by their own flow, not created directly")
-        }
-        let name = creation.name.trimmingWhitespace()
-        guard !name.isEmpty else { throw DomainError(.invalidArgument, "name must not be blank") }
-        guard name.count <= limits.maxNameLength else {
-            throw DomainError(.invalidArgument, "name is longer than \(limits.maxNameLength) characters")
-        }
-        guard creation.description.count <= limits.maxDescriptionLength else {
-            throw DomainError(.invalidArgument, "description is longer than \(limits.maxDescriptionLength) characters")
-        }
-        var members = [creation.creator]
-        for member in creation.members where !members.contains(member) {
-            members.append(member)
-        }
-        guard members.count <= limits.maxMembers else {
-            throw DomainError(.tooManyMembers, "a room has at most \(limits.maxMembers) members")
-        }
-        let profile = RoomProfile(
-            kind: creation.kind, name: name, description: creation.description,
-            visibility: creation.visibility, createdBy: creation.creator, createdAt: now)
-        return [.created(profile, members: members)]
-    }
-
-    private func decidePost(_ post: MessagePost, now: Timestamp, limits: RoomLimits) throws(DomainError) -> [RoomEvent] {
-        guard exists else { throw DomainError(.roomNotFound, "room \(id) does not exist") }
-        guard members.contains(post.author) else {
-            throw DomainError(.notAMember, "\(post.author) is not a member of room \(id)")
-        }
-        guard !post.text.trimmingWhitespace().isEmpty else {
-            throw DomainError(.emptyMessage, "a message needs text")
-        }
-        guard post.text.count <= limits.maxTextLength else {
-            throw DomainError(.messageTooLong, "text is longer than \(limits.maxTextLength) characters")
-        }
-        if let key = post.idempotencyKey, key.isEmpty || key.utf8.count > limits.maxIdempotencyKeyLength {
-            throw DomainError(.invalidArgument, "an idempotency key has 1 to \(limits.maxIdempotencyKeyLength) bytes")
-        }
-        let message = Message(seq: lastSeq + 1, author: post.author, text: post.text, postedAt: now, idempotencyKey: post.idempotencyKey)
-        return [.messagePosted(message)]
-    }
-}
-
-extension String {
-    func trimmingWhitespace() -> String {
-        var scalars = Substring(self).unicodeScalars
-        while let first = scalars.first, first.properties.isWhitespace { scalars.removeFirst() }
-        while let last = scalars.last, last.properties.isWhitespace { scalars.removeLast() }
-        return String(scalars)
     }
 }

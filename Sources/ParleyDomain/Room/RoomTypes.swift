@@ -59,21 +59,103 @@ public struct RoomProfile: Sendable, Equatable {
     }
 }
 
+/// Points at one message: the room and the message's sequence number there.
+public struct MessageReference: Sendable, Hashable {
+    public var room: RoomID
+    public var seq: UInt64
+
+    public init(room: RoomID, seq: UInt64) {
+        self.room = room
+        self.seq = seq
+    }
+}
+
+/// A quoted message: where it is, who wrote it and what it said when quoted.
+public struct Quote: Sendable, Equatable {
+    public var reference: MessageReference
+    public var author: StaffID
+    public var excerpt: String
+
+    public init(reference: MessageReference, author: StaffID, excerpt: String) {
+        self.reference = reference
+        self.author = author
+        self.excerpt = excerpt
+    }
+}
+
 /// A message posted in a room; `seq` is its place in the room's one total order, from 1.
 public struct Message: Sendable, Equatable {
     public var seq: UInt64
     public var author: StaffID
+    /// Empty once recalled.
     public var text: String
     public var postedAt: Timestamp
     /// The client's key that makes a retried send return this message instead of a new one.
     public var idempotencyKey: String?
+    /// The message this one replies to.
+    public var replyTo: Quote?
+    /// The message this one forwards.
+    public var forwardedFrom: Quote?
+    /// Members mentioned with `@staffID`.
+    public var mentions: [StaffID] = []
+    /// Whether `@all` mentions every member.
+    public var mentionsAll = false
+    public var editedAt: Timestamp?
+    /// Set when the author recalled the message: its content is gone for everyone.
+    public var recalledAt: Timestamp?
 
-    public init(seq: UInt64, author: StaffID, text: String, postedAt: Timestamp, idempotencyKey: String?) {
+    public init(
+        seq: UInt64, author: StaffID, text: String, postedAt: Timestamp, idempotencyKey: String?,
+        replyTo: Quote? = nil, forwardedFrom: Quote? = nil, mentions: [StaffID] = [], mentionsAll: Bool = false,
+        editedAt: Timestamp? = nil, recalledAt: Timestamp? = nil
+    ) {
         self.seq = seq
         self.author = author
         self.text = text
         self.postedAt = postedAt
         self.idempotencyKey = idempotencyKey
+        self.replyTo = replyTo
+        self.forwardedFrom = forwardedFrom
+        self.mentions = mentions
+        self.mentionsAll = mentionsAll
+        self.editedAt = editedAt
+        self.recalledAt = recalledAt
+    }
+
+    public var isRecalled: Bool { recalledAt != nil }
+
+    /// Whether this message notifies `staff` as a mention.
+    public func mentions(_ staff: StaffID) -> Bool { mentionsAll || mentions.contains(staff) }
+}
+
+/// How a member wants to be notified of a room's activity. Unread counts count regardless.
+public enum MuteSetting: UInt8, Sendable, CaseIterable {
+    /// Every new message notifies.
+    case all = 0
+    /// Only @mentions notify (spaces).
+    case mentionsOnly = 1
+    /// Nothing notifies.
+    case muted = 2
+
+    public var name: String { ["all", "mentions_only", "muted"][Int(rawValue)] }
+
+    public init?(name: String) {
+        guard let setting = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = setting
+    }
+}
+
+/// One member's standing in a room.
+public struct MemberState: Sendable, Equatable {
+    /// The last message seq the member has read.
+    public var readSeq: UInt64
+    public var mute: MuteSetting
+    public var joinedAt: Timestamp
+
+    public init(readSeq: UInt64 = 0, mute: MuteSetting = .all, joinedAt: Timestamp) {
+        self.readSeq = readSeq
+        self.mute = mute
+        self.joinedAt = joinedAt
     }
 }
 
@@ -84,6 +166,10 @@ public struct RoomLimits: Sendable, Equatable {
     public var maxTextLength = 10_000
     public var maxMembers = 1_000
     public var maxIdempotencyKeyLength = 128
+    /// How long after posting the author may edit or recall a message.
+    public var editWindowMilliseconds: Int64 = 5 * 60 * 1_000
+    /// How much of a quoted message a reply or forward keeps.
+    public var maxExcerptLength = 280
 
     public init() {}
 }

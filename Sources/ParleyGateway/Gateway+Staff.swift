@@ -1,0 +1,40 @@
+import Hummingbird
+import ParleyDomain
+import ParleyRuntime
+
+extension Gateway {
+    func addStaffRoutes(to router: Router<BasicRequestContext>) {
+        let staff = router.group("/v1/staff")
+
+        staff.post { request, _ -> Response in
+            let caller = try await caller(of: request)
+            guard caller.isAdmin else { throw GatewayError.adminOnly }
+            let body = try await JSONBody.decode(CreateStaffRequest.self, from: request, limit: configuration.maxBodyBytes)
+            let id = try body.id.map(Self.staffID) ?? StaffID.random(prefix: "s_")
+            guard id != StaffAuthenticator.adminStaff else {
+                throw GatewayError(.conflict, code: DomainError.Code.staffAlreadyExists.rawValue, "admin is the bootstrap account")
+            }
+            guard let role = StaffRole(name: body.role ?? "agent") else { throw GatewayError.invalidArgument("role must be admin or agent") }
+            let (token, hash) = StaffAuthenticator.issueToken(for: id)
+            let state = try await runtime.staffCommand(.create(displayName: body.displayName, role: role, tokenHash: hash), for: id)
+            return JSONBody.response(StaffResponse(state, token: token), status: .created, headers: [.location: "/v1/staff/\(id)"])
+        }
+
+        staff.get(":staffID") { request, context -> Response in
+            _ = try await caller(of: request)
+            let id = try Self.staffID(context.parameters.get("staffID") ?? "")
+            let state = try await runtime.staffAccount(id)
+            guard state.exists else { throw GatewayError(.notFound, code: DomainError.Code.staffNotFound.rawValue, "no staff member \(id)") }
+            return JSONBody.response(StaffResponse(state))
+        }
+
+        staff.post(":staffID/token") { request, context -> Response in
+            let caller = try await caller(of: request)
+            let id = try Self.staffID(context.parameters.get("staffID") ?? "")
+            guard caller.isAdmin || caller.staff == id else { throw GatewayError.adminOnly }
+            let (token, hash) = StaffAuthenticator.issueToken(for: id)
+            let state = try await runtime.staffCommand(.rotateToken(tokenHash: hash), for: id)
+            return JSONBody.response(StaffResponse(state, token: token))
+        }
+    }
+}
