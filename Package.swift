@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "ParleyNode",
             dependencies: [
-                "ParleyGateway", "ParleyRuntime", "ParleyCluster", "ParleyStorage",
+                "ParleyGateway", "ParleyRuntime", "ParleyCluster", "ParleyStorage", "ParleyDomain",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -103,7 +103,7 @@ let package = Package(
         .testTarget(
             name: "ParleyGatewayTests",
             dependencies: [
-                "ParleyGateway", "ParleyNode",
+                "ParleyGateway", "ParleyNode", "ParleyDomain", "ParleyRuntime",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ParleyCluster
+import ParleyDomain
 import ParleyGateway
 import ParleyRuntime
 import ParleyStorage
@@ -19,7 +20,7 @@ public struct ParleyNode: Sendable {
     let logger: Logger
 
     /// Opens the data directory and builds every part; nothing runs until `run`.
-    public init(configuration: NodeConfiguration, logger: Logger) throws {
+    public init(configuration: NodeConfiguration, logger: Logger, clock: any WallClock = SystemClock()) throws {
         // Metrics must be bootstrapped before any part creates its counters, or those bind to
         // the no-op handler for good.
         _ = NodeMetrics.registry
@@ -42,7 +43,8 @@ public struct ParleyNode: Sendable {
         var runtimeConfiguration = RuntimeConfiguration()
         runtimeConfiguration.passivateAfter = .milliseconds(Int64(configuration.passivateAfterSeconds * 1_000))
         runtimeConfiguration.passivationSweepInterval = .milliseconds(Int64(configuration.passivationSweepSeconds * 1_000))
-        runtime = NodeRuntime(database: database, stateFamily: log.stateColumnFamily, log: log, configuration: runtimeConfiguration, logger: logger)
+        runtime = NodeRuntime(
+            database: database, stateFamily: log.stateColumnFamily, log: log, clock: clock, configuration: runtimeConfiguration, logger: logger)
         readiness = NodeReadiness()
     }
 

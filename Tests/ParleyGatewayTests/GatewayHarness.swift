@@ -3,7 +3,10 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import ParleyDomain
 import ParleyNode
+import ParleyRuntime
+import Synchronization
 import Testing
 
 /// How a test reaches the API: through the router in memory, or a live server on port 0.
@@ -20,6 +23,7 @@ let testToken = "test-admin-token-0123456789"
 /// A node on a temp data dir with its log running, tested through `transport`.
 func withNode<R: Sendable>(
     _ transport: Transport,
+    clock: any WallClock = SystemClock(),
     configure: (inout NodeConfiguration) -> Void = { _ in },
     _ body: @Sendable (any TestClientProtocol) async throws -> R
 ) async throws -> R {
@@ -32,7 +36,7 @@ func withNode<R: Sendable>(
     configure(&configuration)
     var logger = Logger(label: "test")
     logger.logLevel = .warning
-    let node = try ParleyNode(configuration: configuration, logger: logger)
+    let node = try ParleyNode(configuration: configuration, logger: logger, clock: clock)
     defer { node.database.close() }
     node.readiness.set(.ready)
     let app = Application(router: node.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
@@ -64,4 +68,29 @@ extension TestClientProtocol {
 
 extension Dictionary where Key == String, Value == Any {
     var errorCode: String? { (self["error"] as? [String: Any])?["code"] as? String }
+}
+
+/// A wall clock that tests move by hand.
+final class ManualClock: WallClock {
+    private let current = Mutex(Timestamp(milliseconds: 1_800_000_000_000))
+
+    func now() -> Timestamp { current.withLock { $0 } }
+
+    func advance(seconds: Int64) { current.withLock { $0 = $0.adding(milliseconds: seconds * 1_000) } }
+}
+
+extension TestClientProtocol {
+    /// Creates a staff member through the API (as the bootstrap admin) and returns their token.
+    func staffToken(_ id: String, name: String? = nil) async throws -> String {
+        let created = try await call("/v1/staff", .post, json: "{\"id\":\"\(id)\",\"display_name\":\"\(name ?? id)\"}")
+        guard created.status == .created, let token = created.json["token"] as? String else {
+            throw TestSetupError("could not create staff \(id): \(created.status) \(created.json)")
+        }
+        return token
+    }
+}
+
+struct TestSetupError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
