@@ -1,6 +1,8 @@
 import Foundation
 import ParleyCluster
 import ParleyDomain
+import ParleyStorage
+import Synchronization
 import Testing
 
 @testable import ParleyRuntime
@@ -150,6 +152,49 @@ struct RoomRuntimeTests {
             #expect(next.message.seq == 2)
             let history = try await runtime.messages(in: room.id, reader: admin, page: HistoryPage())
             #expect(history.map(\.text) == ["one", "two"])
+        }
+    }
+}
+
+/// Records what the runtime publishes live.
+final class RecordingSink: RoomEventSink {
+    let published = Mutex<[JournalEntry]>([])
+
+    func publish(_ entries: [JournalEntry], room: RoomState) {
+        published.withLock { $0.append(contentsOf: entries) }
+    }
+}
+
+@Suite("Room journal and live publication")
+struct RoomJournalTests {
+    @Test func concurrentCommandsArePublishedInJournalOrderWithoutGaps() async throws {
+        let sink = RecordingSink()
+        let dir = NSTemporaryDirectory() + "parley-journal-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let database = try LocalPartitionLog.openDatabase(at: dir + "/db")
+        defer { database.close() }
+        let log = try LocalPartitionLog(database: database, partitionCount: 4, stateMachine: EntityStateApplier())
+        let runtime = NodeRuntime(database: database, stateFamily: log.stateColumnFamily, log: log, clock: ManualClock(), events: sink)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await log.run() }
+            let room = try await runtime.createRoom(RoomCreation(kind: .space, name: "Live", members: [bo], creator: admin))
+            try await withThrowingTaskGroup(of: Void.self) { posts in
+                for i in 0..<100 {
+                    posts.addTask { _ = try await runtime.postMessage(in: room.id, MessagePost(author: i % 2 == 0 ? admin : bo, text: "m\(i)")) }
+                }
+                try await posts.waitForAll()
+            }
+            let published = sink.published.withLock { $0 }
+            #expect(published.map(\.eventSeq) == Array(1...201))
+            let journal = try await runtime.journal(of: room.id, reader: bo, after: 0, limit: 500)
+            #expect(journal.entries == published)
+            let posted = published.compactMap { entry -> UInt64? in
+                if case let .messagePosted(message) = entry.event { return message.seq }
+                return nil
+            }
+            #expect(posted == Array(1...100))
+            log.close()
         }
     }
 }
