@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdWebSocket
 import NIOCore
 import ParleyDomain
 import ParleyRuntime
@@ -15,6 +16,7 @@ public struct GatewayConfiguration: Sendable {
 /// Builds the client-facing router: health, readiness, metrics and the REST API.
 public struct Gateway: Sendable {
     let runtime: NodeRuntime
+    let hub: LiveHub
     let authenticator: StaffAuthenticator
     let readiness: NodeReadiness
     let metrics: PrometheusCollectorRegistry
@@ -22,12 +24,14 @@ public struct Gateway: Sendable {
 
     public init(
         runtime: NodeRuntime,
+        hub: LiveHub,
         authenticator: StaffAuthenticator,
         readiness: NodeReadiness,
         metrics: PrometheusCollectorRegistry,
         configuration: GatewayConfiguration = GatewayConfiguration()
     ) {
         self.runtime = runtime
+        self.hub = hub
         self.authenticator = authenticator
         self.readiness = readiness
         self.metrics = metrics
@@ -43,6 +47,21 @@ public struct Gateway: Sendable {
         addOperationalRoutes(to: router)
         addRoomRoutes(to: router)
         addStaffRoutes(to: router)
+        return router
+    }
+
+    /// The router that upgrades `GET /v1/live` to a staff session's WebSocket. The token
+    /// comes in the `Authorization` header or, for browsers, the `access_token` query item.
+    public func webSocketRouter() -> Router<BasicWebSocketRequestContext> {
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        router.addMiddleware { ErrorMiddleware() }
+        router.ws("/v1/live") { request, _ in
+            _ = try await authenticator.authenticate(request, runtime: runtime)
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            let caller = try await authenticator.authenticate(context.request, runtime: runtime)
+            try await LiveSession(caller: caller, runtime: runtime, hub: hub).run(inbound: inbound, outbound: outbound)
+        }
         return router
     }
 

@@ -33,12 +33,19 @@ public struct StaffAuthenticator: Sendable {
 
     static func hash(_ secret: some StringProtocol) -> [UInt8] { Array(SHA256.hash(data: Array(secret.utf8))) }
 
-    /// The caller the request's `Authorization: Bearer` header names.
+    /// The caller the request's `Authorization: Bearer` header (or `access_token` query item)
+    /// names.
     func authenticate(_ request: Request, runtime: NodeRuntime) async throws -> Caller {
-        guard let header = request.headers[.authorization] else { throw GatewayError.unauthenticated }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw GatewayError.unauthenticated }
-        let token = Self.trimmingBlanks(parts[1])
+        let token: String
+        if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw GatewayError.unauthenticated }
+            token = Self.trimmingBlanks(parts[1])
+        } else if let query = request.uri.queryParameters.get("access_token") {
+            token = query
+        } else {
+            throw GatewayError.unauthenticated
+        }
         if Self.constantTimeEqual(Array(token.utf8), adminToken) {
             return Caller(staff: Self.adminStaff, role: .admin)
         }

@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import NIOCore
+import HummingbirdWebSocket
 import Logging
 import ParleyCluster
 import ParleyDomain
@@ -15,6 +17,8 @@ public struct ParleyNode: Sendable {
     public let log: LocalPartitionLog
     public let runtime: NodeRuntime
     public let readiness: NodeReadiness
+    /// The live sessions connected to this node.
+    public let hub: LiveHub
     public let adminToken: String
     public let adminTokenOrigin: AdminToken.Origin
     let logger: Logger
@@ -43,33 +47,46 @@ public struct ParleyNode: Sendable {
         var runtimeConfiguration = RuntimeConfiguration()
         runtimeConfiguration.passivateAfter = .milliseconds(Int64(configuration.passivateAfterSeconds * 1_000))
         runtimeConfiguration.passivationSweepInterval = .milliseconds(Int64(configuration.passivationSweepSeconds * 1_000))
+        hub = LiveHub()
         runtime = NodeRuntime(
-            database: database, stateFamily: log.stateColumnFamily, log: log, clock: clock, configuration: runtimeConfiguration, logger: logger)
+            database: database, stateFamily: log.stateColumnFamily, log: log, clock: clock, events: hub,
+            configuration: runtimeConfiguration, logger: logger)
         readiness = NodeReadiness()
     }
 
-    /// The client-facing router of this node.
-    public func router() -> Router<BasicRequestContext> {
+    /// The client-facing API of this node.
+    public var gateway: Gateway {
         var gatewayConfiguration = GatewayConfiguration()
         gatewayConfiguration.maxBodyBytes = configuration.maxBodyBytes
         return Gateway(
-            runtime: runtime, authenticator: StaffAuthenticator(adminToken: adminToken), readiness: readiness,
-            metrics: NodeMetrics.registry, configuration: gatewayConfiguration
-        ).router()
+            runtime: runtime, hub: hub, authenticator: StaffAuthenticator(adminToken: adminToken), readiness: readiness,
+            metrics: NodeMetrics.registry, configuration: gatewayConfiguration)
+    }
+
+    /// The client-facing router of this node.
+    public func router() -> Router<BasicRequestContext> { gateway.router() }
+
+    /// The client-facing application: REST and the live WebSocket on one port.
+    public func application(
+        host: String, port: Int, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router(),
+            server: .http1WebSocketUpgrade(webSocketRouter: gateway.webSocketRouter()),
+            configuration: .init(address: .hostname(host, port: port), serverName: "parley"),
+            onServerRunning: onServerRunning,
+            logger: logger)
     }
 
     /// The node's services in start order; a `ServiceGroup` stops them in reverse, so the
     /// HTTP server drains first and the log commits what is queued last.
     public func services(onListening: @escaping @Sendable (_ host: String, _ port: Int) -> Void) -> [any Service] {
         let readiness = self.readiness
-        let app = Application(
-            router: router(),
-            configuration: .init(address: .hostname(configuration.clientHost, port: configuration.clientPort), serverName: "parley"),
-            onServerRunning: { channel in
-                readiness.set(.ready)
-                onListening(configuration.clientHost, channel.localAddress?.port ?? configuration.clientPort)
-            },
-            logger: logger)
+        let configuration = self.configuration
+        let app = application(host: configuration.clientHost, port: configuration.clientPort) { channel in
+            readiness.set(.ready)
+            onListening(configuration.clientHost, channel.localAddress?.port ?? configuration.clientPort)
+        }
         return [log, PassivationService(runtime: runtime, logger: logger), app, DrainingMarker(readiness: readiness)]
     }
 

@@ -39,7 +39,7 @@ func withNode<R: Sendable>(
     let node = try ParleyNode(configuration: configuration, logger: logger, clock: clock)
     defer { node.database.close() }
     node.readiness.set(.ready)
-    let app = Application(router: node.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
+    let app = node.application(host: "127.0.0.1", port: 0)
     return try await withThrowingTaskGroup(of: R?.self) { group in
         group.addTask {
             try await node.log.run()

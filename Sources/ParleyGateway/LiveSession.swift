@@ -1,0 +1,158 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import ParleyDomain
+import ParleyRuntime
+
+/// One staff session's WebSocket: it reads subscribe/unsubscribe requests and writes the
+/// rooms' events, replaying from the journal what the client missed.
+///
+/// Client → server: `{"type":"subscribe","rooms":{"<room id>": <last event seq seen>}}`,
+/// `{"type":"unsubscribe","rooms":["<room id>"]}`, `{"type":"ping"}`.
+/// Server → client: `hello`, `events` (`room_id`, `events`: journal events in order),
+/// `resync_required` (`room_id`, `resume_from`), `error` (`code`, `message`, `room_id`),
+/// `pong`. A session that falls too far behind is closed; it reconnects and resumes.
+struct LiveSession {
+    let caller: Caller
+    let runtime: NodeRuntime
+    let hub: LiveHub
+    static let maxMessageBytes = 1 << 16
+    static let replayPageSize = 500
+
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        let subscription = hub.subscribe(staff: caller.staff)
+        defer { hub.end(subscription) }
+        try await outbound.writeTextMessage(Self.json(ServerMessage(type: "hello", staff: caller.staff.rawValue)))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await write(subscription, to: outbound) }
+            group.addTask { try await read(inbound, into: subscription, outbound: outbound) }
+            // Whichever ends first (the client closed, or the session lagged) ends both.
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func write(_ subscription: LiveHub.Subscription, to outbound: WebSocketOutboundWriter) async throws {
+        var state = LiveSessionState()
+        for await item in subscription.items {
+            for output in state.handle(item) {
+                switch output {
+                case let .events(room, entries):
+                    try await outbound.writeTextMessage(Self.json(ServerMessage(type: "events", roomID: room.rawValue, events: entries.map(EventResponse.init))))
+                    if entries.contains(where: { if case .memberRemoved(caller.staff, _) = $0.event { true } else { false } }) {
+                        hub.unfollow(room, by: subscription)
+                        state.forget(room)
+                    }
+                case let .resyncRequired(room, resumeFrom):
+                    try await outbound.writeTextMessage(Self.json(ServerMessage(type: "resync_required", roomID: room.rawValue, resumeFrom: resumeFrom)))
+                case let .refused(room, code, message):
+                    hub.unfollow(room, by: subscription)
+                    try await outbound.writeTextMessage(Self.json(ServerMessage(type: "error", roomID: room.rawValue, code: code, message: message)))
+                }
+            }
+        }
+        if subscription.hasLagged {
+            try await outbound.close(.policyViolation, reason: "session fell behind; reconnect and resume")
+        }
+    }
+
+    private func read(_ inbound: WebSocketInboundStream, into subscription: LiveHub.Subscription, outbound: WebSocketOutboundWriter) async throws {
+        for try await message in inbound.messages(maxSize: Self.maxMessageBytes) {
+            guard case let .text(text) = message, let request = try? JSONDecoder().decode(ClientMessage.self, from: Data(text.utf8)) else {
+                try await outbound.writeTextMessage(Self.json(ServerMessage(type: "error", code: "invalid_message", message: "expected a JSON object with a type")))
+                continue
+            }
+            switch request.type {
+            case "subscribe":
+                for (raw, after) in (request.rooms ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    guard let room = RoomID(rawValue: raw) else {
+                        subscription.send(.refused(RoomID(unchecked: "invalid"), code: "invalid_argument", message: "\(raw) is not a room id"))
+                        continue
+                    }
+                    await follow(room, after: after, subscription)
+                }
+            case "unsubscribe":
+                for raw in request.roomList ?? [] {
+                    if let room = RoomID(rawValue: raw) { hub.unfollow(room, by: subscription) }
+                }
+            case "ping":
+                try await outbound.writeTextMessage(Self.json(ServerMessage(type: "pong")))
+            default:
+                try await outbound.writeTextMessage(Self.json(ServerMessage(type: "error", code: "invalid_message", message: "unknown type \(request.type)")))
+            }
+        }
+    }
+
+    /// Follows `room` live, then replays its journal after `after`: live events arriving
+    /// meanwhile wait in the session's state until the replay is written.
+    private func follow(_ room: RoomID, after: UInt64, _ subscription: LiveHub.Subscription) async {
+        do {
+            _ = try await runtime.room(room, reader: caller.staff)
+        } catch {
+            subscription.send(.refused(room, code: error.code, message: error.message))
+            return
+        }
+        subscription.send(.subscribing(room, after: after))
+        guard hub.follow(room, by: subscription) else {
+            subscription.send(.refused(room, code: "too_many_rooms", message: "a session follows at most 1000 rooms"))
+            return
+        }
+        var cursor = after
+        var first = true
+        for _ in 0..<10_000 {
+            do {
+                let (entries, oldest) = try await runtime.journal(of: room, reader: caller.staff, after: cursor, limit: Self.replayPageSize)
+                let resync = first && (oldest.map { $0 > after + 1 } ?? false)
+                let complete = entries.count < Self.replayPageSize
+                subscription.send(.replayed(room, entries, complete: complete, resyncRequired: resync))
+                first = false
+                if complete { return }
+                cursor = entries[entries.count - 1].eventSeq
+            } catch {
+                subscription.send(.refused(room, code: error.code, message: error.message))
+                return
+            }
+        }
+    }
+
+    static func json<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? #"{"type":"error","code":"internal_error"}"#
+    }
+}
+
+/// What a client sends.
+struct ClientMessage: Decodable {
+    let type: String
+    let rooms: [String: UInt64]?
+    let roomList: [String]?
+
+    enum CodingKeys: String, CodingKey {
+        case type, rooms
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        type = try container.decode(String.self, forKey: .type)
+        rooms = try? container.decode([String: UInt64].self, forKey: .rooms)
+        roomList = try? container.decode([String].self, forKey: .rooms)
+    }
+}
+
+/// What the server sends.
+struct ServerMessage: Encodable {
+    var type: String
+    var staff: String?
+    var roomID: String?
+    var events: [EventResponse]?
+    var resumeFrom: UInt64?
+    var code: String?
+    var message: String?
+
+    enum CodingKeys: String, CodingKey {
+        case type, staff, events, code, message
+        case roomID = "room_id"
+        case resumeFrom = "resume_from"
+    }
+}

@@ -1,0 +1,117 @@
+import ParleyDomain
+import Synchronization
+
+/// What a live session's writer receives, in order.
+public enum LiveItem: Sendable {
+    /// The session starts following `room` from just after `after`: hold its live events
+    /// until the replay is written.
+    case subscribing(RoomID, after: UInt64)
+    /// Journal events read for a subscription; `complete` ends the replay.
+    case replayed(RoomID, [JournalEntry], complete: Bool, resyncRequired: Bool)
+    /// Committed events, as they are published.
+    case events([JournalEntry])
+    /// A subscription could not be made.
+    case refused(RoomID, code: String, message: String)
+}
+
+/// The node's live sessions and the rooms each follows: room events are fanned out to the
+/// sessions of staff who may read them. One `Subscription` per session; its stream is the
+/// session's single ordered outbox.
+public final class LiveHub: RoomEventSink {
+    /// One session's stream of items and the rooms it follows.
+    public final class Subscription: Sendable {
+        public let staff: StaffID
+        public let items: AsyncStream<LiveItem>
+        let continuation: AsyncStream<LiveItem>.Continuation
+        let id: UInt64
+        /// Set when the session fell so far behind that items were dropped: it must
+        /// reconnect and resume from what it last saw.
+        let lagged = Atomic<Bool>(false)
+
+        init(id: UInt64, staff: StaffID, bufferLimit: Int) {
+            self.id = id
+            self.staff = staff
+            (items, continuation) = AsyncStream.makeStream(of: LiveItem.self, bufferingPolicy: .bufferingOldest(bufferLimit))
+        }
+
+        public var hasLagged: Bool { lagged.load(ordering: .acquiring) }
+
+        /// Adds an item to this session's stream (the session's own control items).
+        public func send(_ item: LiveItem) {
+            if case .dropped = continuation.yield(item) {
+                lagged.store(true, ordering: .releasing)
+                continuation.finish()
+            }
+        }
+    }
+
+    private struct State {
+        var nextID: UInt64 = 1
+        var followers: [RoomID: [UInt64: Subscription]] = [:]
+        var rooms: [UInt64: Set<RoomID>] = [:]
+    }
+
+    private let state = Mutex(State())
+    private let bufferLimit: Int
+
+    /// - Parameter bufferLimit: how many items a session may have unwritten before it is
+    ///   cut off as lagging.
+    public init(bufferLimit: Int = 10_000) {
+        self.bufferLimit = bufferLimit
+    }
+
+    /// A new session for `staff`.
+    public func subscribe(staff: StaffID) -> Subscription {
+        state.withLock { state in
+            defer { state.nextID += 1 }
+            state.rooms[state.nextID] = []
+            return Subscription(id: state.nextID, staff: staff, bufferLimit: bufferLimit)
+        }
+    }
+
+    /// Starts fanning `room`'s events out to `subscription`; returns false past `maxRooms`.
+    public func follow(_ room: RoomID, by subscription: Subscription, maxRooms: Int = 1_000) -> Bool {
+        state.withLock { state in
+            guard let followed = state.rooms[subscription.id], followed.count < maxRooms || followed.contains(room) else { return false }
+            state.rooms[subscription.id, default: []].insert(room)
+            state.followers[room, default: [:]][subscription.id] = subscription
+            return true
+        }
+    }
+
+    /// Stops `subscription` following `room`.
+    public func unfollow(_ room: RoomID, by subscription: Subscription) {
+        state.withLock { state in
+            state.rooms[subscription.id]?.remove(room)
+            state.followers[room]?[subscription.id] = nil
+            if state.followers[room]?.isEmpty == true { state.followers[room] = nil }
+        }
+    }
+
+    /// Ends a session.
+    public func end(_ subscription: Subscription) {
+        state.withLock { state in
+            for room in state.rooms.removeValue(forKey: subscription.id) ?? [] {
+                state.followers[room]?[subscription.id] = nil
+                if state.followers[room]?.isEmpty == true { state.followers[room] = nil }
+            }
+        }
+        subscription.continuation.finish()
+    }
+
+    /// How many sessions are connected to this node.
+    public var sessionCount: Int { state.withLock { $0.rooms.count } }
+
+    public func publish(_ entries: [JournalEntry], room: RoomState) {
+        let followers = state.withLock { $0.followers[room.id].map { Array($0.values) } ?? [] }
+        guard !followers.isEmpty else { return }
+        // A removed member still sees their removal.
+        let removed = Set(entries.compactMap { entry -> StaffID? in
+            if case let .memberRemoved(staff, _) = entry.event { return staff }
+            return nil
+        })
+        for follower in followers where room.canRead(follower.staff) || removed.contains(follower.staff) {
+            follower.send(.events(entries))
+        }
+    }
+}

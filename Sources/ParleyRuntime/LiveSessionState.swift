@@ -1,0 +1,82 @@
+import ParleyDomain
+
+/// The ordering rules of one live session, as a pure state machine: it turns the session's
+/// items into what to write so that each room's events reach the client once each, in
+/// journal order, with the replay of what it missed before anything live.
+public struct LiveSessionState: Sendable {
+    /// What the session writes.
+    public enum Output: Sendable, Equatable {
+        case events(RoomID, [JournalEntry])
+        /// The client fell behind what the journal keeps (or the live stream skipped): it
+        /// must reload the room over REST, then resume from the seq given.
+        case resyncRequired(RoomID, resumeFrom: UInt64)
+        case refused(RoomID, code: String, message: String)
+    }
+
+    private enum Phase {
+        case replaying(lastSent: UInt64, held: [JournalEntry])
+        case live(lastSent: UInt64)
+    }
+
+    private var rooms: [RoomID: Phase] = [:]
+
+    public init() {}
+
+    /// The rooms the session follows.
+    public var followedRooms: Set<RoomID> { Set(rooms.keys) }
+
+    /// Stops following `room` (the member left or was removed).
+    public mutating func forget(_ room: RoomID) { rooms[room] = nil }
+
+    public mutating func handle(_ item: LiveItem) -> [Output] {
+        switch item {
+        case let .subscribing(room, after):
+            rooms[room] = .replaying(lastSent: after, held: [])
+            return []
+        case let .replayed(room, entries, complete, resyncRequired):
+            guard case .replaying(var lastSent, let held) = rooms[room] else { return [] }
+            var outputs: [Output] = []
+            if resyncRequired { outputs.append(.resyncRequired(room, resumeFrom: lastSent)) }
+            let fresh = entries.filter { $0.eventSeq > lastSent }
+            if !fresh.isEmpty {
+                outputs.append(.events(room, fresh))
+                lastSent = fresh[fresh.count - 1].eventSeq
+            }
+            guard complete else {
+                rooms[room] = .replaying(lastSent: lastSent, held: held)
+                return outputs
+            }
+            rooms[room] = .live(lastSent: lastSent)
+            if !held.isEmpty { outputs += deliver(held, to: room) }
+            return outputs
+        case let .events(entries):
+            guard let room = entries.first?.room else { return [] }
+            switch rooms[room] {
+            case .replaying(let lastSent, var held):
+                held += entries
+                rooms[room] = .replaying(lastSent: lastSent, held: held)
+                return []
+            case .live:
+                return deliver(entries, to: room)
+            case nil:
+                return []
+            }
+        case let .refused(room, code, message):
+            rooms[room] = nil
+            return [.refused(room, code: code, message: message)]
+        }
+    }
+
+    private mutating func deliver(_ entries: [JournalEntry], to room: RoomID) -> [Output] {
+        guard case let .live(lastSent) = rooms[room] else { return [] }
+        let fresh = entries.filter { $0.eventSeq > lastSent }
+        guard let first = fresh.first else { return [] }
+        guard first.eventSeq == lastSent + 1 else {
+            // Something between was never seen: the client must catch up from the journal.
+            rooms[room] = nil
+            return [.resyncRequired(room, resumeFrom: lastSent)]
+        }
+        rooms[room] = .live(lastSent: fresh[fresh.count - 1].eventSeq)
+        return [.events(room, fresh)]
+    }
+}

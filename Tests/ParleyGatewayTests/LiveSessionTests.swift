@@ -1,0 +1,107 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import HummingbirdWSTesting
+import HummingbirdWebSocket
+import NIOCore
+import Testing
+
+/// Reads JSON messages from a WebSocket with a deadline, so no test waits forever.
+struct MessageReader {
+    var iterator: WebSocketInboundMessageStream.AsyncIterator
+
+    init(_ inbound: WebSocketInboundStream) {
+        iterator = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+    }
+
+    mutating func next(within timeout: Duration = .seconds(10)) async throws -> [String: Any] {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            guard let message = try await iterator.next() else { throw TestSetupError("the socket closed") }
+            if case let .text(text) = message, let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] {
+                return object
+            }
+        }
+        throw TestSetupError("no message within \(timeout)")
+    }
+
+    /// The event types and seqs of the next `events` message.
+    mutating func nextEvents() async throws -> [(type: String, seq: Int)] {
+        let message = try await next()
+        guard message["type"] as? String == "events" else { throw TestSetupError("expected events, got \(message)") }
+        return (message["events"] as? [[String: Any]] ?? []).map { ($0["type"] as? String ?? "", $0["event_seq"] as? Int ?? -1) }
+    }
+}
+
+@Suite("Live sessions over WebSocket")
+struct LiveSessionTests {
+    @Test func liveEventsReplayAndResumeWithoutGapsOrDuplicates() async throws {
+        try await withNode(.live) { client in
+            let bo = try await client.staffToken("bo")
+            let cy = try await client.staffToken("cy")
+            let room = try #require(try await client.call("/v1/rooms", .post, token: bo, json: #"{"name":"Live","members":["cy"]}"#).json["id"] as? String)
+            _ = try await client.call("/v1/rooms/\(room)/messages", .post, token: bo, json: #"{"text":"before"}"#)
+
+            // First session: replay from the start, then live.
+            try await client.ws("/v1/live?access_token=\(cy)") { inbound, outbound, _ in
+                var reader = MessageReader(inbound)
+                #expect(try await reader.next()["type"] as? String == "hello")
+                try await outbound.writeTextMessage("{\"type\":\"subscribe\",\"rooms\":{\"\(room)\":0}}")
+                let replay = try await reader.nextEvents()
+                #expect(replay.map(\.type) == ["room.created", "message.posted", "read_pointer.moved"])
+                #expect(replay.map(\.seq) == [1, 2, 3])
+
+                _ = try await client.call("/v1/rooms/\(room)/messages", .post, token: bo, json: #"{"text":"live @cy"}"#)
+                #expect(try await reader.nextEvents().map(\.seq) == [4, 5])
+                _ = try await client.call("/v1/rooms/\(room)/messages/2", .patch, token: bo, json: #"{"text":"edited"}"#)
+                #expect(try await reader.nextEvents().map(\.type) == ["message.edited"])
+                _ = try await client.call("/v1/rooms/\(room)/messages/2", .delete, token: bo)
+                #expect(try await reader.nextEvents().map(\.type) == ["message.recalled"])
+                _ = try await client.call("/v1/rooms/\(room)/read", .post, token: cy, json: #"{"seq":2}"#)
+                #expect(try await reader.nextEvents().map(\.type) == ["read_pointer.moved"])
+                try await outbound.close(.normalClosure, reason: nil)
+            }
+
+            // While cy is away: three posts (six events).
+            for i in 1...3 { _ = try await client.call("/v1/rooms/\(room)/messages", .post, token: bo, json: "{\"text\":\"away \(i)\"}") }
+
+            // Second session resumes after the last event seen (8): exactly 9...14, then live.
+            try await client.ws("/v1/live", configuration: .init(additionalHeaders: [.authorization: "Bearer \(cy)"])) { inbound, outbound, _ in
+                var reader = MessageReader(inbound)
+                _ = try await reader.next()
+                try await outbound.writeTextMessage("{\"type\":\"subscribe\",\"rooms\":{\"\(room)\":8}}")
+                #expect(try await reader.nextEvents().map(\.seq) == Array(9...14))
+                _ = try await client.call("/v1/rooms/\(room)/messages", .post, token: bo, json: #"{"text":"back"}"#)
+                #expect(try await reader.nextEvents().map(\.seq) == [15, 16])
+                try await outbound.close(.normalClosure, reason: nil)
+            }
+        }
+    }
+
+    @Test func outsidersAreRefusedAndBadMessagesAnswered() async throws {
+        try await withNode(.live) { client in
+            let bo = try await client.staffToken("bo")
+            let eve = try await client.staffToken("eve")
+            let room = try #require(try await client.call("/v1/rooms", .post, token: bo, json: #"{"name":"Private"}"#).json["id"] as? String)
+            try await client.ws("/v1/live?access_token=\(eve)") { inbound, outbound, _ in
+                var reader = MessageReader(inbound)
+                _ = try await reader.next()
+                try await outbound.writeTextMessage("{\"type\":\"subscribe\",\"rooms\":{\"\(room)\":0}}")
+                let refused = try await reader.next()
+                #expect(refused["type"] as? String == "error" && refused["code"] as? String == "not_a_member")
+                try await outbound.writeTextMessage("not json")
+                #expect(try await reader.next()["code"] as? String == "invalid_message")
+                try await outbound.writeTextMessage(#"{"type":"ping"}"#)
+                #expect(try await reader.next()["type"] as? String == "pong")
+                // Nothing of the private room leaks to eve.
+                _ = try await client.call("/v1/rooms/\(room)/messages", .post, token: bo, json: #"{"text":"secret"}"#)
+                try await outbound.writeTextMessage(#"{"type":"ping"}"#)
+                #expect(try await reader.next()["type"] as? String == "pong")
+                try await outbound.close(.normalClosure, reason: nil)
+            }
+            await #expect(throws: (any Error).self) {
+                try await client.ws("/v1/live?access_token=wrong.token") { _, _, _ in }
+            }
+        }
+    }
+}
