@@ -18,6 +18,15 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 context.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
             }
             return Self.response(for: GatewayError(error))
+        } catch let error as HTTPError where error.status == .notFound {
+            // The router found no route: a known path with another method is a 405.
+            if let methods = Gateway.allowedMethods(for: request.uri.path) {
+                let allow = methods.map(\.rawValue).joined(separator: ", ")
+                var response = Self.response(for: GatewayError(.methodNotAllowed, code: "method_not_allowed", "\(request.uri.path) allows \(allow)"))
+                response.headers[.allow] = allow
+                return response
+            }
+            return Self.response(for: GatewayError(.notFound, code: "route_not_found", "no route \(request.method.rawValue) \(request.uri.path)"))
         } catch let error as HTTPError {
             let code: String =
                 switch error.status {

@@ -77,7 +77,9 @@ struct JournalResponse: Encodable {
 }
 
 /// `POST /v1/staff`.
-struct CreateStaffRequest: Decodable {
+struct CreateStaffRequest: RequestBody {
+    static let fieldNames = ["id", "display_name", "role"]
+
     var id: String?
     var displayName: String
     var role: String?

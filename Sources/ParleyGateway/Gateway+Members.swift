@@ -36,6 +36,9 @@ extension Gateway {
         rooms.post(":roomID/members") { request, context -> Response in
             let caller = try await caller(of: request)
             let body = try await JSONBody.decode(AddMembersRequest.self, from: request, limit: configuration.maxBodyBytes)
+            guard body.members.count <= Self.maxListedMembers else {
+                throw GatewayError.invalidArgument("at most \(Self.maxListedMembers) members may be listed")
+            }
             var members: [StaffID] = []
             for raw in body.members { members.append(try Self.staffID(raw)) }
             let state = try await runtime.update(try Self.roomID(context), .addMembers(members, by: caller.staff))

@@ -73,7 +73,7 @@ extension Gateway {
     static func idempotencyKey(_ request: Request, body: String?) throws(GatewayError) -> String? {
         let header = request.headers[.idempotencyKey]
         if let header, let body, header != body {
-            throw GatewayError.invalidArgument("the Idempotency-Key header and the idempotency_key field differ")
+            throw GatewayError(.conflict, code: "idempotency_key_conflict", "the Idempotency-Key header and the idempotency_key field differ")
         }
         return header ?? body
     }

@@ -59,6 +59,10 @@ extension Gateway {
         return id
     }
 
+    /// The longest member list a request may carry (a room has at most 1000 members,
+    /// its creator included).
+    static let maxListedMembers = 999
+
     static func staffID(_ raw: String) throws(GatewayError) -> StaffID {
         guard let id = StaffID(rawValue: raw) else { throw GatewayError.invalidArgument("\(raw) is not a valid staff id") }
         return id
@@ -78,6 +82,9 @@ extension Gateway {
             throw GatewayError.invalidArgument("visibility must be public or private")
         }
         var members: [StaffID] = []
+        guard (body.members ?? []).count <= maxListedMembers else {
+            throw GatewayError.invalidArgument("at most \(maxListedMembers) members may be listed")
+        }
         for raw in body.members ?? [] { members.append(try staffID(raw)) }
         return RoomCreation(kind: kind, name: body.name, description: body.description ?? "", visibility: visibility, members: members, creator: creator)
     }

@@ -1,3 +1,5 @@
+import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
@@ -38,6 +40,10 @@ public struct Gateway: Sendable {
         self.configuration = configuration
     }
 
+    /// The OpenAPI 3.1 description of this API, shipped as a resource of this module.
+    static let openAPIDocument: [UInt8]? = Bundle.module.url(forResource: "openapi", withExtension: "yaml")
+        .flatMap { try? Data(contentsOf: $0) }.map { Array($0) }
+
     public func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.addMiddleware {
@@ -65,6 +71,28 @@ public struct Gateway: Sendable {
         return router
     }
 
+    /// Every path of the API and the methods it has; the others get 405 with `Allow`.
+    static let routeTable: [(path: String, methods: [HTTPRequest.Method])] = [
+        ("/health", [.get]), ("/ready", [.get]), ("/metrics", [.get]), ("/openapi.yaml", [.get]),
+        ("/v1/staff", [.post]), ("/v1/staff/:staffID", [.get]), ("/v1/staff/:staffID/token", [.post]),
+        ("/v1/rooms", [.post]), ("/v1/rooms/:roomID", [.get, .patch]), ("/v1/rooms/:roomID/events", [.get]),
+        ("/v1/rooms/:roomID/messages", [.get, .post]), ("/v1/rooms/:roomID/messages/:seq", [.patch, .delete]),
+        ("/v1/rooms/:roomID/messages/:seq/forward", [.post]), ("/v1/rooms/:roomID/read", [.post]),
+        ("/v1/rooms/:roomID/settings", [.put]), ("/v1/rooms/:roomID/join", [.post]), ("/v1/rooms/:roomID/leave", [.post]),
+        ("/v1/rooms/:roomID/members", [.post]), ("/v1/rooms/:roomID/members/:staffID", [.delete]),
+    ]
+
+    /// The methods `path` allows, if it is one of the API's paths.
+    static func allowedMethods(for path: String) -> [HTTPRequest.Method]? {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        for (pattern, methods) in routeTable {
+            let parts = pattern.split(separator: "/", omittingEmptySubsequences: true)
+            guard parts.count == segments.count else { continue }
+            if zip(parts, segments).allSatisfy({ $0.hasPrefix(":") || $0 == $1 }) { return methods }
+        }
+        return nil
+    }
+
     private func addOperationalRoutes(to router: Router<BasicRequestContext>) {
         router.get("/health") { _, _ in
             JSONBody.response(["status": "ok"])
@@ -72,6 +100,14 @@ public struct Gateway: Sendable {
         router.get("/ready") { _, _ in
             let phase = readiness.current
             return JSONBody.response(["status": phase.name], status: phase == .ready ? .ok : .serviceUnavailable)
+        }
+        router.get("/openapi.yaml") { _, _ in
+            guard let document = Self.openAPIDocument else {
+                throw GatewayError(.internalServerError, code: "internal_error", "the OpenAPI document is missing from the build")
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: document)))
         }
         router.get("/metrics") { _, _ in
             var buffer: [UInt8] = []

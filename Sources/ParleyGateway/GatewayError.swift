@@ -35,8 +35,7 @@ public struct GatewayError: Error, Equatable, Sendable, CustomStringConvertible 
                 case .roomNotFound, .messageNotFound, .staffNotFound: .notFound
                 case .notAMember, .notTheAuthor, .editWindowExpired, .forbidden: .forbidden
                 case .roomAlreadyExists, .requestInProgress, .idempotencyKeyReused, .staffAlreadyExists, .messageRecalled: .conflict
-                case .messageTooLong: .contentTooLarge
-                case .invalidArgument, .emptyMessage, .unsupportedRoomKind, .tooManyMembers: .badRequest
+                case .invalidArgument, .emptyMessage, .messageTooLong, .unsupportedRoomKind, .tooManyMembers: .badRequest
                 }
             self.init(status, code: domain.code.rawValue, domain.message)
         case let .unavailable(code, message):

@@ -15,7 +15,7 @@ enum JSONBody {
     }
 
     /// Collects the body (refusing more than `limit` bytes) and decodes it.
-    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+    static func decode<T: RequestBody>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
         var request = request
         let buffer: ByteBuffer
         do {
@@ -26,8 +26,16 @@ enum JSONBody {
             throw GatewayError.bodyTooLarge(limit)
         }
         guard buffer.readableBytes > 0 else { throw GatewayError.invalidJSON("the request needs a JSON body") }
+        let data = Data(buffer.readableBytesView)
+        // Optional fields are absent or have a value: an explicit null is refused, not read
+        // as absent, so the API means what its schema says.
+        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let field = T.fieldNames.first(where: { object[$0] is NSNull })
+        {
+            throw GatewayError.invalidArgument("field \(field) must not be null")
+        }
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+            return try JSONDecoder().decode(T.self, from: data)
         } catch let DecodingError.dataCorrupted(context) where context.codingPath.isEmpty {
             throw GatewayError.invalidJSON("the body is not valid JSON")
         } catch let DecodingError.typeMismatch(_, context) where context.codingPath.isEmpty {
@@ -42,4 +50,9 @@ enum JSONBody {
             throw GatewayError.invalidJSON("the body could not be read as the expected JSON object")
         }
     }
+}
+
+/// A JSON request body: the fields it defines (others are ignored; these may not be null).
+protocol RequestBody: Decodable {
+    static var fieldNames: [String] { get }
 }

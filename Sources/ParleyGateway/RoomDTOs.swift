@@ -2,7 +2,9 @@ import Foundation
 import ParleyDomain
 
 /// `POST /v1/rooms`.
-struct CreateRoomRequest: Decodable {
+struct CreateRoomRequest: RequestBody {
+    static let fieldNames = ["kind", "name", "description", "visibility", "members"]
+
     var kind: String?
     var name: String
     var description: String?
@@ -11,14 +13,18 @@ struct CreateRoomRequest: Decodable {
 }
 
 /// `PATCH /v1/rooms/{roomID}`.
-struct UpdateRoomRequest: Decodable {
+struct UpdateRoomRequest: RequestBody {
+    static let fieldNames = ["name", "description", "visibility"]
+
     var name: String?
     var description: String?
     var visibility: String?
 }
 
 /// `POST /v1/rooms/{roomID}/messages`.
-struct PostMessageRequest: Decodable {
+struct PostMessageRequest: RequestBody {
+    static let fieldNames = ["text", "idempotency_key", "reply_to"]
+
     var text: String
     var idempotencyKey: String?
     var replyTo: UInt64?
@@ -31,12 +37,16 @@ struct PostMessageRequest: Decodable {
 }
 
 /// `PATCH /v1/rooms/{roomID}/messages/{seq}`.
-struct EditMessageRequest: Decodable {
+struct EditMessageRequest: RequestBody {
+    static let fieldNames = ["text"]
+
     var text: String
 }
 
 /// `POST /v1/rooms/{roomID}/messages/{seq}/forward`.
-struct ForwardMessageRequest: Decodable {
+struct ForwardMessageRequest: RequestBody {
+    static let fieldNames = ["to_room", "text", "idempotency_key"]
+
     var toRoom: String
     var text: String?
     var idempotencyKey: String?
@@ -49,17 +59,23 @@ struct ForwardMessageRequest: Decodable {
 }
 
 /// `POST /v1/rooms/{roomID}/read`.
-struct MarkReadRequest: Decodable {
+struct MarkReadRequest: RequestBody {
+    static let fieldNames = ["seq"]
+
     var seq: UInt64
 }
 
 /// `PUT /v1/rooms/{roomID}/settings`.
-struct RoomSettingsRequest: Decodable {
+struct RoomSettingsRequest: RequestBody {
+    static let fieldNames = ["mute"]
+
     var mute: String
 }
 
 /// `POST /v1/rooms/{roomID}/members`.
-struct AddMembersRequest: Decodable {
+struct AddMembersRequest: RequestBody {
+    static let fieldNames = ["members"]
+
     var members: [String]
 }
 

@@ -48,6 +48,12 @@ struct ConversationTests {
             #expect(try await client.call("/v1/rooms/\(room)/events", .get, token: eve).json.errorCode == "not_a_member")
             #expect(try await client.call("/v1/rooms/\(room)/join", .post, token: eve).json.errorCode == "not_a_member")
             #expect(try await client.call("/v1/rooms/\(room)/messages", .post, token: cy, json: #"{"text":"x","reply_to":99}"#).json.errorCode == "message_not_found")
+            // 10,000 Unicode scalars is the limit, as the OpenAPI document's maxLength says.
+            let longest = try await client.call("/v1/rooms/\(room)/messages", .post, token: cy, json: "{\"text\":\"\(String(repeating: "é", count: 10_000))\"}")
+            #expect(longest.status == .created)
+            let tooLong = try await client.call("/v1/rooms/\(room)/messages", .post, token: cy, json: "{\"text\":\"\(String(repeating: "é", count: 10_001))\"}")
+            #expect(tooLong.status == .badRequest && tooLong.json.errorCode == "message_too_long")
+            _ = try await client.call("/v1/rooms/\(room)/read", .post, token: bo, json: #"{"seq":3}"#)
 
             // Adding eve makes the room readable to her, with earlier history already read.
             _ = try await client.call("/v1/rooms/\(room)/members", .post, token: cy, json: #"{"members":["eve"]}"#)

@@ -78,6 +78,10 @@ struct GatewayTests {
                 ("/v1/rooms", .post, testToken, #"{"name":"x","members":["not valid"]}"#, .badRequest, "invalid_argument"),
                 ("/v1/rooms", .post, testToken, #"{"name":""}"#, .badRequest, "invalid_argument"),
                 ("/v1/nothing", .get, testToken, nil, .notFound, "route_not_found"),
+                ("/v1/rooms", .get, testToken, nil, .methodNotAllowed, "method_not_allowed"),
+                (messages, .put, testToken, #"{"text":"x"}"#, .methodNotAllowed, "method_not_allowed"),
+                (messages, .post, testToken, #"{"text":null}"#, .badRequest, "invalid_argument"),
+                (messages, .post, testToken, #"{"text":"x","idempotency_key":null}"#, .badRequest, "invalid_argument"),
             ]
             for (uri, method, token, body, status, code) in cases {
                 let response = try await client.call(uri, method, token: token, json: body)

@@ -76,7 +76,7 @@ extension RoomState {
                 updated.name = try validName(name, limits: limits)
             }
             if let description {
-                guard description.count <= limits.maxDescriptionLength else {
+                guard description.unicodeScalars.count <= limits.maxDescriptionLength else {
                     throw DomainError(.invalidArgument, "description is longer than \(limits.maxDescriptionLength) characters")
                 }
                 updated.description = description
@@ -92,7 +92,7 @@ extension RoomState {
             throw DomainError(.unsupportedRoomKind, "rooms of kind \(creation.kind.name) are opened by their own flow, not created directly")
         }
         let name = try validName(creation.name, limits: limits)
-        guard creation.description.count <= limits.maxDescriptionLength else {
+        guard creation.description.unicodeScalars.count <= limits.maxDescriptionLength else {
             throw DomainError(.invalidArgument, "description is longer than \(limits.maxDescriptionLength) characters")
         }
         var members = [creation.creator]
@@ -166,7 +166,7 @@ extension RoomState {
     private func validName(_ raw: String, limits: RoomLimits) throws(DomainError) -> String {
         let name = raw.trimmingWhitespace()
         guard !name.isEmpty else { throw DomainError(.invalidArgument, "name must not be blank") }
-        guard name.count <= limits.maxNameLength else {
+        guard name.unicodeScalars.count <= limits.maxNameLength else {
             throw DomainError(.invalidArgument, "name is longer than \(limits.maxNameLength) characters")
         }
         return name
@@ -174,7 +174,7 @@ extension RoomState {
 
     private func validate(text: String, limits: RoomLimits) throws(DomainError) {
         guard !text.trimmingWhitespace().isEmpty else { throw DomainError(.emptyMessage, "a message needs text") }
-        guard text.count <= limits.maxTextLength else {
+        guard text.unicodeScalars.count <= limits.maxTextLength else {
             throw DomainError(.messageTooLong, "text is longer than \(limits.maxTextLength) characters")
         }
     }

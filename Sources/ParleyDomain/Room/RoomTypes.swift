@@ -159,7 +159,8 @@ public struct MemberState: Sendable, Equatable {
     }
 }
 
-/// Limits the room rules enforce; every field has a default.
+/// Limits the room rules enforce; every field has a default. Lengths count Unicode scalars,
+/// as JSON Schema's `maxLength` does.
 public struct RoomLimits: Sendable, Equatable {
     public var maxNameLength = 100
     public var maxDescriptionLength = 1_000

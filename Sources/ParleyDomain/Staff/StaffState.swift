@@ -59,7 +59,7 @@ public struct StaffState: Sendable, Equatable {
         case let .create(displayName, role, tokenHash):
             guard !exists else { throw DomainError(.staffAlreadyExists, "staff member \(id) already exists") }
             let name = displayName.trimmingWhitespace()
-            guard (1...100).contains(name.count) else { throw DomainError(.invalidArgument, "a display name has 1 to 100 characters") }
+            guard (1...100).contains(name.unicodeScalars.count) else { throw DomainError(.invalidArgument, "a display name has 1 to 100 characters") }
             guard tokenHash.count == 32 else { throw DomainError(.invalidArgument, "a token hash is 32 bytes") }
             return [.created(StaffProfile(displayName: name, role: role, createdAt: now), tokenHash: tokenHash)]
         case let .rotateToken(tokenHash):
