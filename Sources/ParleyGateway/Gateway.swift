@@ -53,6 +53,7 @@ public struct Gateway: Sendable {
         addOperationalRoutes(to: router)
         addRoomRoutes(to: router)
         addStaffRoutes(to: router)
+        addMeRoutes(to: router)
         return router
     }
 
@@ -75,6 +76,7 @@ public struct Gateway: Sendable {
     static let routeTable: [(path: String, methods: [HTTPRequest.Method])] = [
         ("/health", [.get]), ("/ready", [.get]), ("/metrics", [.get]), ("/openapi.yaml", [.get]),
         ("/v1/staff", [.post]), ("/v1/staff/:staffID", [.get]), ("/v1/staff/:staffID/token", [.post]),
+        ("/v1/me", [.get]), ("/v1/me/rooms", [.get]), ("/v1/me/mentions", [.get]),
         ("/v1/rooms", [.post]), ("/v1/rooms/:roomID", [.get, .patch]), ("/v1/rooms/:roomID/events", [.get]),
         ("/v1/rooms/:roomID/messages", [.get, .post]), ("/v1/rooms/:roomID/messages/:seq", [.patch, .delete]),
         ("/v1/rooms/:roomID/messages/:seq/forward", [.post]), ("/v1/rooms/:roomID/read", [.post]),

@@ -45,6 +45,11 @@ struct LiveSession {
                     }
                 case let .resyncRequired(room, resumeFrom):
                     try await outbound.writeTextMessage(Self.json(ServerMessage(type: "resync_required", roomID: room.rawValue, resumeFrom: resumeFrom)))
+                case let .staffUpdated(unreadRooms, rooms, mentions):
+                    try await outbound.writeTextMessage(Self.json(ServerMessage(
+                        type: "staff", unreadRooms: unreadRooms,
+                        rooms: rooms.map { RoomEntryResponse(room: $0.key, entry: $0.value) }.sorted { $0.roomID < $1.roomID },
+                        mentions: mentions.map(MentionResponse.init))))
                 case let .refused(room, code, message):
                     hub.unfollow(room, by: subscription)
                     try await outbound.writeTextMessage(Self.json(ServerMessage(type: "error", roomID: room.rawValue, code: code, message: message)))
@@ -149,10 +154,14 @@ struct ServerMessage: Encodable {
     var resumeFrom: UInt64?
     var code: String?
     var message: String?
+    var unreadRooms: Int?
+    var rooms: [RoomEntryResponse]?
+    var mentions: [MentionResponse]?
 
     enum CodingKeys: String, CodingKey {
-        case type, staff, events, code, message
+        case type, staff, events, code, message, rooms, mentions
         case roomID = "room_id"
         case resumeFrom = "resume_from"
+        case unreadRooms = "unread_rooms"
     }
 }

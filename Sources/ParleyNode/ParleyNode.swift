@@ -19,6 +19,8 @@ public struct ParleyNode: Sendable {
     public let readiness: NodeReadiness
     /// The live sessions connected to this node.
     public let hub: LiveHub
+    /// Delivers cross-entity effects (staff notices) from the outbox.
+    public let outbox: OutboxRelay
     public let adminToken: String
     public let adminTokenOrigin: AdminToken.Origin
     let logger: Logger
@@ -49,8 +51,11 @@ public struct ParleyNode: Sendable {
         runtimeConfiguration.passivationSweepInterval = .milliseconds(Int64(configuration.passivationSweepSeconds * 1_000))
         hub = LiveHub()
         runtime = NodeRuntime(
-            database: database, stateFamily: log.stateColumnFamily, log: log, clock: clock, events: hub,
+            database: database, stateFamily: log.stateColumnFamily, log: log, clock: clock, events: hub, staffEvents: hub,
             configuration: runtimeConfiguration, logger: logger)
+        let relay = OutboxRelay(runtime: runtime, logger: logger)
+        runtime.onOutboxWritten { relay.nudge() }
+        outbox = relay
         readiness = NodeReadiness()
     }
 
@@ -87,7 +92,7 @@ public struct ParleyNode: Sendable {
             readiness.set(.ready)
             onListening(configuration.clientHost, channel.localAddress?.port ?? configuration.clientPort)
         }
-        return [log, PassivationService(runtime: runtime, logger: logger), app, DrainingMarker(readiness: readiness)]
+        return [log, outbox, PassivationService(runtime: runtime, logger: logger), app, DrainingMarker(readiness: readiness)]
     }
 
     /// Runs the node until SIGTERM or SIGINT, then shuts down gracefully and closes the

@@ -5,14 +5,16 @@ import ParleyDomain
 /// varint, events…`; each kind encodes its own events. The first event seq numbers the
 /// events in the entity's journal, so applying them needs no read.
 enum EntityEnvelope: Equatable {
-    case room(RoomID, firstEventSeq: UInt64, [RoomEvent])
+    /// A room's events, and the notices they owe staff members (written to the outbox in
+    /// the same commit).
+    case room(RoomID, firstEventSeq: UInt64, [RoomEvent], notices: [NoticeBatch] = [])
     case staff(StaffID, [StaffEvent])
 
     static let version: UInt8 = 1
 
     var entity: EntityID {
         switch self {
-        case let .room(id, _, _): .room(id)
+        case let .room(id, _, _, _): .room(id)
         case let .staff(id, _): EntityID(kind: .staff, key: id.rawValue)
         }
     }
@@ -23,10 +25,12 @@ enum EntityEnvelope: Equatable {
         writer.write(entity.kind.rawValue)
         writer.write(entity.key)
         switch self {
-        case let .room(_, firstEventSeq, events):
+        case let .room(_, firstEventSeq, events, notices):
             writer.writeVarint(firstEventSeq)
             writer.writeVarint(UInt64(events.count))
             for event in events { event.encode(into: &writer) }
+            writer.writeVarint(UInt64(notices.count))
+            for batch in notices { batch.encode(into: &writer) }
         case let .staff(_, events):
             writer.writeVarint(0)
             writer.writeVarint(UInt64(events.count))
@@ -49,8 +53,12 @@ enum EntityEnvelope: Equatable {
             guard RoomID.isValid(key) else { throw DecodingError("invalid room id \(key)") }
             var events: [RoomEvent] = []
             for _ in 0..<count { events.append(try RoomEvent.decode(from: &reader)) }
+            let noticeCount = try reader.readVarint()
+            guard noticeCount <= UInt64(bytes.count) else { throw DecodingError("notice count \(noticeCount) exceeds entry size") }
+            var notices: [NoticeBatch] = []
+            for _ in 0..<noticeCount { notices.append(try NoticeBatch.decode(from: &reader)) }
             try reader.expectEnd()
-            return .room(RoomID(unchecked: key), firstEventSeq: firstEventSeq, events)
+            return .room(RoomID(unchecked: key), firstEventSeq: firstEventSeq, events, notices: notices)
         case .staff:
             guard StaffID.isValid(key) else { throw DecodingError("invalid staff id \(key)") }
             var events: [StaffEvent] = []
@@ -60,5 +68,48 @@ enum EntityEnvelope: Equatable {
         case let other:
             throw DecodingError("no events are defined for entity kind \(other.map(String.init(describing:)) ?? "\(rawKind)")")
         }
+    }
+}
+
+/// The notices one room event owes one staff member: one outbox record, applied once.
+struct NoticeBatch: Equatable, Sendable {
+    let room: RoomID
+    let staff: StaffID
+    let eventSeq: UInt64
+    let notices: [StaffNotice]
+
+    /// Groups computed notices by (staff, event), keeping their order.
+    static func group(_ notices: [(staff: StaffID, eventSeq: UInt64, notice: StaffNotice)], room: RoomID) -> [NoticeBatch] {
+        var batches: [NoticeBatch] = []
+        for item in notices {
+            if let last = batches.last, last.staff == item.staff, last.eventSeq == item.eventSeq {
+                batches[batches.count - 1] = NoticeBatch(room: room, staff: item.staff, eventSeq: item.eventSeq, notices: last.notices + [item.notice])
+            } else if let index = batches.firstIndex(where: { $0.staff == item.staff && $0.eventSeq == item.eventSeq }) {
+                batches[index] = NoticeBatch(room: room, staff: item.staff, eventSeq: item.eventSeq, notices: batches[index].notices + [item.notice])
+            } else {
+                batches.append(NoticeBatch(room: room, staff: item.staff, eventSeq: item.eventSeq, notices: [item.notice]))
+            }
+        }
+        return batches
+    }
+
+    func encode(into writer: inout BinaryWriter) {
+        writer.write(room.rawValue)
+        writer.write(staff.rawValue)
+        writer.writeVarint(eventSeq)
+        writer.writeVarint(UInt64(notices.count))
+        for notice in notices { notice.encode(into: &writer) }
+    }
+
+    static func decode(from reader: inout BinaryReader) throws(DecodingError) -> NoticeBatch {
+        let room = try reader.readString()
+        let staff = try reader.readString()
+        guard RoomID.isValid(room), StaffID.isValid(staff) else { throw DecodingError("invalid notice address \(room) \(staff)") }
+        let eventSeq = try reader.readVarint()
+        let count = try reader.readVarint()
+        guard count <= 64 else { throw DecodingError("too many notices: \(count)") }
+        var notices: [StaffNotice] = []
+        for _ in 0..<count { notices.append(try StaffNotice.decode(from: &reader)) }
+        return NoticeBatch(room: RoomID(unchecked: room), staff: StaffID(unchecked: staff), eventSeq: eventSeq, notices: notices)
     }
 }

@@ -8,8 +8,13 @@ public struct EntityStateApplier: PartitionStateMachine {
 
     public func apply(_ entry: LogEntry, to writes: inout StateWrites) throws {
         switch try EntityEnvelope.decode(entry.payload) {
-        case let .room(id, firstEventSeq, events):
+        case let .room(id, firstEventSeq, events, notices):
             RoomStore.addWrites(for: events, firstEventSeq: firstEventSeq, of: id, in: entry.partition, to: &writes)
+            for (ordinal, batch) in notices.enumerated() {
+                var writer = BinaryWriter()
+                batch.encode(into: &writer)
+                writes.put(Outbox.key(entry.partition, index: entry.index, ordinal: UInt16(ordinal)), writer.bytes)
+            }
         case let .staff(id, events):
             StaffStore.addWrites(for: events, of: id, in: entry.partition, to: &writes)
         }

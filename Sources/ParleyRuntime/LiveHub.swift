@@ -12,12 +12,14 @@ public enum LiveItem: Sendable {
     case events([JournalEntry])
     /// A subscription could not be made.
     case refused(RoomID, code: String, message: String)
+    /// The staff member's own index changed: badge, room entries, new mentions.
+    case staffUpdated(unreadRooms: Int, rooms: [(RoomID, StaffRoomEntry)], mentions: [Mention])
 }
 
 /// The node's live sessions and the rooms each follows: room events are fanned out to the
 /// sessions of staff who may read them. One `Subscription` per session; its stream is the
 /// session's single ordered outbox.
-public final class LiveHub: RoomEventSink {
+public final class LiveHub: RoomEventSink, StaffEventSink {
     /// One session's stream of items and the rooms it follows.
     public final class Subscription: Sendable {
         public let staff: StaffID
@@ -49,6 +51,7 @@ public final class LiveHub: RoomEventSink {
         var nextID: UInt64 = 1
         var followers: [RoomID: [UInt64: Subscription]] = [:]
         var rooms: [UInt64: Set<RoomID>] = [:]
+        var sessionsOfStaff: [StaffID: [UInt64: Subscription]] = [:]
     }
 
     private let state = Mutex(State())
@@ -65,7 +68,9 @@ public final class LiveHub: RoomEventSink {
         state.withLock { state in
             defer { state.nextID += 1 }
             state.rooms[state.nextID] = []
-            return Subscription(id: state.nextID, staff: staff, bufferLimit: bufferLimit)
+            let subscription = Subscription(id: state.nextID, staff: staff, bufferLimit: bufferLimit)
+            state.sessionsOfStaff[staff, default: [:]][subscription.id] = subscription
+            return subscription
         }
     }
 
@@ -91,6 +96,8 @@ public final class LiveHub: RoomEventSink {
     /// Ends a session.
     public func end(_ subscription: Subscription) {
         state.withLock { state in
+            state.sessionsOfStaff[subscription.staff]?[subscription.id] = nil
+            if state.sessionsOfStaff[subscription.staff]?.isEmpty == true { state.sessionsOfStaff[subscription.staff] = nil }
             for room in state.rooms.removeValue(forKey: subscription.id) ?? [] {
                 state.followers[room]?[subscription.id] = nil
                 if state.followers[room]?.isEmpty == true { state.followers[room] = nil }
@@ -112,6 +119,25 @@ public final class LiveHub: RoomEventSink {
         })
         for follower in followers where room.canRead(follower.staff) || removed.contains(follower.staff) {
             follower.send(.events(entries))
+        }
+    }
+}
+
+extension LiveHub {
+    public func publish(_ events: [StaffEvent], staff: StaffState) {
+        let sessions = state.withLock { $0.sessionsOfStaff[staff.id].map { Array($0.values) } ?? [] }
+        guard !sessions.isEmpty else { return }
+        var rooms: [(RoomID, StaffRoomEntry)] = []
+        var mentions: [Mention] = []
+        for event in events {
+            if case let .roomNoted(room, entry, noted, _) = event {
+                rooms.append((room, entry))
+                mentions += noted
+            }
+        }
+        guard !rooms.isEmpty else { return }
+        for session in sessions {
+            session.send(.staffUpdated(unreadRooms: staff.unreadRooms, rooms: rooms, mentions: mentions))
         }
     }
 }

@@ -11,6 +11,7 @@ public struct LiveSessionState: Sendable {
         /// must reload the room over REST, then resume from the seq given.
         case resyncRequired(RoomID, resumeFrom: UInt64)
         case refused(RoomID, code: String, message: String)
+        case staffUpdated(unreadRooms: Int, rooms: [RoomID: StaffRoomEntry], mentions: [Mention])
     }
 
     private enum Phase {
@@ -64,6 +65,8 @@ public struct LiveSessionState: Sendable {
         case let .refused(room, code, message):
             rooms[room] = nil
             return [.refused(room, code: code, message: message)]
+        case let .staffUpdated(unreadRooms, entries, mentions):
+            return [.staffUpdated(unreadRooms: unreadRooms, rooms: Dictionary(entries, uniquingKeysWith: { _, last in last }), mentions: mentions)]
         }
     }
 

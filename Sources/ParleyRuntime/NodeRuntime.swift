@@ -2,6 +2,7 @@ import Logging
 import ParleyCluster
 import ParleyDomain
 import ParleyStorage
+import Synchronization
 
 /// Settings of the entity runtime; every field has a default.
 public struct RuntimeConfiguration: Sendable {
@@ -27,6 +28,9 @@ public final class NodeRuntime: Sendable {
     let clock: any WallClock
     let rooms: [EntityRegistry<RoomActor>]
     let staff: [EntityRegistry<StaffActor>]
+    let staffStore: StaffStore
+    /// Wakes the outbox relay after commits that wrote outbox records.
+    let outboxSignal = OutboxSignal()
     let logger: Logger
 
     public init(
@@ -35,6 +39,7 @@ public final class NodeRuntime: Sendable {
         log: any PartitionLog,
         clock: any WallClock = SystemClock(),
         events: any RoomEventSink = DiscardingEventSink(),
+        staffEvents: any StaffEventSink = DiscardingEventSink(),
         configuration: RuntimeConfiguration = RuntimeConfiguration(),
         logger: Logger = Logger(label: "parley.runtime")
     ) {
@@ -47,16 +52,18 @@ public final class NodeRuntime: Sendable {
         self.clock = clock
         self.logger = logger
         let staffStore = StaffStore(database: database, family: stateFamily, partitioner: partitioner)
+        self.staffStore = staffStore
         self.staff = partitioner.allPartitions.map { partition in
             EntityRegistry { key in
-                StaffActor(id: StaffID(unchecked: key), partition: partition, store: staffStore, log: log, clock: clock)
+                StaffActor(id: StaffID(unchecked: key), partition: partition, store: staffStore, log: log, clock: clock, sink: staffEvents)
             }
         }
+        let signal = outboxSignal
         self.rooms = partitioner.allPartitions.map { partition in
             EntityRegistry { key in
                 RoomActor(
                     id: RoomID(unchecked: key), partition: partition, store: store, log: log,
-                    clock: clock, limits: configuration.roomLimits, events: events)
+                    clock: clock, limits: configuration.roomLimits, events: events, outboxWritten: { signal.fire() })
             }
         }
     }
@@ -156,6 +163,38 @@ public final class NodeRuntime: Sendable {
         }
     }
 
+    /// The rooms `staff` takes part in, most recent activity first (Recent Connections).
+    public func recentConnections(of staff: StaffID) async throws(RuntimeError) -> [RecentConnection] {
+        let account = try await staffAccount(staff)
+        var connections: [RecentConnection] = []
+        for (room, entry) in account.rooms where entry.isMember {
+            let state: RoomState
+            do {
+                state = try await self.room(room, reader: staff)
+            } catch {
+                continue  // left or removed since the notice: the index catches up
+            }
+            let store = self.store
+            let last = try await store.database.executor.run { () throws(RuntimeError) -> [Message] in
+                try store.messages(in: room, page: HistoryPage(limit: 1))
+            }.first
+            let joined = state.members[staff]?.joinedAt ?? state.profile?.createdAt ?? Timestamp(milliseconds: 0)
+            connections.append(RecentConnection(room: state, lastMessage: last, lastActivity: max(last?.postedAt ?? joined, joined)))
+        }
+        return connections.sorted { ($0.lastActivity, $0.room.id.rawValue) > ($1.lastActivity, $1.room.id.rawValue) }
+    }
+
+    /// The newest mentions of `staff`, newest first.
+    public func mentions(of staff: StaffID, limit: Int = 50) async throws(RuntimeError) -> [Mention] {
+        let store = staffStore
+        return try await store.database.executor.run { () throws(RuntimeError) -> [Mention] in
+            try store.mentions(of: staff, limit: limit)
+        }
+    }
+
+    /// Lets the outbox relay be woken after commits that wrote outbox records.
+    public func onOutboxWritten(_ action: @escaping @Sendable () -> Void) { outboxSignal.set(action) }
+
     private func staffRegistry(for id: StaffID) -> EntityRegistry<StaffActor> {
         staff[Int(partitioner.partition(for: EntityID(kind: .staff, key: id.rawValue).description).rawValue)]
     }
@@ -221,4 +260,20 @@ extension RoomEvent {
         default: nil
         }
     }
+}
+
+/// One room of a staff member's Recent Connections.
+public struct RecentConnection: Sendable {
+    public let room: RoomState
+    public let lastMessage: Message?
+    public let lastActivity: Timestamp
+}
+
+/// A settable wake-up call, so rooms can wake a relay created after them.
+final class OutboxSignal: Sendable {
+    private let action = Mutex<(@Sendable () -> Void)?>(nil)
+
+    func set(_ newAction: @escaping @Sendable () -> Void) { action.withLock { $0 = newAction } }
+
+    func fire() { action.withLock { $0 }?() }
 }

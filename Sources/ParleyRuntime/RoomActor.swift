@@ -23,6 +23,8 @@ actor RoomActor: ActivatedEntity {
     private let clock: any WallClock
     private let limits: RoomLimits
     private let events: any RoomEventSink
+    /// Called after a commit that wrote outbox records, to wake the relay.
+    private let outboxWritten: @Sendable () -> Void
 
     private var state: RoomState?
     private var generation: UInt64 = 0
@@ -39,7 +41,11 @@ actor RoomActor: ActivatedEntity {
 
     nonisolated var isRetired: Bool { retired.load(ordering: .acquiring) }
 
-    init(id: RoomID, partition: PartitionID, store: RoomStore, log: any PartitionLog, clock: any WallClock, limits: RoomLimits, events: any RoomEventSink) {
+    init(
+        id: RoomID, partition: PartitionID, store: RoomStore, log: any PartitionLog, clock: any WallClock, limits: RoomLimits,
+        events: any RoomEventSink, outboxWritten: @escaping @Sendable () -> Void = {}
+    ) {
+        self.outboxWritten = outboxWritten
         self.id = id
         self.partition = partition
         self.store = store
@@ -75,7 +81,9 @@ actor RoomActor: ActivatedEntity {
         defer { if let key { pendingKeys.remove(key) } }
 
         let firstEventSeq = current.lastEventSeq + 1
-        let ticket = log.append(EntityEnvelope.room(id, firstEventSeq: firstEventSeq, decided).encoded(), to: partition, generation: generation)
+        let notices = NoticeBatch.group(RoomNotices.compute(before: current, events: decided), room: id)
+        let envelope = EntityEnvelope.room(id, firstEventSeq: firstEventSeq, decided, notices: notices)
+        let ticket = log.append(envelope.encoded(), to: partition, generation: generation)
         do {
             _ = try await ticket.result()
         } catch {
@@ -83,6 +91,7 @@ actor RoomActor: ActivatedEntity {
             throw .log(error)
         }
         publishInOrder(entries, from: firstEventSeq)
+        if !notices.isEmpty { outboxWritten() }
         return .applied(entries, next)
     }
 
@@ -166,7 +175,8 @@ public protocol RoomEventSink: Sendable {
 }
 
 /// A sink for nodes without live sessions.
-public struct DiscardingEventSink: RoomEventSink {
+public struct DiscardingEventSink: RoomEventSink, StaffEventSink {
     public init() {}
     public func publish(_ entries: [JournalEntry], room: RoomState) {}
+    public func publish(_ events: [StaffEvent], staff: StaffState) {}
 }

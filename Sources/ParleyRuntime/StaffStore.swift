@@ -15,6 +15,10 @@ struct StaffStore: Sendable {
 
     private static let profile: UInt8 = 0x70  // p
     private static let token: UInt8 = 0x74  // t
+    private static let room: UInt8 = 0x72  // r<room id>
+    private static let mention: UInt8 = 0x6E  // n<index>
+    /// How many of a staff member's newest mentions are kept.
+    static let mentionRetention: UInt64 = 100
 
     static func addWrites(for events: [StaffEvent], of staff: StaffID, in partition: PartitionID, to writes: inout StateWrites) {
         for event in events {
@@ -26,7 +30,39 @@ struct StaffStore: Sendable {
                 writes.put(key(partition, staff, Self.token), tokenHash)
             case let .tokenRotated(tokenHash, _):
                 writes.put(key(partition, staff, Self.token), tokenHash)
+            case let .roomNoted(room, entry, mentions, firstMention):
+                var writer = BinaryWriter()
+                entry.encode(into: &writer)
+                writes.put(key(partition, staff, Self.room) + Array(room.rawValue.utf8), writer.bytes)
+                for (offset, mention) in mentions.enumerated() {
+                    var mentionWriter = BinaryWriter()
+                    mention.encode(into: &mentionWriter)
+                    writes.put(key(partition, staff, Self.mention) + StateKeys.bigEndian(firstMention + UInt64(offset)), mentionWriter.bytes)
+                }
+                let total = firstMention + UInt64(mentions.count)
+                if !mentions.isEmpty, total > mentionRetention {
+                    writes.deleteRange(
+                        from: key(partition, staff, Self.mention),
+                        to: key(partition, staff, Self.mention) + StateKeys.bigEndian(total - mentionRetention))
+                }
             }
+        }
+    }
+
+    /// The newest mentions, newest first.
+    func mentions(of staff: StaffID, limit: Int) throws(RuntimeError) -> [Mention] {
+        let prefix = Self.key(partition(of: staff), staff, Self.mention)
+        do {
+            return try database.entries(.prefix(prefix), in: family, reverse: true, limit: limit).map { entry in
+                var reader = BinaryReader(entry.value)
+                return try Mention.decode(from: &reader)
+            }
+        } catch let error as StorageError {
+            throw .storage(error)
+        } catch let error as DecodingError {
+            throw .decoding(error)
+        } catch {
+            throw .internalFailure(code: "staff_read_failed", message: "\(error)")
         }
     }
 
@@ -37,11 +73,21 @@ struct StaffStore: Sendable {
     func load(_ staff: StaffID) throws(RuntimeError) -> StaffState {
         let partition = partition(of: staff)
         do {
-            guard let rawProfile = try database.get(Self.key(partition, staff, Self.profile), in: family) else { return StaffState(id: staff) }
-            var reader = BinaryReader(rawProfile)
-            let profile = try StaffProfile.decode(from: &reader)
+            var profile: StaffProfile?
+            if let rawProfile = try database.get(Self.key(partition, staff, Self.profile), in: family) {
+                var reader = BinaryReader(rawProfile)
+                profile = try StaffProfile.decode(from: &reader)
+            }
             let hash = try database.get(Self.key(partition, staff, Self.token), in: family) ?? []
-            return StaffState(id: staff, profile: profile, tokenHash: hash)
+            let roomPrefix = Self.key(partition, staff, Self.room)
+            var rooms: [RoomID: StaffRoomEntry] = [:]
+            for entry in try database.entries(.prefix(roomPrefix), in: family) {
+                var reader = BinaryReader(entry.value)
+                rooms[RoomID(unchecked: String(decoding: entry.key[roomPrefix.count...], as: UTF8.self))] = try StaffRoomEntry.decode(from: &reader)
+            }
+            let mentionPrefix = Self.key(partition, staff, Self.mention)
+            let lastMention = try database.last(in: .prefix(mentionPrefix), of: family).flatMap { StateKeys.readBigEndian($0.key[mentionPrefix.count...]) }
+            return StaffState(id: staff, profile: profile, tokenHash: hash, rooms: rooms, mentionCount: lastMention.map { $0 + 1 } ?? 0)
         } catch let error as StorageError {
             throw .storage(error)
         } catch let error as DecodingError {
@@ -59,13 +105,15 @@ actor StaffActor: ActivatedEntity {
     private let store: StaffStore
     private let log: any PartitionLog
     private let clock: any WallClock
+    private let sink: any StaffEventSink
     private var state: StaffState?
     private var generation: UInt64 = 0
     private let retired = Atomic<Bool>(false)
 
     nonisolated var isRetired: Bool { retired.load(ordering: .acquiring) }
 
-    init(id: StaffID, partition: PartitionID, store: StaffStore, log: any PartitionLog, clock: any WallClock) {
+    init(id: StaffID, partition: PartitionID, store: StaffStore, log: any PartitionLog, clock: any WallClock, sink: any StaffEventSink) {
+        self.sink = sink
         self.id = id
         self.partition = partition
         self.store = store
@@ -81,6 +129,7 @@ actor StaffActor: ActivatedEntity {
         } catch {
             throw .rejected(error)
         }
+        guard !events.isEmpty else { return current }
         var next = current
         for event in events { next.apply(event) }
         state = next
@@ -92,6 +141,7 @@ actor StaffActor: ActivatedEntity {
             state = nil
             throw .log(error)
         }
+        sink.publish(events, staff: next)
         return next
     }
 
@@ -105,4 +155,9 @@ actor StaffActor: ActivatedEntity {
         state = loaded
         return loaded
     }
+}
+
+/// Where a staff member's committed events go to be seen live: their own sessions.
+public protocol StaffEventSink: Sendable {
+    func publish(_ events: [StaffEvent], staff: StaffState)
 }

@@ -6,6 +6,7 @@ import NIOCore
 import ParleyDomain
 import ParleyNode
 import ParleyRuntime
+import ServiceLifecycle
 import Synchronization
 import Testing
 
@@ -45,7 +46,14 @@ func withNode<R: Sendable>(
             try await node.log.run()
             return nil
         }
+        group.addTask {
+            try await withGracefulShutdownHandler {
+                try await node.outbox.run()
+            } onGracefulShutdown: {}
+            return nil
+        }
         let result = try await app.test(transport.setup, body)
+        group.cancelAll()
         node.log.close()
         for try await _ in group {}
         return result
@@ -93,4 +101,17 @@ extension TestClientProtocol {
 struct TestSetupError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+extension TestClientProtocol {
+    /// Polls `uri` (bounded: 100 tries, 20 ms apart) until `done` holds for its JSON.
+    func eventually(_ uri: String, token: String, _ done: ([String: Any]) -> Bool) async throws -> [String: Any] {
+        var last: [String: Any] = [:]
+        for _ in 0..<100 {
+            last = try await call(uri, .get, token: token).json
+            if done(last) { return last }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return last
+    }
 }

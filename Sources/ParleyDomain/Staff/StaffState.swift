@@ -31,12 +31,50 @@ public struct StaffProfile: Sendable, Equatable {
 public enum StaffCommand: Sendable, Equatable {
     case create(displayName: String, role: StaffRole, tokenHash: [UInt8])
     case rotateToken(tokenHash: [UInt8])
+    /// Notices one room event owes this staff member (from the outbox; may repeat).
+    case deliver(room: RoomID, eventSeq: UInt64, notices: [StaffNotice])
+}
+
+/// One room in a staff member's index.
+public struct StaffRoomEntry: Sendable, Equatable {
+    public var kind: RoomKind
+    public var isMember: Bool
+    public var unread: Bool
+    /// The room event seq of the last notice applied: older or repeated ones are ignored.
+    public var lastEventSeq: UInt64
+
+    public init(kind: RoomKind, isMember: Bool, unread: Bool, lastEventSeq: UInt64) {
+        self.kind = kind
+        self.isMember = isMember
+        self.unread = unread
+        self.lastEventSeq = lastEventSeq
+    }
+}
+
+/// A message that mentioned the staff member.
+public struct Mention: Sendable, Equatable {
+    public var room: RoomID
+    public var seq: UInt64
+    public var by: StaffID
+    public var at: Timestamp
+    public var notify: Bool
+
+    public init(room: RoomID, seq: UInt64, by: StaffID, at: Timestamp, notify: Bool) {
+        self.room = room
+        self.seq = seq
+        self.by = by
+        self.at = at
+        self.notify = notify
+    }
 }
 
 /// What happened to a staff account.
 public enum StaffEvent: Sendable, Equatable {
     case created(StaffProfile, tokenHash: [UInt8])
     case tokenRotated(tokenHash: [UInt8], at: Timestamp)
+    /// The room entry as it now is, and the mentions the notices added (numbered from
+    /// `firstMention`).
+    case roomNoted(RoomID, StaffRoomEntry, mentions: [Mention], firstMention: UInt64)
 }
 
 /// A staff account as its actor holds it.
@@ -45,14 +83,23 @@ public struct StaffState: Sendable, Equatable {
     public private(set) var profile: StaffProfile?
     /// SHA-256 of the current token's secret.
     public private(set) var tokenHash: [UInt8]
+    /// The rooms the staff member takes or took part in.
+    public private(set) var rooms: [RoomID: StaffRoomEntry]
+    /// How many mentions have ever been recorded (numbers the mention records).
+    public private(set) var mentionCount: UInt64
 
-    public init(id: StaffID, profile: StaffProfile? = nil, tokenHash: [UInt8] = []) {
+    public init(id: StaffID, profile: StaffProfile? = nil, tokenHash: [UInt8] = [], rooms: [RoomID: StaffRoomEntry] = [:], mentionCount: UInt64 = 0) {
         self.id = id
         self.profile = profile
         self.tokenHash = tokenHash
+        self.rooms = rooms
+        self.mentionCount = mentionCount
     }
 
     public var exists: Bool { profile != nil }
+
+    /// The Workspace badge: rooms with unread messages.
+    public var unreadRooms: Int { rooms.values.filter { $0.isMember && $0.unread }.count }
 
     public func decide(_ command: StaffCommand, now: Timestamp) throws(DomainError) -> [StaffEvent] {
         switch command {
@@ -66,6 +113,27 @@ public struct StaffState: Sendable, Equatable {
             guard exists else { throw DomainError(.staffNotFound, "no staff member \(id)") }
             guard tokenHash.count == 32 else { throw DomainError(.invalidArgument, "a token hash is 32 bytes") }
             return [.tokenRotated(tokenHash: tokenHash, at: now)]
+        case let .deliver(room, eventSeq, notices):
+            // Notices arrive at least once; a room's are applied once each, in order.
+            if let entry = rooms[room], eventSeq <= entry.lastEventSeq { return [] }
+            var entry = rooms[room] ?? StaffRoomEntry(kind: .space, isMember: false, unread: false, lastEventSeq: 0)
+            var mentions: [Mention] = []
+            for notice in notices {
+                switch notice {
+                case let .joined(kind):
+                    entry.kind = kind
+                    entry.isMember = true
+                case .left:
+                    entry.isMember = false
+                    entry.unread = false
+                case let .unread(unread):
+                    entry.unread = unread
+                case let .mentioned(seq, by, at, notify):
+                    mentions.append(Mention(room: room, seq: seq, by: by, at: at, notify: notify))
+                }
+            }
+            entry.lastEventSeq = eventSeq
+            return [.roomNoted(room, entry, mentions: mentions, firstMention: mentionCount)]
         }
     }
 
@@ -76,6 +144,9 @@ public struct StaffState: Sendable, Equatable {
             self.tokenHash = tokenHash
         case let .tokenRotated(tokenHash, _):
             self.tokenHash = tokenHash
+        case let .roomNoted(room, entry, mentions, firstMention):
+            rooms[room] = entry
+            mentionCount = max(mentionCount, firstMention + UInt64(mentions.count))
         }
     }
 }
@@ -84,6 +155,7 @@ extension StaffEvent {
     private enum Tag: UInt8 {
         case created = 1
         case tokenRotated = 2
+        case roomNoted = 3
     }
 
     public func encode(into writer: inout BinaryWriter) {
@@ -96,6 +168,13 @@ extension StaffEvent {
             writer.write(Tag.tokenRotated.rawValue)
             writer.write(bytes: tokenHash)
             writer.write(at.milliseconds)
+        case let .roomNoted(room, entry, mentions, firstMention):
+            writer.write(Tag.roomNoted.rawValue)
+            writer.write(room.rawValue)
+            entry.encode(into: &writer)
+            writer.writeVarint(UInt64(mentions.count))
+            for mention in mentions { mention.encode(into: &writer) }
+            writer.writeVarint(firstMention)
         }
     }
 
@@ -108,6 +187,14 @@ extension StaffEvent {
         case .tokenRotated:
             let hash = try reader.readBytes()
             return .tokenRotated(tokenHash: hash, at: Timestamp(milliseconds: try reader.readInt64()))
+        case .roomNoted:
+            let room = RoomID(unchecked: try reader.readString())
+            let entry = try StaffRoomEntry.decode(from: &reader)
+            let count = try reader.readVarint()
+            guard count <= 10_000 else { throw DecodingError("too many mentions: \(count)") }
+            var mentions: [Mention] = []
+            for _ in 0..<count { mentions.append(try Mention.decode(from: &reader)) }
+            return .roomNoted(room, entry, mentions: mentions, firstMention: try reader.readVarint())
         case nil:
             throw DecodingError("unknown staff event tag \(raw)")
         }
@@ -126,5 +213,37 @@ extension StaffProfile {
         let rawRole = try reader.readUInt8()
         guard let role = StaffRole(rawValue: rawRole) else { throw DecodingError("unknown staff role \(rawRole)") }
         return StaffProfile(displayName: name, role: role, createdAt: Timestamp(milliseconds: try reader.readInt64()))
+    }
+}
+
+extension StaffRoomEntry {
+    public func encode(into writer: inout BinaryWriter) {
+        writer.write(kind.rawValue)
+        writer.write(isMember)
+        writer.write(unread)
+        writer.writeVarint(lastEventSeq)
+    }
+
+    public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> StaffRoomEntry {
+        let rawKind = try reader.readUInt8()
+        guard let kind = RoomKind(rawValue: rawKind) else { throw DecodingError("unknown room kind \(rawKind)") }
+        return StaffRoomEntry(kind: kind, isMember: try reader.readBool(), unread: try reader.readBool(), lastEventSeq: try reader.readVarint())
+    }
+}
+
+extension Mention {
+    public func encode(into writer: inout BinaryWriter) {
+        writer.write(room.rawValue)
+        writer.writeVarint(seq)
+        writer.write(by.rawValue)
+        writer.write(at.milliseconds)
+        writer.write(notify)
+    }
+
+    public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> Mention {
+        Mention(
+            room: RoomID(unchecked: try reader.readString()), seq: try reader.readVarint(),
+            by: StaffID(unchecked: try reader.readString()), at: Timestamp(milliseconds: try reader.readInt64()),
+            notify: try reader.readBool())
     }
 }

@@ -1,0 +1,99 @@
+/// What a room tells one of its members' staff entities: cross-entity effects, delivered
+/// through the durable outbox at least once and applied once (by the room's event seq).
+public enum StaffNotice: Sendable, Equatable {
+    /// The staff member became a member of the room.
+    case joined(RoomKind)
+    /// The staff member is no longer a member.
+    case left
+    /// The room went from all-read to unread for them, or back.
+    case unread(Bool)
+    /// A message mentioned them; `notify` is false when their mute setting silences it.
+    case mentioned(seq: UInt64, by: StaffID, at: Timestamp, notify: Bool)
+}
+
+/// The notices one room event owes its members.
+public enum RoomNotices {
+    /// The notices the events of one command owe, per staff member, computed against the room
+    /// as it was before them (`before`). Only transitions are noticed (a room becoming unread,
+    /// not every message), so a busy room costs its members nothing until they catch up.
+    public static func compute(before: RoomState, events: [RoomEvent]) -> [(staff: StaffID, eventSeq: UInt64, notice: StaffNotice)] {
+        var state = before
+        var notices: [(StaffID, UInt64, StaffNotice)] = []
+        for event in events {
+            let wasUnread = Dictionary(uniqueKeysWithValues: state.members.keys.map { ($0, state.unreadCount(for: $0) > 0) })
+            state.apply(event)
+            let eventSeq = state.lastEventSeq
+            switch event {
+            case let .created(profile, members):
+                for member in members { notices.append((member, eventSeq, .joined(profile.kind))) }
+            case let .membersAdded(added, _, _, _):
+                let kind = state.profile?.kind ?? .space
+                for member in added where wasUnread[member] == nil { notices.append((member, eventSeq, .joined(kind))) }
+            case let .memberRemoved(staff, _):
+                notices.append((staff, eventSeq, .left))
+            case let .messagePosted(message):
+                for (member, standing) in state.members.sorted(by: { $0.key < $1.key }) where member != message.author {
+                    if wasUnread[member] == false, state.unreadCount(for: member) > 0 {
+                        notices.append((member, eventSeq, .unread(true)))
+                    }
+                    if message.mentions(member) {
+                        notices.append((member, eventSeq, .mentioned(seq: message.seq, by: message.author, at: message.postedAt, notify: standing.mute != .muted)))
+                    }
+                }
+            case let .readPointerMoved(staff, _):
+                if wasUnread[staff] == true, state.unreadCount(for: staff) == 0 {
+                    notices.append((staff, eventSeq, .unread(false)))
+                }
+            case .messageEdited, .messageRecalled, .muteChanged, .profileUpdated:
+                break
+            }
+        }
+        return notices
+    }
+}
+
+extension StaffNotice {
+    private enum Tag: UInt8 {
+        case joined = 1
+        case left = 2
+        case unread = 3
+        case mentioned = 4
+    }
+
+    public func encode(into writer: inout BinaryWriter) {
+        switch self {
+        case let .joined(kind):
+            writer.write(Tag.joined.rawValue)
+            writer.write(kind.rawValue)
+        case .left:
+            writer.write(Tag.left.rawValue)
+        case let .unread(unread):
+            writer.write(Tag.unread.rawValue)
+            writer.write(unread)
+        case let .mentioned(seq, by, at, notify):
+            writer.write(Tag.mentioned.rawValue)
+            writer.writeVarint(seq)
+            writer.write(by.rawValue)
+            writer.write(at.milliseconds)
+            writer.write(notify)
+        }
+    }
+
+    public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> StaffNotice {
+        let raw = try reader.readUInt8()
+        switch Tag(rawValue: raw) {
+        case .joined:
+            let rawKind = try reader.readUInt8()
+            guard let kind = RoomKind(rawValue: rawKind) else { throw DecodingError("unknown room kind \(rawKind)") }
+            return .joined(kind)
+        case .left: return .left
+        case .unread: return .unread(try reader.readBool())
+        case .mentioned:
+            return .mentioned(
+                seq: try reader.readVarint(), by: StaffID(unchecked: try reader.readString()),
+                at: Timestamp(milliseconds: try reader.readInt64()), notify: try reader.readBool())
+        case nil:
+            throw DecodingError("unknown staff notice tag \(raw)")
+        }
+    }
+}
