@@ -5,6 +5,7 @@ import ParleyRuntime
 
 extension Gateway {
     func addMessageRoutes(to rooms: RouterGroup<BasicRequestContext>) {
+        addFileRoutes(to: rooms)
         rooms.post(":roomID/messages") { request, context -> Response in
             let caller = try await caller(of: request)
             let room = try Self.roomID(context)

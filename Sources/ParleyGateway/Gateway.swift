@@ -11,6 +11,8 @@ import Prometheus
 public struct GatewayConfiguration: Sendable {
     /// The largest request body accepted, in bytes.
     public var maxBodyBytes = 1 << 20
+    /// The largest file accepted, in bytes.
+    public var maxFileBytes = 25 << 20
 
     public init() {}
 }
@@ -82,6 +84,7 @@ public struct Gateway: Sendable {
         ("/v1/rooms/:roomID/messages/:seq/forward", [.post]), ("/v1/rooms/:roomID/read", [.post]),
         ("/v1/rooms/:roomID/settings", [.put]), ("/v1/rooms/:roomID/join", [.post]), ("/v1/rooms/:roomID/leave", [.post]),
         ("/v1/rooms/:roomID/members", [.post]), ("/v1/rooms/:roomID/members/:staffID", [.delete]),
+        ("/v1/rooms/:roomID/files", [.post]), ("/v1/rooms/:roomID/files/:fileID", [.get]),
     ]
 
     /// The methods `path` allows, if it is one of the API's paths.

@@ -168,9 +168,10 @@ struct MessageResponse: Encodable {
     let editedAt: String?
     let recalled: Bool
     let recalledAt: String?
+    let attachment: AttachmentResponse?
 
     enum CodingKeys: String, CodingKey {
-        case seq, author, text, mentions, recalled
+        case seq, author, text, mentions, recalled, attachment
         case roomID = "room_id"
         case postedAt = "posted_at"
         case idempotencyKey = "idempotency_key"
@@ -195,6 +196,7 @@ struct MessageResponse: Encodable {
         editedAt = message.editedAt.map(RoomResponse.format)
         recalled = message.isRecalled
         recalledAt = message.recalledAt.map(RoomResponse.format)
+        attachment = message.attachment.map { AttachmentResponse($0, room: room) }
     }
 }
 

@@ -34,6 +34,7 @@ struct Setting: Sendable {
             config.clientHost = value
         },
         integer("client_port", 0...65_535) { $0.clientPort = $1 },
+        integer("client_h2c_port", 0...65_535) { $0.clientH2CPort = $1 },
         text("log_level") { config, value throws(SettingError) in
             guard let level = Logger.Level(rawValue: value.lowercased()) else {
                 throw SettingError(reason: "must be one of trace, debug, info, notice, warning, error, critical")
@@ -49,6 +50,7 @@ struct Setting: Sendable {
         seconds("passivate_after_seconds") { $0.passivateAfterSeconds = $1 },
         seconds("passivation_sweep_seconds") { $0.passivationSweepSeconds = $1 },
         integer("max_body_bytes", 1_024...(1 << 30)) { $0.maxBodyBytes = $1 },
+        integer("max_file_bytes", 1_024...(1 << 30)) { $0.maxFileBytes = $1 },
         integer("max_commit_batch", 1...1_000_000) { $0.maxCommitBatch = $1 },
         integer("log_retained_entries", 1...100_000_000) { $0.logRetainedEntries = $1 },
         seconds("shutdown_grace_seconds") { $0.shutdownGraceSeconds = $1 },

@@ -10,6 +10,10 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var clientHost = "127.0.0.1"
     /// 0 picks a free port; the node prints the one it got.
     public var clientPort = 8080
+    /// When set, a second listener serves the REST API over cleartext HTTP/2 (h2c, prior
+    /// knowledge) for load generators and HTTP/2 clients; 0 picks a free port. WebSockets
+    /// stay on `clientPort`.
+    public var clientH2CPort: Int?
     public var logLevel: Logger.Level = .info
     /// The bootstrap admin token; when nil, the one in the data directory is used, or a new
     /// one is generated there (file mode 0600).
@@ -17,6 +21,7 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var passivateAfterSeconds: Double = 300
     public var passivationSweepSeconds: Double = 10
     public var maxBodyBytes = 1 << 20
+    public var maxFileBytes = 25 << 20
     public var maxCommitBatch = 4_096
     public var logRetainedEntries = 100_000
     /// How long a graceful shutdown may take before the node gives up waiting.

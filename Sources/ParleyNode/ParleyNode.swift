@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import HummingbirdHTTP2
 import HummingbirdWebSocket
 import Logging
 import ParleyCluster
@@ -63,6 +64,7 @@ public struct ParleyNode: Sendable {
     public var gateway: Gateway {
         var gatewayConfiguration = GatewayConfiguration()
         gatewayConfiguration.maxBodyBytes = configuration.maxBodyBytes
+        gatewayConfiguration.maxFileBytes = configuration.maxFileBytes
         return Gateway(
             runtime: runtime, hub: hub, authenticator: StaffAuthenticator(adminToken: adminToken), readiness: readiness,
             metrics: NodeMetrics.registry, configuration: gatewayConfiguration)
@@ -85,21 +87,37 @@ public struct ParleyNode: Sendable {
 
     /// The node's services in start order; a `ServiceGroup` stops them in reverse, so the
     /// HTTP server drains first and the log commits what is queued last.
-    public func services(onListening: @escaping @Sendable (_ host: String, _ port: Int) -> Void) -> [any Service] {
+    public func services(
+        onListening: @escaping @Sendable (_ host: String, _ port: Int) -> Void,
+        onH2CListening: @escaping @Sendable (_ host: String, _ port: Int) -> Void = { _, _ in }
+    ) -> [any Service] {
         let readiness = self.readiness
         let configuration = self.configuration
         let app = application(host: configuration.clientHost, port: configuration.clientPort) { channel in
             readiness.set(.ready)
             onListening(configuration.clientHost, channel.localAddress?.port ?? configuration.clientPort)
         }
-        return [log, outbox, PassivationService(runtime: runtime, logger: logger), app, DrainingMarker(readiness: readiness)]
+        var services: [any Service] = [log, outbox, PassivationService(runtime: runtime, logger: logger), app]
+        if let h2cPort = configuration.clientH2CPort {
+            services.append(Application(
+                router: router(),
+                server: .plaintextHTTP2(),
+                configuration: .init(address: .hostname(configuration.clientHost, port: h2cPort), serverName: "parley"),
+                onServerRunning: { channel in onH2CListening(configuration.clientHost, channel.localAddress?.port ?? h2cPort) },
+                logger: logger))
+        }
+        services.append(DrainingMarker(readiness: readiness))
+        return services
     }
 
     /// Runs the node until SIGTERM or SIGINT, then shuts down gracefully and closes the
     /// database.
-    public func run(onListening: @escaping @Sendable (_ host: String, _ port: Int) -> Void) async throws {
+    public func run(
+        onListening: @escaping @Sendable (_ host: String, _ port: Int) -> Void,
+        onH2CListening: @escaping @Sendable (_ host: String, _ port: Int) -> Void = { _, _ in }
+    ) async throws {
         var groupConfiguration = ServiceGroupConfiguration(
-            services: services(onListening: onListening).map { .init(service: $0) },
+            services: services(onListening: onListening, onH2CListening: onH2CListening).map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             cancellationSignals: [.sigquit],
             logger: logger)

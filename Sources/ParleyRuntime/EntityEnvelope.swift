@@ -9,6 +9,11 @@ enum EntityEnvelope: Equatable {
     /// the same commit).
     case room(RoomID, firstEventSeq: UInt64, [RoomEvent], notices: [NoticeBatch] = [])
     case staff(StaffID, [StaffEvent])
+    /// Bytes of a file shared in a room (no state machine decides anything about them).
+    case fileChunk(RoomID, file: String, index: UInt32, bytes: [UInt8])
+
+    /// The kind byte of file chunks: stored under their room, but not room events.
+    static let fileChunkKind: UInt8 = 0x81
 
     static let version: UInt8 = 1
 
@@ -16,25 +21,34 @@ enum EntityEnvelope: Equatable {
         switch self {
         case let .room(id, _, _, _): .room(id)
         case let .staff(id, _): EntityID(kind: .staff, key: id.rawValue)
+        case let .fileChunk(id, _, _, _): .room(id)
         }
     }
 
     func encoded() -> [UInt8] {
         var writer = BinaryWriter(capacity: 128)
         writer.write(Self.version)
-        writer.write(entity.kind.rawValue)
-        writer.write(entity.key)
         switch self {
-        case let .room(_, firstEventSeq, events, notices):
+        case let .room(id, firstEventSeq, events, notices):
+            writer.write(EntityKind.room.rawValue)
+            writer.write(id.rawValue)
             writer.writeVarint(firstEventSeq)
             writer.writeVarint(UInt64(events.count))
             for event in events { event.encode(into: &writer) }
             writer.writeVarint(UInt64(notices.count))
             for batch in notices { batch.encode(into: &writer) }
-        case let .staff(_, events):
+        case let .staff(id, events):
+            writer.write(EntityKind.staff.rawValue)
+            writer.write(id.rawValue)
             writer.writeVarint(0)
             writer.writeVarint(UInt64(events.count))
             for event in events { event.encode(into: &writer) }
+        case let .fileChunk(room, file, index, bytes):
+            writer.write(Self.fileChunkKind)
+            writer.write(room.rawValue)
+            writer.write(file)
+            writer.writeVarint(UInt64(index))
+            writer.write(bytes: bytes)
         }
         return writer.bytes
     }
@@ -45,6 +59,15 @@ enum EntityEnvelope: Equatable {
         guard version == Self.version else { throw DecodingError("unsupported envelope version \(version)") }
         let rawKind = try reader.readUInt8()
         let key = try reader.readString()
+        if rawKind == Self.fileChunkKind {
+            guard RoomID.isValid(key) else { throw DecodingError("invalid room id \(key)") }
+            let file = try reader.readString()
+            let index = try reader.readVarint()
+            guard index <= UInt64(UInt32.max) else { throw DecodingError("chunk index \(index) out of range") }
+            let bytes = try reader.readBytes()
+            try reader.expectEnd()
+            return .fileChunk(RoomID(unchecked: key), file: file, index: UInt32(index), bytes: bytes)
+        }
         let firstEventSeq = try reader.readVarint()
         let count = try reader.readVarint()
         guard count <= UInt64(bytes.count) else { throw DecodingError("event count \(count) exceeds entry size") }

@@ -15,6 +15,8 @@ public struct EntityStateApplier: PartitionStateMachine {
                 batch.encode(into: &writer)
                 writes.put(Outbox.key(entry.partition, index: entry.index, ordinal: UInt16(ordinal)), writer.bytes)
             }
+        case let .fileChunk(room, file, index, bytes):
+            writes.put(RoomStore.fileChunkKey(entry.partition, room, file: file, index: index), bytes)
         case let .staff(id, events):
             StaffStore.addWrites(for: events, of: id, in: entry.partition, to: &writes)
         }

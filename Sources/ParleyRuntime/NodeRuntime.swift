@@ -256,7 +256,7 @@ extension RoomEvent {
 
     var changedMessage: Message? {
         switch self {
-        case let .messageEdited(message), let .messageRecalled(message): message
+        case let .messageEdited(message), let .messageRecalled(message, _): message
         default: nil
         }
     }

@@ -28,6 +28,15 @@ struct RoomStore: Sendable {
         case journal = 0x6A  // j
         case readPointer = 0x72  // r
         case mute = 0x75  // u
+        case fileChunk = 0x66  // f<file id>0x00<index>
+        case fileIndex = 0x46  // F<file id> -> message seq
+    }
+
+    /// File chunks are written as 256 KiB log entries.
+    static let fileChunkBytes = 256 * 1024
+
+    static func fileChunkKey(_ partition: PartitionID, _ room: RoomID, file: String, index: UInt32) -> [UInt8] {
+        key(partition, room, .fileChunk, Array(file.utf8) + [0]) + [UInt8(index >> 24), UInt8(index >> 16 & 0xFF), UInt8(index >> 8 & 0xFF), UInt8(index & 0xFF)]
     }
 
     static func key(_ partition: PartitionID, _ room: RoomID, _ record: Record, _ suffix: [UInt8] = []) -> [UInt8] {
@@ -63,11 +72,21 @@ struct RoomStore: Sendable {
                 for staff in initial { join(staff, at: profile.createdAt, readSeq: 0) }
             case let .messagePosted(message):
                 putMessage(message)
+                if let file = message.attachment {
+                    writes.put(key(partition, room, .fileIndex, Array(file.id.utf8)), StateKeys.bigEndian(message.seq))
+                }
                 if let idempotencyKey = message.idempotencyKey {
                     writes.put(key(partition, room, .idempotency, Array(idempotencyKey.utf8)), StateKeys.bigEndian(message.seq))
                 }
-            case let .messageEdited(message), let .messageRecalled(message):
+            case let .messageEdited(message):
                 putMessage(message)
+            case let .messageRecalled(message, removedFile):
+                putMessage(message)
+                if let file = removedFile {
+                    let chunks = key(partition, room, .fileChunk, Array(file.utf8) + [0])
+                    writes.deleteRange(from: chunks, to: KeyRange.successor(ofPrefix: chunks) ?? chunks + [0xFF])
+                    writes.delete(key(partition, room, .fileIndex, Array(file.utf8)))
+                }
             case let .readPointerMoved(staff, seq):
                 writes.put(memberKey(.readPointer, staff), StateKeys.bigEndian(seq))
             case let .muteChanged(staff, setting):

@@ -54,6 +54,8 @@ struct Serve: AsyncParsableCommand {
             // Written straight to fd 1 so that scripts and tests reading a pipe see it at once.
             FileHandle.standardOutput.write(Data("parley listening on http://\(host):\(port)\n".utf8))
             listeningLogger.notice("listening", metadata: ["address": "http://\(host):\(port)", "data_dir": "\(configuration.dataDirectory)"])
+        } onH2CListening: { host, port in
+            FileHandle.standardOutput.write(Data("parley h2c listening on http://\(host):\(port)\n".utf8))
         }
     }
 }

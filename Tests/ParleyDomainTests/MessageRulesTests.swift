@@ -19,7 +19,7 @@ struct MessageRulesTests {
             for event in events {
                 state.apply(event)
                 switch event {
-                case let .messagePosted(m), let .messageEdited(m), let .messageRecalled(m): messages[m.seq] = m
+                case let .messagePosted(m), let .messageEdited(m), let .messageRecalled(m, _): messages[m.seq] = m
                 default: break
                 }
             }
@@ -159,7 +159,7 @@ struct MessageRulesTests {
             replyTo: Quote(reference: MessageReference(room: RoomID(unchecked: "r1"), seq: 1), author: cy, excerpt: "q"),
             forwardedFrom: nil, mentions: [cy], mentionsAll: true, editedAt: start, recalledAt: nil)
         let events: [RoomEvent] = [
-            .messageEdited(message), .messageRecalled(message), .readPointerMoved(bo, seq: 9), .muteChanged(cy, .mentionsOnly),
+            .messageEdited(message), .messageRecalled(message, removedFile: "f_1"), .readPointerMoved(bo, seq: 9), .muteChanged(cy, .mentionsOnly),
             .membersAdded([bo, cy], by: admin, joinedAt: start, readSeq: 4), .memberRemoved(bo, by: admin),
             .profileUpdated(RoomProfile(kind: .space, name: "n", description: "d", visibility: .public, createdBy: admin, createdAt: start)),
         ]

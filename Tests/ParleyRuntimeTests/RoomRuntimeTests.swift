@@ -198,3 +198,26 @@ struct RoomJournalTests {
         }
     }
 }
+
+@Suite("Files in the partition")
+struct FileRuntimeTests {
+    @Test func fileBytesSurviveReopenAndNeedMembership() async throws {
+        let dir = NSTemporaryDirectory() + "parley-files-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let bytes = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let (room, attachment) = try await withRuntime(directory: dir) { runtime in
+            let room = try await runtime.createRoom(RoomCreation(kind: .space, name: "Docs", members: [bo], creator: admin))
+            let posted = try await runtime.uploadFile(
+                to: room.id, by: bo, name: "spec.pdf", contentType: "application/pdf", bytes: bytes, sha256: Array(repeating: 1, count: 32))
+            return (room.id, try #require(posted.message.attachment))
+        }
+        #expect(attachment.chunkCount == 2 && attachment.kind == .document)
+        try await withRuntime(directory: dir) { runtime in
+            let found = try await runtime.file(attachment.id, in: room, reader: admin)
+            #expect(try await runtime.fileBytes(found, in: room, range: 0..<found.size) == bytes)
+            #expect(try await runtime.fileBytes(found, in: room, range: 262_000..<262_200) == Array(bytes[262_000..<262_200]))
+            await #expect(throws: RuntimeError.self) { try await runtime.file(attachment.id, in: room, reader: eve) }
+            await #expect(throws: RuntimeError.self) { try await runtime.file("f_missing", in: room, reader: admin) }
+        }
+    }
+}

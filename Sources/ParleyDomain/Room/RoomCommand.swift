@@ -43,8 +43,14 @@ public struct MessagePost: Sendable, Equatable {
     /// The message forwarded, as the runtime read it from its room (the author must be a
     /// member there).
     public var forwarding: (Message, RoomID)?
+    /// A file whose chunks are already in the room's partition state.
+    public var attachment: FileAttachment?
 
-    public init(author: StaffID, text: String, idempotencyKey: String? = nil, replyTo: UInt64? = nil, forwarding: (Message, RoomID)? = nil) {
+    public init(
+        author: StaffID, text: String, idempotencyKey: String? = nil, replyTo: UInt64? = nil, forwarding: (Message, RoomID)? = nil,
+        attachment: FileAttachment? = nil
+    ) {
+        self.attachment = attachment
         self.author = author
         self.text = text
         self.idempotencyKey = idempotencyKey
@@ -55,6 +61,7 @@ public struct MessagePost: Sendable, Equatable {
     public static func == (lhs: MessagePost, rhs: MessagePost) -> Bool {
         lhs.author == rhs.author && lhs.text == rhs.text && lhs.idempotencyKey == rhs.idempotencyKey
             && lhs.replyTo == rhs.replyTo && lhs.forwarding?.0 == rhs.forwarding?.0 && lhs.forwarding?.1 == rhs.forwarding?.1
+            && lhs.attachment == rhs.attachment
     }
 }
 
@@ -76,7 +83,8 @@ public enum RoomEvent: Sendable, Equatable {
     case created(RoomProfile, members: [StaffID])
     case messagePosted(Message)
     case messageEdited(Message)
-    case messageRecalled(Message)
+    /// The tombstone; `removedFile` is the id of the file whose bytes go with it.
+    case messageRecalled(Message, removedFile: String? = nil)
     case readPointerMoved(StaffID, seq: UInt64)
     case muteChanged(StaffID, MuteSetting)
     /// New members start with the history up to `readSeq` read.

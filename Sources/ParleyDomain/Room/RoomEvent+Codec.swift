@@ -25,9 +25,10 @@ extension RoomEvent {
         case let .messageEdited(message):
             writer.write(Tag.messageEdited.rawValue)
             message.encode(into: &writer)
-        case let .messageRecalled(message):
+        case let .messageRecalled(message, removedFile):
             writer.write(Tag.messageRecalled.rawValue)
             message.encode(into: &writer)
+            writer.write(removedFile)
         case let .readPointerMoved(staff, seq):
             writer.write(Tag.readPointerMoved.rawValue)
             writer.write(staff.rawValue)
@@ -60,7 +61,9 @@ extension RoomEvent {
             return .created(profile, members: try reader.readStrings().map { StaffID(unchecked: $0) })
         case .messagePosted: return .messagePosted(try Message.decode(from: &reader))
         case .messageEdited: return .messageEdited(try Message.decode(from: &reader))
-        case .messageRecalled: return .messageRecalled(try Message.decode(from: &reader))
+        case .messageRecalled:
+            let message = try Message.decode(from: &reader)
+            return .messageRecalled(message, removedFile: try reader.readOptionalString())
         case .readPointerMoved:
             return .readPointerMoved(StaffID(unchecked: try reader.readString()), seq: try reader.readVarint())
         case .muteChanged:
@@ -127,6 +130,15 @@ extension Message {
         if let editedAt { body.write(editedAt.milliseconds) }
         body.write(recalledAt != nil)
         if let recalledAt { body.write(recalledAt.milliseconds) }
+        body.write(attachment != nil)
+        if let attachment {
+            body.write(attachment.id)
+            body.write(attachment.name)
+            body.write(attachment.contentType)
+            body.writeVarint(attachment.size)
+            body.write(bytes: attachment.sha256)
+            body.writeVarint(UInt64(attachment.chunkCount))
+        }
         writer.write(bytes: body.bytes)
     }
 
@@ -144,6 +156,16 @@ extension Message {
         message.mentionsAll = try body.readBool()
         message.editedAt = try body.readBool() ? Timestamp(milliseconds: try body.readInt64()) : nil
         message.recalledAt = try body.readBool() ? Timestamp(milliseconds: try body.readInt64()) : nil
+        if !body.isAtEnd, try body.readBool() {
+            let id = try body.readString()
+            let name = try body.readString()
+            let contentType = try body.readString()
+            let size = try body.readVarint()
+            let sha = try body.readBytes()
+            let chunks = try body.readVarint()
+            guard chunks <= UInt64(UInt32.max) else { throw DecodingError("chunk count \(chunks) out of range") }
+            message.attachment = FileAttachment(id: id, name: name, contentType: contentType, size: size, sha256: sha, chunkCount: UInt32(chunks))
+        }
         return message
     }
 }

@@ -25,13 +25,15 @@ extension RoomState {
             return [.messageEdited(edited)]
         case let .recall(seq, staff):
             var recalled = try ownMessageInWindow(seq, by: staff, now: now, limits: limits, message: message)
+            let removedFile = recalled.attachment?.id
             recalled.text = ""
             recalled.mentions = []
             recalled.mentionsAll = false
             recalled.replyTo = nil
             recalled.forwardedFrom = nil
+            recalled.attachment = nil
             recalled.recalledAt = now
-            return [.messageRecalled(recalled)]
+            return [.messageRecalled(recalled, removedFile: removedFile)]
         case let .markRead(upTo, staff):
             let member = try requireMember(staff)
             let target = min(upTo, lastSeq)
@@ -110,13 +112,18 @@ extension RoomState {
 
     private func decidePost(_ post: MessagePost, now: Timestamp, limits: RoomLimits, message: (UInt64) -> Message?) throws(DomainError) -> [RoomEvent] {
         _ = try requireMember(post.author)
-        if post.forwarding == nil || !post.text.isEmpty {
+        if (post.forwarding == nil && post.attachment == nil) || !post.text.isEmpty {
             try validate(text: post.text, limits: limits)
+        }
+        if let attachment = post.attachment {
+            try FileAttachment.validate(name: attachment.name, limits: limits)
+            guard attachment.sha256.count == 32 else { throw DomainError(.invalidArgument, "a file checksum is 32 bytes") }
         }
         if let key = post.idempotencyKey, key.isEmpty || key.utf8.count > limits.maxIdempotencyKeyLength {
             throw DomainError(.invalidArgument, "an idempotency key has 1 to \(limits.maxIdempotencyKeyLength) bytes")
         }
         var posted = Message(seq: lastSeq + 1, author: post.author, text: post.text, postedAt: now, idempotencyKey: post.idempotencyKey)
+        posted.attachment = post.attachment
         if let replyTo = post.replyTo {
             guard let original = message(replyTo), !original.isRecalled else {
                 throw DomainError(.messageNotFound, "room \(id) has no message \(replyTo) to reply to")
@@ -127,6 +134,10 @@ extension RoomState {
             guard !original.isRecalled else { throw DomainError(.messageNotFound, "a recalled message cannot be forwarded") }
             posted.forwardedFrom = Quote(reference: MessageReference(room: origin, seq: original.seq), author: original.author, excerpt: excerpt(original.text, limits))
             if posted.text.isEmpty { posted.text = original.text }
+            if original.attachment != nil, origin != id {
+                // The file's bytes live in the origin room's partition: the forward quotes it.
+                posted.forwardedFrom?.excerpt = excerpt(original.text.isEmpty ? "[\(original.attachment?.kind.name ?? "file")] \(original.attachment?.name ?? "")" : original.text, limits)
+            }
         }
         (posted.mentions, posted.mentionsAll) = Mentions.parse(post.text, members: Set(members.keys))
         // Posting reads the room up to the new message for its author.

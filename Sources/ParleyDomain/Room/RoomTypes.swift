@@ -83,6 +83,59 @@ public struct Quote: Sendable, Equatable {
     }
 }
 
+/// A file shared in a room: what it is, and how to check it. Its bytes live in the room's
+/// partition state, in chunks written through the partition log.
+public struct FileAttachment: Sendable, Equatable {
+    public enum Kind: UInt8, Sendable, CaseIterable {
+        case image = 1
+        case video = 2
+        case voice = 3
+        case document = 4
+
+        public var name: String { ["image", "video", "voice", "document"][Int(rawValue) - 1] }
+
+        /// The kind a content type shows in the chat: images, videos, voice messages, documents.
+        public init(contentType: String) {
+            let lowered = contentType.lowercased()
+            if lowered.hasPrefix("image/") {
+                self = .image
+            } else if lowered.hasPrefix("video/") {
+                self = .video
+            } else if lowered.hasPrefix("audio/") {
+                self = .voice
+            } else {
+                self = .document
+            }
+        }
+    }
+
+    public var id: String
+    public var name: String
+    public var contentType: String
+    public var size: UInt64
+    /// SHA-256 of the content.
+    public var sha256: [UInt8]
+    public var chunkCount: UInt32
+
+    public var kind: Kind { Kind(contentType: contentType) }
+
+    /// Checks a file name: 1 to `limits.maxFileNameLength` scalars, not blank, no `/`.
+    public static func validate(name: String, limits: RoomLimits = RoomLimits()) throws(DomainError) {
+        guard !name.trimmingWhitespace().isEmpty, name.unicodeScalars.count <= limits.maxFileNameLength, !name.contains("/") else {
+            throw DomainError(.invalidArgument, "a file name has 1 to \(limits.maxFileNameLength) characters, not all blank, and no /")
+        }
+    }
+
+    public init(id: String, name: String, contentType: String, size: UInt64, sha256: [UInt8], chunkCount: UInt32) {
+        self.id = id
+        self.name = name
+        self.contentType = contentType
+        self.size = size
+        self.sha256 = sha256
+        self.chunkCount = chunkCount
+    }
+}
+
 /// A message posted in a room; `seq` is its place in the room's one total order, from 1.
 public struct Message: Sendable, Equatable {
     public var seq: UInt64
@@ -103,12 +156,15 @@ public struct Message: Sendable, Equatable {
     public var editedAt: Timestamp?
     /// Set when the author recalled the message: its content is gone for everyone.
     public var recalledAt: Timestamp?
+    /// A shared file (image, video, document or voice message).
+    public var attachment: FileAttachment?
 
     public init(
         seq: UInt64, author: StaffID, text: String, postedAt: Timestamp, idempotencyKey: String?,
         replyTo: Quote? = nil, forwardedFrom: Quote? = nil, mentions: [StaffID] = [], mentionsAll: Bool = false,
-        editedAt: Timestamp? = nil, recalledAt: Timestamp? = nil
+        editedAt: Timestamp? = nil, recalledAt: Timestamp? = nil, attachment: FileAttachment? = nil
     ) {
+        self.attachment = attachment
         self.seq = seq
         self.author = author
         self.text = text
@@ -171,6 +227,7 @@ public struct RoomLimits: Sendable, Equatable {
     public var editWindowMilliseconds: Int64 = 5 * 60 * 1_000
     /// How much of a quoted message a reply or forward keeps.
     public var maxExcerptLength = 280
+    public var maxFileNameLength = 255
 
     public init() {}
 }

@@ -1,0 +1,108 @@
+import ParleyCluster
+import ParleyDomain
+import ParleyStorage
+
+extension NodeRuntime {
+    /// Shares a file in `room`: its bytes go through the room's partition log in chunks (so
+    /// they are as durable as any message), then a message carrying the attachment is posted.
+    /// `sha256` is the content's checksum, computed by the caller.
+    public func uploadFile(
+        to room: RoomID, by staff: StaffID, name: String, contentType: String, bytes: [UInt8], sha256: [UInt8],
+        caption: String = "", idempotencyKey: String? = nil
+    ) async throws(RuntimeError) -> (message: Message, replayed: Bool) {
+        do {
+            try FileAttachment.validate(name: name, limits: configuration.roomLimits)
+        } catch {
+            throw .rejected(error)
+        }
+        _ = try await self.room(room, reader: staff)
+        if let key = idempotencyKey, let existing = try store.message(in: room, idempotencyKey: key) {
+            // A retried upload: answer with the original without storing the bytes again.
+            return try await postMessage(in: room, MessagePost(author: staff, text: existing.text, idempotencyKey: key, attachment: existing.attachment))
+        }
+        let file = "f_" + RoomID.random(prefix: "").rawValue
+        let partition = store.partition(of: room)
+        let chunkSize = RoomStore.fileChunkBytes
+        let chunkCount = max(1, (bytes.count + chunkSize - 1) / chunkSize)
+        var attempt = 0
+        while true {
+            let generation = log.generation(of: partition)
+            let tickets = (0..<chunkCount).map { index in
+                let chunk = Array(bytes[min(index * chunkSize, bytes.count)..<min((index + 1) * chunkSize, bytes.count)])
+                return log.append(EntityEnvelope.fileChunk(room, file: file, index: UInt32(index), bytes: chunk).encoded(), to: partition, generation: generation)
+            }
+            var failure: PartitionLogError?
+            for ticket in tickets {
+                do { _ = try await ticket.result() } catch { failure = failure ?? error }
+            }
+            guard let failure else { break }
+            attempt += 1
+            guard failure.code == .stale, attempt <= configuration.maxFencedRetries else { throw .log(failure) }
+        }
+        let attachment = FileAttachment(
+            id: file, name: name, contentType: contentType, size: UInt64(bytes.count), sha256: sha256, chunkCount: UInt32(chunkCount))
+        return try await postMessage(in: room, MessagePost(author: staff, text: caption, idempotencyKey: idempotencyKey, attachment: attachment))
+    }
+
+    /// The attachment `file` of `room`, if `reader` may read the room and it was not recalled.
+    public func file(_ file: String, in room: RoomID, reader: StaffID) async throws(RuntimeError) -> FileAttachment {
+        _ = try await self.room(room, reader: reader)
+        let store = self.store
+        let message = try await store.database.executor.run { () throws(RuntimeError) -> Message? in
+            try store.message(in: room, file: file)
+        }
+        guard let attachment = message?.attachment, attachment.id == file else {
+            throw .rejected(DomainError(.fileNotFound, "room \(room) has no file \(file)"))
+        }
+        return attachment
+    }
+
+    /// Bytes `range` of a file (already authorised by `file(_:in:reader:)`).
+    public func fileBytes(_ attachment: FileAttachment, in room: RoomID, range: Range<UInt64>) async throws(RuntimeError) -> [UInt8] {
+        let store = self.store
+        return try await store.database.executor.run { () throws(RuntimeError) -> [UInt8] in
+            try store.fileBytes(attachment, in: room, range: range)
+        }
+    }
+}
+
+extension RoomStore {
+    func message(in room: RoomID, file: String) throws(RuntimeError) -> Message? {
+        let seq: UInt64?
+        do {
+            seq = try database.get(Self.key(partition(of: room), room, .fileIndex, Array(file.utf8)), in: family).flatMap { StateKeys.readBigEndian($0[...]) }
+        } catch {
+            throw .storage(error)
+        }
+        guard let seq else { return nil }
+        return try message(in: room, seq: seq)
+    }
+
+    func fileBytes(_ attachment: FileAttachment, in room: RoomID, range: Range<UInt64>) throws(RuntimeError) -> [UInt8] {
+        guard !range.isEmpty else { return [] }
+        let size = UInt64(Self.fileChunkBytes)
+        let partition = partition(of: room)
+        var result: [UInt8] = []
+        result.reserveCapacity(Int(range.count))
+        for index in (range.lowerBound / size)...((range.upperBound - 1) / size) {
+            let chunk: [UInt8]
+            do {
+                guard let stored = try database.get(Self.fileChunkKey(partition, room, file: attachment.id, index: UInt32(index)), in: family) else {
+                    throw RuntimeError.internalFailure(code: "file_chunk_missing", message: "chunk \(index) of \(attachment.id) is missing")
+                }
+                chunk = stored
+            } catch let error as StorageError {
+                throw .storage(error)
+            } catch let error as RuntimeError {
+                throw error
+            } catch {
+                throw .internalFailure(code: "file_read_failed", message: "\(error)")
+            }
+            let chunkStart = index * size
+            let from = Int(max(range.lowerBound, chunkStart) - chunkStart)
+            let to = Int(min(range.upperBound, chunkStart + UInt64(chunk.count)) - chunkStart)
+            if from < to { result.append(contentsOf: chunk[from..<to]) }
+        }
+        return result
+    }
+}
