@@ -68,11 +68,8 @@ extension NodeRuntime {
 
 extension RoomStore {
     func message(in room: RoomID, file: String) throws(RuntimeError) -> Message? {
-        let seq: UInt64?
-        do {
-            seq = try database.get(Self.key(partition(of: room), room, .fileIndex, Array(file.utf8)), in: family).flatMap { StateKeys.readBigEndian($0[...]) }
-        } catch {
-            throw .storage(error)
+        let seq = try readingState {
+            try database.get(Self.key(partition(of: room), room, .fileIndex, Array(file.utf8)), in: family).flatMap { StateKeys.readBigEndian($0[...]) }
         }
         guard let seq else { return nil }
         return try message(in: room, seq: seq)
@@ -85,18 +82,11 @@ extension RoomStore {
         var result: [UInt8] = []
         result.reserveCapacity(Int(range.count))
         for index in (range.lowerBound / size)...((range.upperBound - 1) / size) {
-            let chunk: [UInt8]
-            do {
+            let chunk = try readingState { () throws -> [UInt8] in
                 guard let stored = try database.get(Self.fileChunkKey(partition, room, file: attachment.id, index: UInt32(index)), in: family) else {
                     throw RuntimeError.internalFailure(code: "file_chunk_missing", message: "chunk \(index) of \(attachment.id) is missing")
                 }
-                chunk = stored
-            } catch let error as StorageError {
-                throw .storage(error)
-            } catch let error as RuntimeError {
-                throw error
-            } catch {
-                throw .internalFailure(code: "file_read_failed", message: "\(error)")
+                return stored
             }
             let chunkStart = index * size
             let from = Int(max(range.lowerBound, chunkStart) - chunkStart)

@@ -13,7 +13,7 @@ extension RoomStore {
     /// The room as applied so far: profile, members, last message and event seqs.
     func load(_ room: RoomID) throws(RuntimeError) -> RoomState {
         let partition = partition(of: room)
-        return try reading { () throws -> RoomState in
+        return try readingState { () throws -> RoomState in
             guard let rawProfile = try database.get(Self.key(partition, room, .profile), in: family) else {
                 return RoomState(id: room)
             }
@@ -39,7 +39,7 @@ extension RoomStore {
     /// The message `seq` as applied, if any.
     func message(in room: RoomID, seq: UInt64) throws(RuntimeError) -> Message? {
         let partition = partition(of: room)
-        return try reading { () throws -> Message? in
+        return try readingState { () throws -> Message? in
             guard let raw = try database.get(Self.key(partition, room, .message, StateKeys.bigEndian(seq)), in: family) else { return nil }
             var reader = BinaryReader(raw)
             return try Message.decode(from: &reader)
@@ -49,7 +49,7 @@ extension RoomStore {
     /// The committed message that `idempotencyKey` produced, if any.
     func message(in room: RoomID, idempotencyKey: String) throws(RuntimeError) -> Message? {
         let partition = partition(of: room)
-        let seq = try reading { () throws -> UInt64? in
+        let seq = try readingState { () throws -> UInt64? in
             try database.get(Self.key(partition, room, .idempotency, Array(idempotencyKey.utf8)), in: family)
                 .flatMap { StateKeys.readBigEndian($0[...]) }
         }
@@ -69,7 +69,7 @@ extension RoomStore {
         if let before = page.before {
             range.upper = prefix + StateKeys.bigEndian(before)
         }
-        let found = try reading { () throws -> [Message] in
+        let found = try readingState { () throws -> [Message] in
             try database.entries(range, in: family, reverse: reverse, limit: page.limit).map { entry in
                 var reader = BinaryReader(entry.value)
                 return try Message.decode(from: &reader)
@@ -82,7 +82,7 @@ extension RoomStore {
     /// oldest event still kept, so a client that fell further behind knows to reload.
     func journal(of room: RoomID, after eventSeq: UInt64, limit: Int) throws(RuntimeError) -> (entries: [JournalEntry], oldestKept: UInt64?) {
         let prefix = Self.key(partition(of: room), room, .journal)
-        return try reading { () throws -> ([JournalEntry], UInt64?) in
+        return try readingState { () throws -> ([JournalEntry], UInt64?) in
             let oldest = try database.entries(.prefix(prefix), in: family, limit: 1).first.flatMap { StateKeys.readBigEndian($0.key[prefix.count...]) }
             let range = KeyRange(lower: prefix + StateKeys.bigEndian(eventSeq &+ 1), upper: KeyRange.successor(ofPrefix: prefix))
             let entries = try database.entries(range, in: family, limit: limit).map { entry in
@@ -104,21 +104,6 @@ extension RoomStore {
         let prefix = Self.key(partition, room, record)
         return try database.last(in: .prefix(prefix), of: family).flatMap { StateKeys.readBigEndian($0.key[prefix.count...]) } ?? 0
     }
-
-    /// Maps storage and decoding failures of a read to runtime errors.
-    private func reading<R>(_ body: () throws -> R) throws(RuntimeError) -> R {
-        do {
-            return try body()
-        } catch let error as StorageError {
-            throw .storage(error)
-        } catch let error as DecodingError {
-            throw .decoding(error)
-        } catch let error as RuntimeError {
-            throw error
-        } catch {
-            throw .internalFailure(code: "room_read_failed", message: "\(error)")
-        }
-    }
 }
 
 /// Which part of a room's history to read. With `after`, the page starts just after that
@@ -135,5 +120,20 @@ public struct HistoryPage: Sendable, Equatable {
         self.after = after
         self.before = before
         self.limit = min(max(limit, 1), Self.maxLimit)
+    }
+}
+
+/// Maps storage and decoding failures of a state read to runtime errors.
+func readingState<R>(_ body: () throws -> R) throws(RuntimeError) -> R {
+    do {
+        return try body()
+    } catch let error as StorageError {
+        throw .storage(error)
+    } catch let error as DecodingError {
+        throw .decoding(error)
+    } catch let error as RuntimeError {
+        throw error
+    } catch {
+        throw .internalFailure(code: "state_read_failed", message: "\(error)")
     }
 }

@@ -52,17 +52,11 @@ struct StaffStore: Sendable {
     /// The newest mentions, newest first.
     func mentions(of staff: StaffID, limit: Int) throws(RuntimeError) -> [Mention] {
         let prefix = Self.key(partition(of: staff), staff, Self.mention)
-        do {
-            return try database.entries(.prefix(prefix), in: family, reverse: true, limit: limit).map { entry in
+        return try readingState {
+            try database.entries(.prefix(prefix), in: family, reverse: true, limit: limit).map { entry in
                 var reader = BinaryReader(entry.value)
                 return try Mention.decode(from: &reader)
             }
-        } catch let error as StorageError {
-            throw .storage(error)
-        } catch let error as DecodingError {
-            throw .decoding(error)
-        } catch {
-            throw .internalFailure(code: "staff_read_failed", message: "\(error)")
         }
     }
 
@@ -72,7 +66,7 @@ struct StaffStore: Sendable {
 
     func load(_ staff: StaffID) throws(RuntimeError) -> StaffState {
         let partition = partition(of: staff)
-        do {
+        return try readingState { () throws -> StaffState in
             var profile: StaffProfile?
             if let rawProfile = try database.get(Self.key(partition, staff, Self.profile), in: family) {
                 var reader = BinaryReader(rawProfile)
@@ -88,12 +82,6 @@ struct StaffStore: Sendable {
             let mentionPrefix = Self.key(partition, staff, Self.mention)
             let lastMention = try database.last(in: .prefix(mentionPrefix), of: family).flatMap { StateKeys.readBigEndian($0.key[mentionPrefix.count...]) }
             return StaffState(id: staff, profile: profile, tokenHash: hash, rooms: rooms, mentionCount: lastMention.map { $0 + 1 } ?? 0)
-        } catch let error as StorageError {
-            throw .storage(error)
-        } catch let error as DecodingError {
-            throw .decoding(error)
-        } catch {
-            throw .internalFailure(code: "staff_read_failed", message: "\(error)")
         }
     }
 }
