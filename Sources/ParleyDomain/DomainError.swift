@@ -20,6 +20,7 @@ public struct DomainError: Error, Equatable, Sendable, CustomStringConvertible {
         case staffNotFound = "staff_not_found"
         case staffAlreadyExists = "staff_already_exists"
         case fileNotFound = "file_not_found"
+        case shortcutNotFound = "shortcut_not_found"
     }
 
     public let code: Code

@@ -56,6 +56,7 @@ public struct Gateway: Sendable {
         addRoomRoutes(to: router)
         addStaffRoutes(to: router)
         addMeRoutes(to: router)
+        addShortcutRoutes(to: router)
         return router
     }
 
@@ -79,6 +80,7 @@ public struct Gateway: Sendable {
         ("/health", [.get]), ("/ready", [.get]), ("/metrics", [.get]), ("/openapi.yaml", [.get]),
         ("/v1/staff", [.post]), ("/v1/staff/:staffID", [.get]), ("/v1/staff/:staffID/token", [.post]),
         ("/v1/me", [.get]), ("/v1/me/rooms", [.get]), ("/v1/me/mentions", [.get]),
+        ("/v1/me/shortcuts", [.get]), ("/v1/me/shortcuts/:code", [.put, .delete]), ("/v1/rooms/:roomID/quick-links", [.post]),
         ("/v1/rooms", [.post]), ("/v1/rooms/:roomID", [.get, .patch]), ("/v1/rooms/:roomID/events", [.get]),
         ("/v1/rooms/:roomID/messages", [.get, .post]), ("/v1/rooms/:roomID/messages/:seq", [.patch, .delete]),
         ("/v1/rooms/:roomID/messages/:seq/forward", [.post]), ("/v1/rooms/:roomID/read", [.post]),

@@ -32,7 +32,7 @@ public struct GatewayError: Error, Equatable, Sendable, CustomStringConvertible 
         case let .rejected(domain):
             let status: HTTPResponse.Status =
                 switch domain.code {
-                case .roomNotFound, .messageNotFound, .staffNotFound, .fileNotFound: .notFound
+                case .roomNotFound, .messageNotFound, .staffNotFound, .fileNotFound, .shortcutNotFound: .notFound
                 case .notAMember, .notTheAuthor, .editWindowExpired, .forbidden: .forbidden
                 case .roomAlreadyExists, .requestInProgress, .idempotencyKeyReused, .staffAlreadyExists, .messageRecalled: .conflict
                 case .invalidArgument, .emptyMessage, .messageTooLong, .unsupportedRoomKind, .tooManyMembers: .badRequest

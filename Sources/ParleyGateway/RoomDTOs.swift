@@ -169,9 +169,11 @@ struct MessageResponse: Encodable {
     let recalled: Bool
     let recalledAt: String?
     let attachment: AttachmentResponse?
+    let quickLink: ShortcutResponse?
 
     enum CodingKeys: String, CodingKey {
         case seq, author, text, mentions, recalled, attachment
+        case quickLink = "quick_link"
         case roomID = "room_id"
         case postedAt = "posted_at"
         case idempotencyKey = "idempotency_key"
@@ -197,6 +199,7 @@ struct MessageResponse: Encodable {
         recalled = message.isRecalled
         recalledAt = message.recalledAt.map(RoomResponse.format)
         attachment = message.attachment.map { AttachmentResponse($0, room: room) }
+        quickLink = message.quickLink.map(ShortcutResponse.init)
     }
 }
 

@@ -86,6 +86,15 @@ public final class NodeRuntime: Sendable {
         }
     }
 
+    /// Sends `author`'s personal shortcut `code` to `room`: its expansion as the text, the
+    /// shortcut itself as the message's quick link.
+    public func sendShortcut(_ code: String, in room: RoomID, by author: StaffID, idempotencyKey: String? = nil) async throws(RuntimeError) -> (message: Message, replayed: Bool) {
+        guard let shortcut = try await staffAccount(author).shortcuts[code] else {
+            throw .rejected(DomainError(.shortcutNotFound, "\(author) has no shortcut \(code)"))
+        }
+        return try await postMessage(in: room, MessagePost(author: author, text: shortcut.expansion, idempotencyKey: idempotencyKey, quickLink: shortcut))
+    }
+
     /// Forwards message `seq` of `origin` to `target`; the forwarder must be a member of
     /// both. `text` (optional) is the forwarder's own words above the forwarded message.
     public func forward(

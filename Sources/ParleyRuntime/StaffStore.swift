@@ -17,6 +17,7 @@ struct StaffStore: Sendable {
     private static let token: UInt8 = 0x74  // t
     private static let room: UInt8 = 0x72  // r<room id>
     private static let mention: UInt8 = 0x6E  // n<index>
+    private static let shortcut: UInt8 = 0x73  // s<code>
     /// How many of a staff member's newest mentions are kept.
     static let mentionRetention: UInt64 = 100
 
@@ -45,6 +46,12 @@ struct StaffStore: Sendable {
                         from: key(partition, staff, Self.mention),
                         to: key(partition, staff, Self.mention) + StateKeys.bigEndian(total - mentionRetention))
                 }
+            case let .shortcutSet(shortcut):
+                var writer = BinaryWriter()
+                shortcut.encode(into: &writer)
+                writes.put(key(partition, staff, Self.shortcut) + Array(shortcut.code.utf8), writer.bytes)
+            case let .shortcutRemoved(code):
+                writes.delete(key(partition, staff, Self.shortcut) + Array(code.utf8))
             }
         }
     }
@@ -81,7 +88,14 @@ struct StaffStore: Sendable {
             }
             let mentionPrefix = Self.key(partition, staff, Self.mention)
             let lastMention = try database.last(in: .prefix(mentionPrefix), of: family).flatMap { StateKeys.readBigEndian($0.key[mentionPrefix.count...]) }
-            return StaffState(id: staff, profile: profile, tokenHash: hash, rooms: rooms, mentionCount: lastMention.map { $0 + 1 } ?? 0)
+            var shortcuts: [String: Shortcut] = [:]
+            for entry in try database.entries(.prefix(Self.key(partition, staff, Self.shortcut)), in: family) {
+                var reader = BinaryReader(entry.value)
+                let shortcut = try Shortcut.decode(from: &reader)
+                shortcuts[shortcut.code] = shortcut
+            }
+            return StaffState(
+                id: staff, profile: profile, tokenHash: hash, rooms: rooms, mentionCount: lastMention.map { $0 + 1 } ?? 0, shortcuts: shortcuts)
         }
     }
 }

@@ -130,3 +130,33 @@ struct ConversationTests {
         }
     }
 }
+
+@Suite("Quick links and text shortcuts")
+struct ShortcutTests {
+    @Test(arguments: Transport.allCases)
+    func personalShortcutsExpandIntoMessages(_ transport: Transport) async throws {
+        try await withNode(transport) { client in
+            let bo = try await client.staffToken("bo")
+            let cy = try await client.staffToken("cy")
+            let room = try #require(try await client.call("/v1/rooms", .post, token: bo, json: #"{"name":"Sales","members":["cy"]}"#).json["id"] as? String)
+            let link = try await client.call("/v1/me/shortcuts/pricing", .put, token: bo, json: #"{"kind":"link","title":"Pricing","value":"https://example.com/pricing"}"#)
+            #expect(link.status == .ok && link.json["code"] as? String == "pricing")
+            _ = try await client.call("/v1/me/shortcuts/hotline", .put, token: bo, json: #"{"kind":"phone","title":"Hotline","value":"+85212345678"}"#)
+            #expect(try await client.call("/v1/me/shortcuts/bad", .put, token: bo, json: #"{"kind":"link","value":"ftp://x"}"#).json.errorCode == "invalid_argument")
+            #expect(try await client.call("/v1/me/shortcuts/Bad%20Code", .put, token: bo, json: #"{"kind":"text","value":"x"}"#).json.errorCode == "invalid_argument")
+            #expect(try await client.call("/v1/me/shortcuts/tel", .put, token: bo, json: #"{"kind":"phone","value":"call me"}"#).json.errorCode == "invalid_argument")
+            let listed = try await client.call("/v1/me/shortcuts", .get, token: bo)
+            #expect((listed.json["shortcuts"] as? [[String: Any]])?.compactMap { $0["code"] as? String } == ["hotline", "pricing"])
+
+            let sent = try await client.call("/v1/rooms/\(room)/quick-links", .post, token: bo, json: #"{"code":"pricing"}"#)
+            #expect(sent.status == .created)
+            #expect(sent.json["text"] as? String == "Pricing: https://example.com/pricing")
+            #expect((sent.json["quick_link"] as? [String: Any])?["kind"] as? String == "link")
+            // Shortcuts are personal: cy has none called pricing.
+            #expect(try await client.call("/v1/rooms/\(room)/quick-links", .post, token: cy, json: #"{"code":"pricing"}"#).json.errorCode == "shortcut_not_found")
+            #expect(try await client.call("/v1/me/shortcuts/pricing", .delete, token: bo).status == .noContent)
+            #expect(try await client.call("/v1/me/shortcuts/pricing", .delete, token: bo).json.errorCode == "shortcut_not_found")
+            #expect(try await client.call("/v1/rooms/\(room)/quick-links", .post, token: bo, json: #"{"code":"pricing"}"#).json.errorCode == "shortcut_not_found")
+        }
+    }
+}

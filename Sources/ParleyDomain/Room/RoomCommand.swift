@@ -45,12 +45,15 @@ public struct MessagePost: Sendable, Equatable {
     public var forwarding: (Message, RoomID)?
     /// A file whose chunks are already in the room's partition state.
     public var attachment: FileAttachment?
+    /// The shortcut the text was expanded from (resolved by the runtime).
+    public var quickLink: Shortcut?
 
     public init(
         author: StaffID, text: String, idempotencyKey: String? = nil, replyTo: UInt64? = nil, forwarding: (Message, RoomID)? = nil,
-        attachment: FileAttachment? = nil
+        attachment: FileAttachment? = nil, quickLink: Shortcut? = nil
     ) {
         self.attachment = attachment
+        self.quickLink = quickLink
         self.author = author
         self.text = text
         self.idempotencyKey = idempotencyKey
@@ -61,7 +64,7 @@ public struct MessagePost: Sendable, Equatable {
     public static func == (lhs: MessagePost, rhs: MessagePost) -> Bool {
         lhs.author == rhs.author && lhs.text == rhs.text && lhs.idempotencyKey == rhs.idempotencyKey
             && lhs.replyTo == rhs.replyTo && lhs.forwarding?.0 == rhs.forwarding?.0 && lhs.forwarding?.1 == rhs.forwarding?.1
-            && lhs.attachment == rhs.attachment
+            && lhs.attachment == rhs.attachment && lhs.quickLink == rhs.quickLink
     }
 }
 

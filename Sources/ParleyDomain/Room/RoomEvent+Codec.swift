@@ -139,6 +139,8 @@ extension Message {
             body.write(bytes: attachment.sha256)
             body.writeVarint(UInt64(attachment.chunkCount))
         }
+        body.write(quickLink != nil)
+        quickLink?.encode(into: &body)
         writer.write(bytes: body.bytes)
     }
 
@@ -165,6 +167,9 @@ extension Message {
             let chunks = try body.readVarint()
             guard chunks <= UInt64(UInt32.max) else { throw DecodingError("chunk count \(chunks) out of range") }
             message.attachment = FileAttachment(id: id, name: name, contentType: contentType, size: size, sha256: sha, chunkCount: UInt32(chunks))
+        }
+        if !body.isAtEnd, try body.readBool() {
+            message.quickLink = try Shortcut.decode(from: &body)
         }
         return message
     }

@@ -32,6 +32,7 @@ extension RoomState {
             recalled.replyTo = nil
             recalled.forwardedFrom = nil
             recalled.attachment = nil
+            recalled.quickLink = nil
             recalled.recalledAt = now
             return [.messageRecalled(recalled, removedFile: removedFile)]
         case let .markRead(upTo, staff):
@@ -124,6 +125,7 @@ extension RoomState {
         }
         var posted = Message(seq: lastSeq + 1, author: post.author, text: post.text, postedAt: now, idempotencyKey: post.idempotencyKey)
         posted.attachment = post.attachment
+        posted.quickLink = post.quickLink
         if let replyTo = post.replyTo {
             guard let original = message(replyTo), !original.isRecalled else {
                 throw DomainError(.messageNotFound, "room \(id) has no message \(replyTo) to reply to")

@@ -158,6 +158,8 @@ public struct Message: Sendable, Equatable {
     public var recalledAt: Timestamp?
     /// A shared file (image, video, document or voice message).
     public var attachment: FileAttachment?
+    /// The quick link or text shortcut this message was sent with.
+    public var quickLink: Shortcut?
 
     public init(
         seq: UInt64, author: StaffID, text: String, postedAt: Timestamp, idempotencyKey: String?,

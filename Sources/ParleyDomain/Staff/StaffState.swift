@@ -33,6 +33,9 @@ public enum StaffCommand: Sendable, Equatable {
     case rotateToken(tokenHash: [UInt8])
     /// Notices one room event owes this staff member (from the outbox; may repeat).
     case deliver(room: RoomID, eventSeq: UInt64, notices: [StaffNotice])
+    /// Adds or replaces a personal shortcut.
+    case setShortcut(Shortcut)
+    case removeShortcut(code: String)
 }
 
 /// One room in a staff member's index.
@@ -75,6 +78,8 @@ public enum StaffEvent: Sendable, Equatable {
     /// The room entry as it now is, and the mentions the notices added (numbered from
     /// `firstMention`).
     case roomNoted(RoomID, StaffRoomEntry, mentions: [Mention], firstMention: UInt64)
+    case shortcutSet(Shortcut)
+    case shortcutRemoved(code: String)
 }
 
 /// A staff account as its actor holds it.
@@ -87,8 +92,16 @@ public struct StaffState: Sendable, Equatable {
     public private(set) var rooms: [RoomID: StaffRoomEntry]
     /// How many mentions have ever been recorded (numbers the mention records).
     public private(set) var mentionCount: UInt64
+    /// Personal quick links and text shortcuts, by code.
+    public private(set) var shortcuts: [String: Shortcut]
 
-    public init(id: StaffID, profile: StaffProfile? = nil, tokenHash: [UInt8] = [], rooms: [RoomID: StaffRoomEntry] = [:], mentionCount: UInt64 = 0) {
+    public static let maxShortcuts = 200
+
+    public init(
+        id: StaffID, profile: StaffProfile? = nil, tokenHash: [UInt8] = [], rooms: [RoomID: StaffRoomEntry] = [:], mentionCount: UInt64 = 0,
+        shortcuts: [String: Shortcut] = [:]
+    ) {
+        self.shortcuts = shortcuts
         self.id = id
         self.profile = profile
         self.tokenHash = tokenHash
@@ -134,6 +147,16 @@ public struct StaffState: Sendable, Equatable {
             }
             entry.lastEventSeq = eventSeq
             return [.roomNoted(room, entry, mentions: mentions, firstMention: mentionCount)]
+        case let .setShortcut(shortcut):
+            guard exists else { throw DomainError(.staffNotFound, "no staff member \(id)") }
+            try shortcut.validate()
+            guard shortcuts[shortcut.code] != nil || shortcuts.count < Self.maxShortcuts else {
+                throw DomainError(.invalidArgument, "a staff member has at most \(Self.maxShortcuts) shortcuts")
+            }
+            return shortcuts[shortcut.code] == shortcut ? [] : [.shortcutSet(shortcut)]
+        case let .removeShortcut(code):
+            guard shortcuts[code] != nil else { throw DomainError(.shortcutNotFound, "no shortcut \(code)") }
+            return [.shortcutRemoved(code: code)]
         }
     }
 
@@ -147,6 +170,10 @@ public struct StaffState: Sendable, Equatable {
         case let .roomNoted(room, entry, mentions, firstMention):
             rooms[room] = entry
             mentionCount = max(mentionCount, firstMention + UInt64(mentions.count))
+        case let .shortcutSet(shortcut):
+            shortcuts[shortcut.code] = shortcut
+        case let .shortcutRemoved(code):
+            shortcuts[code] = nil
         }
     }
 }
@@ -156,6 +183,8 @@ extension StaffEvent {
         case created = 1
         case tokenRotated = 2
         case roomNoted = 3
+        case shortcutSet = 4
+        case shortcutRemoved = 5
     }
 
     public func encode(into writer: inout BinaryWriter) {
@@ -175,6 +204,12 @@ extension StaffEvent {
             writer.writeVarint(UInt64(mentions.count))
             for mention in mentions { mention.encode(into: &writer) }
             writer.writeVarint(firstMention)
+        case let .shortcutSet(shortcut):
+            writer.write(Tag.shortcutSet.rawValue)
+            shortcut.encode(into: &writer)
+        case let .shortcutRemoved(code):
+            writer.write(Tag.shortcutRemoved.rawValue)
+            writer.write(code)
         }
     }
 
@@ -195,6 +230,8 @@ extension StaffEvent {
             var mentions: [Mention] = []
             for _ in 0..<count { mentions.append(try Mention.decode(from: &reader)) }
             return .roomNoted(room, entry, mentions: mentions, firstMention: try reader.readVarint())
+        case .shortcutSet: return .shortcutSet(try Shortcut.decode(from: &reader))
+        case .shortcutRemoved: return .shortcutRemoved(code: try reader.readString())
         case nil:
             throw DecodingError("unknown staff event tag \(raw)")
         }

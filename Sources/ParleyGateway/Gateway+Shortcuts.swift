@@ -1,0 +1,77 @@
+import Hummingbird
+import ParleyDomain
+import ParleyRuntime
+
+/// `PUT /v1/me/shortcuts/{code}`.
+struct ShortcutRequest: RequestBody {
+    static let fieldNames = ["kind", "title", "value"]
+
+    var kind: String
+    var title: String?
+    var value: String
+}
+
+/// `POST /v1/rooms/{roomID}/quick-links`.
+struct QuickLinkRequest: RequestBody {
+    static let fieldNames = ["code", "idempotency_key"]
+
+    var code: String
+    var idempotencyKey: String?
+
+    enum CodingKeys: String, CodingKey {
+        case code
+        case idempotencyKey = "idempotency_key"
+    }
+}
+
+struct ShortcutResponse: Encodable {
+    let code: String
+    let kind: String
+    let title: String
+    let value: String
+
+    init(_ shortcut: Shortcut) {
+        code = shortcut.code
+        kind = shortcut.kind.name
+        title = shortcut.title
+        value = shortcut.value
+    }
+}
+
+struct ShortcutsResponse: Encodable {
+    let shortcuts: [ShortcutResponse]
+}
+
+extension Gateway {
+    func addShortcutRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/v1/me/shortcuts") { request, _ -> Response in
+            let caller = try await caller(of: request)
+            let account = try await runtime.staffAccount(caller.staff)
+            return JSONBody.response(ShortcutsResponse(shortcuts: account.shortcuts.values.sorted { $0.code < $1.code }.map(ShortcutResponse.init)))
+        }
+
+        router.put("/v1/me/shortcuts/:code") { request, context -> Response in
+            let caller = try await caller(of: request)
+            let body = try await JSONBody.decode(ShortcutRequest.self, from: request, limit: configuration.maxBodyBytes)
+            guard let kind = Shortcut.Kind(name: body.kind) else { throw GatewayError.invalidArgument("kind must be link, phone or text") }
+            let shortcut = Shortcut(code: context.parameters.get("code") ?? "", kind: kind, title: body.title ?? "", value: body.value)
+            let account = try await runtime.staffCommand(.setShortcut(shortcut), for: caller.staff)
+            return JSONBody.response(ShortcutResponse(account.shortcuts[shortcut.code] ?? shortcut))
+        }
+
+        router.delete("/v1/me/shortcuts/:code") { request, context -> Response in
+            let caller = try await caller(of: request)
+            _ = try await runtime.staffCommand(.removeShortcut(code: context.parameters.get("code") ?? ""), for: caller.staff)
+            return Response(status: .noContent)
+        }
+
+        router.post("/v1/rooms/:roomID/quick-links") { request, context -> Response in
+            let caller = try await caller(of: request)
+            let room = try Self.roomID(context)
+            let body = try await JSONBody.decode(QuickLinkRequest.self, from: request, limit: configuration.maxBodyBytes)
+            let key = try Self.idempotencyKey(request, body: body.idempotencyKey)
+            let (message, replayed) = try await runtime.sendShortcut(body.code, in: room, by: caller.staff, idempotencyKey: key)
+            return Self.posted(message, in: room, replayed: replayed)
+        }
+    }
+}
