@@ -146,16 +146,22 @@ public final class LocalPartitionLog: PartitionLog, Service {
     /// Commits batches until shutdown, then drains what is queued.
     public func run() async throws {
         logger.info("partition log running", metadata: ["partitions": "\(partitionCount)"])
-        await withGracefulShutdownHandler {
-            await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
-                let thread = Thread {
-                    self.commitLoop()
-                    finished.resume()
+        // Graceful shutdown and cancellation both close the log: queued entries are still
+        // committed, then the committer thread ends and `run` returns.
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
+                    let thread = Thread {
+                        self.commitLoop()
+                        finished.resume()
+                    }
+                    thread.name = "parley.log.committer"
+                    thread.start()
                 }
-                thread.name = "parley.log.committer"
-                thread.start()
+            } onGracefulShutdown: {
+                self.close()
             }
-        } onGracefulShutdown: {
+        } onCancel: {
             self.close()
         }
         logger.info("partition log drained")

@@ -52,6 +52,7 @@ struct EventResponse: Encodable {
         case let .membersAdded(added, adder, _, _): type = "members.added"; members = added; by = adder
         case let .memberRemoved(removed, remover): type = "member.removed"; staff = removed; by = remover
         case let .profileUpdated(updated): type = "room.updated"; profile = updated
+        case .informationUpdated: type = "room.information_updated"
         }
         self.type = type
         self.message = message.map { MessageResponse($0, room: entry.room) }

@@ -49,10 +49,12 @@ extension Gateway {
                 throw GatewayError(.contentTooLarge, code: "file_too_large", "a file has at most \(configuration.maxFileBytes) bytes")
             }
             guard buffer.readableBytes > 0 else { throw GatewayError.invalidArgument("the file is empty") }
+            let caption = query.get("caption") ?? ""
+            guard caption.unicodeScalars.count <= 1_000 else { throw GatewayError.invalidArgument("a caption has at most 1000 characters") }
             let bytes = Array(buffer.readableBytesView)
             let (message, replayed) = try await runtime.uploadFile(
                 to: room, by: caller.staff, name: name, contentType: contentType, bytes: bytes,
-                sha256: Array(SHA256.hash(data: bytes)), caption: query.get("caption") ?? "",
+                sha256: Array(SHA256.hash(data: bytes)), caption: caption,
                 idempotencyKey: request.headers[.idempotencyKey])
             return Self.posted(message, in: room, replayed: replayed)
         }

@@ -10,8 +10,11 @@ extension Gateway {
         rooms.post { request, _ -> Response in
             let caller = try await caller(of: request)
             let body = try await JSONBody.decode(CreateRoomRequest.self, from: request, limit: configuration.maxBodyBytes)
-            let state = try await runtime.createRoom(try Self.creation(from: body, creator: caller.staff))
-            return JSONBody.response(RoomResponse(state, for: caller.staff), status: .created, headers: [.location: "/v1/rooms/\(state.id)"])
+            let creation = try Self.creation(from: body, creator: caller.staff)
+            // Opening a staff pair's direct room again answers with the existing room (200).
+            let (state, created) = try await runtime.openRoom(creation)
+            return JSONBody.response(
+                RoomResponse(state, for: caller.staff), status: created ? .created : .ok, headers: [.location: "/v1/rooms/\(state.id)"])
         }
 
         rooms.get(":roomID") { request, context -> Response in
@@ -45,6 +48,7 @@ extension Gateway {
 
         addMessageRoutes(to: rooms)
         addMembershipRoutes(to: rooms)
+        addInformationRoutes(to: rooms)
     }
 
     /// The authenticated caller, or a 401.
@@ -86,7 +90,7 @@ extension Gateway {
             throw GatewayError.invalidArgument("at most \(maxListedMembers) members may be listed")
         }
         for raw in body.members ?? [] { members.append(try staffID(raw)) }
-        return RoomCreation(kind: kind, name: body.name, description: body.description ?? "", visibility: visibility, members: members, creator: creator)
+        return RoomCreation(kind: kind, name: body.name ?? "", description: body.description ?? "", visibility: visibility, members: members, creator: creator)
     }
 }
 

@@ -87,6 +87,7 @@ public struct Gateway: Sendable {
         ("/v1/rooms/:roomID/settings", [.put]), ("/v1/rooms/:roomID/join", [.post]), ("/v1/rooms/:roomID/leave", [.post]),
         ("/v1/rooms/:roomID/members", [.post]), ("/v1/rooms/:roomID/members/:staffID", [.delete]),
         ("/v1/rooms/:roomID/files", [.post]), ("/v1/rooms/:roomID/files/:fileID", [.get]),
+        ("/v1/rooms/:roomID/information/visitor/:field", [.put]), ("/v1/rooms/:roomID/information/contact", [.put]),
     ]
 
     /// The methods `path` allows, if it is one of the API's paths.

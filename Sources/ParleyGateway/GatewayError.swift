@@ -34,8 +34,8 @@ public struct GatewayError: Error, Equatable, Sendable, CustomStringConvertible 
                 switch domain.code {
                 case .roomNotFound, .messageNotFound, .staffNotFound, .fileNotFound, .shortcutNotFound: .notFound
                 case .notAMember, .notTheAuthor, .editWindowExpired, .forbidden: .forbidden
-                case .roomAlreadyExists, .requestInProgress, .idempotencyKeyReused, .staffAlreadyExists, .messageRecalled: .conflict
-                case .invalidArgument, .emptyMessage, .messageTooLong, .unsupportedRoomKind, .tooManyMembers: .badRequest
+                case .roomAlreadyExists, .requestInProgress, .idempotencyKeyReused, .staffAlreadyExists, .messageRecalled, .unsupportedRoomKind: .conflict
+                case .invalidArgument, .emptyMessage, .messageTooLong, .tooManyMembers: .badRequest
                 }
             self.init(status, code: domain.code.rawValue, domain.message)
         case let .unavailable(code, message):

@@ -6,7 +6,8 @@ struct CreateRoomRequest: RequestBody {
     static let fieldNames = ["kind", "name", "description", "visibility", "members"]
 
     var kind: String?
-    var name: String
+    /// Required for spaces and conferences; direct rooms have none.
+    var name: String?
     var description: String?
     var visibility: String?
     var members: [String]?
@@ -103,9 +104,10 @@ struct RoomResponse: Encodable {
     let lastSeq: UInt64
     let lastEventSeq: UInt64
     let me: Me?
+    let information: InformationResponse?
 
     enum CodingKeys: String, CodingKey {
-        case id, kind, name, description, visibility, members, me
+        case id, kind, name, description, visibility, members, me, information
         case createdBy = "created_by"
         case createdAt = "created_at"
         case lastSeq = "last_seq"
@@ -124,6 +126,7 @@ struct RoomResponse: Encodable {
         members = state.members.keys.map(\.rawValue).sorted()
         lastSeq = state.lastSeq
         lastEventSeq = state.lastEventSeq
+        information = state.information.isEmpty ? nil : InformationResponse(state.information)
         me = reader.flatMap { reader in
             state.members[reader].map { Me(readSeq: $0.readSeq, unreadCount: state.unreadCount(for: reader), mute: $0.mute.name) }
         }

@@ -68,9 +68,31 @@ public final class NodeRuntime: Sendable {
         }
     }
 
-    /// Creates a space room with a new id.
+    /// Creates a room: a space or conference with a new id, or the direct room of a staff
+    /// pair (whose id is derived from the pair, so opening it again returns it).
     public func createRoom(_ creation: RoomCreation) async throws(RuntimeError) -> RoomState {
-        try await send(.create(creation), to: RoomID.random(prefix: "r_")).state
+        try await openRoom(creation).room
+    }
+
+    /// `createRoom`, telling whether the room is new (false: the pair's direct room existed).
+    public func openRoom(_ creation: RoomCreation) async throws(RuntimeError) -> (room: RoomState, created: Bool) {
+        let id = creation.kind == .direct ? Self.directRoomID(creation.creator, creation.members) : RoomID.random(prefix: "r_")
+        let outcome = try await send(.create(creation), to: id)
+        guard case let .applied(entries, state) = outcome else { return (outcome.state, false) }
+        return (state, !entries.isEmpty)
+    }
+
+    /// Opens an enquiry room for the staff serving it (what enquiry routing calls).
+    public func openEnquiryRoom(_ opening: EnquiryOpening) async throws(RuntimeError) -> RoomState {
+        try await send(.openEnquiry(opening), to: RoomID.random(prefix: "e_")).state
+    }
+
+    /// `d_` and two independent stable hashes of the sorted pair.
+    static func directRoomID(_ creator: StaffID, _ members: [StaffID]) -> RoomID {
+        let pair = Set(members + [creator]).map(\.rawValue).sorted().joined(separator: "/")
+        let first = String(Partitioner.stableHash("direct/" + pair), radix: 16)
+        let second = String(Partitioner.stableHash(pair + "/direct"), radix: 16)
+        return RoomID(unchecked: "d_" + first + second)
     }
 
     /// Posts a message; `replayed` tells whether an idempotency key matched an earlier post.

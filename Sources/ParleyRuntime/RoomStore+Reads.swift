@@ -29,10 +29,15 @@ extension RoomStore {
             for (staff, value) in try memberRecords(.mute, partition, room) where members[staff] != nil {
                 members[staff]?.mute = value.first.flatMap(MuteSetting.init(rawValue:)) ?? .all
             }
+            var information = RoomInformation()
+            if let raw = try database.get(Self.key(partition, room, .information), in: family) {
+                var reader = BinaryReader(raw)
+                information = try RoomInformation.decode(from: &reader)
+            }
             return RoomState(
                 id: room, profile: profile, members: members,
                 lastSeq: try lastSeq(of: .message, partition, room),
-                lastEventSeq: try lastSeq(of: .journal, partition, room))
+                lastEventSeq: try lastSeq(of: .journal, partition, room), information: information)
         }
     }
 

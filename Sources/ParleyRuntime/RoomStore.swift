@@ -30,6 +30,7 @@ struct RoomStore: Sendable {
         case mute = 0x75  // u
         case fileChunk = 0x66  // f<file id>0x00<index>
         case fileIndex = 0x46  // F<file id> -> message seq
+        case information = 0x49  // I: the Room Information panel
     }
 
     /// File chunks are written as 256 KiB log entries.
@@ -99,6 +100,10 @@ struct RoomStore: Sendable {
                 var writer = BinaryWriter()
                 profile.encode(into: &writer)
                 writes.put(key(partition, room, .profile), writer.bytes)
+            case let .informationUpdated(information):
+                var writer = BinaryWriter()
+                information.encode(into: &writer)
+                writes.put(key(partition, room, .information), writer.bytes)
             }
         }
     }

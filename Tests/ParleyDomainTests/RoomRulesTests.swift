@@ -39,7 +39,9 @@ struct RoomRulesTests {
         #expect(code(RoomCreation(kind: .space, name: "   ", creator: admin)) == .invalidArgument)
         #expect(code(RoomCreation(kind: .space, name: String(repeating: "n", count: 101), creator: admin)) == .invalidArgument)
         #expect(code(RoomCreation(kind: .space, name: "ok", description: String(repeating: "d", count: 1_001), creator: admin)) == .invalidArgument)
-        #expect(code(RoomCreation(kind: .direct, name: "ok", creator: admin)) == .unsupportedRoomKind)
+        #expect(code(RoomCreation(kind: .enquiry, name: "ok", creator: admin)) == .unsupportedRoomKind)
+        #expect(code(RoomCreation(kind: .direct, name: "", members: [bo, outsider], creator: admin)) == .invalidArgument)
+        #expect(code(RoomCreation(kind: .direct, name: "", creator: admin)) == nil, "notes to self")
         var small = RoomLimits()
         small.maxMembers = 2
         #expect(code(RoomCreation(kind: .space, name: "ok", members: [bo, outsider], creator: admin), limits: small) == .tooManyMembers)

@@ -160,3 +160,41 @@ struct ShortcutTests {
         }
     }
 }
+
+@Suite("Room kinds and Room Information")
+struct RoomInformationTests {
+    @Test(arguments: Transport.allCases)
+    func directRoomsArePerPairAndCarryContactInformation(_ transport: Transport) async throws {
+        try await withNode(transport) { client in
+            let bo = try await client.staffToken("bo")
+            let cy = try await client.staffToken("cy")
+            let opened = try await client.call("/v1/rooms", .post, token: bo, json: #"{"kind":"direct","members":["cy"]}"#)
+            #expect(opened.status == .created && opened.json["kind"] as? String == "direct")
+            let room = try #require(opened.json["id"] as? String)
+            // The same pair, from either side, is the same room.
+            let again = try await client.call("/v1/rooms", .post, token: cy, json: #"{"kind":"direct","members":["bo"]}"#)
+            #expect(again.status == .ok && again.json["id"] as? String == room)
+            #expect(try await client.call("/v1/rooms", .post, token: bo, json: #"{"kind":"direct","members":["cy","dee"]}"#).json.errorCode == "invalid_argument")
+            let contact = try await client.call(
+                "/v1/rooms/\(room)/information/contact", .put, token: cy,
+                json: #"{"first_name":"Ada","last_name":"Lam","phone":"+85290000000","email":"ada@example.com","timezone":"Asia/Hong_Kong"}"#)
+            let info = (contact.json["information"] as? [String: Any])?["contact"] as? [String: Any]
+            #expect(info?["first_name"] as? String == "Ada" && info?["timezone"] as? String == "Asia/Hong_Kong")
+            #expect(try await client.call("/v1/rooms/\(room)/information/visitor/plan", .put, token: bo, json: #"{"value":"gold"}"#).json.errorCode == "unsupported_room_kind")
+            #expect(try await client.call("/v1/rooms/\(room)/join", .post, token: try await client.staffToken("eve")).json.errorCode == "not_a_member")
+        }
+    }
+
+    @Test(arguments: Transport.allCases)
+    func conferenceRoomsRecordHostAndParticipants(_ transport: Transport) async throws {
+        try await withNode(transport) { client in
+            let bo = try await client.staffToken("bo")
+            _ = try await client.staffToken("cy")
+            let conference = try await client.call("/v1/rooms", .post, token: bo, json: #"{"kind":"conference","name":"Weekly review","members":["cy"]}"#)
+            #expect(conference.status == .created)
+            let info = (conference.json["information"] as? [String: Any])?["conference"] as? [String: Any]
+            #expect(info?["host"] as? String == "bo" && info?["participants"] as? [String] == ["bo", "cy"])
+            #expect(try await client.call("/v1/rooms", .post, token: bo, json: #"{"kind":"enquiry","name":"x"}"#).json.errorCode == "unsupported_room_kind")
+        }
+    }
+}

@@ -221,3 +221,37 @@ struct FileRuntimeTests {
         }
     }
 }
+
+@Suite("Enquiry rooms")
+struct EnquiryRoomTests {
+    @Test func enquiryRoomsCarryTheirInformationAndStaffAddVisitorFields() async throws {
+        let dir = NSTemporaryDirectory() + "parley-enquiry-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let information = RoomInformation(
+            enquiry: EnquiryInfo(id: "enq-1", channel: "web widget", channelDetail: "pricing page", language: "en", location: "HK", time: Timestamp(milliseconds: 5)),
+            visitor: [.init(name: "first_name", value: "Ada"), .init(name: "email", value: "ada@example.com")],
+            device: DeviceInfo(platform: "macOS", userAgent: "Safari", screenSize: "1440x900", localTime: "10:00", geoLocation: "22.3,114.2"),
+            utm: [.init(name: "utm_source", value: "newsletter"), .init(name: "utm_memberid", value: "42")],
+            destination: DestinationInfo(name: "Sales", type: "team", endpoint: "sales@example.com"))
+        let room = try await withRuntime(directory: dir) { runtime in
+            let room = try await runtime.openEnquiryRoom(EnquiryOpening(title: "Ada from pricing", staff: [bo], information: information))
+            #expect(room.profile?.kind == .enquiry && room.information == information)
+            let updated = try await runtime.update(room.id, .setVisitorField(name: "plan", value: "gold", by: bo))
+            #expect(updated.information.visitor.last == .init(name: "plan", value: "gold"))
+            await #expect(throws: RuntimeError.self) {
+                try await runtime.update(room.id, .setVisitorField(name: "x", value: "y", by: eve))
+            }
+            await #expect(throws: RuntimeError.self) {
+                try await runtime.openEnquiryRoom(EnquiryOpening(
+                    title: "bad", staff: [bo], information: RoomInformation(utm: [.init(name: "source", value: "x")])))
+            }
+            return room.id
+        }
+        try await withRuntime(directory: dir) { runtime in
+            let reloaded = try await runtime.room(room, reader: bo)
+            #expect(reloaded.information.enquiry?.channel == "web widget")
+            #expect(reloaded.information.visitor.map(\.name) == ["first_name", "email", "plan"])
+            #expect(reloaded.information.utm.count == 2 && reloaded.information.destination?.name == "Sales")
+        }
+    }
+}

@@ -12,6 +12,25 @@ public enum RoomCommand: Sendable, Equatable {
     case removeMember(StaffID, by: StaffID)
     case leave(StaffID)
     case updateProfile(name: String?, description: String?, visibility: RoomVisibility?, by: StaffID)
+    /// Open an enquiry room for the staff members serving it (enquiry routing does this).
+    case openEnquiry(EnquiryOpening)
+    /// A staff member records what they learned about the visitor.
+    case setVisitorField(name: String, value: String, by: StaffID)
+    /// Set the external contact of a direct room.
+    case setContact(ContactInfo, by: StaffID)
+}
+
+/// What enquiry routing knows when it opens a room.
+public struct EnquiryOpening: Sendable, Equatable {
+    public var title: String
+    public var staff: [StaffID]
+    public var information: RoomInformation
+
+    public init(title: String, staff: [StaffID], information: RoomInformation) {
+        self.title = title
+        self.staff = staff
+        self.information = information
+    }
 }
 
 /// Create a room. The creator is always a member.
@@ -94,4 +113,6 @@ public enum RoomEvent: Sendable, Equatable {
     case membersAdded([StaffID], by: StaffID, joinedAt: Timestamp, readSeq: UInt64)
     case memberRemoved(StaffID, by: StaffID)
     case profileUpdated(RoomProfile)
+    /// The Room Information panel's content, as it now is.
+    case informationUpdated(RoomInformation)
 }

@@ -11,6 +11,7 @@ extension RoomEvent {
         case membersAdded = 7
         case memberRemoved = 8
         case profileUpdated = 9
+        case informationUpdated = 10
     }
 
     public func encode(into writer: inout BinaryWriter) {
@@ -50,6 +51,9 @@ extension RoomEvent {
         case let .profileUpdated(profile):
             writer.write(Tag.profileUpdated.rawValue)
             profile.encode(into: &writer)
+        case let .informationUpdated(information):
+            writer.write(Tag.informationUpdated.rawValue)
+            information.encode(into: &writer)
         }
     }
 
@@ -80,6 +84,8 @@ extension RoomEvent {
             return .memberRemoved(member, by: StaffID(unchecked: try reader.readString()))
         case .profileUpdated:
             return .profileUpdated(try RoomProfile.decode(from: &reader))
+        case .informationUpdated:
+            return .informationUpdated(try RoomInformation.decode(from: &reader))
         case nil:
             throw DecodingError("unknown room event tag \(raw)")
         }

@@ -10,10 +10,27 @@ extension RoomState {
         if case let .create(creation) = command {
             return try decideCreate(creation, now: now, limits: limits)
         }
+        if case let .openEnquiry(opening) = command {
+            return try decideOpenEnquiry(opening, now: now, limits: limits)
+        }
         guard let profile else { throw DomainError(.roomNotFound, "room \(id) does not exist") }
         switch command {
-        case .create:
+        case .create, .openEnquiry:
             preconditionFailure("handled above")
+        case let .setVisitorField(name, value, staff):
+            _ = try requireMember(staff)
+            guard profile.kind == .enquiry else { throw DomainError(.unsupportedRoomKind, "visitor information belongs to enquiry rooms") }
+            var updated = information
+            updated.setVisitorField(name.trimmingWhitespace(), value)
+            try updated.validate()
+            return updated == information ? [] : [.informationUpdated(updated)]
+        case let .setContact(contact, staff):
+            _ = try requireMember(staff)
+            guard profile.kind == .direct else { throw DomainError(.unsupportedRoomKind, "contact information belongs to direct rooms") }
+            var updated = information
+            updated.contact = contact
+            try updated.validate()
+            return updated == information ? [] : [.informationUpdated(updated)]
         case let .post(post):
             return try decidePost(post, now: now, limits: limits, message: message)
         case let .edit(seq, text, staff):
@@ -42,7 +59,7 @@ extension RoomState {
         case let .setMute(setting, staff):
             let member = try requireMember(staff)
             if setting == .mentionsOnly, profile.kind != .space {
-                throw DomainError(.invalidArgument, "@mentions-only applies to space rooms; enquiry and direct rooms are muted or not")
+                throw DomainError(.unsupportedRoomKind, "@mentions-only applies to space rooms; enquiry and direct rooms are muted or not")
             }
             return member.mute == setting ? [] : [.muteChanged(staff, setting)]
         case let .join(staff):
@@ -90,10 +107,13 @@ extension RoomState {
     }
 
     private func decideCreate(_ creation: RoomCreation, now: Timestamp, limits: RoomLimits) throws(DomainError) -> [RoomEvent] {
-        guard !exists else { throw DomainError(.roomAlreadyExists, "room \(id) already exists") }
-        guard creation.kind == .space else {
-            throw DomainError(.unsupportedRoomKind, "rooms of kind \(creation.kind.name) are opened by their own flow, not created directly")
+        switch creation.kind {
+        case .space: break
+        case .direct: return try decideOpenDirect(creation, now: now)
+        case .conference: return try decideOpenConference(creation, now: now, limits: limits)
+        case .enquiry: throw DomainError(.unsupportedRoomKind, "enquiry rooms are opened by enquiry routing, not created directly")
         }
+        guard !exists else { throw DomainError(.roomAlreadyExists, "room \(id) already exists") }
         let name = try validName(creation.name, limits: limits)
         guard creation.description.unicodeScalars.count <= limits.maxDescriptionLength else {
             throw DomainError(.invalidArgument, "description is longer than \(limits.maxDescriptionLength) characters")
@@ -109,6 +129,45 @@ extension RoomState {
             kind: creation.kind, name: name, description: creation.description,
             visibility: creation.visibility, createdBy: creation.creator, createdAt: now)
         return [.created(profile, members: members)]
+    }
+
+    /// A direct room joins its creator and one other staff member (or only its creator: notes
+    /// to self); opening the same pair's room again changes nothing (its id is derived from
+    /// the pair).
+    private func decideOpenDirect(_ creation: RoomCreation, now: Timestamp) throws(DomainError) -> [RoomEvent] {
+        let others = Array(Set(creation.members).subtracting([creation.creator]))
+        guard others.count <= 1 else { throw DomainError(.invalidArgument, "a direct room has exactly one other member") }
+        let pair = Set([creation.creator] + others)
+        if exists {
+            guard Set(members.keys) == pair else { throw DomainError(.roomAlreadyExists, "room \(id) already exists") }
+            return []
+        }
+        let profile = RoomProfile(kind: .direct, name: "", description: "", visibility: .private, createdBy: creation.creator, createdAt: now)
+        return [.created(profile, members: [creation.creator] + others)]
+    }
+
+    private func decideOpenConference(_ creation: RoomCreation, now: Timestamp, limits: RoomLimits) throws(DomainError) -> [RoomEvent] {
+        guard !exists else { throw DomainError(.roomAlreadyExists, "room \(id) already exists") }
+        let name = try validName(creation.name, limits: limits)
+        var members = [creation.creator]
+        for member in creation.members where !members.contains(member) { members.append(member) }
+        guard members.count <= limits.maxMembers else { throw DomainError(.tooManyMembers, "a room has at most \(limits.maxMembers) members") }
+        let profile = RoomProfile(kind: .conference, name: name, description: creation.description, visibility: .private, createdBy: creation.creator, createdAt: now)
+        let information = RoomInformation(conference: ConferenceInfo(host: creation.creator, participants: members.map(\.rawValue)))
+        return [.created(profile, members: members), .informationUpdated(information)]
+    }
+
+    private func decideOpenEnquiry(_ opening: EnquiryOpening, now: Timestamp, limits: RoomLimits) throws(DomainError) -> [RoomEvent] {
+        guard !exists else { throw DomainError(.roomAlreadyExists, "room \(id) already exists") }
+        guard !opening.staff.isEmpty, opening.staff.count <= limits.maxMembers else {
+            throw DomainError(.invalidArgument, "an enquiry room is opened for 1 to \(limits.maxMembers) staff members")
+        }
+        try opening.information.validate()
+        let name = try validName(opening.title, limits: limits)
+        var members: [StaffID] = []
+        for member in opening.staff where !members.contains(member) { members.append(member) }
+        let profile = RoomProfile(kind: .enquiry, name: name, description: "", visibility: .private, createdBy: members[0], createdAt: now)
+        return [.created(profile, members: members), .informationUpdated(opening.information)]
     }
 
     private func decidePost(_ post: MessagePost, now: Timestamp, limits: RoomLimits, message: (UInt64) -> Message?) throws(DomainError) -> [RoomEvent] {

@@ -8,6 +8,8 @@ public struct RoomState: Sendable, Equatable {
     public private(set) var lastSeq: UInt64
     /// The seq of the newest event in the room's journal (every event, not only posts).
     public private(set) var lastEventSeq: UInt64
+    /// What the Room Information panel shows.
+    public private(set) var information: RoomInformation
 
     /// A room that does not exist yet.
     public init(id: RoomID) {
@@ -15,7 +17,11 @@ public struct RoomState: Sendable, Equatable {
     }
 
     /// A room as loaded from the partition's applied state.
-    public init(id: RoomID, profile: RoomProfile?, members: [StaffID: MemberState], lastSeq: UInt64, lastEventSeq: UInt64) {
+    public init(
+        id: RoomID, profile: RoomProfile?, members: [StaffID: MemberState], lastSeq: UInt64, lastEventSeq: UInt64,
+        information: RoomInformation = RoomInformation()
+    ) {
+        self.information = information
         self.id = id
         self.profile = profile
         self.members = members
@@ -58,6 +64,8 @@ public struct RoomState: Sendable, Equatable {
             members[staff] = nil
         case let .profileUpdated(updated):
             profile = updated
+        case let .informationUpdated(updated):
+            information = updated
         }
     }
 }
