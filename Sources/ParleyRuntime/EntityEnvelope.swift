@@ -17,13 +17,6 @@ enum EntityEnvelope: Equatable {
 
     static let version: UInt8 = 1
 
-    var entity: EntityID {
-        switch self {
-        case let .room(id, _, _, _): .room(id)
-        case let .staff(id, _): EntityID(kind: .staff, key: id.rawValue)
-        case let .fileChunk(id, _, _, _): .room(id)
-        }
-    }
 
     func encoded() -> [UInt8] {
         var writer = BinaryWriter(capacity: 128)
@@ -105,9 +98,7 @@ struct NoticeBatch: Equatable, Sendable {
     static func group(_ notices: [(staff: StaffID, eventSeq: UInt64, notice: StaffNotice)], room: RoomID) -> [NoticeBatch] {
         var batches: [NoticeBatch] = []
         for item in notices {
-            if let last = batches.last, last.staff == item.staff, last.eventSeq == item.eventSeq {
-                batches[batches.count - 1] = NoticeBatch(room: room, staff: item.staff, eventSeq: item.eventSeq, notices: last.notices + [item.notice])
-            } else if let index = batches.firstIndex(where: { $0.staff == item.staff && $0.eventSeq == item.eventSeq }) {
+            if let index = batches.firstIndex(where: { $0.staff == item.staff && $0.eventSeq == item.eventSeq }) {
                 batches[index] = NoticeBatch(room: room, staff: item.staff, eventSeq: item.eventSeq, notices: batches[index].notices + [item.notice])
             } else {
                 batches.append(NoticeBatch(room: room, staff: item.staff, eventSeq: item.eventSeq, notices: [item.notice]))

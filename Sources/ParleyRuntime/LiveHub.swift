@@ -106,9 +106,6 @@ public final class LiveHub: RoomEventSink, StaffEventSink {
         subscription.continuation.finish()
     }
 
-    /// How many sessions are connected to this node.
-    public var sessionCount: Int { state.withLock { $0.rooms.count } }
-
     public func publish(_ entries: [JournalEntry], room: RoomState) {
         let followers = state.withLock { $0.followers[room.id].map { Array($0.values) } ?? [] }
         guard !followers.isEmpty else { return }

@@ -3,7 +3,6 @@ import ParleyCluster
 import ParleyDomain
 import ParleyStorage
 import ServiceLifecycle
-import Synchronization
 
 /// Delivers outbox records to the entities they address (today: staff members' notices),
 /// at least once, then deletes them. Targets apply them once (by the source's event seq), so
@@ -13,7 +12,6 @@ public final class OutboxRelay: Service {
     private let logger: Logger
     private let wake: AsyncStream<Void>
     private let wakeContinuation: AsyncStream<Void>.Continuation
-    private let delivered = Atomic<Int>(0)
     /// How long to wait before retrying records whose delivery failed.
     let retryDelay: Duration
 
@@ -26,9 +24,6 @@ public final class OutboxRelay: Service {
 
     /// Asks the relay to look for new records (called after commits that wrote some).
     public func nudge() { wakeContinuation.yield() }
-
-    /// How many records have been delivered since start.
-    public var deliveredCount: Int { delivered.load(ordering: .relaxed) }
 
     public func run() async throws {
         nudge()  // records left from before a restart
@@ -94,7 +89,6 @@ public final class OutboxRelay: Service {
                 }
             }
         }
-        delivered.add(total, ordering: .relaxed)
         return (total, failed)
     }
 }

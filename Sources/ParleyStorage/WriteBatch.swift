@@ -37,11 +37,6 @@ public struct WriteBatch: Sendable {
         append(.deleteRange, family, from, to)
     }
 
-    public mutating func append(contentsOf other: WriteBatch) {
-        buffer.append(contentsOf: other.buffer)
-        count += other.count
-    }
-
     public mutating func reserveCapacity(bytes: Int) {
         buffer.reserveCapacity(bytes)
     }
