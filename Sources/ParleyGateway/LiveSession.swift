@@ -9,7 +9,8 @@ import ParleyRuntime
 ///
 /// Client → server: `{"type":"subscribe","rooms":{"<room id>": <last event seq seen>}}`,
 /// `{"type":"unsubscribe","rooms":["<room id>"]}`, `{"type":"ping"}`.
-/// Server → client: `hello`, `events` (`room_id`, `events`: journal events in order),
+/// Server → client: `hello`, `events` (`room_id`, `events`: journal events in order,
+/// `notify`: seqs of the messages among them that should alert this staff member),
 /// `resync_required` (`room_id`, `resume_from`), `error` (`code`, `message`, `room_id`),
 /// `pong`. A session that falls too far behind is closed; it reconnects and resumes.
 struct LiveSession {
@@ -37,8 +38,8 @@ struct LiveSession {
         for await item in subscription.items {
             for output in state.handle(item) {
                 switch output {
-                case let .events(room, entries):
-                    try await outbound.writeTextMessage(Self.json(ServerMessage(type: "events", roomID: room.rawValue, events: entries.map(EventResponse.init))))
+                case let .events(room, entries, shared, notify):
+                    try await outbound.writeTextMessage(Self.eventsMessage(room: room, entries: entries, shared: shared, notify: notify))
                     if entries.contains(where: { if case .memberRemoved(caller.staff, _) = $0.event { true } else { false } }) {
                         hub.unfollow(room, by: subscription)
                         state.forget(room)
@@ -118,6 +119,15 @@ struct LiveSession {
                 return
             }
         }
+    }
+
+    /// `{"events":[…],"notify":[…],"room_id":"…","type":"events"}`; the events of a whole
+    /// published batch are encoded once for every session that writes them.
+    static func eventsMessage(room: RoomID, entries: [JournalEntry], shared: EventBatch?, notify: [UInt64]) -> String {
+        let encode = { (entries: [JournalEntry]) in json(entries.map(EventResponse.init)) }
+        let events = shared?.encoded(by: encode) ?? encode(entries)
+        let seqs = notify.map(String.init).joined(separator: ",")
+        return #"{"events":"# + events + #","notify":["# + seqs + #"],"room_id":"# + json(room.rawValue) + #","type":"events"}"#
     }
 
     static func json<T: Encodable>(_ value: T) -> String {

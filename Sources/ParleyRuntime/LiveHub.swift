@@ -8,8 +8,9 @@ public enum LiveItem: Sendable {
     case subscribing(RoomID, after: UInt64)
     /// Journal events read for a subscription; `complete` ends the replay.
     case replayed(RoomID, [JournalEntry], complete: Bool, resyncRequired: Bool)
-    /// Committed events, as they are published.
-    case events([JournalEntry])
+    /// Committed events, as they are published, and the seqs of the messages among them
+    /// that should alert this session's staff member (their mute setting allowing).
+    case events(EventBatch, notify: [UInt64])
     /// A subscription could not be made.
     case refused(RoomID, code: String, message: String)
     /// The staff member's own index changed: badge, room entries, new mentions.
@@ -114,8 +115,15 @@ public final class LiveHub: RoomEventSink, StaffEventSink {
             if case let .memberRemoved(staff, _) = entry.event { return staff }
             return nil
         })
+        let batch = EventBatch(entries)
+        let posted = entries.compactMap { entry -> Message? in
+            if case let .messagePosted(message) = entry.event { return message }
+            return nil
+        }
         for follower in followers where room.canRead(follower.staff) || removed.contains(follower.staff) {
-            follower.send(.events(entries))
+            let mute = room.members[follower.staff]?.mute ?? .muted
+            let notify = posted.filter { mute.notifies(follower.staff, of: $0) }.map(\.seq)
+            follower.send(.events(batch, notify: notify))
         }
     }
 }

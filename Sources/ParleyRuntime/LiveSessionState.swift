@@ -6,7 +6,10 @@ import ParleyDomain
 public struct LiveSessionState: Sendable {
     /// What the session writes.
     public enum Output: Sendable, Equatable {
-        case events(RoomID, [JournalEntry])
+        /// Events to write; `shared` is the published batch when they are all of it (its
+        /// encoding is shared with other sessions); `notify` lists the messages among them
+        /// that should alert this staff member.
+        case events(RoomID, [JournalEntry], shared: EventBatch? = nil, notify: [UInt64] = [])
         /// The client fell behind what the journal keeps (or the live stream skipped): it
         /// must reload the room over REST, then resume from the seq given.
         case resyncRequired(RoomID, resumeFrom: UInt64)
@@ -15,7 +18,7 @@ public struct LiveSessionState: Sendable {
     }
 
     private enum Phase {
-        case replaying(lastSent: UInt64, held: [JournalEntry])
+        case replaying(lastSent: UInt64, held: [JournalEntry], heldNotify: [UInt64])
         case live(lastSent: UInt64)
     }
 
@@ -32,10 +35,10 @@ public struct LiveSessionState: Sendable {
     public mutating func handle(_ item: LiveItem) -> [Output] {
         switch item {
         case let .subscribing(room, after):
-            rooms[room] = .replaying(lastSent: after, held: [])
+            rooms[room] = .replaying(lastSent: after, held: [], heldNotify: [])
             return []
         case let .replayed(room, entries, complete, resyncRequired):
-            guard case .replaying(var lastSent, let held) = rooms[room] else { return [] }
+            guard case .replaying(var lastSent, let held, let heldNotify) = rooms[room] else { return [] }
             var outputs: [Output] = []
             if resyncRequired { outputs.append(.resyncRequired(room, resumeFrom: lastSent)) }
             let fresh = entries.filter { $0.eventSeq > lastSent }
@@ -44,21 +47,22 @@ public struct LiveSessionState: Sendable {
                 lastSent = fresh[fresh.count - 1].eventSeq
             }
             guard complete else {
-                rooms[room] = .replaying(lastSent: lastSent, held: held)
+                rooms[room] = .replaying(lastSent: lastSent, held: held, heldNotify: heldNotify)
                 return outputs
             }
             rooms[room] = .live(lastSent: lastSent)
-            if !held.isEmpty { outputs += deliver(held, to: room) }
+            if !held.isEmpty { outputs += deliver(held, notify: heldNotify, to: room) }
             return outputs
-        case let .events(entries):
-            guard let room = entries.first?.room else { return [] }
+        case let .events(batch, notify):
+            guard let room = batch.entries.first?.room else { return [] }
             switch rooms[room] {
-            case .replaying(let lastSent, var held):
-                held += entries
-                rooms[room] = .replaying(lastSent: lastSent, held: held)
+            case .replaying(let lastSent, var held, var heldNotify):
+                held += batch.entries
+                heldNotify += notify
+                rooms[room] = .replaying(lastSent: lastSent, held: held, heldNotify: heldNotify)
                 return []
             case .live:
-                return deliver(entries, to: room)
+                return deliver(batch.entries, notify: notify, to: room, batch: batch)
             case nil:
                 return []
             }
@@ -70,7 +74,7 @@ public struct LiveSessionState: Sendable {
         }
     }
 
-    private mutating func deliver(_ entries: [JournalEntry], to room: RoomID) -> [Output] {
+    private mutating func deliver(_ entries: [JournalEntry], notify: [UInt64], to room: RoomID, batch: EventBatch? = nil) -> [Output] {
         guard case let .live(lastSent) = rooms[room] else { return [] }
         let fresh = entries.filter { $0.eventSeq > lastSent }
         guard let first = fresh.first else { return [] }
@@ -80,6 +84,11 @@ public struct LiveSessionState: Sendable {
             return [.resyncRequired(room, resumeFrom: lastSent)]
         }
         rooms[room] = .live(lastSent: fresh[fresh.count - 1].eventSeq)
-        return [.events(room, fresh)]
+        let messages = Set(fresh.compactMap { entry -> UInt64? in
+            if case let .messagePosted(message) = entry.event { return message.seq }
+            return nil
+        })
+        let shared = fresh.count == batch?.entries.count ? batch : nil
+        return [.events(room, fresh, shared: shared, notify: notify.filter(messages.contains))]
     }
 }

@@ -80,7 +80,16 @@ struct LiveSessionTests {
                 try await outbound.writeTextMessage("{\"type\":\"subscribe\",\"rooms\":{\"\(room)\":8}}")
                 #expect(try await reader.nextEvents().map(\.seq) == Array(9...14))
                 _ = try await client.call("/v1/rooms/\(room)/messages", .post, token: bo, json: #"{"text":"back"}"#)
-                #expect(try await reader.nextEvents().map(\.seq) == [15, 16])
+                let back = try await reader.next(ofType: "events")
+                #expect((back["events"] as? [[String: Any]])?.map { $0["event_seq"] as? Int } == [15, 16])
+                #expect(back["notify"] as? [Int] == [6], "a new message alerts cy")
+                // On "mentions only", a plain message stays silent and a mention alerts.
+                _ = try await client.call("/v1/rooms/\(room)/settings", .put, token: cy, json: #"{"mute":"mentions_only"}"#)
+                _ = try await reader.next(ofType: "events")
+                _ = try await client.call("/v1/rooms/\(room)/messages", .post, token: bo, json: #"{"text":"quiet"}"#)
+                #expect(try await reader.next(ofType: "events")["notify"] as? [Int] == [])
+                _ = try await client.call("/v1/rooms/\(room)/messages", .post, token: bo, json: #"{"text":"@cy look"}"#)
+                #expect(try await reader.next(ofType: "events")["notify"] as? [Int] == [8])
                 try await outbound.close(.normalClosure, reason: nil)
             }
         }

@@ -11,9 +11,16 @@ struct LiveSessionStateTests {
         seqs.map { JournalEntry(room: room, eventSeq: $0, event: .readPointerMoved(StaffID(unchecked: "bo"), seq: $0)) }
     }
 
+    func live(_ seqs: ClosedRange<UInt64>) -> LiveItem { .events(EventBatch(entries(seqs)), notify: []) }
+
+    func post(_ seq: UInt64) -> JournalEntry {
+        let message = Message(seq: seq, author: StaffID(unchecked: "al"), text: "m\(seq)", postedAt: Timestamp(milliseconds: 0), idempotencyKey: nil)
+        return JournalEntry(room: room, eventSeq: seq, event: .messagePosted(message))
+    }
+
     func seqs(_ outputs: [LiveSessionState.Output]) -> [UInt64] {
         outputs.flatMap { output -> [UInt64] in
-            if case let .events(_, entries) = output { return entries.map(\.eventSeq) }
+            if case let .events(_, entries, _, _) = output { return entries.map(\.eventSeq) }
             return []
         }
     }
@@ -22,23 +29,23 @@ struct LiveSessionStateTests {
         var state = LiveSessionState()
         #expect(state.handle(.subscribing(room, after: 3)).isEmpty)
         // Published while the journal was being read; overlapping what the replay returns.
-        #expect(state.handle(.events(entries(7...8))).isEmpty)
-        #expect(state.handle(.events(entries(9...9))).isEmpty)
+        #expect(state.handle(live(7...8)).isEmpty)
+        #expect(state.handle(live(9...9)).isEmpty)
         let first = state.handle(.replayed(room, entries(4...5), complete: false, resyncRequired: false))
         #expect(seqs(first) == [4, 5])
         let rest = state.handle(.replayed(room, entries(6...8), complete: true, resyncRequired: false))
         #expect(seqs(rest) == [6, 7, 8, 9])
-        #expect(seqs(state.handle(.events(entries(9...10)))) == [10])
-        #expect(seqs(state.handle(.events(entries(11...11)))) == [11])
+        #expect(seqs(state.handle(live(9...10))) == [10])
+        #expect(seqs(state.handle(live(11...11))) == [11])
     }
 
     @Test func aGapInLiveEventsAsksForResync() {
         var state = LiveSessionState()
         _ = state.handle(.subscribing(room, after: 0))
         _ = state.handle(.replayed(room, entries(1...2), complete: true, resyncRequired: false))
-        #expect(state.handle(.events(entries(5...5))) == [.resyncRequired(room, resumeFrom: 2)])
+        #expect(state.handle(live(5...5)) == [.resyncRequired(room, resumeFrom: 2)])
         #expect(state.followedRooms.isEmpty)
-        #expect(state.handle(.events(entries(6...6))).isEmpty)
+        #expect(state.handle(live(6...6)).isEmpty)
     }
 
     @Test func prunedJournalAndRefusalsAreReported() {
@@ -48,6 +55,30 @@ struct LiveSessionStateTests {
         #expect(outputs.first == .resyncRequired(room, resumeFrom: 1))
         #expect(seqs(outputs) == [50, 51])
         #expect(state.handle(.refused(room, code: "not_a_member", message: "no")) == [.refused(room, code: "not_a_member", message: "no")])
-        #expect(state.handle(.events(entries(52...52))).isEmpty)
+        #expect(state.handle(live(52...52)).isEmpty)
+    }
+
+    @Test func wholeBatchesShareTheirEncodingAndNotifyOnlyWhatIsWritten() {
+        var state = LiveSessionState()
+        _ = state.handle(.subscribing(room, after: 0))
+        // Held during the replay, with its alerts.
+        _ = state.handle(.events(EventBatch([post(2)]), notify: [2]))
+        let replayed = state.handle(.replayed(room, [post(1)], complete: true, resyncRequired: false))
+        #expect(replayed == [.events(room, [post(1)]), .events(room, [post(2)], notify: [2])])
+        // Live: a whole batch is shared; a partly seen one is not, and only what is written notifies.
+        let batch = EventBatch([post(3), post(4)])
+        guard case let .events(_, _, shared, notify) = state.handle(.events(batch, notify: [4])).first else {
+            Issue.record("expected events")
+            return
+        }
+        #expect(shared === batch)
+        #expect(notify == [4])
+        let overlapping = state.handle(.events(EventBatch([post(4), post(5)]), notify: [4, 5]))
+        #expect(overlapping == [.events(room, [post(5)], notify: [5])])
+        if case let .events(_, _, shared, _) = overlapping.first { #expect(shared == nil) }
+        // Encoded once, however many sessions ask.
+        var encodings = 0
+        for _ in 0..<3 { _ = batch.encoded { _ in encodings += 1; return "[]" } }
+        #expect(encodings == 1)
     }
 }

@@ -217,6 +217,20 @@ public struct MemberState: Sendable, Equatable {
     }
 }
 
+extension MuteSetting {
+    /// Whether `message` should alert `member` (a sound, a desktop notification): never their
+    /// own messages; muted rooms never; spaces on "mentions only" only when it mentions them.
+    /// Unread counts count regardless.
+    public func notifies(_ member: StaffID, of message: Message) -> Bool {
+        guard message.author != member, message.recalledAt == nil else { return false }
+        switch self {
+        case .all: return true
+        case .mentionsOnly: return message.mentions(member)
+        case .muted: return false
+        }
+    }
+}
+
 /// Limits the room rules enforce; every field has a default. Lengths count Unicode scalars,
 /// as JSON Schema's `maxLength` does.
 public struct RoomLimits: Sendable, Equatable {

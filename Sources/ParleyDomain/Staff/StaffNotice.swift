@@ -37,7 +37,7 @@ public enum RoomNotices {
                         notices.append((member, eventSeq, .unread(true)))
                     }
                     if message.mentions(member) {
-                        notices.append((member, eventSeq, .mentioned(seq: message.seq, by: message.author, at: message.postedAt, notify: standing.mute != .muted)))
+                        notices.append((member, eventSeq, .mentioned(seq: message.seq, by: message.author, at: message.postedAt, notify: standing.mute.notifies(member, of: message))))
                     }
                 }
             case let .readPointerMoved(staff, _):
