@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.2.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.21.0"),
     ],
     targets: [
         .systemLibrary(
@@ -72,9 +73,18 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "ParleyLinkPreview",
+            dependencies: [
+                "ParleyDomain", "ParleyRuntime",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "ParleyNode",
             dependencies: [
-                "ParleyGateway", "ParleyRuntime", "ParleyCluster", "ParleyStorage", "ParleyDomain",
+                "ParleyGateway", "ParleyLinkPreview", "ParleyRuntime", "ParleyCluster", "ParleyStorage", "ParleyDomain",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
@@ -99,12 +109,22 @@ let package = Package(
             dependencies: [
                 "ParleyStorage", "ParleyCluster",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             swiftSettings: strict
         ),
         .testTarget(name: "ParleyStorageTests", dependencies: ["ParleyStorage"]),
         .testTarget(name: "ParleyDomainTests", dependencies: ["ParleyDomain"]),
         .testTarget(name: "ParleyClusterTests", dependencies: ["ParleyCluster", "ParleyStorage"]),
+        .testTarget(
+            name: "ParleyLinkPreviewTests",
+            dependencies: [
+                "ParleyLinkPreview", "ParleyDomain",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
         .testTarget(name: "ParleyRuntimeTests", dependencies: ["ParleyRuntime", "ParleyCluster", "ParleyStorage", "ParleyDomain"]),
         .testTarget(
             name: "ParleyGatewayTests",

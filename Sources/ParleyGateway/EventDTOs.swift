@@ -47,6 +47,7 @@ struct EventResponse: Encodable {
         case let .messagePosted(posted): type = "message.posted"; message = posted
         case let .messageEdited(edited): type = "message.edited"; message = edited
         case let .messageRecalled(recalled, _): type = "message.recalled"; message = recalled
+        case let .messagePreviewed(previewed): type = "message.previewed"; message = previewed
         case let .readPointerMoved(reader, seq): type = "read_pointer.moved"; staff = reader; readSeq = seq
         case let .muteChanged(member, setting): type = "mute.changed"; staff = member; mute = setting
         case let .membersAdded(added, adder, _, _): type = "members.added"; members = added; by = adder

@@ -173,10 +173,12 @@ struct MessageResponse: Encodable {
     let recalledAt: String?
     let attachment: AttachmentResponse?
     let quickLink: ShortcutResponse?
+    let linkPreviews: [LinkPreviewResponse]
 
     enum CodingKeys: String, CodingKey {
         case seq, author, text, mentions, recalled, attachment
         case quickLink = "quick_link"
+        case linkPreviews = "link_previews"
         case roomID = "room_id"
         case postedAt = "posted_at"
         case idempotencyKey = "idempotency_key"
@@ -203,6 +205,30 @@ struct MessageResponse: Encodable {
         recalledAt = message.recalledAt.map(RoomResponse.format)
         attachment = message.attachment.map { AttachmentResponse($0, room: room) }
         quickLink = message.quickLink.map(ShortcutResponse.init)
+        linkPreviews = message.linkPreviews.map(LinkPreviewResponse.init)
+    }
+}
+
+/// A linked page's preview under a message.
+struct LinkPreviewResponse: Encodable {
+    let url: String
+    let title: String
+    let description: String
+    let imageURL: String?
+    let siteName: String?
+
+    enum CodingKeys: String, CodingKey {
+        case url, title, description
+        case imageURL = "image_url"
+        case siteName = "site_name"
+    }
+
+    init(_ preview: LinkPreview) {
+        url = preview.url
+        title = preview.title
+        description = preview.description
+        imageURL = preview.imageURL
+        siteName = preview.siteName
     }
 }
 

@@ -49,7 +49,8 @@ public enum ConfigurationLoader {
             switch dictionary[key] {
             case let .string(string)?: value = .string(string)
             case let .number(number)?: value = .number(number)
-            default: throw ConfigurationError(source: file, key: key, reason: "must be a string or a number")
+            case let .flag(flag)?: value = .flag(flag)
+            default: throw ConfigurationError(source: file, key: key, reason: "must be a string, a number or a boolean")
             }
             do {
                 try setting.apply(&configuration, value)
@@ -64,14 +65,15 @@ public enum ConfigurationLoader {
 private enum FileValue: Decodable {
     case string(String)
     case number(Double)
+    case flag(Bool)
     case other
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let string = try? container.decode(String.self) {
             self = .string(string)
-        } else if (try? container.decode(Bool.self)) != nil {
-            self = .other
+        } else if let flag = try? container.decode(Bool.self) {
+            self = .flag(flag)
         } else if let number = try? container.decode(Double.self) {
             self = .number(number)
         } else {

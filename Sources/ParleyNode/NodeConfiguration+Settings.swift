@@ -6,6 +6,7 @@ struct Setting: Sendable {
     enum Value {
         case string(String)
         case number(Double)
+        case flag(Bool)
     }
 
     let key: String
@@ -54,7 +55,22 @@ struct Setting: Sendable {
         integer("max_commit_batch", 1...1_000_000) { $0.maxCommitBatch = $1 },
         integer("log_retained_entries", 1...100_000_000) { $0.logRetainedEntries = $1 },
         seconds("shutdown_grace_seconds") { $0.shutdownGraceSeconds = $1 },
+        flag("link_previews") { $0.linkPreviews = $1 },
+        flag("link_preview_private_addresses") { $0.linkPreviewPrivateAddresses = $1 },
+        seconds("link_preview_timeout_seconds") { $0.linkPreviewTimeoutSeconds = $1 },
+        integer("link_preview_max_bytes", 1_024...(16 << 20)) { $0.linkPreviewMaxBytes = $1 },
     ]
+
+    static func flag(_ key: String, _ set: @escaping @Sendable (inout NodeConfiguration, Bool) -> Void) -> Setting {
+        Setting(key: key) { config, value throws(SettingError) in
+            switch value {
+            case let .flag(flag): set(&config, flag)
+            case let .string(text) where ["true", "1", "on", "yes"].contains(text.lowercased()): set(&config, true)
+            case let .string(text) where ["false", "0", "off", "no"].contains(text.lowercased()): set(&config, false)
+            default: throw SettingError(reason: "must be true or false")
+            }
+        }
+    }
 
     static func text(_ key: String, _ set: @escaping @Sendable (inout NodeConfiguration, String) throws(SettingError) -> Void) -> Setting {
         Setting(key: key) { config, value throws(SettingError) in
@@ -69,6 +85,7 @@ struct Setting: Sendable {
             switch value {
             case let .number(n): number = n.rounded() == n && abs(n) < 1e15 ? Int(n) : nil
             case let .string(s): number = Int(s)
+            case .flag: number = nil
             }
             guard let number else { throw SettingError(reason: "must be a whole number") }
             guard range.contains(number) else { throw SettingError(reason: "must be between \(range.lowerBound) and \(range.upperBound)") }
@@ -82,6 +99,7 @@ struct Setting: Sendable {
             switch value {
             case let .number(n): number = n
             case let .string(s): number = Double(s)
+            case .flag: number = nil
             }
             guard let number, number.isFinite else { throw SettingError(reason: "must be a number of seconds") }
             guard number > 0, number <= 86_400 else { throw SettingError(reason: "must be more than 0 and at most 86400") }

@@ -26,6 +26,14 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var logRetainedEntries = 100_000
     /// How long a graceful shutdown may take before the node gives up waiting.
     public var shutdownGraceSeconds: Double = 10
+    /// Fetch previews of the web links in messages.
+    public var linkPreviews = true
+    /// Let link previews fetch from private, loopback and link-local addresses (off: such
+    /// links get no preview; on for tests with a local server, or an intranet).
+    public var linkPreviewPrivateAddresses = false
+    public var linkPreviewTimeoutSeconds: Double = 5
+    /// How much of a page is read for its preview.
+    public var linkPreviewMaxBytes = 512 * 1_024
 
     public init() {}
 }

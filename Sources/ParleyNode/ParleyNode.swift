@@ -7,6 +7,7 @@ import Logging
 import ParleyCluster
 import ParleyDomain
 import ParleyGateway
+import ParleyLinkPreview
 import ParleyRuntime
 import ParleyStorage
 import ServiceLifecycle
@@ -22,6 +23,8 @@ public struct ParleyNode: Sendable {
     public let hub: LiveHub
     /// Delivers cross-entity effects (staff notices) from the outbox.
     public let outbox: OutboxRelay
+    /// Fetches previews of messages' links; nil when `link_previews` is off.
+    public let linkPreviewService: LinkPreviewService?
     public let adminToken: String
     public let adminTokenOrigin: AdminToken.Origin
     let logger: Logger
@@ -51,9 +54,20 @@ public struct ParleyNode: Sendable {
         runtimeConfiguration.passivateAfter = .milliseconds(Int64(configuration.passivateAfterSeconds * 1_000))
         runtimeConfiguration.passivationSweepInterval = .milliseconds(Int64(configuration.passivationSweepSeconds * 1_000))
         hub = LiveHub()
-        runtime = NodeRuntime(
+        let previewQueue = configuration.linkPreviews ? LinkPreviewQueue() : nil
+        let runtime = NodeRuntime(
             database: database, stateFamily: log.stateColumnFamily, log: log, clock: clock, events: hub, staffEvents: hub,
-            configuration: runtimeConfiguration, logger: logger)
+            configuration: runtimeConfiguration, linkPreviews: previewQueue, logger: logger)
+        self.runtime = runtime
+        if let previewQueue {
+            var previews = LinkPreviewConfiguration()
+            previews.allowPrivateAddresses = configuration.linkPreviewPrivateAddresses
+            previews.timeout = .milliseconds(Int64(configuration.linkPreviewTimeoutSeconds * 1_000))
+            previews.maxPageBytes = configuration.linkPreviewMaxBytes
+            linkPreviewService = LinkPreviewService(queue: previewQueue, fetcher: LinkPreviewFetcher(configuration: previews), runtime: runtime, logger: logger)
+        } else {
+            linkPreviewService = nil
+        }
         let relay = OutboxRelay(runtime: runtime, logger: logger)
         runtime.onOutboxWritten { relay.nudge() }
         outbox = relay
@@ -97,7 +111,9 @@ public struct ParleyNode: Sendable {
             readiness.set(.ready)
             onListening(configuration.clientHost, channel.localAddress?.port ?? configuration.clientPort)
         }
-        var services: [any Service] = [log, outbox, PassivationService(runtime: runtime, logger: logger), app]
+        var services: [any Service] = [log, outbox, PassivationService(runtime: runtime, logger: logger)]
+        if let linkPreviewService { services.append(linkPreviewService) }
+        services.append(app)
         if let h2cPort = configuration.clientH2CPort {
             services.append(Application(
                 router: router(),

@@ -31,6 +31,8 @@ public final class NodeRuntime: Sendable {
     let staffStore: StaffStore
     /// Wakes the outbox relay after commits that wrote outbox records.
     let outboxSignal = OutboxSignal()
+    /// Where committed messages with links ask for previews; nil when previews are off.
+    let linkPreviews: LinkPreviewQueue?
     let logger: Logger
 
     public init(
@@ -41,8 +43,10 @@ public final class NodeRuntime: Sendable {
         events: any RoomEventSink = DiscardingEventSink(),
         staffEvents: any StaffEventSink = DiscardingEventSink(),
         configuration: RuntimeConfiguration = RuntimeConfiguration(),
+        linkPreviews: LinkPreviewQueue? = nil,
         logger: Logger = Logger(label: "parley.runtime")
     ) {
+        self.linkPreviews = linkPreviews
         let partitioner = Partitioner(partitionCount: log.partitionCount)
         let store = RoomStore(database: database, family: stateFamily, partitioner: partitioner)
         self.configuration = configuration
@@ -104,6 +108,7 @@ public final class NodeRuntime: Sendable {
             guard let message = entries.lazy.compactMap(\.event.postedMessage).first else {
                 throw .internalFailure(code: "unexpected_outcome", message: "posting did not post")
             }
+            requestLinkPreviews(of: message, in: room)
             return (message, false)
         }
     }
@@ -130,7 +135,9 @@ public final class NodeRuntime: Sendable {
 
     /// Edits message `seq`: its author only, within the edit window.
     public func edit(_ seq: UInt64, in room: RoomID, text: String, by staff: StaffID) async throws(RuntimeError) -> Message {
-        try changedMessage(try await send(.edit(seq: seq, text: text, by: staff), to: room))
+        let edited = try changedMessage(try await send(.edit(seq: seq, text: text, by: staff), to: room))
+        requestLinkPreviews(of: edited, in: room)
+        return edited
     }
 
     /// Recalls message `seq`: its author only, within the edit window. Its content is gone
@@ -287,7 +294,7 @@ extension RoomEvent {
 
     var changedMessage: Message? {
         switch self {
-        case let .messageEdited(message), let .messageRecalled(message, _): message
+        case let .messageEdited(message), let .messageRecalled(message, _), let .messagePreviewed(message): message
         default: nil
         }
     }

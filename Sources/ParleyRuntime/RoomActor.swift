@@ -117,7 +117,7 @@ actor RoomActor: ActivatedEntity {
 
     private func remember(_ event: RoomEvent) {
         switch event {
-        case let .messagePosted(message), let .messageEdited(message), let .messageRecalled(message, _):
+        case let .messagePosted(message), let .messageEdited(message), let .messageRecalled(message, _), let .messagePreviewed(message):
             recentMessages[message.seq] = message
             if recentMessages.count > Self.recentMessageLimit, let oldest = recentMessages.keys.min() {
                 recentMessages[oldest] = nil

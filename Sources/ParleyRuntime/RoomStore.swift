@@ -79,7 +79,7 @@ struct RoomStore: Sendable {
                 if let idempotencyKey = message.idempotencyKey {
                     writes.put(key(partition, room, .idempotency, Array(idempotencyKey.utf8)), StateKeys.bigEndian(message.seq))
                 }
-            case let .messageEdited(message):
+            case let .messageEdited(message), let .messagePreviewed(message):
                 putMessage(message)
             case let .messageRecalled(message, removedFile):
                 putMessage(message)

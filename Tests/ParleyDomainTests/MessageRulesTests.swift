@@ -19,7 +19,7 @@ struct MessageRulesTests {
             for event in events {
                 state.apply(event)
                 switch event {
-                case let .messagePosted(m), let .messageEdited(m), let .messageRecalled(m, _): messages[m.seq] = m
+                case let .messagePosted(m), let .messageEdited(m), let .messageRecalled(m, _), let .messagePreviewed(m): messages[m.seq] = m
                 default: break
                 }
             }
@@ -162,6 +162,11 @@ struct MessageRulesTests {
             .messageEdited(message), .messageRecalled(message, removedFile: "f_1"), .readPointerMoved(bo, seq: 9), .muteChanged(cy, .mentionsOnly),
             .membersAdded([bo, cy], by: admin, joinedAt: start, readSeq: 4), .memberRemoved(bo, by: admin),
             .profileUpdated(RoomProfile(kind: .space, name: "n", description: "d", visibility: .public, createdBy: admin, createdAt: start)),
+            .messagePreviewed({
+                var previewed = message
+                previewed.linkPreviews = [LinkPreview(url: "https://a.example", title: "A", description: "", imageURL: "https://a.example/i.png", siteName: nil)]
+                return previewed
+            }()),
         ]
         for event in events {
             var writer = BinaryWriter()
@@ -170,5 +175,26 @@ struct MessageRulesTests {
             #expect(try RoomEvent.decode(from: &reader) == event)
             try reader.expectEnd()
         }
+    }
+
+    @Test func linkPreviewsFollowTheTextTheyPreview() throws {
+        var room = try space()
+        let a = LinkPreview(url: "https://a.example", title: "A", description: "a")
+        let b = LinkPreview(url: "https://b.example/x", title: "B", description: "b")
+        _ = try room.run(.post(MessagePost(author: bo, text: "see https://a.example and https://b.example/x")), at: start)
+        // Out of order, with a stranger's link: kept in text order, the stranger dropped.
+        let stranger = LinkPreview(url: "https://evil.example", title: "E", description: "")
+        _ = try room.run(.attachLinkPreviews(seq: 1, [b, stranger]), at: start)
+        _ = try room.run(.attachLinkPreviews(seq: 1, [a]), at: start)
+        #expect(room.messages[1]?.linkPreviews == [a, b])
+        #expect(try room.run(.attachLinkPreviews(seq: 1, [a]), at: start).isEmpty, "nothing new, no event")
+        // An edit keeps the previews of links still there.
+        _ = try room.run(.edit(seq: 1, text: "only https://b.example/x now", by: bo), at: start)
+        #expect(room.messages[1]?.linkPreviews == [b])
+        // Late previews of recalled or unknown messages change nothing.
+        _ = try room.run(.recall(seq: 1, by: bo), at: start)
+        #expect(room.messages[1]?.linkPreviews == [])
+        #expect(try room.run(.attachLinkPreviews(seq: 1, [b]), at: start).isEmpty)
+        #expect(try room.run(.attachLinkPreviews(seq: 7, [b]), at: start).isEmpty)
     }
 }

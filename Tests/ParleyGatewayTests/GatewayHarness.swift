@@ -52,6 +52,12 @@ func withNode<R: Sendable>(
             } onGracefulShutdown: {}
             return nil
         }
+        if let previews = node.linkPreviewService {
+            group.addTask {
+                try await previews.run()
+                return nil
+            }
+        }
         let result = try await app.test(transport.setup, body)
         group.cancelAll()
         node.log.close()

@@ -18,6 +18,8 @@ public enum RoomCommand: Sendable, Equatable {
     case setVisitorField(name: String, value: String, by: StaffID)
     /// Set the external contact of a direct room.
     case setContact(ContactInfo, by: StaffID)
+    /// The node fetched previews of message `seq`'s links (no staff member acts).
+    case attachLinkPreviews(seq: UInt64, [LinkPreview])
 }
 
 /// What enquiry routing knows when it opens a room.
@@ -107,6 +109,8 @@ public enum RoomEvent: Sendable, Equatable {
     case messageEdited(Message)
     /// The tombstone; `removedFile` is the id of the file whose bytes go with it.
     case messageRecalled(Message, removedFile: String? = nil)
+    /// A message's link previews changed (the message after the change).
+    case messagePreviewed(Message)
     case readPointerMoved(StaffID, seq: UInt64)
     case muteChanged(StaffID, MuteSetting)
     /// New members start with the history up to `readSeq` read.

@@ -12,6 +12,7 @@ extension RoomEvent {
         case memberRemoved = 8
         case profileUpdated = 9
         case informationUpdated = 10
+        case messagePreviewed = 11
     }
 
     public func encode(into writer: inout BinaryWriter) {
@@ -54,6 +55,9 @@ extension RoomEvent {
         case let .informationUpdated(information):
             writer.write(Tag.informationUpdated.rawValue)
             information.encode(into: &writer)
+        case let .messagePreviewed(message):
+            writer.write(Tag.messagePreviewed.rawValue)
+            message.encode(into: &writer)
         }
     }
 
@@ -86,6 +90,8 @@ extension RoomEvent {
             return .profileUpdated(try RoomProfile.decode(from: &reader))
         case .informationUpdated:
             return .informationUpdated(try RoomInformation.decode(from: &reader))
+        case .messagePreviewed:
+            return .messagePreviewed(try Message.decode(from: &reader))
         case nil:
             throw DecodingError("unknown room event tag \(raw)")
         }
@@ -147,6 +153,8 @@ extension Message {
         }
         body.write(quickLink != nil)
         quickLink?.encode(into: &body)
+        body.writeVarint(UInt64(linkPreviews.count))
+        for preview in linkPreviews { preview.encode(into: &body) }
         writer.write(bytes: body.bytes)
     }
 
@@ -176,6 +184,11 @@ extension Message {
         }
         if !body.isAtEnd, try body.readBool() {
             message.quickLink = try Shortcut.decode(from: &body)
+        }
+        if !body.isAtEnd {
+            let count = try body.readVarint()
+            guard count <= UInt64(LinkPreview.maxPerMessage) else { throw DecodingError("\(count) link previews") }
+            message.linkPreviews = try (0..<count).map { _ throws(DecodingError) in try LinkPreview.decode(from: &body) }
         }
         return message
     }

@@ -39,7 +39,20 @@ extension RoomState {
             edited.text = text
             (edited.mentions, edited.mentionsAll) = Mentions.parse(text, members: Set(members.keys))
             edited.editedAt = now
+            // Previews of links the new text no longer has go; new links are previewed later.
+            let links = LinkPreview.links(in: text)
+            edited.linkPreviews.removeAll { !links.contains($0.url) }
             return [.messageEdited(edited)]
+        case let .attachLinkPreviews(seq, previews):
+            // Late by nature: the message may have changed or gone since the fetch began.
+            guard var previewed = message(seq), !previewed.isRecalled else { return [] }
+            let links = LinkPreview.links(in: previewed.text)
+            var merged = previewed.linkPreviews.filter { old in !previews.contains { $0.url == old.url } }
+            merged += previews.filter { links.contains($0.url) }
+            merged.sort { (links.firstIndex(of: $0.url) ?? 0) < (links.firstIndex(of: $1.url) ?? 0) }
+            guard merged != previewed.linkPreviews else { return [] }
+            previewed.linkPreviews = merged
+            return [.messagePreviewed(previewed)]
         case let .recall(seq, staff):
             var recalled = try ownMessageInWindow(seq, by: staff, now: now, limits: limits, message: message)
             let removedFile = recalled.attachment?.id
@@ -50,6 +63,7 @@ extension RoomState {
             recalled.forwardedFrom = nil
             recalled.attachment = nil
             recalled.quickLink = nil
+            recalled.linkPreviews = []
             recalled.recalledAt = now
             return [.messageRecalled(recalled, removedFile: removedFile)]
         case let .markRead(upTo, staff):

@@ -50,7 +50,7 @@ public struct RoomState: Sendable, Equatable {
             self.members = Dictionary(members.map { ($0, MemberState(joinedAt: profile.createdAt)) }, uniquingKeysWith: { a, _ in a })
         case let .messagePosted(message):
             lastSeq = max(lastSeq, message.seq)
-        case .messageEdited, .messageRecalled:
+        case .messageEdited, .messageRecalled, .messagePreviewed:
             break
         case let .readPointerMoved(staff, seq):
             if let current = members[staff]?.readSeq, seq > current { members[staff]?.readSeq = seq }

@@ -160,6 +160,8 @@ public struct Message: Sendable, Equatable {
     public var attachment: FileAttachment?
     /// The quick link or text shortcut this message was sent with.
     public var quickLink: Shortcut?
+    /// Previews of the web pages the text links to, added by the node after posting.
+    public var linkPreviews: [LinkPreview] = []
 
     public init(
         seq: UInt64, author: StaffID, text: String, postedAt: Timestamp, idempotencyKey: String?,

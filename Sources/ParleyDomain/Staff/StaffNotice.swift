@@ -44,7 +44,7 @@ public enum RoomNotices {
                 if wasUnread[staff] == true, state.unreadCount(for: staff) == 0 {
                     notices.append((staff, eventSeq, .unread(false)))
                 }
-            case .messageEdited, .messageRecalled, .muteChanged, .profileUpdated, .informationUpdated:
+            case .messageEdited, .messageRecalled, .messagePreviewed, .muteChanged, .profileUpdated, .informationUpdated:
                 break
             }
         }
