@@ -13,6 +13,8 @@ public struct GatewayConfiguration: Sendable {
     public var maxBodyBytes = 1 << 20
     /// The largest file accepted, in bytes.
     public var maxFileBytes = 25 << 20
+    /// A busy live session writes at most one frame per room per window (see `LiveSession`).
+    public var liveCoalescingWindow: Duration = .milliseconds(10)
 
     public init() {}
 }
@@ -70,7 +72,8 @@ public struct Gateway: Sendable {
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let caller = try await authenticator.authenticate(context.request, runtime: runtime)
-            try await LiveSession(caller: caller, runtime: runtime, hub: hub).run(inbound: inbound, outbound: outbound)
+            try await LiveSession(caller: caller, runtime: runtime, hub: hub, coalescingWindow: configuration.liveCoalescingWindow)
+                .run(inbound: inbound, outbound: outbound)
         }
         return router
     }

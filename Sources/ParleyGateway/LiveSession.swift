@@ -17,6 +17,9 @@ struct LiveSession {
     let caller: Caller
     let runtime: NodeRuntime
     let hub: LiveHub
+    /// Under load, a session writes at most one batch per window: events committed meanwhile
+    /// go out together, one frame per room (idle sessions write at once).
+    let coalescingWindow: Duration
     static let maxMessageBytes = 1 << 16
     static let replayPageSize = 500
 
@@ -35,31 +38,68 @@ struct LiveSession {
 
     private func write(_ subscription: LiveHub.Subscription, to outbound: WebSocketOutboundWriter) async throws {
         var state = LiveSessionState()
-        for await item in subscription.items {
-            for output in state.handle(item) {
-                switch output {
-                case let .events(room, entries, shared, notify):
-                    try await outbound.writeTextMessage(Self.eventsMessage(room: room, entries: entries, shared: shared, notify: notify))
-                    if entries.contains(where: { if case .memberRemoved(caller.staff, _) = $0.event { true } else { false } }) {
+        try await subscription.forEachBatch(coalescing: coalescingWindow) { items in
+            var outputs: [LiveSessionState.Output] = []
+            for item in items {
+                for output in state.handle(item) {
+                    outputs.append(output)
+                    switch output {
+                    case let .events(room, entries, _, _) where entries.contains(where: { if case .memberRemoved(caller.staff, _) = $0.event { true } else { false } }):
                         hub.unfollow(room, by: subscription)
                         state.forget(room)
+                    case let .refused(room, _, _):
+                        hub.unfollow(room, by: subscription)
+                    default:
+                        break
                     }
-                case let .resyncRequired(room, resumeFrom):
-                    try await outbound.writeTextMessage(Self.json(ServerMessage(type: "resync_required", roomID: room.rawValue, resumeFrom: resumeFrom)))
-                case let .staffUpdated(unreadRooms, rooms, mentions):
-                    try await outbound.writeTextMessage(Self.json(ServerMessage(
-                        type: "staff", unreadRooms: unreadRooms,
-                        rooms: rooms.map { RoomEntryResponse(room: $0.key, entry: $0.value) }.sorted { $0.roomID < $1.roomID },
-                        mentions: mentions.map(MentionResponse.init))))
-                case let .refused(room, code, message):
-                    hub.unfollow(room, by: subscription)
-                    try await outbound.writeTextMessage(Self.json(ServerMessage(type: "error", roomID: room.rawValue, code: code, message: message)))
                 }
+            }
+            for frame in Self.frames(outputs) {
+                try await outbound.writeTextMessage(frame)
             }
         }
         if subscription.hasLagged {
             try await outbound.close(.policyViolation, reason: "session fell behind; reconnect and resume")
         }
+    }
+
+    /// The frames for a batch of outputs: consecutive events of one room go out as one
+    /// `events` frame (a burst of commits costs the client one frame, not one per commit).
+    static func frames(_ outputs: [LiveSessionState.Output]) -> [String] {
+        var frames: [String] = []
+        var run: (room: RoomID, parts: [String], notify: [UInt64])?
+        func flush() {
+            guard let pending = run else { return }
+            frames.append(eventsMessage(room: pending.room, events: "[" + pending.parts.joined(separator: ",") + "]", notify: pending.notify))
+            run = nil
+        }
+        for output in outputs {
+            switch output {
+            case let .events(room, entries, shared, notify):
+                let encode = { (entries: [JournalEntry]) in json(entries.map(EventResponse.init)) }
+                let array = shared?.encoded(by: encode) ?? encode(entries)
+                // The array's inside, to join with the run's.
+                let inside = String(array.utf8.dropFirst().dropLast()) ?? ""
+                if run?.room != room { flush() }
+                if run == nil { run = (room, [], []) }
+                if !inside.isEmpty { run?.parts.append(inside) }
+                run?.notify += notify
+            case let .resyncRequired(room, resumeFrom):
+                flush()
+                frames.append(json(ServerMessage(type: "resync_required", roomID: room.rawValue, resumeFrom: resumeFrom)))
+            case let .staffUpdated(unreadRooms, rooms, mentions):
+                flush()
+                frames.append(json(ServerMessage(
+                    type: "staff", unreadRooms: unreadRooms,
+                    rooms: rooms.map { RoomEntryResponse(room: $0.key, entry: $0.value) }.sorted { $0.roomID < $1.roomID },
+                    mentions: mentions.map(MentionResponse.init))))
+            case let .refused(room, code, message):
+                flush()
+                frames.append(json(ServerMessage(type: "error", roomID: room.rawValue, code: code, message: message)))
+            }
+        }
+        flush()
+        return frames
     }
 
     private func read(_ inbound: WebSocketInboundStream, into subscription: LiveHub.Subscription, outbound: WebSocketOutboundWriter) async throws {
@@ -121,13 +161,12 @@ struct LiveSession {
         }
     }
 
-    /// `{"events":[…],"notify":[…],"room_id":"…","type":"events"}`; the events of a whole
-    /// published batch are encoded once for every session that writes them.
-    static func eventsMessage(room: RoomID, entries: [JournalEntry], shared: EventBatch?, notify: [UInt64]) -> String {
-        let encode = { (entries: [JournalEntry]) in json(entries.map(EventResponse.init)) }
-        let events = shared?.encoded(by: encode) ?? encode(entries)
+    /// `{"events":[…],"notify":[…],"room_id":"…","type":"events"}`, around an encoded array.
+    static func eventsMessage(room: RoomID, events: String, notify: [UInt64]) -> String {
         let seqs = notify.map(String.init).joined(separator: ",")
-        return #"{"events":"# + events + #","notify":["# + seqs + #"],"room_id":"# + json(room.rawValue) + #","type":"events"}"#
+        // Well-formed ids need no escaping; anything else goes through the encoder.
+        let quotedRoom = RoomID.isValid(room.rawValue) ? "\"" + room.rawValue + "\"" : json(room.rawValue)
+        return #"{"events":"# + events + #","notify":["# + seqs + #"],"room_id":"# + quotedRoom + #","type":"events"}"#
     }
 
     static func json<T: Encodable>(_ value: T) -> String {

@@ -55,6 +55,7 @@ struct Setting: Sendable {
         integer("max_commit_batch", 1...1_000_000) { $0.maxCommitBatch = $1 },
         integer("log_retained_entries", 1...100_000_000) { $0.logRetainedEntries = $1 },
         seconds("shutdown_grace_seconds") { $0.shutdownGraceSeconds = $1 },
+        integer("live_coalescing_ms", 0...1_000) { $0.liveCoalescingMilliseconds = $1 },
         flag("link_previews") { $0.linkPreviews = $1 },
         flag("link_preview_private_addresses") { $0.linkPreviewPrivateAddresses = $1 },
         seconds("link_preview_timeout_seconds") { $0.linkPreviewTimeoutSeconds = $1 },

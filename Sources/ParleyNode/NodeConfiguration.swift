@@ -26,6 +26,9 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var logRetainedEntries = 100_000
     /// How long a graceful shutdown may take before the node gives up waiting.
     public var shutdownGraceSeconds: Double = 10
+    /// A busy live session writes at most one frame per room per this many milliseconds
+    /// (events committed meanwhile go out together); an idle one writes at once. 0: never wait.
+    public var liveCoalescingMilliseconds = 10
     /// Fetch previews of the web links in messages.
     public var linkPreviews = true
     /// Let link previews fetch from private, loopback and link-local addresses (off: such

@@ -79,6 +79,7 @@ public struct ParleyNode: Sendable {
         var gatewayConfiguration = GatewayConfiguration()
         gatewayConfiguration.maxBodyBytes = configuration.maxBodyBytes
         gatewayConfiguration.maxFileBytes = configuration.maxFileBytes
+        gatewayConfiguration.liveCoalescingWindow = .milliseconds(configuration.liveCoalescingMilliseconds)
         return Gateway(
             runtime: runtime, hub: hub, authenticator: StaffAuthenticator(adminToken: adminToken), readiness: readiness,
             metrics: NodeMetrics.registry, configuration: gatewayConfiguration)

@@ -21,30 +21,66 @@ public enum LiveItem: Sendable {
 /// sessions of staff who may read them. One `Subscription` per session; its stream is the
 /// session's single ordered outbox.
 public final class LiveHub: RoomEventSink, StaffEventSink {
-    /// One session's stream of items and the rooms it follows.
+    /// One session's queue of items: producers append, the session's writer takes all that
+    /// are pending at once (so a burst is written as a few frames, not one per event).
     public final class Subscription: Sendable {
         public let staff: StaffID
-        public let items: AsyncStream<LiveItem>
-        let continuation: AsyncStream<LiveItem>.Continuation
         let id: UInt64
-        /// Set when the session fell so far behind that items were dropped: it must
-        /// reconnect and resume from what it last saw.
-        let lagged = Atomic<Bool>(false)
+        private let limit: Int
+        private let queue = Mutex<(items: [LiveItem], lagged: Bool, ended: Bool)>(([], false, false))
+        /// Wakes the writer; holds at most one pending wake-up.
+        private let wakeups: AsyncStream<Void>
+        private let wake: AsyncStream<Void>.Continuation
 
         init(id: UInt64, staff: StaffID, bufferLimit: Int) {
             self.id = id
             self.staff = staff
-            (items, continuation) = AsyncStream.makeStream(of: LiveItem.self, bufferingPolicy: .bufferingOldest(bufferLimit))
+            limit = bufferLimit
+            (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         }
 
-        public var hasLagged: Bool { lagged.load(ordering: .acquiring) }
+        /// Set when the session fell so far behind that items were dropped: it must
+        /// reconnect and resume from what it last saw.
+        public var hasLagged: Bool { queue.withLock { $0.lagged } }
 
-        /// Adds an item to this session's stream (the session's own control items).
+        /// Adds an item to this session's queue.
         public func send(_ item: LiveItem) {
-            if case .dropped = continuation.yield(item) {
-                lagged.store(true, ordering: .releasing)
-                continuation.finish()
+            let woken = queue.withLock { queue -> Bool in
+                guard !queue.ended else { return false }
+                guard queue.items.count < limit else {
+                    queue.lagged = true
+                    queue.ended = true
+                    queue.items = []
+                    return false
+                }
+                queue.items.append(item)
+                return true
             }
+            if woken { wake.yield() } else if hasLagged { wake.finish() }
+        }
+
+        /// Calls `write` with every batch of pending items, in order, until the session ends
+        /// or lags. A batch that follows the previous one within `coalescing` waits until the
+        /// window has passed, gathering what else arrives: a busy session writes at most one
+        /// batch per window, an idle one at once.
+        public func forEachBatch(coalescing: Duration = .zero, _ write: ([LiveItem]) async throws -> Void) async rethrows {
+            var lastWrite: ContinuousClock.Instant?
+            for await _ in wakeups {
+                if let lastWrite, coalescing > .zero, lastWrite + coalescing > .now {
+                    try? await Task.sleep(until: lastWrite + coalescing)
+                }
+                lastWrite = .now
+                let items = queue.withLock { queue -> [LiveItem] in
+                    defer { queue.items = [] }
+                    return queue.items
+                }
+                if !items.isEmpty { try await write(items) }
+            }
+        }
+
+        func finish() {
+            queue.withLock { $0.ended = true }
+            wake.finish()
         }
     }
 
@@ -104,7 +140,7 @@ public final class LiveHub: RoomEventSink, StaffEventSink {
                 if state.followers[room]?.isEmpty == true { state.followers[room] = nil }
             }
         }
-        subscription.continuation.finish()
+        subscription.finish()
     }
 
     public func publish(_ entries: [JournalEntry], room: RoomState) {

@@ -84,11 +84,13 @@ public struct LiveSessionState: Sendable {
             return [.resyncRequired(room, resumeFrom: lastSent)]
         }
         rooms[room] = .live(lastSent: fresh[fresh.count - 1].eventSeq)
+        let shared = fresh.count == batch?.entries.count ? batch : nil
+        guard !notify.isEmpty, shared == nil else { return [.events(room, fresh, shared: shared, notify: notify)] }
+        // Part of the batch was already written: alert only for what is written now.
         let messages = Set(fresh.compactMap { entry -> UInt64? in
             if case let .messagePosted(message) = entry.event { return message.seq }
             return nil
         })
-        let shared = fresh.count == batch?.entries.count ? batch : nil
         return [.events(room, fresh, shared: shared, notify: notify.filter(messages.contains))]
     }
 }

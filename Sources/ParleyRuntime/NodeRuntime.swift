@@ -309,9 +309,20 @@ public struct RecentConnection: Sendable {
 
 /// A settable wake-up call, so rooms can wake a relay created after them.
 final class OutboxSignal: Sendable {
-    private let action = Mutex<(@Sendable () -> Void)?>(nil)
+    /// The closure lives in a box: a closure stored directly in the mutex would be
+    /// reabstracted on every `withLock` (the generic inout writes it back wrapped in two more
+    /// thunks), a chain that grew with every commit and made each call slower.
+    private final class Action: Sendable {
+        let run: @Sendable () -> Void
+        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+    }
 
-    func set(_ newAction: @escaping @Sendable () -> Void) { action.withLock { $0 = newAction } }
+    private let action = Mutex<Action?>(nil)
 
-    func fire() { action.withLock { $0 }?() }
+    func set(_ newAction: @escaping @Sendable () -> Void) {
+        let boxed = Action(newAction)
+        action.withLock { $0 = boxed }
+    }
+
+    func fire() { action.withLock { $0 }?.run() }
 }

@@ -27,6 +27,8 @@ public struct LinkPreview: Sendable, Equatable {
     /// whitespace or `<>"`; trailing punctuation (and a closing bracket it did not open)
     /// belongs to the sentence, not the link.
     public static func links(in text: String) -> [String] {
+        // Most messages have no link: one pass over the bytes looking for "://" says so.
+        guard hasSchemeSeparator(text) else { return [] }
         var found: [String] = []
         for token in text.split(whereSeparator: { $0.isWhitespace || $0 == "<" || $0 == ">" || $0 == "\"" }) {
             let bytes = token.utf8.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
@@ -42,6 +44,17 @@ public struct LinkPreview: Sendable, Equatable {
             if found.count == maxPerMessage { break }
         }
         return found
+    }
+
+    private static func hasSchemeSeparator(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            guard bytes.count >= 3 else { return false }
+            for index in 0..<(bytes.count - 2) where bytes[index] == 0x3A && bytes[index + 1] == 0x2F && bytes[index + 2] == 0x2F {
+                return true
+            }
+            return false
+        }
     }
 
     private static func opening(of closing: Character) -> Character {

@@ -20,7 +20,8 @@ public enum RoomNotices {
         var state = before
         var notices: [(StaffID, UInt64, StaffNotice)] = []
         for event in events {
-            let wasUnread = Dictionary(uniqueKeysWithValues: state.members.keys.map { ($0, state.unreadCount(for: $0) > 0) })
+            // The state before this event (a copy that shares storage until `apply` writes).
+            let previous = state
             state.apply(event)
             let eventSeq = state.lastEventSeq
             switch event {
@@ -28,20 +29,24 @@ public enum RoomNotices {
                 for member in members { notices.append((member, eventSeq, .joined(profile.kind))) }
             case let .membersAdded(added, _, _, _):
                 let kind = state.profile?.kind ?? .space
-                for member in added where wasUnread[member] == nil { notices.append((member, eventSeq, .joined(kind))) }
+                for member in added where previous.members[member] == nil { notices.append((member, eventSeq, .joined(kind))) }
             case let .memberRemoved(staff, _):
                 notices.append((staff, eventSeq, .left))
             case let .messagePosted(message):
-                for (member, standing) in state.members.sorted(by: { $0.key < $1.key }) where member != message.author {
-                    if wasUnread[member] == false, state.unreadCount(for: member) > 0 {
-                        notices.append((member, eventSeq, .unread(true)))
+                var owed: [(StaffID, UInt64, StaffNotice)] = []
+                for (member, standing) in state.members where member != message.author {
+                    // Only members who had read everything get a notice: the room turned unread.
+                    if standing.readSeq >= previous.lastSeq, state.unreadCount(for: member) > 0 {
+                        owed.append((member, eventSeq, .unread(true)))
                     }
                     if message.mentions(member) {
-                        notices.append((member, eventSeq, .mentioned(seq: message.seq, by: message.author, at: message.postedAt, notify: standing.mute.notifies(member, of: message))))
+                        owed.append((member, eventSeq, .mentioned(seq: message.seq, by: message.author, at: message.postedAt, notify: standing.mute.notifies(member, of: message))))
                     }
                 }
+                // Deterministic order: by member, the unread notice before the mention.
+                notices += owed.enumerated().sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }.map(\.element)
             case let .readPointerMoved(staff, _):
-                if wasUnread[staff] == true, state.unreadCount(for: staff) == 0 {
+                if previous.unreadCount(for: staff) > 0, state.unreadCount(for: staff) == 0 {
                     notices.append((staff, eventSeq, .unread(false)))
                 }
             case .messageEdited, .messageRecalled, .messagePreviewed, .muteChanged, .profileUpdated, .informationUpdated:
