@@ -57,7 +57,9 @@ struct ConfigurationTests {
         (#"{"admin_token":"short"}"#, "admin_token", "16 to 256"),
         (#"{"node_id":"has space"}"#, "node_id", "A-Z"),
         (#"{"partitoins":8}"#, "partitoins", "is not a setting"),
-        (#"{"data_dir":true}"#, "data_dir", "string or a number"),
+        (#"{"data_dir":true}"#, "data_dir", "must be a string"),
+        (#"{"link_previews":"maybe"}"#, "link_previews", "true or false"),
+        (#"{"partitions":[1]}"#, "partitions", "a string, a number or a boolean"),
         (#"{"passivate_after_seconds":-1}"#, "passivate_after_seconds", "more than 0"),
     ])
     func badValuesNameFileKeyAndReason(_ json: String, _ key: String, _ reason: String) throws {
