@@ -45,18 +45,23 @@ public final class LiveHub: RoomEventSink, StaffEventSink {
 
         /// Adds an item to this session's queue.
         public func send(_ item: LiveItem) {
-            let woken = queue.withLock { queue -> Bool in
-                guard !queue.ended else { return false }
+            enum Outcome { case queued, ignored, lagged }
+            let outcome = queue.withLock { queue -> Outcome in
+                guard !queue.ended else { return .ignored }
                 guard queue.items.count < limit else {
                     queue.lagged = true
                     queue.ended = true
                     queue.items = []
-                    return false
+                    return .lagged
                 }
                 queue.items.append(item)
-                return true
+                return .queued
             }
-            if woken { wake.yield() } else if hasLagged { wake.finish() }
+            switch outcome {
+            case .queued: wake.yield()
+            case .lagged: wake.finish()
+            case .ignored: break
+            }
         }
 
         /// Calls `write` with every batch of pending items, in order, until the session ends

@@ -7,8 +7,14 @@ extension NodeRuntime {
         _ = try await send(.attachLinkPreviews(seq: seq, previews), to: room)
     }
 
-    /// Asks for previews of a just-committed message's links, when previews are on.
-    func requestLinkPreviews(of message: Message, in room: RoomID) {
-        linkPreviews?.request(message, in: room)
+    /// Asks for previews of the links of messages just posted or edited, when previews are on.
+    func requestLinkPreviews(after entries: [JournalEntry], in room: RoomID) {
+        guard let linkPreviews else { return }
+        for entry in entries {
+            switch entry.event {
+            case let .messagePosted(message), let .messageEdited(message): linkPreviews.request(message, in: room)
+            default: continue
+            }
+        }
     }
 }

@@ -108,7 +108,6 @@ public final class NodeRuntime: Sendable {
             guard let message = entries.lazy.compactMap(\.event.postedMessage).first else {
                 throw .internalFailure(code: "unexpected_outcome", message: "posting did not post")
             }
-            requestLinkPreviews(of: message, in: room)
             return (message, false)
         }
     }
@@ -135,9 +134,7 @@ public final class NodeRuntime: Sendable {
 
     /// Edits message `seq`: its author only, within the edit window.
     public func edit(_ seq: UInt64, in room: RoomID, text: String, by staff: StaffID) async throws(RuntimeError) -> Message {
-        let edited = try changedMessage(try await send(.edit(seq: seq, text: text, by: staff), to: room))
-        requestLinkPreviews(of: edited, in: room)
-        return edited
+        try changedMessage(try await send(.edit(seq: seq, text: text, by: staff), to: room))
     }
 
     /// Recalls message `seq`: its author only, within the edit window. Its content is gone
@@ -255,11 +252,13 @@ public final class NodeRuntime: Sendable {
     }
 
     func send(_ command: RoomCommand, to room: RoomID) async throws(RuntimeError) -> RoomOutcome {
-        try await retryingFenced(room.rawValue) { () async throws(RuntimeError) -> RoomOutcome in
+        let outcome = try await retryingFenced(room.rawValue) { () async throws(RuntimeError) -> RoomOutcome in
             try await registry(for: room).withEntity(room.rawValue) { (actor) async throws(RuntimeError) -> RoomOutcome in
                 try await actor.handle(command)
             }
         }
+        if case let .applied(entries, _) = outcome { requestLinkPreviews(after: entries, in: room) }
+        return outcome
     }
 
     /// Runs `body`, deciding again on a fresh activation when a command was only fenced.
