@@ -21,6 +21,9 @@ public struct DomainError: Error, Equatable, Sendable, CustomStringConvertible {
         case staffAlreadyExists = "staff_already_exists"
         case fileNotFound = "file_not_found"
         case shortcutNotFound = "shortcut_not_found"
+        case channelNotFound = "channel_not_found"
+        case channelAlreadyExists = "channel_already_exists"
+        case shortcutReserved = "shortcut_reserved"
     }
 
     public let code: Code

@@ -45,6 +45,13 @@ public struct RoomID: Identifier {
     public init(unchecked rawValue: String) { self.rawValue = rawValue }
 }
 
+/// A channel visitors and customers reach the business through (web widget, weblink,
+/// Messenger, WhatsApp…).
+public struct ChannelID: Identifier {
+    public let rawValue: String
+    public init(unchecked rawValue: String) { self.rawValue = rawValue }
+}
+
 /// The kinds of entity; each kind has one state machine and one actor type.
 public enum EntityKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case room = 1

@@ -12,14 +12,17 @@ struct ShortcutRequest: RequestBody {
 }
 
 /// `POST /v1/rooms/{roomID}/quick-links`.
+/// `channel_id` picks a channel's quick link; without it the code is one of the sender's own.
 struct QuickLinkRequest: RequestBody {
-    static let fieldNames = ["code", "idempotency_key"]
+    static let fieldNames = ["code", "channel_id", "idempotency_key"]
 
     var code: String
+    var channelID: String?
     var idempotencyKey: String?
 
     enum CodingKeys: String, CodingKey {
         case code
+        case channelID = "channel_id"
         case idempotencyKey = "idempotency_key"
     }
 }
@@ -53,8 +56,7 @@ extension Gateway {
         router.put("/v1/me/shortcuts/:code") { request, context -> Response in
             let caller = try await caller(of: request)
             let body = try await JSONBody.decode(ShortcutRequest.self, from: request, limit: configuration.maxBodyBytes)
-            guard let kind = Shortcut.Kind(name: body.kind) else { throw GatewayError.invalidArgument("kind must be link, phone or text") }
-            let shortcut = Shortcut(code: context.parameters.get("code") ?? "", kind: kind, title: body.title ?? "", value: body.value)
+            let shortcut = try Self.shortcut(code: context.parameters.get("code") ?? "", body)
             let account = try await runtime.staffCommand(.setShortcut(shortcut), for: caller.staff)
             return JSONBody.response(ShortcutResponse(account.shortcuts[shortcut.code] ?? shortcut))
         }
@@ -70,8 +72,21 @@ extension Gateway {
             let room = try Self.roomID(context)
             let body = try await JSONBody.decode(QuickLinkRequest.self, from: request, limit: configuration.maxBodyBytes)
             let key = try Self.idempotencyKey(request, body: body.idempotencyKey)
-            let (message, replayed) = try await runtime.sendShortcut(body.code, in: room, by: caller.staff, idempotencyKey: key)
+            let source: QuickLinkSource
+            if let raw = body.channelID {
+                guard let channel = ChannelID(rawValue: raw) else { throw GatewayError.invalidArgument("\(raw) is not a valid channel id") }
+                source = .channel(channel)
+            } else {
+                source = .personal
+            }
+            let (message, replayed) = try await runtime.sendShortcut(body.code, from: source, in: room, by: caller.staff, idempotencyKey: key)
             return Self.posted(message, in: room, replayed: replayed)
         }
+    }
+
+    /// The shortcut a `ShortcutRequest` describes.
+    static func shortcut(code: String, _ body: ShortcutRequest) throws(GatewayError) -> Shortcut {
+        guard let kind = Shortcut.Kind(name: body.kind) else { throw GatewayError.invalidArgument("kind must be link, phone or text") }
+        return Shortcut(code: code, kind: kind, title: body.title ?? "", value: body.value)
     }
 }

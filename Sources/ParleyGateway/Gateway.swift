@@ -59,6 +59,7 @@ public struct Gateway: Sendable {
         addStaffRoutes(to: router)
         addMeRoutes(to: router)
         addShortcutRoutes(to: router)
+        addChannelRoutes(to: router)
         return router
     }
 
@@ -84,6 +85,8 @@ public struct Gateway: Sendable {
         ("/v1/staff", [.post]), ("/v1/staff/:staffID", [.get]), ("/v1/staff/:staffID/token", [.post]),
         ("/v1/me", [.get]), ("/v1/me/rooms", [.get]), ("/v1/me/mentions", [.get]),
         ("/v1/me/shortcuts", [.get]), ("/v1/me/shortcuts/:code", [.put, .delete]), ("/v1/rooms/:roomID/quick-links", [.post]),
+        ("/v1/channels", [.get, .post]), ("/v1/channels/:channelID", [.get, .patch]),
+        ("/v1/channels/:channelID/shortcuts/:code", [.put, .delete]),
         ("/v1/rooms", [.post]), ("/v1/rooms/:roomID", [.get, .patch]), ("/v1/rooms/:roomID/events", [.get]),
         ("/v1/rooms/:roomID/messages", [.get, .post]), ("/v1/rooms/:roomID/messages/:seq", [.patch, .delete]),
         ("/v1/rooms/:roomID/messages/:seq/forward", [.post]), ("/v1/rooms/:roomID/read", [.post]),

@@ -32,9 +32,10 @@ public struct GatewayError: Error, Equatable, Sendable, CustomStringConvertible 
         case let .rejected(domain):
             let status: HTTPResponse.Status =
                 switch domain.code {
-                case .roomNotFound, .messageNotFound, .staffNotFound, .fileNotFound, .shortcutNotFound: .notFound
+                case .roomNotFound, .messageNotFound, .staffNotFound, .fileNotFound, .shortcutNotFound, .channelNotFound: .notFound
                 case .notAMember, .notTheAuthor, .editWindowExpired, .forbidden: .forbidden
-                case .roomAlreadyExists, .requestInProgress, .idempotencyKeyReused, .staffAlreadyExists, .messageRecalled, .unsupportedRoomKind: .conflict
+                case .roomAlreadyExists, .requestInProgress, .idempotencyKeyReused, .staffAlreadyExists, .messageRecalled, .unsupportedRoomKind,
+                    .channelAlreadyExists, .shortcutReserved: .conflict
                 case .invalidArgument, .emptyMessage, .messageTooLong, .tooManyMembers: .badRequest
                 }
             self.init(status, code: domain.code.rawValue, domain.message)

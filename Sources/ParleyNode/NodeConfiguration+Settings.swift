@@ -50,6 +50,8 @@ struct Setting: Sendable {
         },
         seconds("passivate_after_seconds") { $0.passivateAfterSeconds = $1 },
         seconds("passivation_sweep_seconds") { $0.passivationSweepSeconds = $1 },
+        seconds("upload_sweep_seconds") { $0.uploadSweepSeconds = $1 },
+        seconds("upload_grace_seconds") { $0.uploadGraceSeconds = $1 },
         integer("max_body_bytes", 1_024...(1 << 30)) { $0.maxBodyBytes = $1 },
         integer("max_file_bytes", 1_024...(1 << 30)) { $0.maxFileBytes = $1 },
         integer("max_commit_batch", 1...1_000_000) { $0.maxCommitBatch = $1 },

@@ -20,6 +20,10 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var adminToken: String?
     public var passivateAfterSeconds: Double = 300
     public var passivationSweepSeconds: Double = 10
+    /// How often uploads no message took up are looked for.
+    public var uploadSweepSeconds: Double = 600
+    /// How long an upload may stay without its message before its chunks are discarded.
+    public var uploadGraceSeconds: Double = 3_600
     public var maxBodyBytes = 1 << 20
     public var maxFileBytes = 25 << 20
     public var maxCommitBatch = 4_096

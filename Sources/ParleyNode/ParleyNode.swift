@@ -53,6 +53,8 @@ public struct ParleyNode: Sendable {
         var runtimeConfiguration = RuntimeConfiguration()
         runtimeConfiguration.passivateAfter = .milliseconds(Int64(configuration.passivateAfterSeconds * 1_000))
         runtimeConfiguration.passivationSweepInterval = .milliseconds(Int64(configuration.passivationSweepSeconds * 1_000))
+        runtimeConfiguration.uploadSweepInterval = .milliseconds(Int64(configuration.uploadSweepSeconds * 1_000))
+        runtimeConfiguration.uploadGrace = .milliseconds(Int64(configuration.uploadGraceSeconds * 1_000))
         hub = LiveHub()
         let previewQueue = configuration.linkPreviews ? LinkPreviewQueue() : nil
         let runtime = NodeRuntime(
@@ -112,7 +114,7 @@ public struct ParleyNode: Sendable {
             readiness.set(.ready)
             onListening(configuration.clientHost, channel.localAddress?.port ?? configuration.clientPort)
         }
-        var services: [any Service] = [log, outbox, PassivationService(runtime: runtime, logger: logger)]
+        var services: [any Service] = [log, outbox, PassivationService(runtime: runtime, logger: logger), UploadSweepService(runtime: runtime, logger: logger)]
         if let linkPreviewService { services.append(linkPreviewService) }
         services.append(app)
         if let h2cPort = configuration.clientH2CPort {

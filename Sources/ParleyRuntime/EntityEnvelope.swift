@@ -9,11 +9,15 @@ enum EntityEnvelope: Equatable {
     /// the same commit).
     case room(RoomID, firstEventSeq: UInt64, [RoomEvent], notices: [NoticeBatch] = [])
     case staff(StaffID, [StaffEvent])
+    case channel(ChannelID, [ChannelEvent])
     /// Bytes of a file shared in a room (no state machine decides anything about them).
     case fileChunk(RoomID, file: String, index: UInt32, bytes: [UInt8])
+    /// The chunks of an upload no message took up, collected by the upload sweep.
+    case uploadDiscarded(RoomID, file: String)
 
     /// The kind byte of file chunks: stored under their room, but not room events.
     static let fileChunkKind: UInt8 = 0x81
+    static let uploadDiscardedKind: UInt8 = 0x82
 
     static let version: UInt8 = 1
 
@@ -36,12 +40,22 @@ enum EntityEnvelope: Equatable {
             writer.writeVarint(0)
             writer.writeVarint(UInt64(events.count))
             for event in events { event.encode(into: &writer) }
+        case let .channel(id, events):
+            writer.write(EntityKind.channel.rawValue)
+            writer.write(id.rawValue)
+            writer.writeVarint(0)
+            writer.writeVarint(UInt64(events.count))
+            for event in events { event.encode(into: &writer) }
         case let .fileChunk(room, file, index, bytes):
             writer.write(Self.fileChunkKind)
             writer.write(room.rawValue)
             writer.write(file)
             writer.writeVarint(UInt64(index))
             writer.write(bytes: bytes)
+        case let .uploadDiscarded(room, file):
+            writer.write(Self.uploadDiscardedKind)
+            writer.write(room.rawValue)
+            writer.write(file)
         }
         return writer.bytes
     }
@@ -60,6 +74,12 @@ enum EntityEnvelope: Equatable {
             let bytes = try reader.readBytes()
             try reader.expectEnd()
             return .fileChunk(RoomID(unchecked: key), file: file, index: UInt32(index), bytes: bytes)
+        }
+        if rawKind == Self.uploadDiscardedKind {
+            guard RoomID.isValid(key) else { throw DecodingError("invalid room id \(key)") }
+            let file = try reader.readString()
+            try reader.expectEnd()
+            return .uploadDiscarded(RoomID(unchecked: key), file: file)
         }
         let firstEventSeq = try reader.readVarint()
         let count = try reader.readVarint()
@@ -81,6 +101,12 @@ enum EntityEnvelope: Equatable {
             for _ in 0..<count { events.append(try StaffEvent.decode(from: &reader)) }
             try reader.expectEnd()
             return .staff(StaffID(unchecked: key), events)
+        case .channel:
+            guard ChannelID.isValid(key) else { throw DecodingError("invalid channel id \(key)") }
+            var events: [ChannelEvent] = []
+            for _ in 0..<count { events.append(try ChannelEvent.decode(from: &reader)) }
+            try reader.expectEnd()
+            return .channel(ChannelID(unchecked: key), events)
         case let other:
             throw DecodingError("no events are defined for entity kind \(other.map(String.init(describing:)) ?? "\(rawKind)")")
         }

@@ -17,8 +17,13 @@ public struct EntityStateApplier: PartitionStateMachine {
             }
         case let .fileChunk(room, file, index, bytes):
             writes.put(RoomStore.fileChunkKey(entry.partition, room, file: file, index: index), bytes)
+            if index == 0 { writes.put(RoomStore.pendingUploadKey(entry.partition, room, file: file), []) }
+        case let .uploadDiscarded(room, file):
+            RoomStore.addDiscardWrites(of: file, in: room, partition: entry.partition, to: &writes)
         case let .staff(id, events):
             StaffStore.addWrites(for: events, of: id, in: entry.partition, to: &writes)
+        case let .channel(id, events):
+            ChannelStore.addWrites(for: events, of: id, in: entry.partition, to: &writes)
         }
     }
 }

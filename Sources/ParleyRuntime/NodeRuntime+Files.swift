@@ -96,3 +96,53 @@ extension RoomStore {
         return result
     }
 }
+
+/// An upload whose chunks no message has taken up yet.
+public struct PendingUpload: Hashable, Sendable {
+    public let room: RoomID
+    public let file: String
+}
+
+extension NodeRuntime {
+    /// Every upload whose chunks are stored but no message took up: uploads in progress, and
+    /// ones whose post was refused or never came (the node stopped in between).
+    public func pendingUploads() async throws(RuntimeError) -> [PendingUpload] {
+        let store = self.store
+        let partitions = partitioner.allPartitions
+        return try await store.database.executor.run { () throws(RuntimeError) -> [PendingUpload] in
+            var uploads: [PendingUpload] = []
+            for partition in partitions { uploads += try store.pendingUploads(in: partition) }
+            return uploads
+        }
+    }
+
+    /// Deletes the chunks of `upload` unless a message took it up meanwhile; answers whether
+    /// it did.
+    @discardableResult
+    public func discardUpload(_ upload: PendingUpload) async throws(RuntimeError) -> Bool {
+        try await retryingFenced(upload.room.rawValue) { () async throws(RuntimeError) -> Bool in
+            try await registry(for: upload.room).withEntity(upload.room.rawValue) { (actor) async throws(RuntimeError) -> Bool in
+                try await actor.discardUpload(upload.file)
+            }
+        }
+    }
+}
+
+extension RoomStore {
+    func hasPendingUpload(_ file: String, in room: RoomID) throws(RuntimeError) -> Bool {
+        try readingState { try database.get(Self.pendingUploadKey(partition(of: room), room, file: file), in: family) != nil }
+    }
+
+    func pendingUploads(in partition: PartitionID) throws(RuntimeError) -> [PendingUpload] {
+        let prefix = Self.pendingUploadPrefix(partition)
+        return try readingState {
+            try database.entries(.prefix(prefix), in: family).compactMap { entry -> PendingUpload? in
+                let rest = entry.key[prefix.count...]
+                guard let end = rest.firstIndex(of: 0) else { return nil }
+                return PendingUpload(
+                    room: RoomID(unchecked: String(decoding: rest[..<end], as: UTF8.self)),
+                    file: String(decoding: entry.key[(end + 1)...], as: UTF8.self))
+            }
+        }
+    }
+}

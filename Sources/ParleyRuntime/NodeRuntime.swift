@@ -12,6 +12,10 @@ public struct RuntimeConfiguration: Sendable {
     public var passivationSweepInterval: Duration = .seconds(10)
     /// How many times a command fenced by a generation change is decided again.
     public var maxFencedRetries = 3
+    /// How often uploads no message took up are looked for.
+    public var uploadSweepInterval: Duration = .seconds(600)
+    /// How long an upload may stay without its message before its chunks are discarded.
+    public var uploadGrace: Duration = .seconds(3_600)
     public var roomLimits = RoomLimits()
 
     public init() {}
@@ -29,6 +33,8 @@ public final class NodeRuntime: Sendable {
     let rooms: [EntityRegistry<RoomActor>]
     let staff: [EntityRegistry<StaffActor>]
     let staffStore: StaffStore
+    let channels: [EntityRegistry<ChannelActor>]
+    let channelStore: ChannelStore
     /// Wakes the outbox relay after commits that wrote outbox records.
     let outboxSignal = OutboxSignal()
     /// Where committed messages with links ask for previews; nil when previews are off.
@@ -57,10 +63,21 @@ public final class NodeRuntime: Sendable {
         self.logger = logger
         let staffStore = StaffStore(database: database, family: stateFamily, partitioner: partitioner)
         self.staffStore = staffStore
+        let staffWiring = StaffActor.Wiring(
+            load: { key throws(RuntimeError) in try staffStore.load(StaffID(unchecked: key)) },
+            envelope: { key, events in .staff(StaffID(unchecked: key), events) },
+            publish: { events, state in staffEvents.publish(events, staff: state) })
         self.staff = partitioner.allPartitions.map { partition in
-            EntityRegistry { key in
-                StaffActor(id: StaffID(unchecked: key), partition: partition, store: staffStore, log: log, clock: clock, sink: staffEvents)
-            }
+            EntityRegistry { key in StaffActor(key: key, partition: partition, wiring: staffWiring, log: log, clock: clock) }
+        }
+        let channelStore = ChannelStore(database: database, family: stateFamily, partitioner: partitioner)
+        self.channelStore = channelStore
+        let channelWiring = ChannelActor.Wiring(
+            load: { key throws(RuntimeError) in try channelStore.load(ChannelID(unchecked: key)) },
+            envelope: { key, events in .channel(ChannelID(unchecked: key), events) },
+            publish: { _, _ in })
+        self.channels = partitioner.allPartitions.map { partition in
+            EntityRegistry { key in ChannelActor(key: key, partition: partition, wiring: channelWiring, log: log, clock: clock) }
         }
         let signal = outboxSignal
         self.rooms = partitioner.allPartitions.map { partition in
@@ -110,15 +127,6 @@ public final class NodeRuntime: Sendable {
             }
             return (message, false)
         }
-    }
-
-    /// Sends `author`'s personal shortcut `code` to `room`: its expansion as the text, the
-    /// shortcut itself as the message's quick link.
-    public func sendShortcut(_ code: String, in room: RoomID, by author: StaffID, idempotencyKey: String? = nil) async throws(RuntimeError) -> (message: Message, replayed: Bool) {
-        guard let shortcut = try await staffAccount(author).shortcuts[code] else {
-            throw .rejected(DomainError(.shortcutNotFound, "\(author) has no shortcut \(code)"))
-        }
-        return try await postMessage(in: room, MessagePost(author: author, text: shortcut.expansion, idempotencyKey: idempotencyKey, quickLink: shortcut))
     }
 
     /// Forwards message `seq` of `origin` to `target`; the forwarder must be a member of
@@ -239,15 +247,18 @@ public final class NodeRuntime: Sendable {
     public func passivateIdle(now: ContinuousClock.Instant = .now) -> Int {
         rooms.reduce(0) { $0 + $1.passivateIdle(now: now, idleFor: configuration.passivateAfter) }
             + staff.reduce(0) { $0 + $1.passivateIdle(now: now, idleFor: configuration.passivateAfter) }
+            + channels.reduce(0) { $0 + $1.passivateIdle(now: now, idleFor: configuration.passivateAfter) }
     }
 
     /// How many entity actors are active on this node.
-    public var activeEntities: Int { rooms.reduce(0) { $0 + $1.activeCount } + staff.reduce(0) { $0 + $1.activeCount } }
+    public var activeEntities: Int {
+        rooms.reduce(0) { $0 + $1.activeCount } + staff.reduce(0) { $0 + $1.activeCount } + channels.reduce(0) { $0 + $1.activeCount }
+    }
 
     /// Whether the room's actor is active (for tests and diagnostics).
     public func isActive(_ room: RoomID) -> Bool { registry(for: room).isActive(room.rawValue) }
 
-    private func registry(for room: RoomID) -> EntityRegistry<RoomActor> {
+    func registry(for room: RoomID) -> EntityRegistry<RoomActor> {
         rooms[Int(partitioner.partition(for: EntityID.room(room).description).rawValue)]
     }
 
@@ -262,7 +273,7 @@ public final class NodeRuntime: Sendable {
     }
 
     /// Runs `body`, deciding again on a fresh activation when a command was only fenced.
-    private func retryingFenced<R>(_ entity: String, _ body: () async throws(RuntimeError) -> R) async throws(RuntimeError) -> R {
+    func retryingFenced<R>(_ entity: String, _ body: () async throws(RuntimeError) -> R) async throws(RuntimeError) -> R {
         var attempt = 0
         while true {
             do {

@@ -37,6 +37,9 @@ actor RoomActor: ActivatedEntity {
     /// Committed events wait here until every earlier one is published.
     private var committed: [UInt64: [JournalEntry]] = [:]
     private var nextToPublish: UInt64 = 1
+    /// Files whose post or discard is being committed: a post and a discard of one upload
+    /// never both go ahead.
+    private var filesInFlight: Set<String> = []
     private let retired = Atomic<Bool>(false)
 
     nonisolated var isRetired: Bool { retired.load(ordering: .acquiring) }
@@ -61,6 +64,12 @@ actor RoomActor: ActivatedEntity {
         if case let .post(post) = command, let key = post.idempotencyKey, let replay = try replay(of: post, key: key) {
             return .replayed(replay, current)
         }
+        let file: String? = if case let .post(post) = command { post.attachment?.id } else { nil }
+        if let file {
+            guard !filesInFlight.contains(file), try store.hasPendingUpload(file, in: id) else {
+                throw .rejected(DomainError(.fileNotFound, "upload \(file) is unknown or was discarded; upload the file again"))
+            }
+        }
         let decided: [RoomEvent]
         do {
             decided = try current.decide(command, now: clock.now(), limits: limits) { seq in self.lookup(seq) }
@@ -78,7 +87,11 @@ actor RoomActor: ActivatedEntity {
         state = next
         let key: String? = if case let .post(post) = command { post.idempotencyKey } else { nil }
         if let key { pendingKeys.insert(key) }
-        defer { if let key { pendingKeys.remove(key) } }
+        if let file { filesInFlight.insert(file) }
+        defer {
+            if let key { pendingKeys.remove(key) }
+            if let file { filesInFlight.remove(file) }
+        }
 
         let firstEventSeq = current.lastEventSeq + 1
         let notices = NoticeBatch.group(RoomNotices.compute(before: current, events: decided), room: id)
@@ -93,6 +106,23 @@ actor RoomActor: ActivatedEntity {
         publishInOrder(entries, from: firstEventSeq)
         if !notices.isEmpty { outboxWritten() }
         return .applied(entries, next)
+    }
+
+    /// Deletes the chunks of upload `file` if no message took it up and none is being posted
+    /// with it; answers whether it did.
+    func discardUpload(_ file: String) async throws(RuntimeError) -> Bool {
+        _ = try activeState()
+        guard !filesInFlight.contains(file), try store.hasPendingUpload(file, in: id) else { return false }
+        filesInFlight.insert(file)
+        defer { filesInFlight.remove(file) }
+        let ticket = log.append(EntityEnvelope.uploadDiscarded(id, file: file).encoded(), to: partition, generation: generation)
+        do {
+            _ = try await ticket.result()
+        } catch {
+            retire()
+            throw .log(error)
+        }
+        return true
     }
 
     /// The room's state, if `reader` may read it.

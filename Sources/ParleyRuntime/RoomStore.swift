@@ -40,6 +40,22 @@ struct RoomStore: Sendable {
         key(partition, room, .fileChunk, Array(file.utf8) + [0]) + [UInt8(index >> 24), UInt8(index >> 16 & 0xFF), UInt8(index >> 8 & 0xFF), UInt8(index & 0xFF)]
     }
 
+    /// Marks an upload whose chunks no message has taken up yet: `partition ++ 0xF1 ++ room ++
+    /// 0x00 ++ file`, outside the entity records so the upload sweep reads only these.
+    static func pendingUploadKey(_ partition: PartitionID, _ room: RoomID, file: String) -> [UInt8] {
+        pendingUploadPrefix(partition) + Array(room.rawValue.utf8) + [0] + Array(file.utf8)
+    }
+
+    static func pendingUploadPrefix(_ partition: PartitionID) -> [UInt8] { partition.keyPrefix + [0xF1] }
+
+    /// Deletes a file's chunks, its index entry and its pending-upload mark.
+    static func addDiscardWrites(of file: String, in room: RoomID, partition: PartitionID, to writes: inout StateWrites) {
+        let chunks = key(partition, room, .fileChunk, Array(file.utf8) + [0])
+        writes.deleteRange(from: chunks, to: KeyRange.successor(ofPrefix: chunks) ?? chunks + [0xFF])
+        writes.delete(key(partition, room, .fileIndex, Array(file.utf8)))
+        writes.delete(pendingUploadKey(partition, room, file: file))
+    }
+
     static func key(_ partition: PartitionID, _ room: RoomID, _ record: Record, _ suffix: [UInt8] = []) -> [UInt8] {
         StateKeys.entityPrefix(partition, .room(room)) + [record.rawValue] + suffix
     }
@@ -75,6 +91,7 @@ struct RoomStore: Sendable {
                 putMessage(message)
                 if let file = message.attachment {
                     writes.put(key(partition, room, .fileIndex, Array(file.id.utf8)), StateKeys.bigEndian(message.seq))
+                    writes.delete(pendingUploadKey(partition, room, file: file.id))
                 }
                 if let idempotencyKey = message.idempotencyKey {
                     writes.put(key(partition, room, .idempotency, Array(idempotencyKey.utf8)), StateKeys.bigEndian(message.seq))
@@ -83,11 +100,7 @@ struct RoomStore: Sendable {
                 putMessage(message)
             case let .messageRecalled(message, removedFile):
                 putMessage(message)
-                if let file = removedFile {
-                    let chunks = key(partition, room, .fileChunk, Array(file.utf8) + [0])
-                    writes.deleteRange(from: chunks, to: KeyRange.successor(ofPrefix: chunks) ?? chunks + [0xFF])
-                    writes.delete(key(partition, room, .fileIndex, Array(file.utf8)))
-                }
+                if let file = removedFile { addDiscardWrites(of: file, in: room, partition: partition, to: &writes) }
             case let .readPointerMoved(staff, seq):
                 writes.put(memberKey(.readPointer, staff), StateKeys.bigEndian(seq))
             case let .muteChanged(staff, setting):

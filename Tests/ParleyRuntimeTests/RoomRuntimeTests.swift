@@ -222,6 +222,54 @@ struct FileRuntimeTests {
     }
 }
 
+extension FileRuntimeTests {
+    @Test func orphanUploadsAreDiscardedAfterTheGraceAndCannotBePostedThen() async throws {
+        try await withRuntime { runtime in
+            let room = try await runtime.createRoom(RoomCreation(kind: .space, name: "Docs", members: [bo], creator: admin))
+            let bytes = [UInt8](repeating: 7, count: 300_000)
+            let checksum = [UInt8](repeating: 1, count: 32)
+            // A posted upload leaves nothing pending.
+            let kept = try await runtime.uploadFile(to: room.id, by: bo, name: "a.pdf", contentType: "application/pdf", bytes: bytes, sha256: checksum)
+            #expect(try await runtime.pendingUploads().isEmpty)
+            // An upload whose post is refused (caption too long) leaves its chunks pending.
+            await #expect(throws: RuntimeError.self) {
+                try await runtime.uploadFile(
+                    to: room.id, by: bo, name: "b.pdf", contentType: "application/pdf", bytes: bytes, sha256: checksum,
+                    caption: String(repeating: "x", count: 10_001))
+            }
+            let pending = try await runtime.pendingUploads()
+            #expect(pending.count == 1 && pending.first?.room == room.id)
+            let orphan = try #require(pending.first)
+            let chunkPrefix = RoomStore.key(runtime.store.partition(of: room.id), room.id, .fileChunk, Array(orphan.file.utf8) + [0])
+            #expect(try runtime.store.database.entries(.prefix(chunkPrefix), in: runtime.store.family).count == 2)
+
+            // Seen once: not yet; seen again after the grace: discarded.
+            var orphans = OrphanUploads()
+            let start = ContinuousClock.now
+            #expect(orphans.observe(pending, at: start, grace: .seconds(60)).isEmpty)
+            #expect(orphans.observe(pending, at: start + .seconds(30), grace: .seconds(60)).isEmpty)
+            let due = orphans.observe(pending, at: start + .seconds(61), grace: .seconds(60))
+            #expect(due == pending)
+            #expect(try await runtime.discardUpload(orphan))
+            #expect(try await runtime.discardUpload(orphan) == false)
+            #expect(try await runtime.pendingUploads().isEmpty)
+            #expect(try runtime.store.database.entries(.prefix(chunkPrefix), in: runtime.store.family).isEmpty)
+
+            // A late post of the discarded upload is refused; the kept file is untouched.
+            let late = FileAttachment(id: orphan.file, name: "b.pdf", contentType: "application/pdf", size: 300_000, sha256: checksum, chunkCount: 2)
+            do {
+                _ = try await runtime.postMessage(in: room.id, MessagePost(author: bo, text: "", attachment: late))
+                Issue.record("a discarded upload was posted")
+            } catch {
+                #expect((error as? RuntimeError)?.code == DomainError.Code.fileNotFound.rawValue)
+            }
+            let attachment = try #require(kept.message.attachment)
+            #expect(try await runtime.fileBytes(attachment, in: room.id, range: 0..<attachment.size) == bytes)
+            #expect(try await runtime.discardUpload(PendingUpload(room: room.id, file: attachment.id)) == false)
+        }
+    }
+}
+
 @Suite("Enquiry rooms")
 struct EnquiryRoomTests {
     @Test func enquiryRoomsCarryTheirInformationAndStaffAddVisitorFields() async throws {

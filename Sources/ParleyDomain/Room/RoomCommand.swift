@@ -76,7 +76,8 @@ public struct MessagePost: Sendable, Equatable {
         self.attachment = attachment
         self.quickLink = quickLink
         self.author = author
-        self.text = text
+        // A file or a forwarded message needs no words of its own: a blank caption is none.
+        self.text = (attachment != nil || forwarding != nil) && text.trimmingWhitespace().isEmpty ? "" : text
         self.idempotencyKey = idempotencyKey
         self.replyTo = replyTo
         self.forwarding = forwarding

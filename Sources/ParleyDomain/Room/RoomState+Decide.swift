@@ -121,6 +121,11 @@ extension RoomState {
     }
 
     private func decideCreate(_ creation: RoomCreation, now: Timestamp, limits: RoomLimits) throws(DomainError) -> [RoomEvent] {
+        // Checked for every kind, also where a kind has no use for them (direct rooms).
+        if !creation.name.isEmpty { _ = try validName(creation.name, limits: limits) }
+        guard creation.description.unicodeScalars.count <= limits.maxDescriptionLength else {
+            throw DomainError(.invalidArgument, "description is longer than \(limits.maxDescriptionLength) characters")
+        }
         switch creation.kind {
         case .space: break
         case .direct: return try decideOpenDirect(creation, now: now)
@@ -129,9 +134,6 @@ extension RoomState {
         }
         guard !exists else { throw DomainError(.roomAlreadyExists, "room \(id) already exists") }
         let name = try validName(creation.name, limits: limits)
-        guard creation.description.unicodeScalars.count <= limits.maxDescriptionLength else {
-            throw DomainError(.invalidArgument, "description is longer than \(limits.maxDescriptionLength) characters")
-        }
         var members = [creation.creator]
         for member in creation.members where !members.contains(member) {
             members.append(member)

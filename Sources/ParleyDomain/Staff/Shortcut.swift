@@ -36,12 +36,15 @@ public struct Shortcut: Sendable, Equatable {
         switch kind {
         case .link:
             let lowered = value.lowercased()
-            guard lowered.hasPrefix("https://") || lowered.hasPrefix("http://"), value.utf8.count <= 2_048, !value.contains(" ") else {
-                throw DomainError(.invalidArgument, "a link shortcut is an http(s) URL of at most 2048 bytes")
+            // Printable ASCII only: anything else in a URL is percent-encoded.
+            guard lowered.hasPrefix("https://") || lowered.hasPrefix("http://"), value.utf8.count <= 2_048,
+                value.utf8.allSatisfy({ (0x21...0x7E).contains($0) })
+            else {
+                throw DomainError(.invalidArgument, "a link shortcut is an http(s) URL of at most 2048 printable ASCII characters")
             }
         case .phone:
-            let digits = value.hasPrefix("+") ? value.dropFirst() : Substring(value)
-            guard (3...20).contains(digits.count), digits.allSatisfy(\.isNumber) else {
+            let digits = value.utf8.first == 0x2B ? value.utf8.dropFirst() : value.utf8[...]
+            guard (3...20).contains(digits.count), digits.allSatisfy({ (0x30...0x39).contains($0) }) else {
                 throw DomainError(.invalidArgument, "a phone shortcut is + and 3 to 20 digits")
             }
         case .text:

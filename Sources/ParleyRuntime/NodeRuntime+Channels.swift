@@ -1,0 +1,60 @@
+import ParleyCluster
+import ParleyDomain
+
+/// Where a quick link comes from: the sender's own shortcuts or a channel's.
+public enum QuickLinkSource: Sendable, Equatable {
+    case personal
+    case channel(ChannelID)
+}
+
+extension NodeRuntime {
+    /// Runs `command` on channel `id`; answers with the channel after it.
+    public func channelCommand(_ command: ChannelCommand, for id: ChannelID) async throws(RuntimeError) -> ChannelState {
+        try await retryingFenced(id.rawValue) { () async throws(RuntimeError) -> ChannelState in
+            try await channelRegistry(for: id).withEntity(id.rawValue) { (actor) async throws(RuntimeError) -> ChannelState in
+                try await actor.handle(command)
+            }
+        }
+    }
+
+    /// Channel `id` as applied (`exists` is false when there is none).
+    public func channel(_ id: ChannelID) async throws(RuntimeError) -> ChannelState {
+        try await channelRegistry(for: id).withEntity(id.rawValue) { (actor) async throws(RuntimeError) -> ChannelState in
+            try await actor.current()
+        }
+    }
+
+    /// Every channel, by id.
+    public func allChannels() async throws(RuntimeError) -> [ChannelState] {
+        let store = channelStore
+        let ids = try await store.database.executor.run { () throws(RuntimeError) -> [ChannelID] in try store.allChannels() }
+        var channels: [ChannelState] = []
+        for id in ids { channels.append(try await channel(id)) }
+        return channels.filter(\.exists)
+    }
+
+    /// Sends quick link `code` to `room`: from `author`'s own shortcuts or from a channel's
+    /// (its web link, phone number or own shortcuts). The expansion is the message text; the
+    /// shortcut itself is the message's quick link.
+    public func sendShortcut(
+        _ code: String, from source: QuickLinkSource = .personal, in room: RoomID, by author: StaffID, idempotencyKey: String? = nil
+    ) async throws(RuntimeError) -> (message: Message, replayed: Bool) {
+        let shortcut: Shortcut?
+        switch source {
+        case .personal:
+            shortcut = try await staffAccount(author).shortcuts[code]
+            guard shortcut != nil else { throw .rejected(DomainError(.shortcutNotFound, "\(author) has no shortcut \(code)")) }
+        case let .channel(id):
+            let channel = try await channel(id)
+            guard channel.exists else { throw .rejected(DomainError(.channelNotFound, "no channel \(id)")) }
+            shortcut = channel.quickLink(code)
+            guard shortcut != nil else { throw .rejected(DomainError(.shortcutNotFound, "channel \(id) has no quick link \(code)")) }
+        }
+        return try await postMessage(
+            in: room, MessagePost(author: author, text: shortcut?.expansion ?? "", idempotencyKey: idempotencyKey, quickLink: shortcut))
+    }
+
+    private func channelRegistry(for id: ChannelID) -> EntityRegistry<ChannelActor> {
+        channels[Int(channelStore.partition(of: id).rawValue)]
+    }
+}
