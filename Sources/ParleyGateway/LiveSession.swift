@@ -2,7 +2,9 @@ import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 import ParleyDomain
+import NIOCore
 import ParleyRuntime
+import NIOWebSocket
 
 /// One staff session's WebSocket: it reads subscribe/unsubscribe requests and writes the
 /// rooms' events, replaying from the journal what the client missed.
@@ -55,7 +57,7 @@ struct LiveSession {
                 }
             }
             for frame in Self.frames(outputs) {
-                try await outbound.writeTextMessage(frame)
+                try await Self.writeText(frame, to: outbound)
             }
         }
         if subscription.hasLagged {
@@ -65,13 +67,20 @@ struct LiveSession {
 
     /// The frames for a batch of outputs: consecutive events of one room go out as one
     /// `events` frame (a burst of commits costs the client one frame, not one per commit).
-    static func frames(_ outputs: [LiveSessionState.Output]) -> [String] {
-        var frames: [String] = []
-        var run: (room: RoomID, parts: [String], notify: [UInt64])?
+    /// A frame made only of published batches is kept on its last batch, so the other
+    /// sessions that drain the same run with the same `notify` write the same bytes.
+    static func frames(_ outputs: [LiveSessionState.Output]) -> [ByteBuffer] {
+        var frames: [ByteBuffer] = []
+        var run: (room: RoomID, parts: [Substring.UTF8View], notify: [UInt64], first: UInt64, shared: EventBatch?, allShared: Bool)?
         func flush() {
             guard let pending = run else { return }
-            frames.append(eventsMessage(room: pending.room, events: "[" + pending.parts.joined(separator: ",") + "]", notify: pending.notify))
             run = nil
+            let make = { eventsMessage(room: pending.room, parts: pending.parts, notify: pending.notify) }
+            if pending.allShared, let last = pending.shared {
+                frames.append(last.frame(from: pending.first, notify: pending.notify, make: make))
+            } else {
+                frames.append(make())
+            }
         }
         for output in outputs {
             switch output {
@@ -79,28 +88,45 @@ struct LiveSession {
                 let encode = { (entries: [JournalEntry]) in json(entries.map(EventResponse.init)) }
                 let array = shared?.encoded(by: encode) ?? encode(entries)
                 // The array's inside, to join with the run's.
-                let inside = String(array.utf8.dropFirst().dropLast()) ?? ""
+                let inside = array.utf8.dropFirst().dropLast()
                 if run?.room != room { flush() }
-                if run == nil { run = (room, [], []) }
-                if !inside.isEmpty { run?.parts.append(inside) }
+                if run == nil { run = (room, [], [], entries.first?.eventSeq ?? 0, nil, true) }
+                if !inside.isEmpty { run?.parts.append(Substring(inside).utf8) }
                 run?.notify += notify
+                run?.shared = shared
+                if shared == nil { run?.allShared = false }
             case let .resyncRequired(room, resumeFrom):
                 flush()
-                frames.append(json(ServerMessage(type: "resync_required", roomID: room.rawValue, resumeFrom: resumeFrom)))
+                frames.append(ByteBuffer(string: json(ServerMessage(type: "resync_required", roomID: room.rawValue, resumeFrom: resumeFrom))))
             case let .staffUpdated(unreadRooms, rooms, mentions):
                 flush()
-                frames.append(json(ServerMessage(
+                frames.append(ByteBuffer(string: json(ServerMessage(
                     type: "staff", unreadRooms: unreadRooms,
                     rooms: rooms.map { RoomEntryResponse(room: $0.key, entry: $0.value) }.sorted { $0.roomID < $1.roomID },
-                    mentions: mentions.map(MentionResponse.init))))
+                    mentions: mentions.map(MentionResponse.init)))))
             case let .refused(room, code, message):
                 flush()
-                frames.append(json(ServerMessage(type: "error", roomID: room.rawValue, code: code, message: message)))
+                frames.append(ByteBuffer(string: json(ServerMessage(type: "error", roomID: room.rawValue, code: code, message: message))))
             }
         }
         flush()
         return frames
     }
+
+    /// Writes one text message, the buffer shared, not copied; split into continuation
+    /// frames past the WebSocket frame size.
+    static func writeText(_ message: ByteBuffer, to outbound: WebSocketOutboundWriter) async throws {
+        var rest = message
+        var opcode = WebSocketOpcode.text
+        while rest.readableBytes > maxFrameBytes, let slice = rest.readSlice(length: maxFrameBytes) {
+            try await outbound.write(.custom(WebSocketFrame(fin: false, opcode: opcode, data: slice)))
+            opcode = .continuation
+        }
+        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: opcode, data: rest)))
+    }
+
+    /// The largest frame written (the server's default frame size limit).
+    static let maxFrameBytes = 1 << 14
 
     private func read(_ inbound: WebSocketInboundStream, into subscription: LiveHub.Subscription, outbound: WebSocketOutboundWriter) async throws {
         for try await message in inbound.messages(maxSize: Self.maxMessageBytes) {
@@ -161,12 +187,32 @@ struct LiveSession {
         }
     }
 
-    /// `{"events":[…],"notify":[…],"room_id":"…","type":"events"}`, around an encoded array.
-    static func eventsMessage(room: RoomID, events: String, notify: [UInt64]) -> String {
-        let seqs = notify.map(String.init).joined(separator: ",")
+    /// `{"events":[…],"notify":[…],"room_id":"…","type":"events"}`, around encoded events
+    /// (each part the inside of an encoded array).
+    static func eventsMessage(room: RoomID, parts: [Substring.UTF8View], notify: [UInt64]) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(parts.reduce(96 + room.rawValue.utf8.count + notify.count * 8) { $0 + $1.count + 1 })
+        buffer.writeStaticString(#"{"events":["#)
+        for (index, part) in parts.enumerated() {
+            if index > 0 { buffer.writeStaticString(",") }
+            buffer.writeBytes(part)
+        }
+        buffer.writeStaticString(#"],"notify":["#)
+        for (index, seq) in notify.enumerated() {
+            if index > 0 { buffer.writeStaticString(",") }
+            buffer.writeString(String(seq))
+        }
+        buffer.writeStaticString(#"],"room_id":"#)
         // Well-formed ids need no escaping; anything else goes through the encoder.
-        let quotedRoom = RoomID.isValid(room.rawValue) ? "\"" + room.rawValue + "\"" : json(room.rawValue)
-        return #"{"events":"# + events + #","notify":["# + seqs + #"],"room_id":"# + quotedRoom + #","type":"events"}"#
+        if RoomID.isValid(room.rawValue) {
+            buffer.writeStaticString("\"")
+            buffer.writeString(room.rawValue)
+            buffer.writeStaticString("\"")
+        } else {
+            buffer.writeString(json(room.rawValue))
+        }
+        buffer.writeStaticString(#","type":"events"}"#)
+        return buffer
     }
 
     static func json<T: Encodable>(_ value: T) -> String {

@@ -3,10 +3,27 @@ import Synchronization
 
 /// One commit's journal entries as they are fanned out to every live session following the
 /// room: the sessions share it, so its wire form is encoded once per publish, by whichever
-/// session writes it first, not once per session.
+/// session writes it first, not once per session. It also keeps the last frame a session
+/// built from a run of batches ending with it, so sessions that drain the same run (their
+/// coalescing windows are aligned) share that frame too.
 public final class EventBatch: Sendable, Equatable {
     public let entries: [JournalEntry]
     private let encoding = Mutex<String?>(nil)
+    private let frame = Mutex<Frame?>(nil)
+
+    /// A frame made from the events `firstEventSeq...` up to this batch's last, alerting
+    /// `notify`.
+    public struct Frame: Sendable {
+        public let firstEventSeq: UInt64
+        public let notify: [UInt64]
+        public let bytes: any Sendable
+
+        public init(firstEventSeq: UInt64, notify: [UInt64], bytes: any Sendable) {
+            self.firstEventSeq = firstEventSeq
+            self.notify = notify
+            self.bytes = bytes
+        }
+    }
 
     public init(_ entries: [JournalEntry]) {
         self.entries = entries
@@ -21,6 +38,17 @@ public final class EventBatch: Sendable, Equatable {
             stored = made
             return made
         }
+    }
+
+    /// The frame of the run of events from `firstEventSeq` to this batch's last, alerting
+    /// `notify`: the one kept if it matches, else the one `make` builds (then kept).
+    public func frame<Bytes: Sendable>(from firstEventSeq: UInt64, notify: [UInt64], make: () -> Bytes) -> Bytes {
+        if let kept = frame.withLock({ $0 }), kept.firstEventSeq == firstEventSeq, kept.notify == notify, let bytes = kept.bytes as? Bytes {
+            return bytes
+        }
+        let made = make()
+        frame.withLock { $0 = Frame(firstEventSeq: firstEventSeq, notify: notify, bytes: made) }
+        return made
     }
 
     public static func == (lhs: EventBatch, rhs: EventBatch) -> Bool { lhs.entries == rhs.entries }

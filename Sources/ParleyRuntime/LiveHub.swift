@@ -65,22 +65,37 @@ public final class LiveHub: RoomEventSink, StaffEventSink {
         }
 
         /// Calls `write` with every batch of pending items, in order, until the session ends
-        /// or lags. A batch that follows the previous one within `coalescing` waits until the
-        /// window has passed, gathering what else arrives: a busy session writes at most one
-        /// batch per window, an idle one at once.
+        /// or lags. A busy session writes at most one batch per `coalescing` window: a batch
+        /// that follows the previous one within the same window waits for the next window,
+        /// gathering what else arrives (an idle session writes at once). Windows are one grid
+        /// for all sessions of the process, so busy sessions following a room drain the same
+        /// batches together and can share the frames made of them.
         public func forEachBatch(coalescing: Duration = .zero, _ write: ([LiveItem]) async throws -> Void) async rethrows {
-            var lastWrite: ContinuousClock.Instant?
+            var lastWindow: Int64?
             for await _ in wakeups {
-                if let lastWrite, coalescing > .zero, lastWrite + coalescing > .now {
-                    try? await Task.sleep(until: lastWrite + coalescing)
+                if coalescing > .zero {
+                    let window = Self.window(of: .now, width: coalescing)
+                    if let lastWindow, window <= lastWindow {
+                        try? await Task.sleep(until: Self.windowStart(lastWindow + 1, width: coalescing))
+                    }
+                    lastWindow = Self.window(of: .now, width: coalescing)
                 }
-                lastWrite = .now
                 let items = queue.withLock { queue -> [LiveItem] in
                     defer { queue.items = [] }
                     return queue.items
                 }
                 if !items.isEmpty { try await write(items) }
             }
+        }
+
+        private static let epoch = ContinuousClock.now
+
+        static func window(of instant: ContinuousClock.Instant, width: Duration) -> Int64 {
+            Int64((instant - epoch) / width)
+        }
+
+        static func windowStart(_ window: Int64, width: Duration) -> ContinuousClock.Instant {
+            epoch + width * Double(window)
         }
 
         func finish() {

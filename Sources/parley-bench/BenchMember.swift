@@ -4,6 +4,7 @@ import Glibc
 #endif
 import HummingbirdWSClient
 import Logging
+import NIOCore
 import Synchronization
 
 /// One room member's live session during the messages benchmark: it subscribes to the room,
@@ -37,19 +38,29 @@ struct BenchMember: Sendable {
         ) { inbound, outbound, _ in
             try await outbound.write(.text(#"{"type":"subscribe","rooms":{"\#(room)":0}}"#))
             var subscribed = false
-            for try await message in inbound.messages(maxSize: 1 << 22) {
-                guard case let .text(text) = message else { continue }
+            var message = ByteBuffer()
+            // Raw frames, not text messages: the members read every byte of the load, and
+            // turning each frame into a String (UTF-8 validation) would cost more than the
+            // search for probes.
+            for try await frame in inbound {
+                switch frame.opcode {
+                case .text, .binary: message = frame.data
+                case .continuation: message.writeImmutableBuffer(frame.data)
+                }
+                guard frame.fin else { continue }
                 let now = ContinuousClock.now
                 let wallNow = Date()
-                if !subscribed, Self.contains(text, #""type":"events""#) {
+                let (isEvents, probes) = message.withUnsafeReadableBytes { bytes in
+                    (subscribed || Self.find(Self.eventsType, in: bytes) != nil, Self.probes(in: bytes))
+                }
+                if !subscribed, isEvents {
                     subscribed = true
                     ready()
                 }
                 arrivals.withLock { $0.frames += 1 }
-                // Only frames that carry a probe are parsed; the load's frames are counted.
-                guard Self.contains(text, Self.probePrefix) else { continue }
+                // Only the probes' own message objects are parsed; the load is only searched.
                 var ended = false
-                for (probe, postedAt) in Self.probes(in: text) {
+                for (probe, postedAt) in probes {
                     guard probe >= 0 else {
                         ended = true
                         continue
@@ -67,37 +78,75 @@ struct BenchMember: Sendable {
         return arrivals.withLock { $0 }
     }
 
-    /// A plain byte search: the members read every frame of the load, so this stays cheap.
-    static func contains(_ text: String, _ needle: String) -> Bool {
-        var text = text
-        var needle = needle
-        return text.withUTF8 { haystack in
-            needle.withUTF8 { pattern in
-                guard let first = pattern.first, haystack.count >= pattern.count else { return false }
-                var index = 0
-                let last = haystack.count - pattern.count
-                while index <= last {
-                    if haystack[index] == first, memcmp(haystack.baseAddress! + index, pattern.baseAddress!, pattern.count) == 0 { return true }
-                    index += 1
-                }
-                return false
-            }
+    static let eventsType = Array(#""type":"events""#.utf8)
+    static let probeText = Array(#""text":"probe-"#.utf8)
+    static let probeWord = Array("probe-".utf8)
+    static let messageKey = Array(#""message":{"#.utf8)
+
+    /// Where `pattern` first occurs in `haystack` at or after `from` (memchr for its first
+    /// byte, then memcmp).
+    static func find(_ pattern: [UInt8], in haystack: UnsafeRawBufferPointer, from: Int = 0) -> Int? {
+        guard let base = haystack.baseAddress, let first = pattern.first else { return nil }
+        var index = from
+        while index + pattern.count <= haystack.count {
+            guard let hit = memchr(base + index, Int32(first), haystack.count - pattern.count + 1 - index) else { return nil }
+            index = base.distance(to: UnsafeRawPointer(hit))
+            if memcmp(base + index, pattern, pattern.count) == 0 { return index }
+            index += 1
         }
+        return nil
     }
 
     /// The probe numbers posted in an `events` frame (-1 for the end marker), with the time
-    /// the node accepted each.
-    static func probes(in text: String) -> [(Int, Date?)] {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-            let events = object["events"] as? [[String: Any]]
-        else { return [] }
-        return events.compactMap { event -> (Int, Date?)? in
-            guard event["type"] as? String == "message.posted", let message = event["message"] as? [String: Any],
+    /// the node accepted each: each probe's `message` object alone is parsed.
+    static func probes(in frame: UnsafeRawBufferPointer) -> [(Int, Date?)] {
+        var found: [(Int, Date?)] = []
+        var cursor = 0
+        // "probe-" is rare in the load (a quote is everywhere): find it, then check its key.
+        while let word = find(probeWord, in: frame, from: cursor) {
+            cursor = word + probeWord.count
+            let hit = word - (probeText.count - probeWord.count)
+            guard hit >= 0, memcmp(frame.baseAddress! + hit, probeText, probeText.count) == 0 else { continue }
+            // The message object holding this text: the nearest "message":{ before it, to
+            // its matching brace (strings and escapes skipped).
+            var start = hit
+            func isMessageKey(_ at: Int) -> Bool {
+                at + messageKey.count <= frame.count && memcmp(frame.baseAddress! + at, messageKey, messageKey.count) == 0
+            }
+            while start > 0, !isMessageKey(start) { start -= 1 }
+            guard isMessageKey(start) else { continue }
+            let open = start + messageKey.count - 1
+            guard let close = matchingBrace(in: frame, open: open),
+                let message = try? JSONSerialization.jsonObject(with: Data(frame[open...close])) as? [String: Any],
                 let body = message["text"] as? String, body.hasPrefix(probePrefix),
                 let probe = body == endMarker ? -1 : Int(body.dropFirst(probePrefix.count))
-            else { return nil }
+            else { continue }
             let postedAt = (message["posted_at"] as? String).flatMap { try? Date($0, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) }
-            return (probe, postedAt)
+            found.append((probe, postedAt))
+            cursor = close
         }
+        return found
+    }
+
+    static func matchingBrace(in bytes: UnsafeRawBufferPointer, open: Int) -> Int? {
+        var depth = 0
+        var inString = false
+        var escaped = false
+        for index in open..<bytes.count {
+            let byte = bytes[index]
+            if inString {
+                if escaped { escaped = false } else if byte == 0x5C { escaped = true } else if byte == 0x22 { inString = false }
+                continue
+            }
+            switch byte {
+            case 0x22: inString = true
+            case 0x7B: depth += 1
+            case 0x7D:
+                depth -= 1
+                if depth == 0 { return index }
+            default: break
+            }
+        }
+        return nil
     }
 }

@@ -9,7 +9,8 @@ import Synchronization
 /// - h2load posts messages over HTTP/2 (h2c) from `clients` concurrent clients;
 /// - meanwhile a probe message is posted every 50 ms and its arrival timed at every member
 ///   (deliver latency: from the probe's send to its arrival at a member's socket);
-/// - h2load with the same settings fetches a static file from nghttpd.
+/// - h2load with the same settings fetches a static file from nghttpd (first, while the
+///   node is idle).
 /// Prints `{"sends_per_s","send_p99_ms","deliver_p99_ms","nghttpd_static_per_s","ratio_vs_nghttpd"}`.
 struct MessagesBenchmark: Sendable {
     let httpURL: String
@@ -36,6 +37,11 @@ struct MessagesBenchmark: Sendable {
         let work = NSTemporaryDirectory() + "parley-bench-messages-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: work) }
+
+        // The baseline first, while the node is idle: measured after the load, it would
+        // share the cores with the node's deferred work (RocksDB flushes and compactions).
+        let baseline = try await H2LoadRun.run(url: staticURL, settings: settings, workDirectory: work)
+        note("bench: nghttpd static \(baseline.requestsPerSecond) req/s, p99 \(baseline.p99Milliseconds) ms, \(baseline.failed) failed")
 
         let sender = try await createStaff("bench-sender")
         var memberTokens: [String] = []
@@ -91,8 +97,6 @@ struct MessagesBenchmark: Sendable {
         note("bench: end to end (sender's POST → member) p50 \(rounded(percentile(endToEnd, 0.5))) ms, p99 \(rounded(percentile(endToEnd, 0.99))) ms")
         guard missing == 0 else { throw BenchError("\(missing) probe deliveries never arrived") }
 
-        let baseline = try await H2LoadRun.run(url: staticURL, settings: settings, workDirectory: work)
-        note("bench: nghttpd static \(baseline.requestsPerSecond) req/s, p99 \(baseline.p99Milliseconds) ms, \(baseline.failed) failed")
         let deliverP99 = percentile(latencies, 0.99)
         printJSONLine([
             "sends_per_s": sends.requestsPerSecond.rounded(),

@@ -51,6 +51,23 @@ struct RoomRulesTests {
         }
     }
 
+    /// The room becomes unread only for members who had read everything, by others' posts;
+    /// an author's own post (read by them in the same command) notices them nothing.
+    @Test func noticesAreOwedOnlyForUnreadTransitions() throws {
+        var room = try createdRoom()
+        func post(_ author: StaffID, _ text: String) throws -> [(staff: StaffID, eventSeq: UInt64, notice: StaffNotice)] {
+            let before = room
+            let events = try room.decide(.post(MessagePost(author: author, text: text)), now: now)
+            for event in events { room.apply(event) }
+            return RoomNotices.compute(before: before, events: events)
+        }
+        let first = try post(admin, "one")
+        #expect(first.map(\.staff) == [bo] && first.map(\.notice) == [.unread(true)])
+        #expect(try post(admin, "two").isEmpty, "the author, caught up, owes nothing; bo was already told")
+        let reply = try post(bo, "three")
+        #expect(reply.map(\.staff) == [admin, bo] && reply.map(\.notice) == [.unread(true), .unread(false)], "bo read all by replying")
+    }
+
     @Test func postingAssignsTheNextSequenceNumber() throws {
         var room = try createdRoom()
         for expected in UInt64(1)...3 {

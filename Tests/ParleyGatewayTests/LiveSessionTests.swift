@@ -122,4 +122,52 @@ struct LiveSessionTests {
             }
         }
     }
+
+    /// A replay larger than one WebSocket frame arrives whole (continuation frames), and two
+    /// sessions that share the room's frames still get their own `notify`.
+    @Test func bigReplaysAndSharedFramesWithPerSessionNotify() async throws {
+        try await withNode(.live) { client in
+            let bo = try await client.staffToken("bo")
+            let cy = try await client.staffToken("cy")
+            let dee = try await client.staffToken("dee")
+            let room = try #require(try await client.call("/v1/rooms", .post, token: bo, json: #"{"name":"Big","members":["cy","dee"]}"#).json["id"] as? String)
+            let text = String(repeating: "x", count: 600)
+            for _ in 0..<60 { _ = try await client.call("/v1/rooms/\(room)/messages", .post, token: bo, json: "{\"text\":\"\(text)\"}") }
+            _ = try await client.call("/v1/rooms/\(room)/settings", .put, token: dee, json: #"{"mute":"mentions_only"}"#)
+            try await client.ws("/v1/live?access_token=\(cy)") { cyInbound, cyOutbound, _ in
+                try await client.ws("/v1/live?access_token=\(dee)") { deeInbound, deeOutbound, _ in
+                    var cyReader = MessageReader(cyInbound)
+                    var deeReader = MessageReader(deeInbound)
+                    _ = try await cyReader.next()
+                    _ = try await deeReader.next()
+                    try await cyOutbound.writeTextMessage("{\"type\":\"subscribe\",\"rooms\":{\"\(room)\":0}}")
+                    let replay = try await cyReader.nextEvents()
+                    #expect(replay.count == 122 && replay.map(\.seq) == Array(1...122), "one replay frame of about 80 KB, whole")
+                    try await deeOutbound.writeTextMessage("{\"type\":\"subscribe\",\"rooms\":{\"\(room)\":122}}")
+                    // Past the replay (dee's is empty), both are live.
+                    _ = try await client.call("/v1/rooms/\(room)/messages", .post, token: bo, json: #"{"text":"ping"}"#)
+                    _ = try await client.call("/v1/rooms/\(room)/messages", .post, token: bo, json: #"{"text":"@dee and you"}"#)
+                    var cyNotify: [Int] = []
+                    var deeNotify: [Int] = []
+                    var cySeqs: [Int] = []
+                    var deeSeqs: [Int] = []
+                    for _ in 0..<10 where cySeqs.count < 4 {
+                        let message = try await cyReader.next(ofType: "events")
+                        cySeqs += (message["events"] as? [[String: Any]] ?? []).compactMap { $0["event_seq"] as? Int }
+                        cyNotify += message["notify"] as? [Int] ?? []
+                    }
+                    for _ in 0..<10 where deeSeqs.count < 4 {
+                        let message = try await deeReader.next(ofType: "events")
+                        deeSeqs += (message["events"] as? [[String: Any]] ?? []).compactMap { $0["event_seq"] as? Int }
+                        deeNotify += message["notify"] as? [Int] ?? []
+                    }
+                    #expect(cySeqs == [123, 124, 125, 126] && deeSeqs == [123, 124, 125, 126])
+                    #expect(cyNotify == [61, 62], "cy hears every new message")
+                    #expect(deeNotify == [62], "dee, on mentions only, hears the mention only")
+                    try await deeOutbound.close(.normalClosure, reason: nil)
+                }
+                try await cyOutbound.close(.normalClosure, reason: nil)
+            }
+        }
+    }
 }

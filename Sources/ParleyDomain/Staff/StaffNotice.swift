@@ -19,6 +19,10 @@ public enum RoomNotices {
     public static func compute(before: RoomState, events: [RoomEvent]) -> [(staff: StaffID, eventSeq: UInt64, notice: StaffNotice)] {
         var state = before
         var notices: [(StaffID, UInt64, StaffNotice)] = []
+        // Whether a member's index shows the room unread, where this command changed it;
+        // otherwise it is as `before` left it. (An author's own post, read by them in the
+        // same command, never makes the room unread for them: no notice either way.)
+        var shownUnread: [StaffID: Bool] = [:]
         for event in events {
             // The state before this event (a copy that shares storage until `apply` writes).
             let previous = state
@@ -38,6 +42,7 @@ public enum RoomNotices {
                     // Only members who had read everything get a notice: the room turned unread.
                     if standing.readSeq >= previous.lastSeq, state.unreadCount(for: member) > 0 {
                         owed.append((member, eventSeq, .unread(true)))
+                        shownUnread[member] = true
                     }
                     if message.mentions(member) {
                         owed.append((member, eventSeq, .mentioned(seq: message.seq, by: message.author, at: message.postedAt, notify: standing.mute.notifies(member, of: message))))
@@ -46,8 +51,9 @@ public enum RoomNotices {
                 // Deterministic order: by member, the unread notice before the mention.
                 notices += owed.enumerated().sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }.map(\.element)
             case let .readPointerMoved(staff, _):
-                if previous.unreadCount(for: staff) > 0, state.unreadCount(for: staff) == 0 {
+                if shownUnread[staff] ?? (before.unreadCount(for: staff) > 0), state.unreadCount(for: staff) == 0 {
                     notices.append((staff, eventSeq, .unread(false)))
+                    shownUnread[staff] = false
                 }
             case .messageEdited, .messageRecalled, .messagePreviewed, .muteChanged, .profileUpdated, .informationUpdated:
                 break
