@@ -14,6 +14,13 @@ enum JSONBody {
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// A response whose body `JSONWriter` writes (the hot path's types).
+    static func response<T: JSONWritable & Encodable>(_ value: T, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: value.jsonBytes)))
+    }
+
     /// Collects the body (refusing more than `limit` bytes) and decodes it.
     static func decode<T: RequestBody>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
         var request = request

@@ -85,7 +85,11 @@ struct LiveSession {
         for output in outputs {
             switch output {
             case let .events(room, entries, shared, notify):
-                let encode = { (entries: [JournalEntry]) in json(entries.map(EventResponse.init)) }
+                let encode = { (entries: [JournalEntry]) in
+                    var writer = JSONWriter(capacity: entries.count * 384)
+                    writer.array(entries) { writer, entry in EventResponse(entry).write(to: &writer) }
+                    return String(decoding: writer.bytes, as: UTF8.self)
+                }
                 let array = shared?.encoded(by: encode) ?? encode(entries)
                 // The array's inside, to join with the run's.
                 let inside = array.utf8.dropFirst().dropLast()

@@ -132,9 +132,42 @@ struct RoomResponse: Encodable {
         }
     }
 
+    /// `yyyy-MM-ddTHH:mm:ss.SSSZ` in UTC, as `Date.ISO8601FormatStyle` with fractional
+    /// seconds writes it, computed directly for years 1970 to 9999 (civil-from-days).
     static func format(_ timestamp: Timestamp) -> String {
-        Date(timeIntervalSince1970: Double(timestamp.milliseconds) / 1_000)
-            .formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        let milliseconds = timestamp.milliseconds
+        guard milliseconds >= 0, milliseconds < 253_402_300_800_000 else {
+            return Date(timeIntervalSince1970: Double(milliseconds) / 1_000)
+                .formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        }
+        let days = milliseconds / 86_400_000
+        var rest = milliseconds % 86_400_000
+        let z = days + 719_468
+        let era = z / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(24)
+        func digits(_ value: Int64, _ count: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<count { divisor *= 10 }
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
+        }
+        digits(year, 4); bytes.append(UInt8(ascii: "-")); digits(month, 2); bytes.append(UInt8(ascii: "-")); digits(day, 2)
+        bytes.append(UInt8(ascii: "T"))
+        digits(rest / 3_600_000, 2); rest %= 3_600_000; bytes.append(UInt8(ascii: ":"))
+        digits(rest / 60_000, 2); rest %= 60_000; bytes.append(UInt8(ascii: ":"))
+        digits(rest / 1_000, 2); bytes.append(UInt8(ascii: ".")); digits(rest % 1_000, 3)
+        bytes.append(UInt8(ascii: "Z"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

@@ -8,6 +8,9 @@ import Synchronization
 /// coalescing windows are aligned) share that frame too.
 public final class EventBatch: Sendable, Equatable {
     public let entries: [JournalEntry]
+    /// When it was published: sessions coalescing on the same window grid cut their runs at
+    /// the same batches.
+    public let publishedAt = ContinuousClock.now
     private let encoding = Mutex<String?>(nil)
     private let frame = Mutex<Frame?>(nil)
 

@@ -27,7 +27,9 @@ public final class LiveHub: RoomEventSink, StaffEventSink {
         public let staff: StaffID
         let id: UInt64
         private let limit: Int
-        private let queue = Mutex<(items: [LiveItem], lagged: Bool, ended: Bool)>(([], false, false))
+        /// Pending items, each with the instant it counts as sent (a batch: when it was
+        /// published, the same for every session).
+        private let queue = Mutex<(items: [(item: LiveItem, at: ContinuousClock.Instant)], lagged: Bool, ended: Bool)>(([], false, false))
         /// Wakes the writer; holds at most one pending wake-up.
         private let wakeups: AsyncStream<Void>
         private let wake: AsyncStream<Void>.Continuation
@@ -46,6 +48,7 @@ public final class LiveHub: RoomEventSink, StaffEventSink {
         /// Adds an item to this session's queue.
         public func send(_ item: LiveItem) {
             enum Outcome { case queued, ignored, lagged }
+            let at: ContinuousClock.Instant = if case let .events(batch, _) = item { batch.publishedAt } else { .now }
             let outcome = queue.withLock { queue -> Outcome in
                 guard !queue.ended else { return .ignored }
                 guard queue.items.count < limit else {
@@ -54,7 +57,7 @@ public final class LiveHub: RoomEventSink, StaffEventSink {
                     queue.items = []
                     return .lagged
                 }
-                queue.items.append(item)
+                queue.items.append((item, at))
                 return .queued
             }
             switch outcome {
@@ -66,24 +69,34 @@ public final class LiveHub: RoomEventSink, StaffEventSink {
 
         /// Calls `write` with every batch of pending items, in order, until the session ends
         /// or lags. A busy session writes at most one batch per `coalescing` window: a batch
-        /// that follows the previous one within the same window waits for the next window,
-        /// gathering what else arrives (an idle session writes at once). Windows are one grid
-        /// for all sessions of the process, so busy sessions following a room drain the same
-        /// batches together and can share the frames made of them.
+        /// that follows the previous one within the same window waits for the next window and
+        /// takes what was published before that window began (an idle session writes at
+        /// once). Windows are one grid for the whole process, so busy sessions following a
+        /// room take the same runs of batches and can share the frames made of them.
         public func forEachBatch(coalescing: Duration = .zero, _ write: ([LiveItem]) async throws -> Void) async rethrows {
             var lastWindow: Int64?
-            for await _ in wakeups {
+            var wakeup = wakeups.makeAsyncIterator()
+            var morePending = false
+            while !Task.isCancelled {
+                if !morePending {
+                    guard await wakeup.next() != nil else { return }
+                }
+                var cutoff: ContinuousClock.Instant?
                 if coalescing > .zero {
-                    let window = Self.window(of: .now, width: coalescing)
-                    if let lastWindow, window <= lastWindow {
-                        try? await Task.sleep(until: Self.windowStart(lastWindow + 1, width: coalescing))
+                    if let lastWindow, Self.window(of: .now, width: coalescing) <= lastWindow {
+                        let next = Self.windowStart(lastWindow + 1, width: coalescing)
+                        try? await Task.sleep(until: next)
+                        cutoff = next
                     }
                     lastWindow = Self.window(of: .now, width: coalescing)
                 }
-                let items = queue.withLock { queue -> [LiveItem] in
-                    defer { queue.items = [] }
-                    return queue.items
+                let (items, remaining) = queue.withLock { queue -> ([LiveItem], Bool) in
+                    let count = cutoff.map { cutoff in queue.items.firstIndex { $0.at >= cutoff } ?? queue.items.count } ?? queue.items.count
+                    let taken = queue.items.prefix(count).map(\.item)
+                    queue.items.removeFirst(count)
+                    return (taken, !queue.items.isEmpty)
                 }
+                morePending = remaining
                 if !items.isEmpty { try await write(items) }
             }
         }
