@@ -36,7 +36,8 @@ enum JSONBody {
         let data = Data(buffer.readableBytesView)
         // Optional fields are absent or have a value: an explicit null is refused, not read
         // as absent, so the API means what its schema says.
-        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+        // (Only a body with the word null in it needs that look.)
+        if Self.mentionsNull(buffer), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
             let field = T.fieldNames.first(where: { object[$0] is NSNull })
         {
             throw GatewayError.invalidArgument("field \(field) must not be null")
@@ -55,6 +56,20 @@ enum JSONBody {
             throw GatewayError.invalidArgument("field \(context.codingPath.map(\.stringValue).joined(separator: ".")) must not be null")
         } catch {
             throw GatewayError.invalidJSON("the body could not be read as the expected JSON object")
+        }
+    }
+}
+
+extension JSONBody {
+    /// Whether the bytes `null` occur in `buffer`.
+    static func mentionsNull(_ buffer: ByteBuffer) -> Bool {
+        buffer.withUnsafeReadableBytes { bytes in
+            guard bytes.count >= 4 else { return false }
+            for index in 0...(bytes.count - 4)
+            where bytes[index] == 0x6E && bytes[index + 1] == 0x75 && bytes[index + 2] == 0x6C && bytes[index + 3] == 0x6C {
+                return true
+            }
+            return false
         }
     }
 }

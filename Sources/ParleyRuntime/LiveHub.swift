@@ -189,9 +189,18 @@ public final class LiveHub: RoomEventSink, StaffEventSink {
             if case let .messagePosted(message) = entry.event { return message }
             return nil
         }
+        // Most followers hear every new message (not theirs, not muted, nothing to pick by
+        // mention): they share one list.
+        let everySeq = posted.filter { $0.recalledAt == nil }.map(\.seq)
+        let authors = Set(posted.map(\.author))
         for follower in followers where room.canRead(follower.staff) || removed.contains(follower.staff) {
             let mute = room.members[follower.staff]?.mute ?? .muted
-            let notify = posted.filter { mute.notifies(follower.staff, of: $0) }.map(\.seq)
+            let notify: [UInt64] =
+                switch mute {
+                case .muted: []
+                case .all where !authors.contains(follower.staff): everySeq
+                default: posted.filter { mute.notifies(follower.staff, of: $0) }.map(\.seq)
+                }
             follower.send(.events(batch, notify: notify))
         }
     }

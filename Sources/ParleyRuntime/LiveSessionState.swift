@@ -76,7 +76,8 @@ public struct LiveSessionState: Sendable {
 
     private mutating func deliver(_ entries: [JournalEntry], notify: [UInt64], to room: RoomID, batch: EventBatch? = nil) -> [Output] {
         guard case let .live(lastSent) = rooms[room] else { return [] }
-        let fresh = entries.filter { $0.eventSeq > lastSent }
+        // The usual case, all of it new, takes the entries as they are.
+        let fresh = (entries.first?.eventSeq ?? 0) > lastSent ? entries : entries.filter { $0.eventSeq > lastSent }
         guard let first = fresh.first else { return [] }
         guard first.eventSeq == lastSent + 1 else {
             // Something between was never seen: the client must catch up from the journal.
