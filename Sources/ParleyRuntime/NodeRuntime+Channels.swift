@@ -10,18 +10,12 @@ public enum QuickLinkSource: Sendable, Equatable {
 extension NodeRuntime {
     /// Runs `command` on channel `id`; answers with the channel after it.
     public func channelCommand(_ command: ChannelCommand, for id: ChannelID) async throws(RuntimeError) -> ChannelState {
-        try await retryingFenced(id.rawValue) { () async throws(RuntimeError) -> ChannelState in
-            try await channelRegistry(for: id).withEntity(id.rawValue) { (actor) async throws(RuntimeError) -> ChannelState in
-                try await actor.handle(command)
-            }
-        }
+        try await run(command, on: id.rawValue, in: channelRegistry(for: id))
     }
 
     /// Channel `id` as applied (`exists` is false when there is none).
     public func channel(_ id: ChannelID) async throws(RuntimeError) -> ChannelState {
-        try await channelRegistry(for: id).withEntity(id.rawValue) { (actor) async throws(RuntimeError) -> ChannelState in
-            try await actor.current()
-        }
+        try await current(id.rawValue, in: channelRegistry(for: id))
     }
 
     /// Every channel, by id.

@@ -192,18 +192,25 @@ public final class NodeRuntime: Sendable {
 
     /// Runs `command` on staff account `id`; answers with the account after it.
     public func staffCommand(_ command: StaffCommand, for id: StaffID) async throws(RuntimeError) -> StaffState {
-        try await retryingFenced(id.rawValue) { () async throws(RuntimeError) -> StaffState in
-            try await staffRegistry(for: id).withEntity(id.rawValue) { (actor) async throws(RuntimeError) -> StaffState in
-                try await actor.handle(command)
-            }
-        }
+        try await run(command, on: id.rawValue, in: staffRegistry(for: id))
     }
 
     /// Staff account `id` as applied (`exists` is false when there is none).
     public func staffAccount(_ id: StaffID) async throws(RuntimeError) -> StaffState {
-        try await staffRegistry(for: id).withEntity(id.rawValue) { (actor) async throws(RuntimeError) -> StaffState in
-            try await actor.current()
+        try await current(id.rawValue, in: staffRegistry(for: id))
+    }
+
+    /// Runs `command` on the entity `key` of a state-machine kind, deciding again on a fresh
+    /// activation when it was only fenced; answers with the state after it.
+    func run<Machine>(_ command: Machine.Command, on key: String, in registry: EntityRegistry<StateMachineActor<Machine>>) async throws(RuntimeError) -> Machine {
+        try await retryingFenced(key) { () async throws(RuntimeError) -> Machine in
+            try await registry.withEntity(key) { (actor) async throws(RuntimeError) -> Machine in try await actor.handle(command) }
         }
+    }
+
+    /// The entity `key` of a state-machine kind as applied.
+    func current<Machine>(_ key: String, in registry: EntityRegistry<StateMachineActor<Machine>>) async throws(RuntimeError) -> Machine {
+        try await registry.withEntity(key) { (actor) async throws(RuntimeError) -> Machine in try await actor.current() }
     }
 
     /// The rooms `staff` takes part in, most recent activity first (Recent Connections).

@@ -29,14 +29,8 @@ public struct UploadSweepService: Service {
     }
 
     public func run() async throws {
-        let interval = runtime.configuration.uploadSweepInterval
         var orphans = OrphanUploads()
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            } catch {
-                return
-            }
+        await repeatUntilShutdown(every: runtime.configuration.uploadSweepInterval) {
             do {
                 let due = orphans.observe(try await runtime.pendingUploads(), at: .now, grace: runtime.configuration.uploadGrace)
                 var discarded = 0
