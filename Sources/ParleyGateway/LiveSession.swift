@@ -249,7 +249,6 @@ struct ServerMessage: Encodable {
     var type: String
     var staff: String?
     var roomID: String?
-    var events: [EventResponse]?
     var resumeFrom: UInt64?
     var code: String?
     var message: String?
@@ -258,7 +257,7 @@ struct ServerMessage: Encodable {
     var mentions: [MentionResponse]?
 
     enum CodingKeys: String, CodingKey {
-        case type, staff, events, code, message, rooms, mentions
+        case type, staff, code, message, rooms, mentions
         case roomID = "room_id"
         case resumeFrom = "resume_from"
         case unreadRooms = "unread_rooms"

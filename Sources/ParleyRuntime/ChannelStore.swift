@@ -54,20 +54,24 @@ struct ChannelStore: Sendable {
         }
     }
 
-    /// Every channel that exists, by id: its profile records, read partition by partition.
-    func allChannels() throws(RuntimeError) -> [ChannelID] {
-        try readingState { () throws -> [ChannelID] in
-            var channels: [ChannelID] = []
+    /// Every channel that exists, by id, as applied: its profile records found partition by
+    /// partition, each loaded here (listing activates no actors).
+    func allChannels() throws(RuntimeError) -> [ChannelState] {
+        let ids = try readingState { () throws -> [ChannelID] in
+            var ids: [ChannelID] = []
             for partition in partitioner.allPartitions {
                 let prefix = partition.keyPrefix + [EntityKind.channel.rawValue]
                 for entry in try database.entries(.prefix(prefix), in: family) {
                     // key: prefix ++ id ++ 0x00 ++ record; ids never hold 0x00.
                     let rest = entry.key[prefix.count...]
                     guard let end = rest.firstIndex(of: 0), Array(entry.key[(end + 1)...]) == [Self.profile] else { continue }
-                    channels.append(ChannelID(unchecked: String(decoding: rest[..<end], as: UTF8.self)))
+                    ids.append(ChannelID(unchecked: String(decoding: rest[..<end], as: UTF8.self)))
                 }
             }
-            return channels.sorted()
+            return ids
         }
+        var channels: [ChannelState] = []
+        for id in ids.sorted() { channels.append(try load(id)) }
+        return channels
     }
 }

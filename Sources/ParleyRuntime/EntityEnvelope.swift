@@ -21,31 +21,18 @@ enum EntityEnvelope: Equatable {
 
     static let version: UInt8 = 1
 
-
     func encoded() -> [UInt8] {
         var writer = BinaryWriter(capacity: 128)
         writer.write(Self.version)
         switch self {
         case let .room(id, firstEventSeq, events, notices):
-            writer.write(EntityKind.room.rawValue)
-            writer.write(id.rawValue)
-            writer.writeVarint(firstEventSeq)
-            writer.writeVarint(UInt64(events.count))
-            for event in events { event.encode(into: &writer) }
+            Self.writeEvents(.room, id.rawValue, firstEventSeq: firstEventSeq, events, into: &writer) { $0.encode(into: &$1) }
             writer.writeVarint(UInt64(notices.count))
             for batch in notices { batch.encode(into: &writer) }
         case let .staff(id, events):
-            writer.write(EntityKind.staff.rawValue)
-            writer.write(id.rawValue)
-            writer.writeVarint(0)
-            writer.writeVarint(UInt64(events.count))
-            for event in events { event.encode(into: &writer) }
+            Self.writeEvents(.staff, id.rawValue, events, into: &writer) { $0.encode(into: &$1) }
         case let .channel(id, events):
-            writer.write(EntityKind.channel.rawValue)
-            writer.write(id.rawValue)
-            writer.writeVarint(0)
-            writer.writeVarint(UInt64(events.count))
-            for event in events { event.encode(into: &writer) }
+            Self.writeEvents(.channel, id.rawValue, events, into: &writer) { $0.encode(into: &$1) }
         case let .fileChunk(room, file, index, bytes):
             writer.write(Self.fileChunkKind)
             writer.write(room.rawValue)
@@ -58,6 +45,18 @@ enum EntityEnvelope: Equatable {
             writer.write(file)
         }
         return writer.bytes
+    }
+
+    /// `kind u8, key string, first event seq varint, count varint, events…`.
+    private static func writeEvents<Event>(
+        _ kind: EntityKind, _ key: String, firstEventSeq: UInt64 = 0, _ events: [Event], into writer: inout BinaryWriter,
+        _ encode: (Event, inout BinaryWriter) -> Void
+    ) {
+        writer.write(kind.rawValue)
+        writer.write(key)
+        writer.writeVarint(firstEventSeq)
+        writer.writeVarint(UInt64(events.count))
+        for event in events { encode(event, &writer) }
     }
 
     static func decode(_ bytes: [UInt8]) throws(DecodingError) -> EntityEnvelope {

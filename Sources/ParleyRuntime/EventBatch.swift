@@ -16,16 +16,10 @@ public final class EventBatch: Sendable, Equatable {
 
     /// A frame made from the events `firstEventSeq...` up to this batch's last, alerting
     /// `notify`.
-    public struct Frame: Sendable {
-        public let firstEventSeq: UInt64
-        public let notify: [UInt64]
-        public let bytes: any Sendable
-
-        public init(firstEventSeq: UInt64, notify: [UInt64], bytes: any Sendable) {
-            self.firstEventSeq = firstEventSeq
-            self.notify = notify
-            self.bytes = bytes
-        }
+    private struct Frame: Sendable {
+        let firstEventSeq: UInt64
+        let notify: [UInt64]
+        let bytes: any Sendable
     }
 
     public init(_ entries: [JournalEntry]) {

@@ -185,22 +185,9 @@ public final class LiveHub: RoomEventSink, StaffEventSink {
             return nil
         })
         let batch = EventBatch(entries)
-        let posted = entries.compactMap { entry -> Message? in
-            if case let .messagePosted(message) = entry.event { return message }
-            return nil
-        }
-        // Most followers hear every new message (not theirs, not muted, nothing to pick by
-        // mention): they share one list.
-        let everySeq = posted.filter { $0.recalledAt == nil }.map(\.seq)
-        let authors = Set(posted.map(\.author))
+        let alerts = MessageAlerts(posted: entries.compactMap(\.event.postedMessage))
         for follower in followers where room.canRead(follower.staff) || removed.contains(follower.staff) {
-            let mute = room.members[follower.staff]?.mute ?? .muted
-            let notify: [UInt64] =
-                switch mute {
-                case .muted: []
-                case .all where !authors.contains(follower.staff): everySeq
-                default: posted.filter { mute.notifies(follower.staff, of: $0) }.map(\.seq)
-                }
+            let notify = alerts.seqs(for: follower.staff, mute: room.members[follower.staff]?.mute ?? .muted)
             follower.send(.events(batch, notify: notify))
         }
     }

@@ -18,13 +18,10 @@ extension NodeRuntime {
         try await current(id.rawValue, in: channelRegistry(for: id))
     }
 
-    /// Every channel, by id.
+    /// Every channel, by id, as applied.
     public func allChannels() async throws(RuntimeError) -> [ChannelState] {
         let store = channelStore
-        let ids = try await store.database.executor.run { () throws(RuntimeError) -> [ChannelID] in try store.allChannels() }
-        var channels: [ChannelState] = []
-        for id in ids { channels.append(try await channel(id)) }
-        return channels.filter(\.exists)
+        return try await store.database.executor.run { () throws(RuntimeError) -> [ChannelState] in try store.allChannels() }
     }
 
     /// Sends quick link `code` to `room`: from `author`'s own shortcuts or from a channel's

@@ -198,3 +198,25 @@ struct MessageRulesTests {
         #expect(try room.run(.attachLinkPreviews(seq: 7, [b]), at: start).isEmpty)
     }
 }
+
+@Suite("Message alerts")
+struct MessageAlertsTests {
+    /// The shared list and the per-member rule agree for every mute setting and member.
+    @Test func alertsFollowTheMuteRuleForEveryMember() {
+        let bo = StaffID(unchecked: "bo")
+        let cy = StaffID(unchecked: "cy")
+        let dee = StaffID(unchecked: "dee")
+        let mention = Message(seq: 2, author: bo, text: "@dee", postedAt: Timestamp(milliseconds: 2), idempotencyKey: nil, mentions: [dee])
+        var recalled = Message(seq: 3, author: cy, text: "", postedAt: Timestamp(milliseconds: 3), idempotencyKey: nil)
+        recalled.recalledAt = Timestamp(milliseconds: 4)
+        let posted = [Message(seq: 1, author: bo, text: "hi", postedAt: Timestamp(milliseconds: 1), idempotencyKey: nil), mention, recalled]
+        let alerts = MessageAlerts(posted: posted)
+        for member in [bo, cy, dee, StaffID(unchecked: "eve")] {
+            for mute in MuteSetting.allCases {
+                #expect(alerts.seqs(for: member, mute: mute) == posted.filter { mute.notifies(member, of: $0) }.map(\.seq), "\(member) \(mute)")
+            }
+        }
+        #expect(alerts.seqs(for: StaffID(unchecked: "eve"), mute: .all) == [1, 2])
+        #expect(alerts.seqs(for: dee, mute: .mentionsOnly) == [2])
+    }
+}
