@@ -51,8 +51,9 @@ public struct Gateway: Sendable {
     public func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.addMiddleware {
+            // Outermost, so refusals are counted with the status the client gets.
+            RequestMetricsMiddleware()
             ErrorMiddleware()
-            MetricsMiddleware()
         }
         addOperationalRoutes(to: router)
         addRoomRoutes(to: router)

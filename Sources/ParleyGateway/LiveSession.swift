@@ -42,9 +42,11 @@ struct LiveSession {
         var state = LiveSessionState()
         try await subscription.forEachBatch(coalescing: coalescingWindow) { items in
             var outputs: [LiveSessionState.Output] = []
+            outputs.reserveCapacity(items.count)
             for item in items {
-                for output in state.handle(item) {
-                    outputs.append(output)
+                let handled = outputs.count
+                state.handle(item, into: &outputs)
+                for output in outputs[handled...] {
                     switch output {
                     case let .events(room, entries, _, _) where entries.contains(where: { if case .memberRemoved(caller.staff, _) = $0.event { true } else { false } }):
                         hub.unfollow(room, by: subscription)
@@ -71,12 +73,18 @@ struct LiveSession {
     /// sessions that drain the same run with the same `notify` write the same bytes.
     static func frames(_ outputs: [LiveSessionState.Output]) -> [ByteBuffer] {
         var frames: [ByteBuffer] = []
-        var run: (room: RoomID, parts: [Substring.UTF8View], notify: [UInt64], first: UInt64, shared: EventBatch?, allShared: Bool)?
+        // A run of one room's events: the pieces are encoded only if the frame is not kept.
+        var run: (room: RoomID, pieces: [(entries: [JournalEntry], shared: EventBatch?)], notify: [UInt64], first: UInt64, allShared: Bool)?
         func flush() {
             guard let pending = run else { return }
             run = nil
-            let make = { eventsMessage(room: pending.room, parts: pending.parts, notify: pending.notify) }
-            if pending.allShared, let last = pending.shared {
+            let make = {
+                eventsMessage(room: pending.room, parts: pending.pieces.map { piece in
+                    // The array's inside, to join with the run's other pieces.
+                    Substring((piece.shared?.encoded(by: encodeEvents) ?? encodeEvents(piece.entries)).utf8.dropFirst().dropLast()).utf8
+                }.filter { !$0.isEmpty }, notify: pending.notify)
+            }
+            if pending.allShared, let last = pending.pieces.last?.shared {
                 frames.append(last.frame(from: pending.first, notify: pending.notify, make: make))
             } else {
                 frames.append(make())
@@ -85,19 +93,10 @@ struct LiveSession {
         for output in outputs {
             switch output {
             case let .events(room, entries, shared, notify):
-                let encode = { (entries: [JournalEntry]) in
-                    var writer = JSONWriter(capacity: entries.count * 384)
-                    writer.array(entries) { writer, entry in EventResponse(entry).write(to: &writer) }
-                    return String(decoding: writer.bytes, as: UTF8.self)
-                }
-                let array = shared?.encoded(by: encode) ?? encode(entries)
-                // The array's inside, to join with the run's.
-                let inside = array.utf8.dropFirst().dropLast()
                 if run?.room != room { flush() }
-                if run == nil { run = (room, [], [], entries.first?.eventSeq ?? 0, nil, true) }
-                if !inside.isEmpty { run?.parts.append(Substring(inside).utf8) }
+                if run == nil { run = (room, [], [], entries.first?.eventSeq ?? 0, true) }
+                run?.pieces.append((entries, shared))
                 run?.notify += notify
-                run?.shared = shared
                 if shared == nil { run?.allShared = false }
             case let .resyncRequired(room, resumeFrom):
                 flush()
@@ -115,6 +114,13 @@ struct LiveSession {
         }
         flush()
         return frames
+    }
+
+    /// A JSON array of events, as the REST API writes them.
+    static func encodeEvents(_ entries: [JournalEntry]) -> String {
+        var writer = JSONWriter(capacity: entries.count * 384)
+        writer.array(entries) { writer, entry in EventResponse(entry).write(to: &writer) }
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
     /// Writes one text message, the buffer shared, not copied; split into continuation

@@ -45,9 +45,11 @@ public final class LiveHub: RoomEventSink, StaffEventSink {
         /// reconnect and resume from what it last saw.
         public var hasLagged: Bool { queue.withLock { $0.lagged } }
 
-        /// Adds an item to this session's queue.
+        /// Adds an item to this session's queue. Only an item that finds the queue empty wakes
+        /// the writer: items behind it are taken with it, or (past a window's cutoff) on the
+        /// writer's next turn, which it takes without waiting for a wake-up.
         public func send(_ item: LiveItem) {
-            enum Outcome { case queued, ignored, lagged }
+            enum Outcome { case queuedFirst, queuedBehind, ignored, lagged }
             let at: ContinuousClock.Instant = if case let .events(batch, _) = item { batch.publishedAt } else { .now }
             let outcome = queue.withLock { queue -> Outcome in
                 guard !queue.ended else { return .ignored }
@@ -58,12 +60,12 @@ public final class LiveHub: RoomEventSink, StaffEventSink {
                     return .lagged
                 }
                 queue.items.append((item, at))
-                return .queued
+                return queue.items.count == 1 ? .queuedFirst : .queuedBehind
             }
             switch outcome {
-            case .queued: wake.yield()
+            case .queuedFirst: wake.yield()
             case .lagged: wake.finish()
-            case .ignored: break
+            case .queuedBehind, .ignored: break
             }
         }
 
@@ -186,9 +188,11 @@ public final class LiveHub: RoomEventSink, StaffEventSink {
         })
         let batch = EventBatch(entries)
         let alerts = MessageAlerts(posted: entries.compactMap(\.event.postedMessage))
-        for follower in followers where room.canRead(follower.staff) || removed.contains(follower.staff) {
-            let notify = alerts.seqs(for: follower.staff, mute: room.members[follower.staff]?.mute ?? .muted)
-            follower.send(.events(batch, notify: notify))
+        for follower in followers {
+            // One lookup: membership (who may read) and the mute setting.
+            let member = room.members[follower.staff]
+            guard member != nil || (!removed.isEmpty && removed.contains(follower.staff)) else { continue }
+            follower.send(.events(batch, notify: alerts.seqs(for: follower.staff, mute: member?.mute ?? .muted)))
         }
     }
 }

@@ -33,13 +33,18 @@ public struct LiveSessionState: Sendable {
     public mutating func forget(_ room: RoomID) { rooms[room] = nil }
 
     public mutating func handle(_ item: LiveItem) -> [Output] {
+        var outputs: [Output] = []
+        handle(item, into: &outputs)
+        return outputs
+    }
+
+    /// The same, appending to `outputs` (a session handles a window's items into one array).
+    public mutating func handle(_ item: LiveItem, into outputs: inout [Output]) {
         switch item {
         case let .subscribing(room, after):
             rooms[room] = .replaying(lastSent: after, held: [], heldNotify: [])
-            return []
         case let .replayed(room, entries, complete, resyncRequired):
-            guard case .replaying(var lastSent, let held, let heldNotify) = rooms[room] else { return [] }
-            var outputs: [Output] = []
+            guard case .replaying(var lastSent, let held, let heldNotify) = rooms[room] else { return }
             if resyncRequired { outputs.append(.resyncRequired(room, resumeFrom: lastSent)) }
             let fresh = entries.filter { $0.eventSeq > lastSent }
             if !fresh.isEmpty {
@@ -48,50 +53,54 @@ public struct LiveSessionState: Sendable {
             }
             guard complete else {
                 rooms[room] = .replaying(lastSent: lastSent, held: held, heldNotify: heldNotify)
-                return outputs
+                return
             }
             rooms[room] = .live(lastSent: lastSent)
-            if !held.isEmpty { outputs += deliver(held, notify: heldNotify, to: room) }
-            return outputs
+            if !held.isEmpty { deliver(held, notify: heldNotify, to: room, into: &outputs) }
         case let .events(batch, notify):
-            guard let room = batch.entries.first?.room else { return [] }
+            guard let room = batch.entries.first?.room else { return }
             switch rooms[room] {
             case .replaying(let lastSent, var held, var heldNotify):
                 held += batch.entries
                 heldNotify += notify
                 rooms[room] = .replaying(lastSent: lastSent, held: held, heldNotify: heldNotify)
-                return []
             case .live:
-                return deliver(batch.entries, notify: notify, to: room, batch: batch)
+                deliver(batch.entries, notify: notify, to: room, batch: batch, into: &outputs)
             case nil:
-                return []
+                break
             }
         case let .refused(room, code, message):
             rooms[room] = nil
-            return [.refused(room, code: code, message: message)]
+            outputs.append(.refused(room, code: code, message: message))
         case let .staffUpdated(unreadRooms, entries, mentions):
-            return [.staffUpdated(unreadRooms: unreadRooms, rooms: Dictionary(entries, uniquingKeysWith: { _, last in last }), mentions: mentions)]
+            outputs.append(.staffUpdated(unreadRooms: unreadRooms, rooms: Dictionary(entries, uniquingKeysWith: { _, last in last }), mentions: mentions))
         }
     }
 
-    private mutating func deliver(_ entries: [JournalEntry], notify: [UInt64], to room: RoomID, batch: EventBatch? = nil) -> [Output] {
-        guard case let .live(lastSent) = rooms[room] else { return [] }
+    private mutating func deliver(
+        _ entries: [JournalEntry], notify: [UInt64], to room: RoomID, batch: EventBatch? = nil, into outputs: inout [Output]
+    ) {
+        guard case let .live(lastSent) = rooms[room] else { return }
         // The usual case, all of it new, takes the entries as they are.
         let fresh = (entries.first?.eventSeq ?? 0) > lastSent ? entries : entries.filter { $0.eventSeq > lastSent }
-        guard let first = fresh.first else { return [] }
+        guard let first = fresh.first else { return }
         guard first.eventSeq == lastSent + 1 else {
             // Something between was never seen: the client must catch up from the journal.
             rooms[room] = nil
-            return [.resyncRequired(room, resumeFrom: lastSent)]
+            outputs.append(.resyncRequired(room, resumeFrom: lastSent))
+            return
         }
         rooms[room] = .live(lastSent: fresh[fresh.count - 1].eventSeq)
         let shared = fresh.count == batch?.entries.count ? batch : nil
-        guard !notify.isEmpty, shared == nil else { return [.events(room, fresh, shared: shared, notify: notify)] }
+        guard !notify.isEmpty, shared == nil else {
+            outputs.append(.events(room, fresh, shared: shared, notify: notify))
+            return
+        }
         // Part of the batch was already written: alert only for what is written now.
         let messages = Set(fresh.compactMap { entry -> UInt64? in
             if case let .messagePosted(message) = entry.event { return message.seq }
             return nil
         })
-        return [.events(room, fresh, shared: shared, notify: notify.filter(messages.contains))]
+        outputs.append(.events(room, fresh, shared: shared, notify: notify.filter(messages.contains)))
     }
 }

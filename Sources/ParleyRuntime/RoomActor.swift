@@ -37,6 +37,8 @@ actor RoomActor: ActivatedEntity {
     /// Committed events wait here until every earlier one is published.
     private var committed: [UInt64: [JournalEntry]] = [:]
     private var nextToPublish: UInt64 = 1
+    /// A commit is collecting its successors' entries before publishing them with its own.
+    private var publishPending = false
     /// Files whose post or discard is being committed: a post and a discard of one upload
     /// never both go ahead.
     private var filesInFlight: Set<String> = []
@@ -103,7 +105,7 @@ actor RoomActor: ActivatedEntity {
             retire()
             throw .log(error)
         }
-        publishInOrder(entries, from: firstEventSeq)
+        await publishInOrder(entries, from: firstEventSeq)
         if !notices.isEmpty { outboxWritten() }
         return .applied(entries, next)
     }
@@ -157,12 +159,22 @@ actor RoomActor: ActivatedEntity {
         }
     }
 
-    private func publishInOrder(_ entries: [JournalEntry], from firstEventSeq: UInt64) {
+    /// Publishes `entries` once every earlier committed entry is published. The commits of
+    /// one log batch resume this actor one after another: the first of them yields, so the
+    /// others (already queued on this actor) add their entries first, and publishes them all
+    /// as one batch; subscribers then handle one item per log batch, not one per command.
+    private func publishInOrder(_ entries: [JournalEntry], from firstEventSeq: UInt64) async {
         committed[firstEventSeq] = entries
-        while let ready = committed.removeValue(forKey: nextToPublish) {
-            nextToPublish += UInt64(ready.count)
-            if let state { events.publish(ready, room: state) }
+        guard !publishPending else { return }
+        publishPending = true
+        await Task.yield()
+        publishPending = false
+        var ready: [JournalEntry] = []
+        while let next = committed.removeValue(forKey: nextToPublish) {
+            nextToPublish += UInt64(next.count)
+            ready += next
         }
+        if !ready.isEmpty, let state { events.publish(ready, room: state) }
     }
 
     private func replay(of post: MessagePost, key: String) throws(RuntimeError) -> Message? {

@@ -18,6 +18,8 @@ struct MessagesBenchmark: Sendable {
     let adminToken: String
     let staticURL: String
     let members: Int
+    /// The node's process, to read the CPU time the load cost it.
+    let nodePID: Int32?
     var settings = H2LoadRun.Settings()
 
     init(arguments: [String]) throws {
@@ -31,6 +33,7 @@ struct MessagesBenchmark: Sendable {
         members = option("--members", in: arguments).flatMap(Int.init).map { min(max($0, 1), 500) } ?? 50
         settings.clients = option("--clients", in: arguments).flatMap(Int.init).map { min(max($0, 1), 1_000) } ?? 64
         settings.seconds = option("--seconds", in: arguments).flatMap(Int.init).map { min(max($0, 1), 600) } ?? 10
+        nodePID = option("--node-pid", in: arguments).flatMap(Int32.init)
     }
 
     func run() async throws {
@@ -59,7 +62,14 @@ struct MessagesBenchmark: Sendable {
                 group.addTask { try await member.run { ready.value.add(1, ordering: .relaxed) } }
             }
             try await waitUntil("every member subscribed", limit: .seconds(60)) { ready.value.load(ordering: .relaxed) == members }
+            let before = CPUAccount.read(pid: nodePID)
             let (sends, probesSent) = try await measureSends(room: room, sender: sender, work: work)
+            let after = CPUAccount.read(pid: nodePID)
+            if let seconds = before.processSeconds(until: after) {
+                let total = Double(sends.succeeded + sends.failed)
+                note("bench: node CPU \(rounded(seconds)) s for the load: \(rounded(seconds / max(total, 1) * 1_000_000)) µs per send (warm-up included)")
+            }
+            note("bench: machine time stolen by other guests during the load: \(rounded(before.stealShare(until: after) * 100)) %")
             _ = try await call("/v1/rooms/\(room)/messages", token: sender, body: #"{"text":"\#(BenchMember.endMarker)"}"#)
             var arrivals: [BenchMember.Arrivals] = []
             let endDeadline = ContinuousClock.now + .seconds(60)

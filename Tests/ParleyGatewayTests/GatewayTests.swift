@@ -14,12 +14,21 @@ struct GatewayTests {
             #expect(ready.status == .ok && ready.json["status"] as? String == "ready")
             let room = try #require(try await client.call("/v1/rooms", .post, json: #"{"name":"Metered"}"#).json["id"] as? String)
             _ = try await client.call("/v1/rooms/\(room)/messages", .post, json: #"{"text":"count me"}"#)
+            let refused = try await client.call("/v1/rooms/r_unknownroom00000000/messages", .post, json: #"{"text":"nowhere"}"#)
+            #expect(refused.status == .notFound)
             try await client.execute(uri: "/metrics", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
                 let text = String(buffer: response.body)
+                let lines = text.split(separator: "\n")
                 #expect(text.contains("parley_log_appends_total"))
                 #expect(text.contains("http_server_request_duration"))
+                // Per route and status as the client saw it: a refusal is a 404, not a 500.
+                let posts = lines.filter { $0.hasPrefix("hb_requests{") && $0.contains("/messages") && $0.contains(#"http_request_method="POST""#) }
+                #expect(posts.contains { $0.contains(#"http_response_status_code="201""#) })
+                #expect(posts.contains { $0.contains(#"http_response_status_code="404""#) })
+                #expect(!posts.contains { $0.contains(#"http_response_status_code="500""#) })
+                #expect(lines.contains { $0.hasPrefix("hb_request_errors{") && $0.contains(#"error_type="404""#) })
             }
         }
     }

@@ -4,6 +4,13 @@ public enum Mentions {
     /// mentions everyone. A mention is `@` at the start or after a non-identifier character,
     /// followed by an identifier; `@all` mentions every member.
     public static func parse(_ text: String, members: Set<StaffID>) -> (mentions: [StaffID], all: Bool) {
+        parse(text, isMember: members.contains)
+    }
+
+    /// The same, asking `isMember` who is a member (a room passes its member table as it is).
+    public static func parse(_ text: String, isMember: (StaffID) -> Bool) -> (mentions: [StaffID], all: Bool) {
+        // Most messages mention no one.
+        guard text.utf8.contains(UInt8(ascii: "@")) else { return ([], false) }
         let scalars = Array(text.unicodeScalars)
         var mentioned: [StaffID] = []
         var all = false
@@ -22,7 +29,7 @@ public enum Mentions {
             let name = String(String.UnicodeScalarView(scalars[(index + 1)..<end]))
             if name == "all" {
                 all = true
-            } else if let staff = StaffID(rawValue: name), members.contains(staff), !mentioned.contains(staff) {
+            } else if let staff = StaffID(rawValue: name), isMember(staff), !mentioned.contains(staff) {
                 mentioned.append(staff)
             }
             index = end - 1

@@ -37,7 +37,7 @@ extension RoomState {
             var edited = try ownMessageInWindow(seq, by: staff, now: now, limits: limits, message: message)
             try validate(text: text, limits: limits)
             edited.text = text
-            (edited.mentions, edited.mentionsAll) = Mentions.parse(text, members: Set(members.keys))
+            (edited.mentions, edited.mentionsAll) = Mentions.parse(text) { members[$0] != nil }
             edited.editedAt = now
             // Previews of links the new text no longer has go; new links are previewed later.
             let links = LinkPreview.links(in: text)
@@ -216,7 +216,7 @@ extension RoomState {
                 posted.forwardedFrom?.excerpt = excerpt(original.text.isEmpty ? "[\(original.attachment?.kind.name ?? "file")] \(original.attachment?.name ?? "")" : original.text, limits)
             }
         }
-        (posted.mentions, posted.mentionsAll) = Mentions.parse(post.text, members: Set(members.keys))
+        (posted.mentions, posted.mentionsAll) = Mentions.parse(post.text) { members[$0] != nil }
         // Posting reads the room up to the new message for its author.
         return [.messagePosted(posted), .readPointerMoved(post.author, seq: posted.seq)]
     }
