@@ -2,7 +2,7 @@ import Synchronization
 
 /// The promise of one appended entry: completed once, awaited once.
 public final class AppendTicket: Sendable {
-    public typealias Outcome = Result<LogPosition, PartitionLogError>
+    public typealias Outcome = Result<LogPosition, ClusterError>
 
     private enum State {
         case pending(CheckedContinuation<Outcome, Never>?)
@@ -14,7 +14,7 @@ public final class AppendTicket: Sendable {
     public init() {}
 
     /// A ticket that has already failed.
-    public static func failed(_ error: PartitionLogError) -> AppendTicket {
+    public static func failed(_ error: ClusterError) -> AppendTicket {
         let ticket = AppendTicket()
         ticket.complete(.failure(error))
         return ticket
@@ -32,7 +32,7 @@ public final class AppendTicket: Sendable {
 
     /// Waits until the entry is durable and applied (or failed). Cancelling the waiting task
     /// does not withdraw the entry: it may still commit.
-    public func result() async throws(PartitionLogError) -> LogPosition {
+    public func result() async throws(ClusterError) -> LogPosition {
         let outcome: Outcome = await withCheckedContinuation { continuation in
             let ready: Outcome? = state.withLock { state in
                 switch state {

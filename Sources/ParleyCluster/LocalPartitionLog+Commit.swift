@@ -24,7 +24,7 @@ extension LocalPartitionLog {
         for pending in ordered {
             let slot = Int(pending.partition.rawValue)
             guard pending.generation == generations[slot] else {
-                pending.ticket.complete(.failure(PartitionLogError(
+                pending.ticket.complete(.failure(ClusterError(
                     .stale, "partition \(pending.partition) is at generation \(generations[slot]), not \(pending.generation)")))
                 continue
             }
@@ -39,7 +39,7 @@ extension LocalPartitionLog {
                 // everything else it pipelined by moving the generation on.
                 generations[slot] += 1
                 fenced.insert(slot)
-                pending.ticket.complete(.failure(PartitionLogError(.rejected, "\(error)")))
+                pending.ticket.complete(.failure(ClusterError(.rejected, "\(error)")))
                 continue
             }
             logWrites.put(LogLayout.entryKey(entry.partition, entry.index), LogLayout.encodeEntry(entry), in: families.log)
@@ -93,16 +93,16 @@ extension LocalPartitionLog {
     }
 
     private func settleFailedCommit(_ failure: WriteFailure, accepted: [(ticket: AppendTicket, position: LogPosition)], partitions: Set<Int>) {
-        let error: PartitionLogError
+        let error: ClusterError
         switch failure {
         case let .notDurable(storage):
             logger.error("commit failed; nothing of it is durable", metadata: ["error": "\(storage)", "entries": "\(accepted.count)"])
-            error = PartitionLogError(.storageFailure, storage.description)
+            error = ClusterError(.storageFailure, storage.description)
         case let .notApplied(storage):
             logger.critical(
                 "entries are durable but could not be applied; refusing further entries until restart replays them",
                 metadata: ["error": "\(storage)", "entries": "\(accepted.count)"])
-            error = PartitionLogError(.storageFailure, "state could not be applied (\(storage.message)); the node must restart")
+            error = ClusterError(.storageFailure, "state could not be applied (\(storage.message)); the node must restart")
         }
         queue.withLock { queue in
             for slot in partitions { queue.generations[slot] += 1 }

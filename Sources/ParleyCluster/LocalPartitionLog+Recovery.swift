@@ -9,7 +9,7 @@ extension LocalPartitionLog {
         if let layout = try database.get(LogLayout.layoutKey, in: families.meta) {
             let stored = layout.reduce(0) { $0 << 8 | Int($1) }
             guard stored == partitionCount else {
-                throw PartitionLogError(
+                throw ClusterError(
                     .layoutMismatch,
                     "the data directory was created with \(stored) partitions but the configuration says \(partitionCount)")
             }
@@ -31,7 +31,7 @@ extension LocalPartitionLog {
                 guard let firstIndex = LogLayout.index(ofEntryKey: first.key, in: partition),
                     let lastIndex = LogLayout.index(ofEntryKey: last.key, in: partition)
                 else {
-                    throw PartitionLogError(.storageFailure, "the log of \(partition) holds a key that is not an entry key")
+                    throw ClusterError(.storageFailure, "the log of \(partition) holds a key that is not an entry key")
                 }
                 current.log = LogCursor(firstIndex: firstIndex, lastIndex: lastIndex)
             }
@@ -58,7 +58,7 @@ extension LocalPartitionLog {
         stateMachine: any PartitionStateMachine
     ) throws -> UInt64 {
         guard progress.applied + 1 >= progress.log.firstIndex else {
-            throw PartitionLogError(
+            throw ClusterError(
                 .storageFailure,
                 "\(partition) applied up to \(progress.applied) but its log starts at \(progress.log.firstIndex): entries are missing")
         }
@@ -83,7 +83,7 @@ extension LocalPartitionLog {
                 return true
             }
             guard expected == upper + 1 else {
-                throw PartitionLogError(.storageFailure, "log entries \(expected)...\(upper) of \(partition) are missing")
+                throw ClusterError(.storageFailure, "log entries \(expected)...\(upper) of \(partition) are missing")
             }
             writes.put(LogLayout.appliedKey(partition), LogLayout.encodeIndex(upper))
             try database.write(writes.batch, sync: true)

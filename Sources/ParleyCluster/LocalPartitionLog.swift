@@ -50,7 +50,7 @@ public final class LocalPartitionLog: PartitionLog, Service {
         var closed = false
         /// Set when state could not be applied after its entries became durable: the node
         /// must restart (and replay) before it takes more entries.
-        var failure: PartitionLogError?
+        var failure: ClusterError?
         var generations: [UInt64]
         var statistics = LogStatistics()
     }
@@ -78,7 +78,7 @@ public final class LocalPartitionLog: PartitionLog, Service {
         stateMachine: any PartitionStateMachine,
         configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "parley.log")
-    ) throws(PartitionLogError) {
+    ) throws(ClusterError) {
         self.partitionCount = partitionCount
         self.configuration = configuration
         self.database = database
@@ -88,11 +88,11 @@ public final class LocalPartitionLog: PartitionLog, Service {
             families = try LogFamilies(database)
             recovered = try Self.recover(database: database, families: families, partitionCount: partitionCount, stateMachine: stateMachine)
         } catch let error as StorageError {
-            throw PartitionLogError(.storageFailure, error.description)
-        } catch let error as PartitionLogError {
+            throw ClusterError(.storageFailure, error.description)
+        } catch let error as ClusterError {
             throw error
         } catch {
-            throw PartitionLogError(.storageFailure, "\(error)")
+            throw ClusterError(.storageFailure, "\(error)")
         }
         queue = Mutex(Queue(generations: Array(repeating: 1, count: partitionCount)))
     }
@@ -120,12 +120,12 @@ public final class LocalPartitionLog: PartitionLog, Service {
 
     public func append(_ payload: [UInt8], to partition: PartitionID, generation: UInt64) -> AppendTicket {
         guard Int(partition.rawValue) < partitionCount else {
-            return .failed(PartitionLogError(.unknownPartition, "no partition \(partition) of \(partitionCount)"))
+            return .failed(ClusterError(.unknownPartition, "no partition \(partition) of \(partitionCount)"))
         }
         let ticket = AppendTicket()
-        let (refusal, wake): (PartitionLogError?, Bool) = queue.withLock { queue in
+        let (refusal, wake): (ClusterError?, Bool) = queue.withLock { queue in
             if let failure = queue.failure { return (failure, false) }
-            guard !queue.closed else { return (PartitionLogError(.shuttingDown, "the node is shutting down"), false) }
+            guard !queue.closed else { return (ClusterError(.shuttingDown, "the node is shutting down"), false) }
             queue.pending.append(Pending(partition: partition, generation: generation, payload: payload, ticket: ticket))
             if queue.lingerTarget > 0 {
                 guard queue.pending.count >= queue.lingerTarget else { return (nil, false) }

@@ -58,7 +58,7 @@ public protocol PartitionStateMachine: Sendable {
 }
 
 /// The one error type of ParleyCluster.
-public struct PartitionLogError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct ClusterError: Error, Equatable, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         /// The partition's generation (the leader term, once replicated) moved on since the
         /// proposer activated: it must reload its state and decide again.
@@ -73,6 +73,10 @@ public struct PartitionLogError: Error, Equatable, Sendable, CustomStringConvert
         case unknownPartition = "log_unknown_partition"
         /// The database was laid out for a different partition count.
         case layoutMismatch = "log_layout_mismatch"
+        /// A cluster membership that cannot be used (unknown node, duplicate, bad address…).
+        case invalidMembership = "cluster_invalid_membership"
+        /// A peer's cluster configuration differs from this node's.
+        case membershipMismatch = "cluster_membership_mismatch"
     }
 
     public let code: Code

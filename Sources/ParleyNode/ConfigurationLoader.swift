@@ -17,6 +17,11 @@ public enum ConfigurationLoader {
                 throw ConfigurationError(source: "environment", key: setting.environmentVariable, reason: error.reason)
             }
         }
+        do {
+            try configuration.adoptOwnClusterEntry()
+        } catch {
+            throw ConfigurationError(source: file ?? "configuration", key: error.key, reason: error.reason)
+        }
         return configuration
     }
 
@@ -50,7 +55,8 @@ public enum ConfigurationLoader {
             case let .string(string)?: value = .string(string)
             case let .number(number)?: value = .number(number)
             case let .flag(flag)?: value = .flag(flag)
-            default: throw ConfigurationError(source: file, key: key, reason: "must be a string, a number or a boolean")
+            case let .entries(entries)?: value = .entries(entries)
+            default: throw ConfigurationError(source: file, key: key, reason: "must be a string, a number, a boolean or (nodes) a list of objects of strings")
             }
             do {
                 try setting.apply(&configuration, value)
@@ -66,11 +72,14 @@ private enum FileValue: Decodable {
     case string(String)
     case number(Double)
     case flag(Bool)
+    case entries([[String: String]])
     case other
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if let string = try? container.decode(String.self) {
+        if let entries = try? container.decode([[String: String]].self) {
+            self = .entries(entries)
+        } else if let string = try? container.decode(String.self) {
             self = .string(string)
         } else if let flag = try? container.decode(Bool.self) {
             self = .flag(flag)

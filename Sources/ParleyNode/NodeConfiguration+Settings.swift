@@ -7,6 +7,8 @@ struct Setting: Sendable {
         case string(String)
         case number(Double)
         case flag(Bool)
+        /// A list of objects of string fields (the cluster's nodes).
+        case entries([[String: String]])
     }
 
     let key: String
@@ -62,7 +64,45 @@ struct Setting: Sendable {
         flag("link_preview_private_addresses") { $0.linkPreviewPrivateAddresses = $1 },
         seconds("link_preview_timeout_seconds") { $0.linkPreviewTimeoutSeconds = $1 },
         integer("link_preview_max_bytes", 1_024...(16 << 20)) { $0.linkPreviewMaxBytes = $1 },
+        text("peer_host") { config, value throws(SettingError) in
+            guard !value.isEmpty else { throw SettingError(reason: "must not be empty") }
+            config.peerHost = value
+        },
+        integer("peer_port", 0...65_535) { $0.peerPort = $1 },
+        integer("replication_factor", 1...7) { $0.replicationFactor = $1 },
+        Setting(key: "nodes") { config, value throws(SettingError) in
+            config.clusterNodes = try clusterNodes(value)
+        },
     ]
+
+    /// The nodes, from a file's list of `{"id","peer","client","data_dir"}` objects or, in
+    /// the environment, `id@peer@client` entries separated by commas.
+    static func clusterNodes(_ value: Value) throws(SettingError) -> [ClusterNodeEntry] {
+        switch value {
+        case let .entries(objects):
+            var nodes: [ClusterNodeEntry] = []
+            for object in objects {
+                guard let id = object["id"], let peer = object["peer"], let client = object["client"] else {
+                    throw SettingError(reason: "each node needs id, peer and client (and may have data_dir)")
+                }
+                guard Set(object.keys).isSubset(of: ["id", "peer", "client", "data_dir"]) else {
+                    throw SettingError(reason: "a node has only id, peer, client and data_dir")
+                }
+                nodes.append(ClusterNodeEntry(id: id, peer: peer, client: client, dataDirectory: object["data_dir"]))
+            }
+            return nodes
+        case let .string(text):
+            var nodes: [ClusterNodeEntry] = []
+            for entry in text.split(separator: ",") {
+                let parts = entry.split(separator: "@", omittingEmptySubsequences: false).map(String.init)
+                guard parts.count == 3 else { throw SettingError(reason: "must be id@peer@client entries separated by commas") }
+                nodes.append(ClusterNodeEntry(id: parts[0], peer: parts[1], client: parts[2]))
+            }
+            return nodes
+        case .number, .flag:
+            throw SettingError(reason: "must be a list of nodes")
+        }
+    }
 
     static func flag(_ key: String, _ set: @escaping @Sendable (inout NodeConfiguration, Bool) -> Void) -> Setting {
         Setting(key: key) { config, value throws(SettingError) in
@@ -88,7 +128,7 @@ struct Setting: Sendable {
             switch value {
             case let .number(n): number = n.rounded() == n && abs(n) < 1e15 ? Int(n) : nil
             case let .string(s): number = Int(s)
-            case .flag: number = nil
+            case .flag, .entries: number = nil
             }
             guard let number else { throw SettingError(reason: "must be a whole number") }
             guard range.contains(number) else { throw SettingError(reason: "must be between \(range.lowerBound) and \(range.upperBound)") }
@@ -102,7 +142,7 @@ struct Setting: Sendable {
             switch value {
             case let .number(n): number = n
             case let .string(s): number = Double(s)
-            case .flag: number = nil
+            case .flag, .entries: number = nil
             }
             guard let number, number.isFinite else { throw SettingError(reason: "must be a number of seconds") }
             guard number > 0, number <= 86_400 else { throw SettingError(reason: "must be more than 0 and at most 86400") }

@@ -41,8 +41,34 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var linkPreviewTimeoutSeconds: Double = 5
     /// How much of a page is read for its preview.
     public var linkPreviewMaxBytes = 512 * 1_024
+    /// Where this node listens for its peers (HTTP/2); with `clusterNodes`, its own entry's.
+    public var peerHost = "127.0.0.1"
+    public var peerPort = 7_080
+    /// Replicas per partition (fewer on a smaller cluster).
+    public var replicationFactor = 3
+    /// Every node of the cluster, this one included; empty: a single-node cluster of this
+    /// node alone.
+    public var clusterNodes: [ClusterNodeEntry] = []
 
     public init() {}
+}
+
+/// One node as a cluster config file lists it.
+public struct ClusterNodeEntry: Sendable, Equatable {
+    public var id: String
+    /// `host:port` its peers reach it at.
+    public var peer: String
+    /// `host:port` staff clients reach it at.
+    public var client: String
+    /// Its data directory, when the file gives one (a local cluster's nodes share a file).
+    public var dataDirectory: String?
+
+    public init(id: String, peer: String, client: String, dataDirectory: String? = nil) {
+        self.id = id
+        self.peer = peer
+        self.client = client
+        self.dataDirectory = dataDirectory
+    }
 }
 
 /// A configuration that cannot be used, naming where the bad value came from.

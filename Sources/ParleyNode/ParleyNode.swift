@@ -55,6 +55,17 @@ public struct ParleyNode: Sendable {
         runtimeConfiguration.passivationSweepInterval = .milliseconds(Int64(configuration.passivationSweepSeconds * 1_000))
         runtimeConfiguration.uploadSweepInterval = .milliseconds(Int64(configuration.uploadSweepSeconds * 1_000))
         runtimeConfiguration.uploadGrace = .milliseconds(Int64(configuration.uploadGraceSeconds * 1_000))
+        let membership = try configuration.clusterMembership()
+        let placement = Placement(membership)
+        let ownID = NodeID(configuration.nodeID)!  // checked by clusterMembership()
+        runtimeConfiguration.servedPartitions = ServedPartitions(placement: placement, node: ownID)
+        logger.notice(
+            "cluster placement",
+            metadata: [
+                "fingerprint": "\(membership.fingerprint)", "nodes": "\(membership.members.count)",
+                "serves": "\(placement.partitions(ledBy: ownID).count) of \(membership.partitionCount) partitions",
+                "replicates": "\(placement.partitions(replicatedOn: ownID).count)",
+            ])
         hub = LiveHub()
         let previewQueue = configuration.linkPreviews ? LinkPreviewQueue() : nil
         let runtime = NodeRuntime(

@@ -20,19 +20,25 @@ public final class EntityRegistry<Entity: ActivatedEntity>: Sendable {
 
     private let slots = Mutex<[String: Slot]>([:])
     private let activate: @Sendable (String) -> Entity
+    /// Set when another node serves this partition: every command is refused with it.
+    private let refusal: RuntimeError?
 
-    /// - Parameter activate: makes the entity for a key; it loads its state lazily.
-    public init(activate: @escaping @Sendable (String) -> Entity) {
+    /// - Parameters:
+    ///   - refusal: the error for every command, when the partition is served elsewhere.
+    ///   - activate: makes the entity for a key; it loads its state lazily.
+    public init(refusal: RuntimeError? = nil, activate: @escaping @Sendable (String) -> Entity) {
+        self.refusal = refusal
         self.activate = activate
     }
 
     /// Runs `body` with the entity for `key`, activating it if needed; while `body` runs the
     /// entity cannot be passivated.
-    public func withEntity<R, E: Error>(
+    public func withEntity<R>(
         _ key: String,
         now: ContinuousClock.Instant = .now,
-        _ body: (Entity) async throws(E) -> R
-    ) async throws(E) -> R {
+        _ body: (Entity) async throws(RuntimeError) -> R
+    ) async throws(RuntimeError) -> R {
+        if let refusal { throw refusal }
         let entity = lease(key, now: now)
         defer { release(key, entity) }
         return try await body(entity)

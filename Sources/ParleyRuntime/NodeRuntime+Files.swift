@@ -31,7 +31,7 @@ extension NodeRuntime {
                 let chunk = Array(bytes[min(index * chunkSize, bytes.count)..<min((index + 1) * chunkSize, bytes.count)])
                 return log.append(EntityEnvelope.fileChunk(room, file: file, index: UInt32(index), bytes: chunk).encoded(), to: partition, generation: generation)
             }
-            var failure: PartitionLogError?
+            var failure: ClusterError?
             for ticket in tickets {
                 do { _ = try await ticket.result() } catch { failure = failure ?? error }
             }

@@ -17,6 +17,8 @@ public struct RuntimeConfiguration: Sendable {
     /// How long an upload may stay without its message before its chunks are discarded.
     public var uploadGrace: Duration = .seconds(3_600)
     public var roomLimits = RoomLimits()
+    /// The partitions this node serves (all, on a single node).
+    public var servedPartitions = ServedPartitions.all
 
     public init() {}
 }
@@ -68,7 +70,7 @@ public final class NodeRuntime: Sendable {
             envelope: { key, events in .staff(StaffID(unchecked: key), events) },
             publish: { events, state in staffEvents.publish(events, staff: state) })
         self.staff = partitioner.allPartitions.map { partition in
-            EntityRegistry { key in StaffActor(key: key, partition: partition, wiring: staffWiring, log: log, clock: clock) }
+            EntityRegistry(refusal: configuration.servedPartitions.refusal(for: partition)) { key in StaffActor(key: key, partition: partition, wiring: staffWiring, log: log, clock: clock) }
         }
         let channelStore = ChannelStore(database: database, family: stateFamily, partitioner: partitioner)
         self.channelStore = channelStore
@@ -77,11 +79,11 @@ public final class NodeRuntime: Sendable {
             envelope: { key, events in .channel(ChannelID(unchecked: key), events) },
             publish: { _, _ in })
         self.channels = partitioner.allPartitions.map { partition in
-            EntityRegistry { key in ChannelActor(key: key, partition: partition, wiring: channelWiring, log: log, clock: clock) }
+            EntityRegistry(refusal: configuration.servedPartitions.refusal(for: partition)) { key in ChannelActor(key: key, partition: partition, wiring: channelWiring, log: log, clock: clock) }
         }
         let signal = outboxSignal
         self.rooms = partitioner.allPartitions.map { partition in
-            EntityRegistry { key in
+            EntityRegistry(refusal: configuration.servedPartitions.refusal(for: partition)) { key in
                 RoomActor(
                     id: RoomID(unchecked: key), partition: partition, store: store, log: log,
                     clock: clock, limits: configuration.roomLimits, events: events, outboxWritten: { signal.fire() })

@@ -31,11 +31,14 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The code of a command that reached an entity retired after a failed commit.
     static let entityRetired = "entity_retired"
 
+    /// The code of a command for an entity whose partition another node serves.
+    public static let partitionElsewhere = "partition_elsewhere"
+
     /// Whether the command was refused only because its entity's in-memory state was fenced
     /// (a generation change or a retired activation): deciding it again on a fresh
     /// activation is safe, since nothing of it was stored.
     var isFenced: Bool {
-        code == PartitionLogError.Code.stale.rawValue || code == Self.entityRetired
+        code == ClusterError.Code.stale.rawValue || code == Self.entityRetired
     }
 
     static func storage(_ error: StorageError) -> RuntimeError {
@@ -44,7 +47,7 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
             : .unavailable(code: error.code.rawValue, message: error.message)
     }
 
-    static func log(_ error: PartitionLogError) -> RuntimeError {
+    static func log(_ error: ClusterError) -> RuntimeError {
         .unavailable(code: error.code.rawValue, message: error.message)
     }
 

@@ -20,10 +20,15 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "A JSON config file (see cluster-config/). PARLEY_* environment variables override it.")
     var config: String?
 
+    @Option(name: .long, help: "This node's id among a cluster file's nodes (the same as PARLEY_NODE_ID).")
+    var node: String?
+
     func run() async throws {
         let configuration: NodeConfiguration
         do {
-            configuration = try ConfigurationLoader.load(file: config, environment: ProcessInfo.processInfo.environment)
+            var environment = ProcessInfo.processInfo.environment
+            if let node { environment["PARLEY_NODE_ID"] = node }
+            configuration = try ConfigurationLoader.load(file: config, environment: environment)
         } catch {
             FileHandle.standardError.write(Data("parley: \(error.description)\n".utf8))
             throw ExitCode(2)

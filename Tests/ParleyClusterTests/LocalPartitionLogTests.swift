@@ -105,7 +105,7 @@ struct LocalPartitionLogTests {
         try await withRunningLog { log, database in
             let partition = PartitionID(2)
             let before = log.generation(of: partition)
-            await #expect(throws: PartitionLogError.self) {
+            await #expect(throws: ClusterError.self) {
                 try await log.append([1], to: partition, generation: before + 5).result()
             }
             let rejected = log.append([0xFF], to: partition, generation: before)
@@ -113,13 +113,13 @@ struct LocalPartitionLogTests {
             do {
                 _ = try await rejected.result()
                 Issue.record("a refused entry was acknowledged")
-            } catch let error as PartitionLogError {
+            } catch let error as ClusterError {
                 #expect(error.code == .rejected)
             }
             do {
                 _ = try await pipelined.result()
                 Issue.record("an entry pipelined behind a refused one was acknowledged")
-            } catch let error as PartitionLogError {
+            } catch let error as ClusterError {
                 #expect(error.code == .stale)
             }
             #expect(log.generation(of: partition) == before + 1)
@@ -133,7 +133,7 @@ struct LocalPartitionLogTests {
 
     @Test func unknownPartitionAndShutdownAreRefused() async throws {
         let log = try await withRunningLog(partitions: 4) { log, _ in
-            await #expect(throws: PartitionLogError.self) {
+            await #expect(throws: ClusterError.self) {
                 try await log.append([1], to: PartitionID(4), generation: 1).result()
             }
             return log
@@ -227,8 +227,8 @@ struct LocalPartitionLogRecoveryTests {
 }
 
 /// The error opening a log over `database` fails with, or nil (recorded as an issue) if it opens.
-func refusedOpen(_ database: Database, partitions: Int) -> PartitionLogError? {
-    let result = Result { () throws(PartitionLogError) -> LocalPartitionLog in
+func refusedOpen(_ database: Database, partitions: Int) -> ClusterError? {
+    let result = Result { () throws(ClusterError) -> LocalPartitionLog in
         try LocalPartitionLog(database: database, partitionCount: partitions, stateMachine: RecordingStateMachine())
     }
     switch result {

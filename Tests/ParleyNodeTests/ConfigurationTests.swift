@@ -36,7 +36,7 @@ struct ConfigurationTests {
         var environment: [String: String] = [:]
         for setting in ConfigurationLoader.settings { environment[setting.environmentVariable] = "x" }
         // Every variable is read: each bad value is reported by name.
-        for setting in ConfigurationLoader.settings where setting.key != "data_dir" && setting.key != "client_host" && setting.key != "node_id" {
+        for setting in ConfigurationLoader.settings where !["data_dir", "client_host", "peer_host", "node_id"].contains(setting.key) {
             do {
                 _ = try ConfigurationLoader.load(file: nil, environment: [setting.environmentVariable: "?"])
                 Issue.record("\(setting.environmentVariable)=? was accepted")
@@ -59,7 +59,7 @@ struct ConfigurationTests {
         (#"{"partitoins":8}"#, "partitoins", "is not a setting"),
         (#"{"data_dir":true}"#, "data_dir", "must be a string"),
         (#"{"link_previews":"maybe"}"#, "link_previews", "true or false"),
-        (#"{"partitions":[1]}"#, "partitions", "a string, a number or a boolean"),
+        (#"{"partitions":[1]}"#, "partitions", "a string, a number, a boolean"),
         (#"{"passivate_after_seconds":-1}"#, "passivate_after_seconds", "more than 0"),
     ])
     func badValuesNameFileKeyAndReason(_ json: String, _ key: String, _ reason: String) throws {
@@ -90,6 +90,38 @@ struct ConfigurationTests {
                 #expect(error.key == nil)
             }
         }
+    }
+
+    @Test func aClusterFileGivesEachNodeItsOwnEntryAndOneFingerprint() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let file = root.appendingPathComponent("cluster-config/three-node.json").path
+        var fingerprints: Set<String> = []
+        for index in 1...3 {
+            let configuration = try ConfigurationLoader.load(file: file, environment: ["PARLEY_NODE_ID": "node-\(index)"])
+            #expect(configuration.clientPort == 8_100 + index && configuration.peerPort == 7_100 + index)
+            #expect(configuration.dataDirectory == "./data/3-node/node-\(index)")
+            let membership = try configuration.clusterMembership()
+            #expect(membership.members.count == 3 && membership.effectiveReplicationFactor == 3)
+            fingerprints.insert(membership.fingerprint)
+        }
+        #expect(fingerprints.count == 1)
+        // A node that is not among the nodes, or a node entry without its client address, is refused.
+        #expect(throws: ConfigurationError.self) { try ConfigurationLoader.load(file: file, environment: ["PARLEY_NODE_ID": "node-9"]) }
+        let dir = NSTemporaryDirectory() + "parley-cluster-config-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data(#"{"nodes":[{"id":"node-1","peer":"127.0.0.1:7001"}]}"#.utf8).write(to: URL(fileURLWithPath: dir + "/bad.json"))
+        do {
+            _ = try ConfigurationLoader.load(file: dir + "/bad.json", environment: [:])
+            Issue.record("a node without a client address was accepted")
+        } catch {
+            #expect(error.key == "nodes" && error.reason.contains("id, peer and client"))
+        }
+        // The environment's compact form.
+        let fromEnvironment = try ConfigurationLoader.load(
+            file: nil, environment: ["PARLEY_NODE_ID": "b", "PARLEY_NODES": "a@127.0.0.1:7001@127.0.0.1:8001,b@127.0.0.1:7002@127.0.0.1:8002"])
+        #expect(fromEnvironment.clientPort == 8_002 && fromEnvironment.peerPort == 7_002)
+        #expect(try fromEnvironment.clusterMembership().effectiveReplicationFactor == 2)
     }
 
     @Test func shippedClusterConfigsLoad() throws {

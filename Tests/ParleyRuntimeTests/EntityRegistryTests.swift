@@ -35,11 +35,11 @@ struct EntityRegistryTests {
         #expect(activations.load(ordering: .relaxed) == 2)
     }
 
-    @Test func retiredEntitiesAreReplacedOnNextUse() async {
+    @Test func retiredEntitiesAreReplacedOnNextUse() async throws {
         let registry = EntityRegistry<Probe> { Probe(key: $0) }
-        let probe = await registry.withEntity("k") { $0 }
+        let probe = try await registry.withEntity("k") { $0 }
         probe.retired.store(true, ordering: .relaxed)
-        let replacement = await registry.withEntity("k") { $0 }
+        let replacement = try await registry.withEntity("k") { $0 }
         #expect(replacement !== probe)
         #expect(registry.activeCount == 1)
         #expect(registry.passivateAll() == 1)

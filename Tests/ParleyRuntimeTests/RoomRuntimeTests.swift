@@ -143,7 +143,7 @@ struct RoomRuntimeTests {
                 _ = try await runtime.postMessage(in: room.id, MessagePost(author: admin, text: "refused"))
                 Issue.record("a refused commit was acknowledged")
             } catch let error as RuntimeError {
-                #expect(error.code == PartitionLogError.Code.rejected.rawValue)
+                #expect(error.code == ClusterError.Code.rejected.rawValue)
             }
             applier.refusing.store(false, ordering: .relaxed)
             // The actor decided seq 2 in memory before the refusal; a fresh activation must
