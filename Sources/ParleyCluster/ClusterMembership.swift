@@ -92,11 +92,6 @@ public struct ClusterMembership: Hashable, Sendable {
         self.replicationFactor = replicationFactor
     }
 
-    /// A single node cluster (the embedded default).
-    public static func single(_ id: NodeID, peer: HostPort, client: HostPort, partitionCount: Int) throws(ClusterError) -> ClusterMembership {
-        try ClusterMembership(members: [ClusterMember(id: id, peerAddress: peer, clientAddress: client)], partitionCount: partitionCount, replicationFactor: 1)
-    }
-
     /// Replicas each partition actually has.
     public var effectiveReplicationFactor: Int { min(replicationFactor, members.count) }
 

@@ -39,8 +39,8 @@ public struct GatewayError: Error, Equatable, Sendable, CustomStringConvertible 
                 case .invalidArgument, .emptyMessage, .messageTooLong, .tooManyMembers: .badRequest
                 }
             self.init(status, code: domain.code.rawValue, domain.message)
-        case let .unavailable(code, message) where code == RuntimeError.partitionElsewhere:
-            self.init(.misdirectedRequest, code: code, message)
+        case .servedElsewhere:
+            self.init(.misdirectedRequest, code: error.code, error.message)
         case let .unavailable(code, message):
             self.init(.serviceUnavailable, code: code, message)
         case let .internalFailure(code, message):

@@ -39,23 +39,13 @@ struct LiveSession {
     }
 
     private func write(_ subscription: LiveHub.Subscription, to outbound: WebSocketOutboundWriter) async throws {
-        var state = LiveSessionState()
+        var state = LiveSessionState(staff: caller.staff)
         try await subscription.forEachBatch(coalescing: coalescingWindow) { items in
             var outputs: [LiveSessionState.Output] = []
             outputs.reserveCapacity(items.count)
             for item in items {
-                let handled = outputs.count
-                state.handle(item, into: &outputs)
-                for output in outputs[handled...] {
-                    switch output {
-                    case let .events(room, entries, _, _) where entries.contains(where: { if case .memberRemoved(caller.staff, _) = $0.event { true } else { false } }):
-                        hub.unfollow(room, by: subscription)
-                        state.forget(room)
-                    case let .refused(room, _, _):
-                        hub.unfollow(room, by: subscription)
-                    default:
-                        break
-                    }
+                for room in state.handle(item, into: &outputs) {
+                    hub.unfollow(room, by: subscription)
                 }
             }
             for frame in Self.frames(outputs) {

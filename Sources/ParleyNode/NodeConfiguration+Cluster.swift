@@ -4,30 +4,25 @@ extension NodeConfiguration {
     /// The cluster this configuration describes: its `clusterNodes`, or this node alone.
     public func clusterMembership() throws(ConfigurationError) -> ClusterMembership {
         func refuse(_ reason: String) -> ConfigurationError { ConfigurationError(source: "configuration", key: "nodes", reason: reason) }
+        guard let ownID = NodeID(nodeID) else { throw refuse("node_id \(nodeID) is not a node name") }
+        var members: [ClusterMember] = []
+        for entry in clusterNodes {
+            guard let id = NodeID(entry.id) else { throw refuse("\(entry.id) is not a node name (1 to 64 of A-Z a-z 0-9 . _ -)") }
+            guard let peer = HostPort(entry.peer) else { throw refuse("node \(entry.id): peer \(entry.peer) is not host:port") }
+            guard let client = HostPort(entry.client) else { throw refuse("node \(entry.id): client \(entry.client) is not host:port") }
+            members.append(ClusterMember(id: id, peerAddress: peer, clientAddress: client))
+        }
+        if members.isEmpty {
+            // This node alone.
+            members = [ClusterMember(id: ownID, peerAddress: HostPort(host: peerHost, port: peerPort), clientAddress: HostPort(host: clientHost, port: clientPort))]
+        }
+        guard members.contains(where: { $0.id == ownID }) else {
+            throw refuse("node_id \(nodeID) is not among the nodes (\(clusterNodes.map(\.id).joined(separator: ", ")))")
+        }
         do {
-            guard !clusterNodes.isEmpty else {
-                guard let id = NodeID(nodeID) else { throw refuse("node_id \(nodeID) is not a node name") }
-                return try ClusterMembership.single(
-                    id, peer: HostPort(host: peerHost, port: peerPort), client: HostPort(host: clientHost, port: clientPort),
-                    partitionCount: partitions)
-            }
-            var members: [ClusterMember] = []
-            for entry in clusterNodes {
-                guard let id = NodeID(entry.id) else { throw refuse("\(entry.id) is not a node name (1 to 64 of A-Z a-z 0-9 . _ -)") }
-                guard let peer = HostPort(entry.peer) else { throw refuse("node \(entry.id): peer \(entry.peer) is not host:port") }
-                guard let client = HostPort(entry.client) else { throw refuse("node \(entry.id): client \(entry.client) is not host:port") }
-                members.append(ClusterMember(id: id, peerAddress: peer, clientAddress: client))
-            }
-            guard members.contains(where: { $0.id.rawValue == nodeID }) else {
-                throw refuse("node_id \(nodeID) is not among the nodes (\(clusterNodes.map(\.id).joined(separator: ", ")))")
-            }
             return try ClusterMembership(members: members, partitionCount: partitions, replicationFactor: replicationFactor)
-        } catch let error as ConfigurationError {
-            throw error
-        } catch let error as ClusterError {
-            throw refuse(error.message)
         } catch {
-            throw refuse("\(error)")
+            throw refuse(error.message)
         }
     }
 

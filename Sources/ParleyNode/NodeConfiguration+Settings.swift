@@ -1,4 +1,5 @@
 import Logging
+import ParleyCluster
 
 /// One configurable setting: its key in a config file, its environment variable, and how a
 /// value is checked and applied. This table is the single list of what can be configured.
@@ -22,9 +23,7 @@ struct Setting: Sendable {
 
     static let all: [Setting] = [
         text("node_id") { config, value throws(SettingError) in
-            guard value.utf8.count <= 64, !value.isEmpty,
-                value.utf8.allSatisfy({ $0 == 0x2D || $0 == 0x5F || $0 == 0x2E || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
-            else { throw SettingError(reason: "must be 1 to 64 of A-Z a-z 0-9 . _ -") }
+            guard NodeID(value) != nil else { throw SettingError(reason: "must be 1 to 64 of A-Z a-z 0-9 . _ -") }
             config.nodeID = value
         },
         text("data_dir") { config, value throws(SettingError) in

@@ -2,7 +2,8 @@ import ParleyDomain
 
 /// The ordering rules of one live session, as a pure state machine: it turns the session's
 /// items into what to write so that each room's events reach the client once each, in
-/// journal order, with the replay of what it missed before anything live.
+/// journal order, with the replay of what it missed before anything live, and says which
+/// rooms to stop following.
 public struct LiveSessionState: Sendable {
     /// What the session writes.
     public enum Output: Sendable, Equatable {
@@ -23,14 +24,16 @@ public struct LiveSessionState: Sendable {
     }
 
     private var rooms: [RoomID: Phase] = [:]
+    /// The session's staff member: once events removing them from a room are written, the
+    /// session stops following it.
+    private let staff: StaffID?
 
-    public init() {}
+    public init(staff: StaffID? = nil) {
+        self.staff = staff
+    }
 
     /// The rooms the session follows.
     public var followedRooms: Set<RoomID> { Set(rooms.keys) }
-
-    /// Stops following `room` (the member left or was removed).
-    public mutating func forget(_ room: RoomID) { rooms[room] = nil }
 
     public mutating func handle(_ item: LiveItem) -> [Output] {
         var outputs: [Output] = []
@@ -39,7 +42,28 @@ public struct LiveSessionState: Sendable {
     }
 
     /// The same, appending to `outputs` (a session handles a window's items into one array).
-    public mutating func handle(_ item: LiveItem, into outputs: inout [Output]) {
+    /// Returns the rooms the session must stop following: its staff member was removed from
+    /// them (the removal itself is still written), or following them was refused.
+    @discardableResult
+    public mutating func handle(_ item: LiveItem, into outputs: inout [Output]) -> [RoomID] {
+        let start = outputs.count
+        step(item, into: &outputs)
+        var stopped: [RoomID] = []
+        for output in outputs[start...] {
+            switch output {
+            case let .events(room, entries, _, _) where staff.map({ staff in entries.contains { $0.event.removes(staff) } }) ?? false:
+                rooms[room] = nil
+                stopped.append(room)
+            case let .refused(room, _, _):
+                stopped.append(room)
+            default:
+                break
+            }
+        }
+        return stopped
+    }
+
+    private mutating func step(_ item: LiveItem, into outputs: inout [Output]) {
         switch item {
         case let .subscribing(room, after):
             rooms[room] = .replaying(lastSent: after, held: [], heldNotify: [])
@@ -102,5 +126,12 @@ public struct LiveSessionState: Sendable {
             return nil
         })
         outputs.append(.events(room, fresh, shared: shared, notify: notify.filter(messages.contains)))
+    }
+}
+
+extension RoomEvent {
+    /// Whether this event removes `staff` from the room.
+    fileprivate func removes(_ staff: StaffID) -> Bool {
+        if case .memberRemoved(staff, _) = self { true } else { false }
     }
 }

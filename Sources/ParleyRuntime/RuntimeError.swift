@@ -11,11 +11,15 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
     case unavailable(code: String, message: String)
     /// Stored data could not be read back; a bug or corruption, logged and reported.
     case internalFailure(code: String, message: String)
+    /// The entity's partition is served by another node (`serving`: its name and client
+    /// address); the client should go there until commands are forwarded.
+    case servedElsewhere(PartitionID, serving: String)
 
     public var code: String {
         switch self {
         case let .rejected(error): error.code.rawValue
         case let .unavailable(code, _), let .internalFailure(code, _): code
+        case .servedElsewhere: Self.partitionElsewhere
         }
     }
 
@@ -23,6 +27,8 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case let .rejected(error): error.message
         case let .unavailable(_, message), let .internalFailure(_, message): message
+        case let .servedElsewhere(partition, serving):
+            "partition \(partition) is served by \(serving); this node does not forward commands yet"
         }
     }
 

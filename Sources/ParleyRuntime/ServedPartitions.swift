@@ -31,10 +31,6 @@ public struct ServedPartitions: Sendable {
 
     /// The refusal for commands of `partition`, nil when this node serves it.
     func refusal(for partition: PartitionID) -> RuntimeError? {
-        elsewhere[partition].map { serving in
-            .unavailable(
-                code: RuntimeError.partitionElsewhere,
-                message: "partition \(partition) is served by \(serving); this node does not forward commands yet")
-        }
+        elsewhere[partition].map { .servedElsewhere(partition, serving: $0) }
     }
 }

@@ -148,7 +148,7 @@ struct MessageRulesTests {
         ("@", [], false),
     ])
     func mentionsAreMembersOnly(_ text: String, _ expected: [String], _ all: Bool) {
-        let parsed = Mentions.parse(text, members: [StaffID(unchecked: "bo"), StaffID(unchecked: "cy")])
+        let parsed = Mentions.parse(text, isMember: Set([StaffID(unchecked: "bo"), StaffID(unchecked: "cy")]).contains)
         #expect(parsed.mentions.map(\.rawValue) == expected)
         #expect(parsed.all == all)
     }

@@ -58,6 +58,24 @@ struct LiveSessionStateTests {
         #expect(state.handle(live(52...52)).isEmpty)
     }
 
+    @Test func theSessionStopsFollowingARoomItsStaffLeftOrWasRefused() {
+        let bo = StaffID(unchecked: "bo")
+        var state = LiveSessionState(staff: bo)
+        var outputs: [LiveSessionState.Output] = []
+        _ = state.handle(.subscribing(room, after: 0), into: &outputs)
+        #expect(state.handle(.replayed(room, entries(1...1), complete: true, resyncRequired: false), into: &outputs).isEmpty)
+        // Someone else's removal changes nothing; bo's own is written, then the room is dropped.
+        let other = JournalEntry(room: room, eventSeq: 2, event: .memberRemoved(StaffID(unchecked: "cy"), by: StaffID(unchecked: "al")))
+        #expect(state.handle(.events(EventBatch([other]), notify: []), into: &outputs).isEmpty)
+        let removal = JournalEntry(room: room, eventSeq: 3, event: .memberRemoved(bo, by: StaffID(unchecked: "al")))
+        #expect(state.handle(.events(EventBatch([removal]), notify: []), into: &outputs) == [room])
+        #expect(seqs(outputs) == [1, 2, 3])
+        #expect(state.followedRooms.isEmpty)
+        #expect(state.handle(live(4...4), into: &outputs).isEmpty && seqs(outputs) == [1, 2, 3])
+        // A refused subscription is to be unfollowed too.
+        #expect(state.handle(.refused(room, code: "not_a_member", message: "no"), into: &outputs) == [room])
+    }
+
     @Test func wholeBatchesShareTheirEncodingAndNotifyOnlyWhatIsWritten() {
         var state = LiveSessionState()
         _ = state.handle(.subscribing(room, after: 0))

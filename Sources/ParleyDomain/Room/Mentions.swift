@@ -3,11 +3,7 @@ public enum Mentions {
     /// The members `text` mentions (in order of first mention, members only) and whether it
     /// mentions everyone. A mention is `@` at the start or after a non-identifier character,
     /// followed by an identifier; `@all` mentions every member.
-    public static func parse(_ text: String, members: Set<StaffID>) -> (mentions: [StaffID], all: Bool) {
-        parse(text, isMember: members.contains)
-    }
-
-    /// The same, asking `isMember` who is a member (a room passes its member table as it is).
+    /// `isMember` says who is a member (a room passes a lookup in its member table).
     public static func parse(_ text: String, isMember: (StaffID) -> Bool) -> (mentions: [StaffID], all: Bool) {
         // Most messages mention no one.
         guard text.utf8.contains(UInt8(ascii: "@")) else { return ([], false) }
