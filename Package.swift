@@ -22,6 +22,10 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.2.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.21.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .systemLibrary(
@@ -49,6 +53,20 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "ParleyPeer",
+            dependencies: [
+                "ParleyCluster",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "ParleyRuntime",
             dependencies: [
                 "ParleyDomain", "ParleyCluster", "ParleyStorage",
@@ -61,7 +79,7 @@ let package = Package(
         .target(
             name: "ParleyGateway",
             dependencies: [
-                "ParleyRuntime", "ParleyDomain",
+                "ParleyRuntime", "ParleyDomain", "ParleyCluster",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -86,7 +104,7 @@ let package = Package(
         .target(
             name: "ParleyNode",
             dependencies: [
-                "ParleyGateway", "ParleyLinkPreview", "ParleyRuntime", "ParleyCluster", "ParleyStorage", "ParleyDomain",
+                "ParleyGateway", "ParleyLinkPreview", "ParleyRuntime", "ParleyCluster", "ParleyPeer", "ParleyStorage", "ParleyDomain",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
@@ -101,7 +119,7 @@ let package = Package(
         .executableTarget(
             name: "parley",
             dependencies: [
-                "ParleyNode",
+                "ParleyNode", "ParleyCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -120,6 +138,8 @@ let package = Package(
         .testTarget(name: "ParleyStorageTests", dependencies: ["ParleyStorage"]),
         .testTarget(name: "ParleyDomainTests", dependencies: ["ParleyDomain"]),
         .testTarget(name: "ParleyClusterTests", dependencies: ["ParleyCluster", "ParleyStorage"]),
+        .target(name: "ParleyTestKit", swiftSettings: strict),
+        .testTarget(name: "ParleyPeerTests", dependencies: ["ParleyPeer", "ParleyCluster", "ParleyTestKit"]),
         .testTarget(
             name: "ParleyLinkPreviewTests",
             dependencies: [
@@ -142,7 +162,7 @@ let package = Package(
         .testTarget(
             name: "ParleyNodeTests",
             dependencies: [
-                "ParleyNode",
+                "ParleyNode", "ParleyTestKit",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]

@@ -15,6 +15,8 @@ public struct GatewayConfiguration: Sendable {
     public var maxFileBytes = 25 << 20
     /// A busy live session writes at most one frame per room per window (see `LiveSession`).
     public var liveCoalescingWindow: Duration = .milliseconds(10)
+    /// The cluster this node is part of, for `GET /cluster`.
+    public var cluster: ClusterView?
 
     public init() {}
 }
@@ -56,6 +58,7 @@ public struct Gateway: Sendable {
             ErrorMiddleware()
         }
         addOperationalRoutes(to: router)
+        addClusterRoute(to: router)
         addRoomRoutes(to: router)
         addStaffRoutes(to: router)
         addMeRoutes(to: router)
@@ -82,7 +85,7 @@ public struct Gateway: Sendable {
 
     /// Every path of the API and the methods it has; the others get 405 with `Allow`.
     static let routeTable: [(path: String, methods: [HTTPRequest.Method])] = [
-        ("/health", [.get]), ("/ready", [.get]), ("/metrics", [.get]), ("/openapi.yaml", [.get]),
+        ("/health", [.get]), ("/ready", [.get]), ("/metrics", [.get]), ("/openapi.yaml", [.get]), ("/cluster", [.get]),
         ("/v1/staff", [.post]), ("/v1/staff/:staffID", [.get]), ("/v1/staff/:staffID/token", [.post]),
         ("/v1/me", [.get]), ("/v1/me/rooms", [.get]), ("/v1/me/mentions", [.get]),
         ("/v1/me/shortcuts", [.get]), ("/v1/me/shortcuts/:code", [.put, .delete]), ("/v1/rooms/:roomID/quick-links", [.post]),

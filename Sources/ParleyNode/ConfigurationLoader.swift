@@ -18,7 +18,7 @@ public enum ConfigurationLoader {
             }
         }
         do {
-            try configuration.adoptOwnClusterEntry()
+            try configuration.adoptOwnClusterEntry(keepingDataDirectory: environment[Setting.dataDirectoryVariable] != nil)
         } catch {
             throw ConfigurationError(source: file ?? "configuration", key: error.key, reason: error.reason)
         }

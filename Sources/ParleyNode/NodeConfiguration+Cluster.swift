@@ -27,14 +27,15 @@ extension NodeConfiguration {
     }
 
     /// This node's listeners and data directory taken from its own entry of `clusterNodes`
-    /// (a no-op without one).
-    mutating func adoptOwnClusterEntry() throws(ConfigurationError) {
+    /// (a no-op without one). The addresses are the cluster's (its peers dial them); the data
+    /// directory is the node's own, so `PARLEY_DATA_DIR` may still move it.
+    mutating func adoptOwnClusterEntry(keepingDataDirectory: Bool = false) throws(ConfigurationError) {
         let membership = try clusterMembership()
         guard !clusterNodes.isEmpty, let id = NodeID(nodeID), let own = membership.member(id) else { return }
         clientHost = own.clientAddress.host
         clientPort = own.clientAddress.port
         peerHost = own.peerAddress.host
         peerPort = own.peerAddress.port
-        if let directory = clusterNodes.first(where: { $0.id == nodeID })?.dataDirectory { dataDirectory = directory }
+        if !keepingDataDirectory, let directory = clusterNodes.first(where: { $0.id == nodeID })?.dataDirectory { dataDirectory = directory }
     }
 }

@@ -17,6 +17,8 @@ struct Setting: Sendable {
 
     var environmentVariable: String { "PARLEY_" + key.uppercased() }
 
+    static let dataDirectoryVariable = "PARLEY_DATA_DIR"
+
     struct SettingError: Error {
         let reason: String
     }

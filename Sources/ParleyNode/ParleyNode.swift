@@ -8,6 +8,7 @@ import ParleyCluster
 import ParleyDomain
 import ParleyGateway
 import ParleyLinkPreview
+import ParleyPeer
 import ParleyRuntime
 import ParleyStorage
 import ServiceLifecycle
@@ -27,6 +28,10 @@ public struct ParleyNode: Sendable {
     public let linkPreviewService: LinkPreviewService?
     public let adminToken: String
     public let adminTokenOrigin: AdminToken.Origin
+    /// Where this node stands in its cluster (a cluster of one by default).
+    public let cluster: ClusterView
+    /// The HTTP/2 connections to the other nodes; nil on a single node.
+    public let peers: PeerNetwork?
     let logger: Logger
 
     /// Opens the data directory and builds every part; nothing runs until `run`.
@@ -59,6 +64,9 @@ public struct ParleyNode: Sendable {
         let placement = Placement(membership)
         let ownID = NodeID(configuration.nodeID)!  // checked by clusterMembership()
         runtimeConfiguration.servedPartitions = ServedPartitions(placement: placement, node: ownID)
+        let peers = membership.members.count > 1 ? PeerNetwork(membership: membership, ownID: ownID, logger: logger) : nil
+        self.peers = peers
+        cluster = ClusterView(membership: membership, placement: placement, ownID: ownID) { peers?.statuses() ?? [] }
         logger.notice(
             "cluster placement",
             metadata: [
@@ -93,6 +101,7 @@ public struct ParleyNode: Sendable {
         gatewayConfiguration.maxBodyBytes = configuration.maxBodyBytes
         gatewayConfiguration.maxFileBytes = configuration.maxFileBytes
         gatewayConfiguration.liveCoalescingWindow = .milliseconds(configuration.liveCoalescingMilliseconds)
+        gatewayConfiguration.cluster = cluster
         return Gateway(
             runtime: runtime, hub: hub, authenticator: StaffAuthenticator(adminToken: adminToken), readiness: readiness,
             metrics: NodeMetrics.registry, configuration: gatewayConfiguration)
@@ -125,7 +134,8 @@ public struct ParleyNode: Sendable {
             readiness.set(.ready)
             onListening(configuration.clientHost, channel.localAddress?.port ?? configuration.clientPort)
         }
-        var services: [any Service] = [log, outbox, PassivationService(runtime: runtime, logger: logger), UploadSweepService(runtime: runtime, logger: logger)]
+        var services: [any Service] = peers.map { [$0] } ?? []
+        services += [log, outbox, PassivationService(runtime: runtime, logger: logger), UploadSweepService(runtime: runtime, logger: logger)]
         if let linkPreviewService { services.append(linkPreviewService) }
         services.append(app)
         if let h2cPort = configuration.clientH2CPort {

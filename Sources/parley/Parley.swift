@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ParleyCluster
 import ParleyNode
 
 @main
@@ -55,6 +56,16 @@ struct Serve: AsyncParsableCommand {
         case .configured: logger.info("using the configured bootstrap admin token")
         }
         let listeningLogger = logger
+        do {
+            try await run(node, logger: listeningLogger, configuration: configuration)
+        } catch let error as ClusterError {
+            // A peer runs another cluster configuration: this node does not join.
+            FileHandle.standardError.write(Data("parley: cannot join the cluster: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+
+    private func run(_ node: ParleyNode, logger listeningLogger: Logger, configuration: NodeConfiguration) async throws {
         try await node.run { host, port in
             // Written straight to fd 1 so that scripts and tests reading a pipe see it at once.
             FileHandle.standardOutput.write(Data("parley listening on http://\(host):\(port)\n".utf8))

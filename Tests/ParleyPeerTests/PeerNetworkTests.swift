@@ -1,0 +1,101 @@
+import Foundation
+import Logging
+import ParleyCluster
+import ParleyTestKit
+import ServiceLifecycle
+import Testing
+
+@testable import ParleyPeer
+
+@Suite("Peer network")
+struct PeerNetworkTests {
+    static func membership(_ ports: [Int], partitions: Int = 16) throws -> ClusterMembership {
+        try ClusterMembership(
+            members: ports.enumerated().map { index, port in
+                ClusterMember(
+                    id: NodeID("node-\(index + 1)")!, peerAddress: HostPort(host: "127.0.0.1", port: port),
+                    clientAddress: HostPort(host: "127.0.0.1", port: 9_000 + index))
+            }, partitionCount: partitions, replicationFactor: 3)
+    }
+
+    static func configuration(joinWindow: Duration = .seconds(10)) -> PeerNetwork.Configuration {
+        var configuration = PeerNetwork.Configuration()
+        configuration.heartbeat = .milliseconds(100)
+        configuration.callTimeout = .milliseconds(500)
+        configuration.backoff.initial = .milliseconds(50)
+        configuration.backoff.maximum = .milliseconds(200)
+        configuration.joinWindow = joinWindow
+        return configuration
+    }
+
+    /// Polls `condition` every 20 ms for at most `limit`.
+    static func eventually(_ limit: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return condition()
+    }
+
+    /// Runs `networks` as services, then `body`, then shuts them down gracefully (as a node's
+    /// service group does; cancelling them is not how they stop).
+    static func running(_ networks: [PeerNetwork], _ body: () async throws -> Void) async throws {
+        let services = ServiceGroup(services: networks, logger: Logger(label: "peer-test"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await services.run() }
+            var failure: (any Error)?
+            do { try await body() } catch { failure = error }
+            await services.triggerGracefulShutdown()
+            try await group.waitForAll()
+            if let failure { throw failure }
+        }
+    }
+
+    static func state(_ network: PeerNetwork, of peer: String) -> PeerHealth.Status? {
+        network.statuses().first { $0.peer.id.rawValue == peer }?.health.status
+    }
+
+    @Test func peersGreetEachOtherAndADeadPeerIsReportedDownThenUp() async throws {
+        let ports = [try FreePort.loopback(), try FreePort.loopback(), try FreePort.loopback()]
+        let membership = try Self.membership(ports)
+        let logger = Logger(label: "peer-test")
+        let one = PeerNetwork(membership: membership, ownID: NodeID("node-1")!, configuration: Self.configuration(), logger: logger)
+        let two = PeerNetwork(membership: membership, ownID: NodeID("node-2")!, configuration: Self.configuration(), logger: logger)
+        let three = PeerNetwork(membership: membership, ownID: NodeID("node-3")!, configuration: Self.configuration(), logger: logger)
+        try await Self.running([one, two]) {
+            // node-3 is not running: node-1 and node-2 see each other up and node-3 down,
+            // retried with backoff without holding up the pair.
+            #expect(await Self.eventually { one.statuses().first { $0.peer.id.rawValue == "node-2" }?.health.isUp == true })
+            #expect(await Self.eventually { two.statuses().first { $0.peer.id.rawValue == "node-1" }?.health.isUp == true })
+            #expect(await Self.eventually {
+                if case let .down(_, failures, _) = Self.state(one, of: "node-3") { failures >= 3 } else { false }
+            })
+            try await Self.running([three]) {
+                #expect(await Self.eventually { one.statuses().allSatisfy(\.health.isUp) && three.statuses().allSatisfy(\.health.isUp) })
+            }
+        }
+    }
+
+    @Test func aNodeConfiguredForAnotherClusterRefusesToJoinAndTheClusterRunsOn() async throws {
+        let ports = [try FreePort.loopback(), try FreePort.loopback()]
+        let logger = Logger(label: "peer-test")
+        // node-1 has been up a while (its join window is over); node-2 was given 32 partitions.
+        let running = PeerNetwork(
+            membership: try Self.membership(ports), ownID: NodeID("node-1")!, configuration: Self.configuration(joinWindow: .zero), logger: logger)
+        let joining = PeerNetwork(
+            membership: try Self.membership(ports, partitions: 32), ownID: NodeID("node-2")!, configuration: Self.configuration(), logger: logger)
+        try await Self.running([running]) {
+            do {
+                try await joining.run()
+                Issue.record("the misconfigured node joined")
+            } catch let error as ClusterError {
+                #expect(error.code == .membershipMismatch)
+                #expect(error.message.contains("partitions=16") && error.message.contains("partitions=32"))
+            }
+            #expect(await Self.eventually {
+                if case .mismatched = Self.state(running, of: "node-2") { true } else { false }
+            })
+        }
+    }
+}
