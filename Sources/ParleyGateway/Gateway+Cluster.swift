@@ -61,7 +61,6 @@ struct ClusterStatusResponse: Encodable {
         serves = view.placement.partitions(ledBy: view.ownID).count
         replicates = view.placement.partitions(replicatedOn: view.ownID).count
         peers = view.peers().map { peer, health in
-            let milliseconds = { (duration: Duration) in Double(duration.components.seconds) * 1_000 + Double(duration.components.attoseconds) / 1e15 }
             var state = "unknown"
             var roundTrip: Double?
             var failures: Int?
@@ -70,7 +69,7 @@ struct ClusterStatusResponse: Encodable {
             case .unknown: break
             case let .up(_, trip):
                 state = "up"
-                roundTrip = (milliseconds(trip) * 1_000).rounded() / 1_000
+                roundTrip = (trip / .microseconds(1)).rounded() / 1_000
             case let .down(_, count, why):
                 state = "down"
                 failures = count
@@ -81,7 +80,7 @@ struct ClusterStatusResponse: Encodable {
             }
             return Peer(
                 id: peer.id.rawValue, peerAddress: peer.peerAddress.description, clientAddress: peer.clientAddress.description,
-                state: state, roundTripMs: roundTrip, lastSeenMsAgo: health.lastSeen.map { Int(milliseconds(now - $0)) },
+                state: state, roundTripMs: roundTrip, lastSeenMsAgo: health.lastSeen.map { Int((now - $0) / .milliseconds(1)) },
                 failures: failures, reason: reason)
         }
     }
