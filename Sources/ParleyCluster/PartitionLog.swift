@@ -77,6 +77,10 @@ public struct ClusterError: Error, Equatable, Sendable, CustomStringConvertible 
         case invalidMembership = "cluster_invalid_membership"
         /// A peer's cluster configuration differs from this node's.
         case membershipMismatch = "cluster_membership_mismatch"
+        /// A peer could not be reached, or did not answer in time.
+        case peerUnavailable = "peer_unavailable"
+        /// A peer's message could not be read (a bug, or nodes of incompatible versions).
+        case peerProtocol = "peer_protocol_error"
     }
 
     public let code: Code

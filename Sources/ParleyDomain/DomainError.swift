@@ -36,3 +36,17 @@ public struct DomainError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(code.rawValue): \(message)" }
 }
+
+extension DomainError {
+    /// Code and message, as a refusal travels from the node that decided it.
+    public func encode(into writer: inout BinaryWriter) {
+        writer.write(code.rawValue)
+        writer.write(message)
+    }
+
+    public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> DomainError {
+        let raw = try reader.readString()
+        guard let code = Code(rawValue: raw) else { throw DecodingError("unknown domain error code \(raw)") }
+        return DomainError(code, try reader.readString())
+    }
+}

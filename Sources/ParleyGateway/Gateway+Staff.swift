@@ -28,6 +28,14 @@ extension Gateway {
             return JSONBody.response(StaffResponse(state))
         }
 
+        staff.get(":staffID/presence") { request, context -> Response in
+            _ = try await caller(of: request)
+            let id = try Self.staffID(context.parameters.get("staffID") ?? "")
+            let state = try await runtime.staffAccount(id)
+            guard state.exists else { throw GatewayError(.notFound, code: DomainError.Code.staffNotFound.rawValue, "no staff member \(id)") }
+            return JSONBody.response(PresenceResponse(try await runtime.presence(of: id)))
+        }
+
         staff.post(":staffID/token") { request, context -> Response in
             let caller = try await caller(of: request)
             let id = try Self.staffID(context.parameters.get("staffID") ?? "")
@@ -36,5 +44,23 @@ extension Gateway {
             let state = try await runtime.staffCommand(.rotateToken(tokenHash: hash), for: id)
             return JSONBody.response(StaffResponse(state, token: token))
         }
+    }
+}
+
+/// `{"staff_id":"…","online":true,"sessions":{"node-2":1}}`: live sessions per node.
+struct PresenceResponse: Encodable {
+    let staffID: String
+    let online: Bool
+    let sessions: [String: Int]
+
+    init(_ presence: StaffPresence) {
+        staffID = presence.staff.rawValue
+        online = presence.isOnline
+        sessions = Dictionary(uniqueKeysWithValues: presence.sessions.map { ($0.key.rawValue, $0.value) })
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case staffID = "staff_id"
+        case online, sessions
     }
 }

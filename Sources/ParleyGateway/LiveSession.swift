@@ -28,6 +28,8 @@ struct LiveSession {
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         let subscription = hub.subscribe(staff: caller.staff)
         defer { hub.end(subscription) }
+        // The node serving the staff account learns of this session (presence, badge updates).
+        await runtime.relay?.attend(caller.staff)
         try await outbound.writeTextMessage(Self.json(ServerMessage(type: "hello", staff: caller.staff.rawValue)))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await write(subscription, to: outbound) }
@@ -169,6 +171,8 @@ struct LiveSession {
             subscription.send(.refused(room, code: "too_many_rooms", message: "a session follows at most 1000 rooms"))
             return
         }
+        // Events the room commits from here on reach this node before its journal is read.
+        await runtime.relay?.follow(room)
         var cursor = after
         var first = true
         for _ in 0..<10_000 {

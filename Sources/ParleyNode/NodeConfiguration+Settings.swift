@@ -71,6 +71,8 @@ struct Setting: Sendable {
         },
         integer("peer_port", 0...65_535) { $0.peerPort = $1 },
         integer("replication_factor", 1...7) { $0.replicationFactor = $1 },
+        integer("presence_lifetime_ms", 500...60_000) { $0.presenceLifetimeMilliseconds = $1 },
+        integer("forward_timeout_ms", 100...120_000) { $0.forwardTimeoutMilliseconds = $1 },
         Setting(key: "nodes") { config, value throws(SettingError) in
             config.clusterNodes = try clusterNodes(value)
         },

@@ -49,6 +49,11 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// Every node of the cluster, this one included; empty: a single-node cluster of this
     /// node alone.
     public var clusterNodes: [ClusterNodeEntry] = []
+    /// How long another node's live sessions count as present (and its followed rooms are
+    /// sent events) without the node renewing them; it renews every fifth of this.
+    public var presenceLifetimeMilliseconds = 5_000
+    /// How long a call forwarded to the node serving an entity may take.
+    public var forwardTimeoutMilliseconds = 5_000
 
     public init() {}
 }

@@ -64,7 +64,8 @@ public struct ParleyNode: Sendable {
         let placement = Placement(membership)
         let ownID = NodeID(configuration.nodeID)!  // checked by clusterMembership()
         runtimeConfiguration.servedPartitions = ServedPartitions(placement: placement, node: ownID)
-        let peers = membership.members.count > 1 ? PeerNetwork(membership: membership, ownID: ownID, logger: logger) : nil
+        runtimeConfiguration.forwardTimeout = .milliseconds(configuration.forwardTimeoutMilliseconds)
+        let peers = membership.members.count > 1 ? try PeerNetwork(membership: membership, ownID: ownID, logger: logger) : nil
         self.peers = peers
         cluster = ClusterView(membership: membership, placement: placement, ownID: ownID) { peers?.statuses() ?? [] }
         logger.notice(
@@ -74,12 +75,23 @@ public struct ParleyNode: Sendable {
                 "serves": "\(placement.partitions(ledBy: ownID).count) of \(membership.partitionCount) partitions",
                 "replicates": "\(placement.partitions(replicatedOn: ownID).count)",
             ])
-        hub = LiveHub()
+        let hub = LiveHub()
+        self.hub = hub
+        let relay = peers.map { peers in
+            var relayConfiguration = LiveRelay.Configuration()
+            relayConfiguration.lifetime = .milliseconds(configuration.presenceLifetimeMilliseconds)
+            relayConfiguration.renewal = .milliseconds(configuration.presenceLifetimeMilliseconds / 5)
+            return LiveRelay(
+                hub: hub, transport: peers, served: runtimeConfiguration.servedPartitions,
+                partitioner: Partitioner(partitionCount: configuration.partitions), configuration: relayConfiguration, logger: logger)
+        }
         let previewQueue = configuration.linkPreviews ? LinkPreviewQueue() : nil
         let runtime = NodeRuntime(
-            database: database, stateFamily: log.stateColumnFamily, log: log, clock: clock, events: hub, staffEvents: hub,
-            configuration: runtimeConfiguration, linkPreviews: previewQueue, logger: logger)
+            database: database, stateFamily: log.stateColumnFamily, log: log, clock: clock,
+            events: relay ?? hub, staffEvents: relay ?? hub, configuration: runtimeConfiguration, linkPreviews: previewQueue,
+            liveSessions: hub, peers: peers, relay: relay, logger: logger)
         self.runtime = runtime
+        peers?.inbox.set(runtime)
         if let previewQueue {
             var previews = LinkPreviewConfiguration()
             previews.allowPrivateAddresses = configuration.linkPreviewPrivateAddresses
@@ -89,9 +101,9 @@ public struct ParleyNode: Sendable {
         } else {
             linkPreviewService = nil
         }
-        let relay = OutboxRelay(runtime: runtime, logger: logger)
-        runtime.onOutboxWritten { relay.nudge() }
-        outbox = relay
+        let outboxRelay = OutboxRelay(runtime: runtime, logger: logger)
+        runtime.onOutboxWritten { outboxRelay.nudge() }
+        outbox = outboxRelay
         readiness = NodeReadiness()
     }
 
@@ -134,7 +146,9 @@ public struct ParleyNode: Sendable {
             readiness.set(.ready)
             onListening(configuration.clientHost, channel.localAddress?.port ?? configuration.clientPort)
         }
+        // The relay stops before the peer network it sends through.
         var services: [any Service] = peers.map { [$0] } ?? []
+        if let relay = runtime.relay { services.append(relay) }
         services += [log, outbox, PassivationService(runtime: runtime, logger: logger), UploadSweepService(runtime: runtime, logger: logger)]
         if let linkPreviewService { services.append(linkPreviewService) }
         services.append(app)

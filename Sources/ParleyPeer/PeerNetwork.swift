@@ -18,7 +18,7 @@ import Synchronization
 /// stops with `cluster_membership_mismatch`; once joined (accepted by a peer, or past the
 /// join window) it only marks such a peer as mismatched and never talks to it, so a
 /// misconfigured newcomer cannot take down a running cluster.
-public final class PeerNetwork: Service, Sendable {
+public final class PeerNetwork: Service, PeerTransport, Sendable {
     public struct Configuration: Sendable {
         /// How often a peer that is up is greeted.
         public var heartbeat: Duration = .seconds(1)
@@ -27,6 +27,8 @@ public final class PeerNetwork: Service, Sendable {
         public var backoff = PeerHealth.Backoff()
         /// How long after start a mismatch stops this node (unless a peer accepted it first).
         public var joinWindow: Duration = .seconds(10)
+        /// The largest message exchanged (a file upload travels as one).
+        public var maxMessageBytes = 64 << 20
         public init() {}
     }
 
@@ -41,11 +43,15 @@ public final class PeerNetwork: Service, Sendable {
     /// Set at shutdown (or a refusal to join): the greeting loops end.
     private let stopping = Atomic<Bool>(false)
     private let gauges: [NodeID: Gauge]
+    /// One client (one HTTP/2 connection, re-established with backoff) per peer.
+    private let clients: [NodeID: GRPCClient<HTTP2ClientTransport.Posix>]
+    /// Where messages from peers go (the runtime, once it exists).
+    public let inbox = PeerInbox()
 
     public init(
         membership: ClusterMembership, ownID: NodeID, configuration: Configuration = Configuration(), logger: Logger,
         onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
-    ) {
+    ) throws {
         self.membership = membership
         self.ownID = ownID
         self.configuration = configuration
@@ -54,6 +60,29 @@ public final class PeerNetwork: Service, Sendable {
         let peers = membership.members.map(\.id).filter { $0 != ownID }
         health = Mutex(Dictionary(uniqueKeysWithValues: peers.map { ($0, PeerHealth(heartbeat: configuration.heartbeat, backoff: configuration.backoff)) }))
         gauges = Dictionary(uniqueKeysWithValues: peers.map { ($0, Gauge(label: "parley_peer_up", dimensions: [("peer", $0.rawValue)])) })
+        var clients: [NodeID: GRPCClient<HTTP2ClientTransport.Posix>] = [:]
+        for member in membership.members where member.id != ownID {
+            clients[member.id] = try Self.client(for: member, configuration: configuration)
+        }
+        self.clients = clients
+    }
+
+    private static func client(for peer: ClusterMember, configuration: Configuration) throws -> GRPCClient<HTTP2ClientTransport.Posix> {
+        let backoff = configuration.backoff
+        let keepalive = configuration.heartbeat
+        do {
+            return GRPCClient(
+                transport: try .http2NIOPosix(
+                    target: .ipv4(host: peer.peerAddress.host, port: peer.peerAddress.port), transportSecurity: .plaintext,
+                    config: .defaults { config in
+                        // Reconnect on this network's schedule, not gRPC's default (1 s up to 2 min),
+                        // and ping the connection so a silent peer is noticed between handshakes.
+                        config.backoff = .init(initial: backoff.initial, max: backoff.maximum, multiplier: backoff.multiplier, jitter: 0.2)
+                        config.connection.keepalive = .init(time: keepalive * 5, timeout: keepalive * 2, allowWithoutCalls: true)
+                    }))
+        } catch {
+            throw ClusterError(.invalidMembership, "peer \(peer.id) at \(peer.peerAddress) cannot be dialled: \(error)")
+        }
     }
 
     /// Every peer and what is known of it, in id order.
@@ -66,9 +95,11 @@ public final class PeerNetwork: Service, Sendable {
         guard let own = membership.member(ownID) else {
             throw ClusterError(.invalidMembership, "node \(ownID) is not a member of its cluster")
         }
+        let maxBytes = configuration.maxMessageBytes
         let server = GRPCServer(
             transport: .http2NIOPosix(
-                address: .ipv4(host: own.peerAddress.host, port: own.peerAddress.port), transportSecurity: .plaintext),
+                address: .ipv4(host: own.peerAddress.host, port: own.peerAddress.port), transportSecurity: .plaintext,
+                config: .defaults { $0.rpc.maxRequestPayloadSize = maxBytes }),
             services: [PeerEndpoint(network: self)])
         let started = ContinuousClock.now
         // Nothing here is cancelled: cancelling a NIO server or client while connections are
@@ -87,12 +118,19 @@ public final class PeerNetwork: Service, Sendable {
                 if let address = try? await server.listeningAddress?.ipv4 { self.onListening(address.host, address.port) }
                 return nil
             }
+            for client in clients.values {
+                group.addTask {
+                    try? await client.runConnections()
+                    return nil
+                }
+            }
             let refusal = await withGracefulShutdownHandler {
                 await self.greetAll(joiningUntil: started + self.configuration.joinWindow)
             } onGracefulShutdown: {
                 self.stopping.store(true, ordering: .releasing)
             }
             self.stopping.store(true, ordering: .releasing)
+            for client in clients.values { client.beginGracefulShutdown() }
             server.beginGracefulShutdown()
             var serverError: (any Error)?
             for await error in group where error != nil { serverError = serverError ?? error }
@@ -121,33 +159,14 @@ public final class PeerNetwork: Service, Sendable {
     /// heartbeat while it answers, backing off while it does not. Returns the refusal when
     /// the peer runs another cluster configuration while this node is still joining.
     private func greet(_ peer: ClusterMember, joiningUntil joinDeadline: ContinuousClock.Instant) async -> ClusterError? {
-        let backoff = configuration.backoff
-        let keepalive = configuration.heartbeat
-        let client: GRPCClient<HTTP2ClientTransport.Posix>
-        do {
-            client = GRPCClient(
-                transport: try .http2NIOPosix(
-                    target: .ipv4(host: peer.peerAddress.host, port: peer.peerAddress.port), transportSecurity: .plaintext,
-                    config: .defaults { config in
-                        // Reconnect on this network's schedule, not gRPC's default (1 s up to 2 min),
-                        // and ping the connection so a silent peer is noticed between handshakes.
-                        config.backoff = .init(initial: backoff.initial, max: backoff.maximum, multiplier: backoff.multiplier, jitter: 0.2)
-                        config.connection.keepalive = .init(time: keepalive * 5, timeout: keepalive * 2, allowWithoutCalls: true)
-                    }))
-        } catch {
-            return ClusterError(.invalidMembership, "peer \(peer.id) at \(peer.peerAddress) cannot be dialled: \(error)")
+        guard let client = clients[peer.id] else { return nil }
+        let stub = Parley_Peer_V1_Peer.Client(wrapping: client)
+        while !stopping.load(ordering: .acquiring) {
+            if let refusal = await handshake(with: peer, stub: stub, joiningUntil: joinDeadline) { return refusal }
+            let delay = health.withLock { $0[peer.id]?.nextAttempt(jitter: Double.random(in: 0...1)) } ?? configuration.heartbeat
+            await pause(delay)
         }
-        return await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await client.runConnections() }
-            defer { client.beginGracefulShutdown() }
-            let stub = Parley_Peer_V1_Peer.Client(wrapping: client)
-            while !stopping.load(ordering: .acquiring) {
-                if let refusal = await handshake(with: peer, stub: stub, joiningUntil: joinDeadline) { return refusal }
-                let delay = health.withLock { $0[peer.id]?.nextAttempt(jitter: Double.random(in: 0...1)) } ?? configuration.heartbeat
-                await pause(delay)
-            }
-            return nil
-        }
+        return nil
     }
 
     /// One handshake with `peer`, its outcome recorded; the refusal if this node must not join.
@@ -185,6 +204,10 @@ public final class PeerNetwork: Service, Sendable {
         logger.error("peer runs another cluster configuration; not talking to it", metadata: ["peer": "\(peer.id)", "error": "\(refusal)"])
         return nil
     }
+
+    func client(for node: NodeID) -> GRPCClient<HTTP2ClientTransport.Posix>? { clients[node] }
+
+    var maxMessageBytes: Int { configuration.maxMessageBytes }
 
     /// Waits `delay`, in slices, so a stop is noticed within 100 ms.
     private func pause(_ delay: Duration) async {

@@ -197,10 +197,52 @@ public final class LiveHub: RoomEventSink, StaffEventSink {
     }
 }
 
-extension LiveHub {
+extension LiveHub: SessionCounting {
     public func publish(_ events: [StaffEvent], staff: StaffState) {
-        let sessions = state.withLock { $0.sessionsOfStaff[staff.id].map { Array($0.values) } ?? [] }
-        guard !sessions.isEmpty else { return }
+        guard let update = StaffUpdate(events, staff: staff) else { return }
+        deliver(update)
+    }
+
+    /// Sends a staff member's index change to their sessions on this node.
+    public func deliver(_ update: StaffUpdate) {
+        let sessions = state.withLock { $0.sessionsOfStaff[update.staff].map { Array($0.values) } ?? [] }
+        for session in sessions {
+            session.send(.staffUpdated(unreadRooms: update.unreadRooms, rooms: update.rooms, mentions: update.mentions))
+        }
+    }
+
+    public func sessionCount(of staff: StaffID) -> Int { state.withLock { $0.sessionsOfStaff[staff]?.count ?? 0 } }
+
+    /// What this node's sessions need: the rooms followed and the sessions per staff member.
+    public func interest() -> LiveInterest {
+        state.withLock { state in
+            LiveInterest(rooms: Set(state.followers.keys), staff: state.sessionsOfStaff.mapValues(\.count))
+        }
+    }
+}
+
+/// Counts this node's live sessions per staff member (for presence).
+public protocol SessionCounting: Sendable {
+    func sessionCount(of staff: StaffID) -> Int
+}
+
+/// What a staff member's sessions are told when their index changes: the badge, the room
+/// entries that changed and the new mentions.
+public struct StaffUpdate: Sendable {
+    public let staff: StaffID
+    public let unreadRooms: Int
+    public let rooms: [(RoomID, StaffRoomEntry)]
+    public let mentions: [Mention]
+
+    public init(staff: StaffID, unreadRooms: Int, rooms: [(RoomID, StaffRoomEntry)], mentions: [Mention]) {
+        self.staff = staff
+        self.unreadRooms = unreadRooms
+        self.rooms = rooms
+        self.mentions = mentions
+    }
+
+    /// The update committed `events` make, nil when they change no room entry.
+    public init?(_ events: [StaffEvent], staff: StaffState) {
         var rooms: [(RoomID, StaffRoomEntry)] = []
         var mentions: [Mention] = []
         for event in events {
@@ -209,9 +251,7 @@ extension LiveHub {
                 mentions += noted
             }
         }
-        guard !rooms.isEmpty else { return }
-        for session in sessions {
-            session.send(.staffUpdated(unreadRooms: staff.unreadRooms, rooms: rooms, mentions: mentions))
-        }
+        guard !rooms.isEmpty else { return nil }
+        self.init(staff: staff.id, unreadRooms: staff.unreadRooms, rooms: rooms, mentions: mentions)
     }
 }

@@ -10,18 +10,29 @@ public enum QuickLinkSource: Sendable, Equatable {
 extension NodeRuntime {
     /// Runs `command` on channel `id`; answers with the channel after it.
     public func channelCommand(_ command: ChannelCommand, for id: ChannelID) async throws(RuntimeError) -> ChannelState {
-        try await run(command, on: id.rawValue, in: channelRegistry(for: id))
+        try await perform(.channelCommand(id, command)).channel()
     }
 
     /// Channel `id` as applied (`exists` is false when there is none).
     public func channel(_ id: ChannelID) async throws(RuntimeError) -> ChannelState {
-        try await current(id.rawValue, in: channelRegistry(for: id))
+        try await perform(.channel(id)).channel()
     }
 
-    /// Every channel, by id, as applied.
+    /// Every channel, by id, as applied: this node's and every other node's.
     public func allChannels() async throws(RuntimeError) -> [ChannelState] {
+        var channels = try await servedChannels()
+        for node in configuration.servedPartitions.peers {
+            channels += try await perform(.servedChannels, on: node).channels()
+        }
+        return channels.sorted { $0.id.rawValue < $1.id.rawValue }
+    }
+
+    /// The channels of the partitions this node serves.
+    func servedChannels() async throws(RuntimeError) -> [ChannelState] {
         let store = channelStore
+        let served = configuration.servedPartitions
         return try await store.database.executor.run { () throws(RuntimeError) -> [ChannelState] in try store.allChannels() }
+            .filter { served.serves(store.partition(of: $0.id)) }
     }
 
     /// Sends quick link `code` to `room`: from `author`'s own shortcuts or from a channel's
@@ -45,7 +56,7 @@ extension NodeRuntime {
             in: room, MessagePost(author: author, text: shortcut?.expansion ?? "", idempotencyKey: idempotencyKey, quickLink: shortcut))
     }
 
-    private func channelRegistry(for id: ChannelID) -> EntityRegistry<ChannelActor> {
+    func channelRegistry(for id: ChannelID) -> EntityRegistry<ChannelActor> {
         channels[Int(channelStore.partition(of: id).rawValue)]
     }
 }

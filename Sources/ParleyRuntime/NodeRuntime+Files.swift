@@ -10,6 +10,16 @@ extension NodeRuntime {
         to room: RoomID, by staff: StaffID, name: String, contentType: String, bytes: [UInt8], sha256: [UInt8],
         caption: String = "", idempotencyKey: String? = nil
     ) async throws(RuntimeError) -> (message: Message, replayed: Bool) {
+        let upload = FileUpload(
+            room: room, staff: staff, name: name, contentType: contentType, bytes: bytes, sha256: sha256, caption: caption, idempotencyKey: idempotencyKey)
+        return try await perform(.uploadFile(upload)).posted()
+    }
+
+    /// `uploadFile` on this node, which serves the room.
+    func uploadFileHere(_ upload: FileUpload) async throws(RuntimeError) -> (message: Message, replayed: Bool) {
+        let (room, staff, name, contentType, bytes, sha256, caption, idempotencyKey) = (
+            upload.room, upload.staff, upload.name, upload.contentType, upload.bytes, upload.sha256, upload.caption, upload.idempotencyKey
+        )
         do {
             try FileAttachment.validate(name: name, limits: configuration.roomLimits)
         } catch {
@@ -46,6 +56,10 @@ extension NodeRuntime {
 
     /// The attachment `file` of `room`, if `reader` may read the room and it was not recalled.
     public func file(_ file: String, in room: RoomID, reader: StaffID) async throws(RuntimeError) -> FileAttachment {
+        try await perform(.file(room, file: file, reader: reader)).file()
+    }
+
+    func fileHere(_ file: String, in room: RoomID, reader: StaffID) async throws(RuntimeError) -> FileAttachment {
         _ = try await self.room(room, reader: reader)
         let store = self.store
         let message = try await store.database.executor.run { () throws(RuntimeError) -> Message? in
@@ -59,6 +73,10 @@ extension NodeRuntime {
 
     /// Bytes `range` of a file (already authorised by `file(_:in:reader:)`).
     public func fileBytes(_ attachment: FileAttachment, in room: RoomID, range: Range<UInt64>) async throws(RuntimeError) -> [UInt8] {
+        try await perform(.fileBytes(room, attachment, range: range)).bytes()
+    }
+
+    func fileBytesHere(_ attachment: FileAttachment, in room: RoomID, range: Range<UInt64>) async throws(RuntimeError) -> [UInt8] {
         let store = self.store
         return try await store.database.executor.run { () throws(RuntimeError) -> [UInt8] in
             try store.fileBytes(attachment, in: room, range: range)

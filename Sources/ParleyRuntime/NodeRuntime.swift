@@ -19,6 +19,8 @@ public struct RuntimeConfiguration: Sendable {
     public var roomLimits = RoomLimits()
     /// The partitions this node serves (all, on a single node).
     public var servedPartitions = ServedPartitions.all
+    /// How long a call forwarded to the serving node may take before it fails as unavailable.
+    public var forwardTimeout: Duration = .seconds(5)
 
     public init() {}
 }
@@ -42,6 +44,12 @@ public final class NodeRuntime: Sendable {
     /// Where committed messages with links ask for previews; nil when previews are off.
     let linkPreviews: LinkPreviewQueue?
     let logger: Logger
+    /// How calls reach the nodes serving other partitions; nil on a single node.
+    let peers: (any PeerTransport)?
+    /// The cross-node fan-out of live events and presence; nil on a single node.
+    public let relay: LiveRelay?
+    /// This node's live sessions, counted for presence.
+    let liveSessions: (any SessionCounting)?
 
     public init(
         database: Database,
@@ -52,8 +60,14 @@ public final class NodeRuntime: Sendable {
         staffEvents: any StaffEventSink = DiscardingEventSink(),
         configuration: RuntimeConfiguration = RuntimeConfiguration(),
         linkPreviews: LinkPreviewQueue? = nil,
+        liveSessions: (any SessionCounting)? = nil,
+        peers: (any PeerTransport)? = nil,
+        relay: LiveRelay? = nil,
         logger: Logger = Logger(label: "parley.runtime")
     ) {
+        self.liveSessions = liveSessions
+        self.peers = peers
+        self.relay = relay
         self.linkPreviews = linkPreviews
         let partitioner = Partitioner(partitionCount: log.partitionCount)
         let store = RoomStore(database: database, family: stateFamily, partitioner: partitioner)
@@ -136,9 +150,7 @@ public final class NodeRuntime: Sendable {
     public func forward(
         _ seq: UInt64, from origin: RoomID, to target: RoomID, by staff: StaffID, text: String = "", idempotencyKey: String? = nil
     ) async throws(RuntimeError) -> (message: Message, replayed: Bool) {
-        let original = try await registry(for: origin).withEntity(origin.rawValue) { (actor) async throws(RuntimeError) -> Message in
-            try await actor.message(seq, readBy: staff)
-        }
+        let original = try await perform(.message(origin, seq: seq, reader: staff)).message()
         return try await postMessage(in: target, MessagePost(author: staff, text: text, idempotencyKey: idempotencyKey, forwarding: (original, origin)))
     }
 
@@ -161,28 +173,19 @@ public final class NodeRuntime: Sendable {
 
     /// The room, as `reader` may see it.
     public func room(_ id: RoomID, reader: StaffID) async throws(RuntimeError) -> RoomState {
-        try await registry(for: id).withEntity(id.rawValue) { (actor) async throws(RuntimeError) -> RoomState in
-            try await actor.readableState(by: reader)
-        }
+        try await perform(.roomState(id, reader: reader)).roomState()
     }
 
     /// A page of the room's history, oldest first; only members may read it.
     public func messages(in id: RoomID, reader: StaffID, page: HistoryPage) async throws(RuntimeError) -> [Message] {
-        _ = try await room(id, reader: reader)
-        let store = self.store
-        return try await store.database.executor.run { () throws(RuntimeError) -> [Message] in
-            try store.messages(in: id, page: page)
-        }
+        try await perform(.messages(id, reader: reader, page)).messages()
     }
 
     /// Journal events after `eventSeq` (what a reconnecting client missed), and the oldest
     /// event seq still kept; only members may read it.
     public func journal(of id: RoomID, reader: StaffID, after eventSeq: UInt64, limit: Int) async throws(RuntimeError) -> (entries: [JournalEntry], oldestKept: UInt64?) {
-        _ = try await room(id, reader: reader)
-        let store = self.store
-        return try await store.database.executor.run { () throws(RuntimeError) -> ([JournalEntry], UInt64?) in
-            try store.journal(of: id, after: eventSeq, limit: limit)
-        }
+        let (entries, oldest) = try await perform(.journal(id, reader: reader, after: eventSeq, limit: limit)).journal()
+        return (entries, oldest)
     }
 
     private func changedMessage(_ outcome: RoomOutcome) throws(RuntimeError) -> Message {
@@ -194,12 +197,18 @@ public final class NodeRuntime: Sendable {
 
     /// Runs `command` on staff account `id`; answers with the account after it.
     public func staffCommand(_ command: StaffCommand, for id: StaffID) async throws(RuntimeError) -> StaffState {
-        try await run(command, on: id.rawValue, in: staffRegistry(for: id))
+        try await perform(.staffCommand(id, command)).staff()
     }
 
     /// Staff account `id` as applied (`exists` is false when there is none).
     public func staffAccount(_ id: StaffID) async throws(RuntimeError) -> StaffState {
-        try await current(id.rawValue, in: staffRegistry(for: id))
+        try await perform(.staffAccount(id)).staff()
+    }
+
+    /// Where staff member `id` has live sessions: this node's and those other nodes keep
+    /// renewing (a node that stops renewing drops out within the presence lifetime).
+    public func presence(of id: StaffID) async throws(RuntimeError) -> StaffPresence {
+        try await perform(.presence(id)).presence()
     }
 
     /// Runs `command` on the entity `key` of a state-machine kind, deciding again on a fresh
@@ -221,15 +230,13 @@ public final class NodeRuntime: Sendable {
         var connections: [RecentConnection] = []
         for (room, entry) in account.rooms where entry.isMember {
             let state: RoomState
+            let last: Message?
             do {
                 state = try await self.room(room, reader: staff)
+                last = try await messages(in: room, reader: staff, page: HistoryPage(limit: 1)).first
             } catch {
-                continue  // left or removed since the notice: the index catches up
+                continue  // left or removed since the notice (the index catches up), or its node is unreachable
             }
-            let store = self.store
-            let last = try await store.database.executor.run { () throws(RuntimeError) -> [Message] in
-                try store.messages(in: room, page: HistoryPage(limit: 1))
-            }.first
             let joined = state.members[staff]?.joinedAt ?? state.profile?.createdAt ?? Timestamp(milliseconds: 0)
             connections.append(RecentConnection(room: state, lastMessage: last, lastActivity: max(last?.postedAt ?? joined, joined)))
         }
@@ -238,16 +245,13 @@ public final class NodeRuntime: Sendable {
 
     /// The newest mentions of `staff`, newest first.
     public func mentions(of staff: StaffID, limit: Int = 50) async throws(RuntimeError) -> [Mention] {
-        let store = staffStore
-        return try await store.database.executor.run { () throws(RuntimeError) -> [Mention] in
-            try store.mentions(of: staff, limit: limit)
-        }
+        try await perform(.mentions(staff, limit: limit)).mentions()
     }
 
     /// Lets the outbox relay be woken after commits that wrote outbox records.
     public func onOutboxWritten(_ action: @escaping @Sendable () -> Void) { outboxSignal.set(action) }
 
-    private func staffRegistry(for id: StaffID) -> EntityRegistry<StaffActor> {
+    func staffRegistry(for id: StaffID) -> EntityRegistry<StaffActor> {
         staff[Int(partitioner.partition(for: EntityID(kind: .staff, key: id.rawValue).description).rawValue)]
     }
 
@@ -272,6 +276,11 @@ public final class NodeRuntime: Sendable {
     }
 
     func send(_ command: RoomCommand, to room: RoomID) async throws(RuntimeError) -> RoomOutcome {
+        try await perform(.roomCommand(room, command)).room()
+    }
+
+    /// Decides `command` on this node, which serves the room.
+    func sendHere(_ command: RoomCommand, to room: RoomID) async throws(RuntimeError) -> RoomOutcome {
         let outcome = try await retryingFenced(room.rawValue) { () async throws(RuntimeError) -> RoomOutcome in
             try await registry(for: room).withEntity(room.rawValue) { (actor) async throws(RuntimeError) -> RoomOutcome in
                 try await actor.handle(command)

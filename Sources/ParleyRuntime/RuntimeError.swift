@@ -12,7 +12,8 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Stored data could not be read back; a bug or corruption, logged and reported.
     case internalFailure(code: String, message: String)
     /// The entity's partition is served by another node (`serving`: its name and client
-    /// address); the client should go there until commands are forwarded.
+    /// address). Nodes forward calls to the serving node, so a client sees this only when a
+    /// call reached a node that does not serve the partition (node configurations out of step).
     case servedElsewhere(PartitionID, serving: String)
 
     public var code: String {
@@ -28,7 +29,7 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .rejected(error): error.message
         case let .unavailable(_, message), let .internalFailure(_, message): message
         case let .servedElsewhere(partition, serving):
-            "partition \(partition) is served by \(serving); this node does not forward commands yet"
+            "partition \(partition) is served by \(serving), not by the node asked"
         }
     }
 

@@ -1,30 +1,42 @@
 import Foundation
 import HTTPTypes
+import ParleyCluster
+import ParleyDomain
 import ParleyTestKit
 import Testing
 
 /// Nodes of one cluster as real processes on loopback: the peer network, `GET /cluster`, a
-/// misconfigured node refused, commands for partitions served elsewhere refused.
+/// misconfigured node refused, calls forwarded to the serving node, live events and presence
+/// across nodes.
 @Suite("Cluster processes", .serialized)
 struct ClusterProcessTests {
     static let token = "cluster-test-token-0123456789"
 
-    /// A three-node cluster file with free ports, in `dir`.
-    static func clusterFile(in dir: String) throws -> (path: String, clientPorts: [Int]) {
+    /// A three-node cluster file with free ports, in `dir`; `placement` says which node serves what.
+    static func clusterFile(in dir: String, extra: [String: Any] = [:]) throws -> (path: String, clientPorts: [Int], placement: Placement) {
         var nodes: [[String: String]] = []
         var clientPorts: [Int] = []
+        var members: [ClusterMember] = []
         for index in 1...3 {
             let client = try FreePort.loopback()
+            let peer = try FreePort.loopback()
             clientPorts.append(client)
             nodes.append([
-                "id": "node-\(index)", "peer": "127.0.0.1:\(try FreePort.loopback())", "client": "127.0.0.1:\(client)",
-                "data_dir": dir + "/node-\(index)",
+                "id": "node-\(index)", "peer": "127.0.0.1:\(peer)", "client": "127.0.0.1:\(client)", "data_dir": dir + "/node-\(index)",
             ])
+            members.append(ClusterMember(
+                id: NodeID("node-\(index)")!, peerAddress: HostPort(host: "127.0.0.1", port: peer), clientAddress: HostPort(host: "127.0.0.1", port: client)))
         }
         let config: [String: Any] = ["partitions": 16, "replication_factor": 3, "log_level": "warning", "link_previews": false, "nodes": nodes]
+            .merging(extra) { $1 }
         let path = dir + "/cluster.json"
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
-        return (path, clientPorts)
+        return (path, clientPorts, Placement(try ClusterMembership(members: members, partitionCount: 16, replicationFactor: 3)))
+    }
+
+    /// The node serving `entity` ("room/r_…", "staff/al").
+    static func servingNode(of entity: EntityID, in placement: Placement) -> String {
+        placement.leader(of: Partitioner(partitionCount: 16).partition(for: entity.description)).rawValue
     }
 
     static func peerStates(_ client: NodeClient) async throws -> [String: String] {
@@ -50,7 +62,7 @@ struct ClusterProcessTests {
         let dir = NSTemporaryDirectory() + "parley-cluster-test-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let (config, clientPorts) = try Self.clusterFile(in: dir)
+        let (config, clientPorts, _) = try Self.clusterFile(in: dir)
         let environment = ["PARLEY_ADMIN_TOKEN": Self.token]
         let one = try NodeProcess(workDirectory: dir, arguments: ["serve", "--config", config, "--node", "node-1"], environment: environment)
         let two = try NodeProcess(workDirectory: dir, arguments: ["serve", "--config", config, "--node", "node-2"], environment: environment)
@@ -79,8 +91,8 @@ struct ClusterProcessTests {
         let marked = try await Self.eventually({ try await Self.peerStates(client) }) { $0["node-3"] == "mismatched" }
         #expect(marked["node-3"] == "mismatched" && marked["node-2"] == "up")
 
-        // Rooms land on partitions of all three nodes: those served elsewhere are refused with 421,
-        // naming the serving node's client address.
+        // Rooms land on partitions of all three nodes: node-1 forwards those node-2 serves; those
+        // of node-3 (not running) are unavailable, naming it, and nothing is decided elsewhere.
         var served = 0
         var elsewhere = 0
         for _ in 0..<30 {
@@ -88,11 +100,10 @@ struct ClusterProcessTests {
             if created.status == .created {
                 served += 1
             } else {
-                #expect(created.status == .misdirectedRequest)
+                #expect(created.status == .serviceUnavailable)
                 let error = created.json["error"] as? [String: Any]
-                #expect(error?["code"] as? String == "partition_elsewhere")
-                let message = error?["message"] as? String ?? ""
-                #expect(message.contains("127.0.0.1:\(clientPorts[1])") || message.contains("127.0.0.1:\(clientPorts[2])"))
+                #expect(error?["code"] as? String == "peer_unavailable")
+                #expect((error?["message"] as? String ?? "").contains("node-3"))
                 elsewhere += 1
             }
         }
@@ -104,4 +115,104 @@ struct ClusterProcessTests {
         #expect(await one.waitForExit() == 0)
         #expect(await two.waitForExit() == 0)
     }
+
+    /// Two staff members connected to different nodes chat in a room a third node serves:
+    /// posts, edits, recalls, the unread badge and mentions reach both, in order, once each;
+    /// the presence of a staff member whose node is killed expires.
+    @Test func staffOnTwoNodesChatInARoomAThirdNodeServes() async throws {
+        let dir = NSTemporaryDirectory() + "parley-cluster-test-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (config, ports, placement) = try Self.clusterFile(in: dir)
+        let environment = ["PARLEY_ADMIN_TOKEN": Self.token]
+        let nodes = try (1...3).map { index in
+            try NodeProcess(workDirectory: dir, arguments: ["serve", "--config", config, "--node", "node-\(index)"], environment: environment)
+        }
+        defer { for node in nodes { node.send(SIGKILL) } }
+        for (node, port) in zip(nodes, ports) { #expect(try await node.waitForPort() == port) }
+        let admin = NodeClient(port: ports[2], token: Self.token)
+        defer { Task { await admin.shutdown() } }
+        let peers = try await Self.eventually({ try await Self.peerStates(admin) }) { $0 == ["node-1": "up", "node-2": "up"] }
+        #expect(peers == ["node-1": "up", "node-2": "up"])
+
+        // al's account is on node-2 and his session on node-1; bo's account on node-1, his
+        // session on node-2; the room is on node-3. Everything crosses nodes.
+        func staff(_ prefix: String, on node: String) -> String {
+            (0..<10_000).lazy.map { "\(prefix)\($0)" }.first { Self.servingNode(of: EntityID(kind: .staff, key: $0), in: placement) == node }!
+        }
+        let al = staff("al", on: "node-2")
+        let bo = staff("bo", on: "node-1")
+        var tokens: [String: String] = [:]
+        for name in [al, bo] {
+            let created = try await admin.call("/v1/staff", .post, json: #"{"id":"\#(name)","display_name":"\#(name)"}"#)
+            #expect(created.status == .created)
+            tokens[name] = created.json["token"] as? String
+        }
+        let alOnOne = NodeClient(port: ports[0], token: tokens[al] ?? "")
+        let alOnTwo = NodeClient(port: ports[1], token: tokens[al] ?? "")
+        let alOnThree = NodeClient(port: ports[2], token: tokens[al] ?? "")
+        let boOnTwo = NodeClient(port: ports[1], token: tokens[bo] ?? "")
+        let boOnThree = NodeClient(port: ports[2], token: tokens[bo] ?? "")
+        var room = ""
+        for _ in 0..<100 where room.isEmpty {
+            let created = try await alOnOne.call("/v1/rooms", .post, json: #"{"name":"Deals","members":["\#(bo)"]}"#)
+            #expect(created.status == .created)
+            let id = created.json["id"] as? String ?? ""
+            if Self.servingNode(of: .room(RoomID(unchecked: id)), in: placement) == "node-3" { room = id }
+        }
+        try #require(!room.isEmpty)
+
+        let alLive = LiveClient(port: ports[0], token: tokens[al] ?? "", rooms: [room])
+        let boLive = LiveClient(port: ports[1], token: tokens[bo] ?? "", rooms: [room])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await alLive.run() }
+            group.addTask { try await boLive.run() }
+            defer { group.cancelAll() }
+            for live in [alLive, boLive] {
+                #expect(await live.eventually { $0.events(of: room).contains { $0["type"] as? String == "room.created" } })
+            }
+            let posted = try await alOnOne.call("/v1/rooms/\(room)/messages", .post, json: #"{"text":"deal? @\#(bo)"}"#)
+            #expect(posted.status == .created)
+            let seq = posted.json["seq"] as? Int ?? 0
+            #expect(try await alOnTwo.call("/v1/rooms/\(room)/messages/\(seq)", .patch, json: #"{"text":"deal! @\#(bo)"}"#).status == .ok)
+            let second = try await alOnThree.call("/v1/rooms/\(room)/messages", .post, json: #"{"text":"wrong room"}"#)
+            let secondSeq = second.json["seq"] as? Int ?? 0
+            #expect(try await alOnThree.call("/v1/rooms/\(room)/messages/\(secondSeq)", .delete).status == .ok)
+
+            let expected = ["room.created", "message.posted", "message.edited", "message.posted", "message.recalled"]
+            for live in [alLive, boLive] {
+                #expect(await live.eventually { $0.events(of: room).count >= expected.count })
+                let events = live.events(of: room)
+                #expect(events.compactMap { $0["type"] as? String } == expected)
+                let seqs = events.compactMap { $0["event_seq"] as? Int }
+                #expect(seqs == Array(1...expected.count))
+            }
+            // bo's badge and mention: decided by his account on node-1, shown on node-2 and node-3.
+            #expect(await boLive.eventually { $0.staffUpdates.contains { $0["unread_rooms"] as? Int == 1 } })
+            #expect(boLive.staffUpdates.contains { ($0["mentions"] as? [[String: Any]] ?? []).contains { $0["seq"] as? Int == seq } })
+            let mentions = try await boOnThree.call("/v1/me/mentions", .get).json["mentions"] as? [[String: Any]] ?? []
+            #expect(mentions.map { $0["seq"] as? Int } == [seq])
+            #expect(try await boOnThree.call("/v1/me", .get).json["unread_rooms"] as? Int == 1)
+            #expect(try await boOnTwo.call("/v1/rooms/\(room)/read", .post, json: #"{"seq":\#(secondSeq)}"#).status == .ok)
+            #expect(await boLive.eventually { $0.staffUpdates.last?["unread_rooms"] as? Int == 0 })
+            #expect(await alLive.eventually { $0.events(of: room).last?["type"] as? String == "read_pointer.moved" })
+
+            // Presence: bo is on node-2. Killed, node-2 stops renewing; bo's account (node-1)
+            // forgets the session within the presence lifetime (5 s).
+            let presence = try await boOnThree.call("/v1/staff/\(bo)/presence", .get).json
+            #expect(presence["online"] as? Bool == true && presence["sessions"] as? [String: Int] == ["node-2": 1])
+            nodes[1].send(SIGKILL)
+            let killed = ContinuousClock.now
+            var online = true
+            while online, ContinuousClock.now - killed < .seconds(15) {
+                online = try await boOnThree.call("/v1/staff/\(bo)/presence", .get).json["online"] as? Bool ?? true
+                if online { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            let expiredAfter = ContinuousClock.now - killed
+            print("presence of a killed node's session expired after \(expiredAfter) (lifetime 5 s)")
+            #expect(!online && expiredAfter <= .milliseconds(6_500))
+        }
+        for client in [alOnOne, alOnTwo, alOnThree, boOnTwo, boOnThree] { await client.shutdown() }
+    }
 }
+

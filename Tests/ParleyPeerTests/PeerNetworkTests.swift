@@ -60,9 +60,9 @@ struct PeerNetworkTests {
         let ports = [try FreePort.loopback(), try FreePort.loopback(), try FreePort.loopback()]
         let membership = try Self.membership(ports)
         let logger = Logger(label: "peer-test")
-        let one = PeerNetwork(membership: membership, ownID: NodeID("node-1")!, configuration: Self.configuration(), logger: logger)
-        let two = PeerNetwork(membership: membership, ownID: NodeID("node-2")!, configuration: Self.configuration(), logger: logger)
-        let three = PeerNetwork(membership: membership, ownID: NodeID("node-3")!, configuration: Self.configuration(), logger: logger)
+        let one = try PeerNetwork(membership: membership, ownID: NodeID("node-1")!, configuration: Self.configuration(), logger: logger)
+        let two = try PeerNetwork(membership: membership, ownID: NodeID("node-2")!, configuration: Self.configuration(), logger: logger)
+        let three = try PeerNetwork(membership: membership, ownID: NodeID("node-3")!, configuration: Self.configuration(), logger: logger)
         try await Self.running([one, two]) {
             // node-3 is not running: node-1 and node-2 see each other up and node-3 down,
             // retried with backoff without holding up the pair.
@@ -81,9 +81,9 @@ struct PeerNetworkTests {
         let ports = [try FreePort.loopback(), try FreePort.loopback()]
         let logger = Logger(label: "peer-test")
         // node-1 has been up a while (its join window is over); node-2 was given 32 partitions.
-        let running = PeerNetwork(
+        let running = try PeerNetwork(
             membership: try Self.membership(ports), ownID: NodeID("node-1")!, configuration: Self.configuration(joinWindow: .zero), logger: logger)
-        let joining = PeerNetwork(
+        let joining = try PeerNetwork(
             membership: try Self.membership(ports, partitions: 32), ownID: NodeID("node-2")!, configuration: Self.configuration(), logger: logger)
         try await Self.running([running]) {
             do {
@@ -98,4 +98,36 @@ struct PeerNetworkTests {
             })
         }
     }
+
+    /// Answers every message with its kind and body reversed, naming the sender.
+    struct EchoReceiver: PeerReceiver {
+        func receive(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID) async -> [UInt8] {
+            [kind.rawValue] + Array(node.rawValue.utf8) + body.reversed()
+        }
+    }
+
+    @Test func messagesTravelBothWaysAndADownPeerFailsFast() async throws {
+        let ports = [try FreePort.loopback(), try FreePort.loopback(), try FreePort.loopback()]
+        let membership = try Self.membership(ports)
+        let logger = Logger(label: "peer-test")
+        let one = try PeerNetwork(membership: membership, ownID: NodeID("node-1")!, configuration: Self.configuration(), logger: logger)
+        let two = try PeerNetwork(membership: membership, ownID: NodeID("node-2")!, configuration: Self.configuration(), logger: logger)
+        one.inbox.set(EchoReceiver())
+        two.inbox.set(EchoReceiver())
+        try await Self.running([one, two]) {
+            #expect(await Self.eventually { one.statuses().first { $0.peer.id.rawValue == "node-2" }?.health.isUp == true })
+            let big = (0..<(5 << 20)).map { UInt8(truncatingIfNeeded: $0) }  // above gRPC's 4 MiB default
+            let answer = try await one.exchange(.entityCall, big, with: NodeID("node-2")!, timeout: .seconds(10))
+            #expect(answer == [PeerMessageKind.entityCall.rawValue] + Array("node-1".utf8) + big.reversed())
+            let back = try await two.exchange(.liveEvents, [1, 2, 3], with: NodeID("node-1")!, timeout: .seconds(2))
+            #expect(back == [PeerMessageKind.liveEvents.rawValue] + Array("node-2".utf8) + [3, 2, 1])
+            // node-3 never started: the call fails within its deadline, as unavailable.
+            let started = ContinuousClock.now
+            await #expect(throws: ClusterError.self) {
+                _ = try await one.exchange(.entityCall, [1], with: NodeID("node-3")!, timeout: .seconds(2))
+            }
+            #expect(ContinuousClock.now - started < .seconds(3))
+        }
+    }
 }
+

@@ -56,3 +56,74 @@ extension ChannelProfile {
             createdAt: Timestamp(milliseconds: try reader.readInt64()))
     }
 }
+
+/// Channel commands and channels as nodes forward them. Tags are part of the peer protocol.
+extension ChannelCommand {
+    private enum Tag: UInt8 {
+        case create = 1
+        case update = 2
+        case setShortcut = 3
+        case removeShortcut = 4
+    }
+
+    public func encode(into writer: inout BinaryWriter) {
+        switch self {
+        case let .create(name, kind, webLink, phoneNumber):
+            writer.write(Tag.create.rawValue)
+            writer.write(name)
+            writer.write(kind.rawValue)
+            writer.write(webLink)
+            writer.write(phoneNumber)
+        case let .update(name, webLink, phoneNumber):
+            writer.write(Tag.update.rawValue)
+            writer.write(name)
+            writer.write(webLink)
+            writer.write(phoneNumber)
+        case let .setShortcut(shortcut):
+            writer.write(Tag.setShortcut.rawValue)
+            shortcut.encode(into: &writer)
+        case let .removeShortcut(code):
+            writer.write(Tag.removeShortcut.rawValue)
+            writer.write(code)
+        }
+    }
+
+    public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> ChannelCommand {
+        switch try reader.read(Tag.self, "channel command tag") {
+        case .create:
+            let name = try reader.readString()
+            let kind = try reader.read(ChannelKind.self, "channel kind")
+            let webLink = try reader.readOptionalString()
+            return .create(name: name, kind: kind, webLink: webLink, phoneNumber: try reader.readOptionalString())
+        case .update:
+            let name = try reader.readOptionalString()
+            let webLink = try reader.readOptionalString()
+            return .update(name: name, webLink: webLink, phoneNumber: try reader.readOptionalString())
+        case .setShortcut:
+            return .setShortcut(try Shortcut.decode(from: &reader))
+        case .removeShortcut:
+            return .removeShortcut(code: try reader.readString())
+        }
+    }
+}
+
+extension ChannelState {
+    public func encode(into writer: inout BinaryWriter) {
+        writer.write(id.rawValue)
+        writer.write(profile != nil)
+        profile?.encode(into: &writer)
+        writer.writeVarint(UInt64(shortcuts.count))
+        for (_, shortcut) in shortcuts.sorted(by: { $0.key < $1.key }) { shortcut.encode(into: &writer) }
+    }
+
+    public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> ChannelState {
+        let id = ChannelID(unchecked: try reader.readString())
+        let profile = try reader.readBool() ? try ChannelProfile.decode(from: &reader) : nil
+        var shortcuts: [String: Shortcut] = [:]
+        for _ in 0..<(try reader.readCount(atMost: maxShortcuts, of: "shortcuts")) {
+            let shortcut = try Shortcut.decode(from: &reader)
+            shortcuts[shortcut.code] = shortcut
+        }
+        return ChannelState(id: id, profile: profile, shortcuts: shortcuts)
+    }
+}

@@ -90,3 +90,24 @@ public struct BinaryReader {
         guard isAtEnd else { throw DecodingError("\(bytes.count - offset) trailing bytes") }
     }
 }
+
+extension BinaryReader {
+    /// A one-byte raw value of `T`, refusing values `T` does not know.
+    public mutating func read<T: RawRepresentable>(_ type: T.Type, _ what: String) throws(DecodingError) -> T where T.RawValue == UInt8 {
+        let raw = try readUInt8()
+        guard let value = T(rawValue: raw) else { throw DecodingError("unknown \(what) \(raw)") }
+        return value
+    }
+
+    /// A varint count, refused above `limit`.
+    public mutating func readCount(atMost limit: Int, of what: String) throws(DecodingError) -> Int {
+        let count = try readVarint()
+        guard count <= UInt64(limit) else { throw DecodingError("\(count) \(what) (at most \(limit))") }
+        return Int(count)
+    }
+
+    /// A varint behind a presence byte.
+    public mutating func readOptionalVarint() throws(DecodingError) -> UInt64? {
+        try readBool() ? try readVarint() : nil
+    }
+}

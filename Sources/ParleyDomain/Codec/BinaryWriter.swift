@@ -55,3 +55,11 @@ public struct BinaryWriter: Sendable {
         for value in values { write(value) }
     }
 }
+
+extension BinaryWriter {
+    /// A varint behind a presence byte.
+    public mutating func writeOptionalVarint(_ value: UInt64?) {
+        write(value != nil)
+        if let value { writeVarint(value) }
+    }
+}

@@ -143,14 +143,7 @@ extension Message {
         body.write(recalledAt != nil)
         if let recalledAt { body.write(recalledAt.milliseconds) }
         body.write(attachment != nil)
-        if let attachment {
-            body.write(attachment.id)
-            body.write(attachment.name)
-            body.write(attachment.contentType)
-            body.writeVarint(attachment.size)
-            body.write(bytes: attachment.sha256)
-            body.writeVarint(UInt64(attachment.chunkCount))
-        }
+        attachment?.encode(into: &body)
         body.write(quickLink != nil)
         quickLink?.encode(into: &body)
         body.writeVarint(UInt64(linkPreviews.count))
@@ -173,14 +166,7 @@ extension Message {
         message.editedAt = try body.readBool() ? Timestamp(milliseconds: try body.readInt64()) : nil
         message.recalledAt = try body.readBool() ? Timestamp(milliseconds: try body.readInt64()) : nil
         if !body.isAtEnd, try body.readBool() {
-            let id = try body.readString()
-            let name = try body.readString()
-            let contentType = try body.readString()
-            let size = try body.readVarint()
-            let sha = try body.readBytes()
-            let chunks = try body.readVarint()
-            guard chunks <= UInt64(UInt32.max) else { throw DecodingError("chunk count \(chunks) out of range") }
-            message.attachment = FileAttachment(id: id, name: name, contentType: contentType, size: size, sha256: sha, chunkCount: UInt32(chunks))
+            message.attachment = try FileAttachment.decode(from: &body)
         }
         if !body.isAtEnd, try body.readBool() {
             message.quickLink = try Shortcut.decode(from: &body)
@@ -207,5 +193,27 @@ extension Quote {
             reference: MessageReference(room: RoomID(unchecked: try reader.readString()), seq: try reader.readVarint()),
             author: StaffID(unchecked: try reader.readString()),
             excerpt: try reader.readString())
+    }
+}
+
+extension FileAttachment {
+    public func encode(into writer: inout BinaryWriter) {
+        writer.write(id)
+        writer.write(name)
+        writer.write(contentType)
+        writer.writeVarint(size)
+        writer.write(bytes: sha256)
+        writer.writeVarint(UInt64(chunkCount))
+    }
+
+    public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> FileAttachment {
+        let id = try reader.readString()
+        let name = try reader.readString()
+        let contentType = try reader.readString()
+        let size = try reader.readVarint()
+        let sha = try reader.readBytes()
+        let chunks = try reader.readVarint()
+        guard chunks <= UInt64(UInt32.max) else { throw DecodingError("chunk count \(chunks) out of range") }
+        return FileAttachment(id: id, name: name, contentType: contentType, size: size, sha256: sha, chunkCount: UInt32(chunks))
     }
 }

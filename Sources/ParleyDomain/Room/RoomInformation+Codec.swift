@@ -15,7 +15,7 @@ extension RoomInformation {
         writer.write(destination != nil)
         if let destination { writer.write([destination.name, destination.type, destination.endpoint]) }
         writer.write(contact != nil)
-        if let contact { writer.write([contact.firstName, contact.lastName, contact.phone, contact.email, contact.timezone]) }
+        contact?.encode(into: &writer)
         writer.write(conference != nil)
         if let conference {
             writer.write(conference.host.rawValue)
@@ -42,11 +42,7 @@ extension RoomInformation {
             guard texts.count == 3 else { throw DecodingError("a destination has 3 fields, not \(texts.count)") }
             information.destination = DestinationInfo(name: texts[0], type: texts[1], endpoint: texts[2])
         }
-        if try reader.readBool() {
-            let texts = try reader.readStrings()
-            guard texts.count == 5 else { throw DecodingError("a contact has 5 fields, not \(texts.count)") }
-            information.contact = ContactInfo(firstName: texts[0], lastName: texts[1], phone: texts[2], email: texts[3], timezone: texts[4])
-        }
+        if try reader.readBool() { information.contact = try ContactInfo.decode(from: &reader) }
         if try reader.readBool() {
             information.conference = ConferenceInfo(host: StaffID(unchecked: try reader.readString()), participants: try reader.readStrings())
         }
@@ -67,5 +63,17 @@ extension RoomInformation {
         var fields: [Field] = []
         for _ in 0..<count { fields.append(Field(name: try reader.readString(), value: try reader.readString())) }
         return fields
+    }
+}
+
+extension ContactInfo {
+    public func encode(into writer: inout BinaryWriter) {
+        writer.write([firstName, lastName, phone, email, timezone])
+    }
+
+    public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> ContactInfo {
+        let texts = try reader.readStrings()
+        guard texts.count == 5 else { throw DecodingError("a contact has 5 fields, not \(texts.count)") }
+        return ContactInfo(firstName: texts[0], lastName: texts[1], phone: texts[2], email: texts[3], timezone: texts[4])
     }
 }

@@ -36,9 +36,23 @@ public enum Parley_Peer_V1_Peer: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Exchange" metadata.
+        public enum Exchange: Sendable {
+            /// Request type for "Exchange".
+            public typealias Input = Parley_Peer_V1_ExchangeRequest
+            /// Response type for "Exchange".
+            public typealias Output = Parley_Peer_V1_ExchangeResponse
+            /// Descriptor for "Exchange".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "parley.peer.v1.Peer"),
+                method: "Exchange",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "parley.peer.v1.Peer" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
-            Hello.descriptor
+            Hello.descriptor,
+            Exchange.descriptor
         ]
     }
 }
@@ -88,6 +102,27 @@ extension Parley_Peer_V1_Peer {
             request: GRPCCore.StreamingServerRequest<Parley_Peer_V1_HelloRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Parley_Peer_V1_HelloResponse>
+
+        /// Handle the "Exchange" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Carries one message from the caller to the callee and the callee's answer: an entity
+        /// > call for the node serving the entity's partition, a batch of live events for the
+        /// > callee's sessions, or the caller's live interest. The body's codec is owned by the
+        /// > module that sends it and carries its own format version.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Parley_Peer_V1_ExchangeRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Parley_Peer_V1_ExchangeResponse` messages.
+        func exchange(
+            request: GRPCCore.StreamingServerRequest<Parley_Peer_V1_ExchangeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Parley_Peer_V1_ExchangeResponse>
     }
 
     /// Service protocol for the "parley.peer.v1.Peer" service.
@@ -121,6 +156,27 @@ extension Parley_Peer_V1_Peer {
             request: GRPCCore.ServerRequest<Parley_Peer_V1_HelloRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Parley_Peer_V1_HelloResponse>
+
+        /// Handle the "Exchange" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Carries one message from the caller to the callee and the callee's answer: an entity
+        /// > call for the node serving the entity's partition, a batch of live events for the
+        /// > callee's sessions, or the caller's live interest. The body's codec is owned by the
+        /// > module that sends it and carries its own format version.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Parley_Peer_V1_ExchangeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Parley_Peer_V1_ExchangeResponse` message.
+        func exchange(
+            request: GRPCCore.ServerRequest<Parley_Peer_V1_ExchangeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Parley_Peer_V1_ExchangeResponse>
     }
 
     /// Simple service protocol for the "parley.peer.v1.Peer" service.
@@ -152,6 +208,27 @@ extension Parley_Peer_V1_Peer {
             request: Parley_Peer_V1_HelloRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Parley_Peer_V1_HelloResponse
+
+        /// Handle the "Exchange" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Carries one message from the caller to the callee and the callee's answer: an entity
+        /// > call for the node serving the entity's partition, a batch of live events for the
+        /// > callee's sessions, or the caller's live interest. The body's codec is owned by the
+        /// > module that sends it and carries its own format version.
+        ///
+        /// - Parameters:
+        ///   - request: A `Parley_Peer_V1_ExchangeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Parley_Peer_V1_ExchangeResponse` to respond with.
+        func exchange(
+            request: Parley_Peer_V1_ExchangeRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Parley_Peer_V1_ExchangeResponse
     }
 }
 
@@ -165,6 +242,17 @@ extension Parley_Peer_V1_Peer.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Parley_Peer_V1_HelloResponse>(),
             handler: { request, context in
                 try await self.hello(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Parley_Peer_V1_Peer.Method.Exchange.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Parley_Peer_V1_ExchangeRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Parley_Peer_V1_ExchangeResponse>(),
+            handler: { request, context in
+                try await self.exchange(
                     request: request,
                     context: context
                 )
@@ -186,6 +274,17 @@ extension Parley_Peer_V1_Peer.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
+
+    public func exchange(
+        request: GRPCCore.StreamingServerRequest<Parley_Peer_V1_ExchangeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Parley_Peer_V1_ExchangeResponse> {
+        let response = try await self.exchange(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -197,6 +296,19 @@ extension Parley_Peer_V1_Peer.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Parley_Peer_V1_HelloResponse> {
         return GRPCCore.ServerResponse<Parley_Peer_V1_HelloResponse>(
             message: try await self.hello(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func exchange(
+        request: GRPCCore.ServerRequest<Parley_Peer_V1_ExchangeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Parley_Peer_V1_ExchangeResponse> {
+        return GRPCCore.ServerResponse<Parley_Peer_V1_ExchangeResponse>(
+            message: try await self.exchange(
                 request: request.message,
                 context: context
             ),
@@ -241,6 +353,32 @@ extension Parley_Peer_V1_Peer {
             deserializer: some GRPCCore.MessageDeserializer<Parley_Peer_V1_HelloResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Parley_Peer_V1_HelloResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Exchange" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Carries one message from the caller to the callee and the callee's answer: an entity
+        /// > call for the node serving the entity's partition, a batch of live events for the
+        /// > callee's sessions, or the caller's live interest. The body's codec is owned by the
+        /// > module that sends it and carries its own format version.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Parley_Peer_V1_ExchangeRequest` message.
+        ///   - serializer: A serializer for `Parley_Peer_V1_ExchangeRequest` messages.
+        ///   - deserializer: A deserializer for `Parley_Peer_V1_ExchangeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func exchange<Result>(
+            request: GRPCCore.ClientRequest<Parley_Peer_V1_ExchangeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Parley_Peer_V1_ExchangeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Parley_Peer_V1_ExchangeResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Parley_Peer_V1_ExchangeResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -299,6 +437,43 @@ extension Parley_Peer_V1_Peer {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "Exchange" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Carries one message from the caller to the callee and the callee's answer: an entity
+        /// > call for the node serving the entity's partition, a batch of live events for the
+        /// > callee's sessions, or the caller's live interest. The body's codec is owned by the
+        /// > module that sends it and carries its own format version.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Parley_Peer_V1_ExchangeRequest` message.
+        ///   - serializer: A serializer for `Parley_Peer_V1_ExchangeRequest` messages.
+        ///   - deserializer: A deserializer for `Parley_Peer_V1_ExchangeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func exchange<Result>(
+            request: GRPCCore.ClientRequest<Parley_Peer_V1_ExchangeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Parley_Peer_V1_ExchangeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Parley_Peer_V1_ExchangeResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Parley_Peer_V1_ExchangeResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Parley_Peer_V1_Peer.Method.Exchange.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -330,6 +505,38 @@ extension Parley_Peer_V1_Peer.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Parley_Peer_V1_HelloRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Parley_Peer_V1_HelloResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Exchange" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Carries one message from the caller to the callee and the callee's answer: an entity
+    /// > call for the node serving the entity's partition, a batch of live events for the
+    /// > callee's sessions, or the caller's live interest. The body's codec is owned by the
+    /// > module that sends it and carries its own format version.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Parley_Peer_V1_ExchangeRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exchange<Result>(
+        request: GRPCCore.ClientRequest<Parley_Peer_V1_ExchangeRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Parley_Peer_V1_ExchangeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.exchange(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Parley_Peer_V1_ExchangeRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Parley_Peer_V1_ExchangeResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -367,6 +574,42 @@ extension Parley_Peer_V1_Peer.ClientProtocol {
             metadata: metadata
         )
         return try await self.hello(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Exchange" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Carries one message from the caller to the callee and the callee's answer: an entity
+    /// > call for the node serving the entity's partition, a batch of live events for the
+    /// > callee's sessions, or the caller's live interest. The body's codec is owned by the
+    /// > module that sends it and carries its own format version.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exchange<Result>(
+        _ message: Parley_Peer_V1_ExchangeRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Parley_Peer_V1_ExchangeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Parley_Peer_V1_ExchangeRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.exchange(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -1,0 +1,87 @@
+import Synchronization
+
+/// What one node's message to another is about. Each kind has its own body codec, owned by
+/// the module that sends it; the transport only carries bytes and never looks inside.
+public enum PeerMessageKind: UInt8, Sendable, CaseIterable {
+    /// An operation on an entity, for the node serving its partition; answered with the
+    /// outcome (ParleyRuntime's `EntityCall`).
+    case entityCall = 1
+    /// Committed events for live sessions on the receiving node.
+    case liveEvents = 2
+    /// What the sending node's sessions follow (rooms, staff), renewed as soft state.
+    case liveInterest = 3
+}
+
+/// How a node reaches the other nodes of its cluster. ParleyPeer implements it over gRPC
+/// (HTTP/2); `InProcessPeerTransport` connects nodes in one process for tests.
+public protocol PeerTransport: Sendable {
+    /// Sends `body` to `node` and returns its answer. Fails with `peer_unavailable` when the
+    /// node cannot be reached or does not answer within `timeout`.
+    func exchange(_ kind: PeerMessageKind, _ body: [UInt8], with node: NodeID, timeout: Duration) async throws(ClusterError) -> [UInt8]
+}
+
+/// What a node does with its peers' messages.
+public protocol PeerReceiver: Sendable {
+    /// Handles a message from `node`; the bytes returned are the answer.
+    func receive(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID) async -> [UInt8]
+}
+
+/// Holds the receiver a transport hands incoming messages to: the transport is built before
+/// the runtime that receives, so the receiver is set once both exist.
+public final class PeerInbox: Sendable {
+    private let receiver = Mutex<(any PeerReceiver)?>(nil)
+
+    public init() {}
+
+    public func set(_ newReceiver: any PeerReceiver) { receiver.withLock { $0 = newReceiver } }
+
+    /// Hands a message to the receiver; fails with `peer_unavailable` before one is set.
+    public func deliver(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID) async throws(ClusterError) -> [UInt8] {
+        guard let target = receiver.withLock({ $0 }) else {
+            throw ClusterError(.peerUnavailable, "this node is still starting and takes no peer messages yet")
+        }
+        return await target.receive(kind, body, from: node)
+    }
+}
+
+/// Nodes of one process connected directly: an exchange is a call of the target's receiver,
+/// after an optional delay. Nodes can be taken down and brought back, so tests can watch a
+/// node disappear without sockets.
+public final class InProcessPeerTransport: Sendable {
+    private struct Node {
+        var inbox: PeerInbox
+        var up: Bool
+    }
+
+    private let nodes = Mutex<[NodeID: Node]>([:])
+
+    public init() {}
+
+    /// Registers `node`; returns its inbox and the transport it sends with.
+    public func join(_ node: NodeID) -> (inbox: PeerInbox, transport: any PeerTransport) {
+        let inbox = PeerInbox()
+        nodes.withLock { $0[node] = Node(inbox: inbox, up: true) }
+        return (inbox, Sender(from: node, network: self))
+    }
+
+    /// Makes `node` unreachable (false) or reachable again (true), in both directions.
+    public func setReachable(_ node: NodeID, _ up: Bool) { nodes.withLock { $0[node]?.up = up } }
+
+    fileprivate func deliver(_ kind: PeerMessageKind, _ body: [UInt8], from sender: NodeID, to target: NodeID) async throws(ClusterError) -> [UInt8] {
+        let inbox = nodes.withLock { nodes -> PeerInbox? in
+            guard let from = nodes[sender], from.up, let to = nodes[target], to.up else { return nil }
+            return to.inbox
+        }
+        guard let inbox else { throw ClusterError(.peerUnavailable, "\(target) is unreachable from \(sender)") }
+        return try await inbox.deliver(kind, body, from: sender)
+    }
+
+    private struct Sender: PeerTransport {
+        let from: NodeID
+        let network: InProcessPeerTransport
+
+        func exchange(_ kind: PeerMessageKind, _ body: [UInt8], with node: NodeID, timeout: Duration) async throws(ClusterError) -> [UInt8] {
+            try await network.deliver(kind, body, from: from, to: node)
+        }
+    }
+}

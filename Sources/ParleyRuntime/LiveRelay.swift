@@ -1,0 +1,174 @@
+import Logging
+import ParleyCluster
+import ParleyDomain
+import ServiceLifecycle
+import Synchronization
+
+/// Live events and presence across nodes. Each node tells the node serving a partition which
+/// of its rooms its sessions follow and which staff members have sessions on it (soft state,
+/// renewed every `renewal`, forgotten after `lifetime`); the serving node sends each committed
+/// batch of a room to the nodes following it, and each staff update to the nodes holding that
+/// staff member's sessions. One ordered sender per peer keeps a room's batches in commit order;
+/// the sessions' own ordering rules (`LiveSessionState`) drop anything seen twice.
+public final class LiveRelay: RoomEventSink, StaffEventSink, Service {
+    public struct Configuration: Sendable {
+        /// How long another node's interest (and so its staff sessions' presence) lasts
+        /// without being renewed.
+        public var lifetime: Duration = .seconds(5)
+        /// How often this node renews its interest with every peer.
+        public var renewal: Duration = .seconds(1)
+        /// The deadline of one message to a peer.
+        public var callTimeout: Duration = .seconds(2)
+        /// Deliveries queued for one peer beyond which the oldest are dropped (its sessions
+        /// then resynchronise from the journal).
+        public var maxQueued = 20_000
+        public init() {}
+    }
+
+    let hub: LiveHub
+    let transport: any PeerTransport
+    let served: ServedPartitions
+    let partitioner: Partitioner
+    let configuration: Configuration
+    let logger: Logger
+    /// Names this process to peers: interest from an earlier run of this node is not kept.
+    let boot = UInt64.random(in: 1...UInt64.max)
+    let table: Mutex<LiveInterestTable>
+    let links: [NodeID: PeerLink]
+    let stopping = Atomic<Bool>(false)
+
+    public init(
+        hub: LiveHub, transport: any PeerTransport, served: ServedPartitions, partitioner: Partitioner,
+        configuration: Configuration = Configuration(), logger: Logger
+    ) {
+        self.hub = hub
+        self.transport = transport
+        self.served = served
+        self.partitioner = partitioner
+        self.configuration = configuration
+        self.logger = logger
+        table = Mutex(LiveInterestTable(lifetime: configuration.lifetime))
+        links = Dictionary(uniqueKeysWithValues: served.peers.map { ($0, PeerLink(peer: $0)) })
+    }
+
+    // MARK: Publishing (the node serving the entity)
+
+    public func publish(_ entries: [JournalEntry], room: RoomState) {
+        hub.publish(entries, room: room)
+        let nodes = table.withLock { $0.nodes(following: room.id, now: .now) }
+        guard !nodes.isEmpty else { return }
+        let audience = RoomState(id: room.id, profile: nil, members: room.members, lastSeq: room.lastSeq, lastEventSeq: room.lastEventSeq)
+        let bytes = LiveRelayCodec.encode(.room(entries, audience: audience))
+        for node in nodes { links[node]?.enqueue(bytes, limit: configuration.maxQueued) }
+    }
+
+    public func publish(_ events: [StaffEvent], staff: StaffState) {
+        guard let update = StaffUpdate(events, staff: staff) else { return }
+        hub.deliver(update)
+        let nodes = table.withLock { $0.sessions(of: staff.id, now: .now) }.keys
+        guard !nodes.isEmpty else { return }
+        let bytes = LiveRelayCodec.encode(.staff(update))
+        for node in nodes { links[node]?.enqueue(bytes, limit: configuration.maxQueued) }
+    }
+
+    /// Sessions of `staff` that other nodes keep renewing.
+    public func remoteSessions(of staff: StaffID) -> [NodeID: Int] {
+        table.withLock { $0.sessions(of: staff, now: .now) }
+    }
+
+    // MARK: Subscribing (the node holding sessions)
+
+    /// Returns once the node serving `room` sends this node its events (at once when this node
+    /// serves it). Called before a session reads what it missed, so nothing falls in between.
+    public func follow(_ room: RoomID) async {
+        await ensureRegistered(with: servingNode(of: EntityID.room(room)))
+    }
+
+    /// Returns once the node serving `staff`'s account knows of this node's sessions of them.
+    public func attend(_ staff: StaffID) async {
+        await ensureRegistered(with: servingNode(of: EntityID(kind: .staff, key: staff.rawValue)))
+    }
+
+    private func ensureRegistered(with node: NodeID?) async {
+        guard let node, let link = links[node], !stopping.load(ordering: .acquiring) else { return }
+        await link.ensure()
+    }
+
+    func servingNode(of entity: EntityID) -> NodeID? {
+        served.servingNode(of: partitioner.partition(for: entity.description))
+    }
+
+    /// What this node's sessions need from `peer`.
+    func interest(servedBy peer: NodeID) -> LiveInterest {
+        let all = hub.interest()
+        return LiveInterest(
+            rooms: all.rooms.filter { servingNode(of: .room($0)) == peer },
+            staff: all.staff.filter { servingNode(of: EntityID(kind: .staff, key: $0.key.rawValue)) == peer })
+    }
+
+    // MARK: Receiving
+
+    func receive(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID) async -> [UInt8] {
+        switch kind {
+        case .liveInterest:
+            do {
+                let (message, boot) = try LiveRelayCodec.decodeInterest(body)
+                let answer = table.withLock { $0.apply(message, from: node, boot: boot, now: .now) }
+                return LiveRelayCodec.encode(answer)
+            } catch {
+                logger.warning("unreadable interest from a peer", metadata: ["peer": "\(node)", "error": "\(error)"])
+                return LiveRelayCodec.encode(.needFull)
+            }
+        case .liveEvents:
+            do {
+                for delivery in try LiveRelayCodec.decodeDeliveries(body) {
+                    switch delivery {
+                    case let .room(entries, audience): hub.publish(entries, room: audience)
+                    case let .staff(update): hub.deliver(update)
+                    }
+                }
+            } catch {
+                logger.warning("unreadable live events from a peer", metadata: ["peer": "\(node)", "error": "\(error)"])
+            }
+            return []
+        case .entityCall:
+            return []
+        }
+    }
+
+    // MARK: Running
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                for link in links.values {
+                    group.addTask { await self.renewInterest(over: link) }
+                    group.addTask { await self.sendDeliveries(over: link) }
+                }
+                group.addTask { await self.tick() }
+            }
+        } onGracefulShutdown: {
+            self.stop()
+        }
+    }
+
+    private func stop() {
+        stopping.store(true, ordering: .releasing)
+        for link in links.values { link.stop() }
+    }
+
+    /// Every `renewal`: asks each link to renew, and forgets peers' expired interest.
+    private func tick() async {
+        var next = ContinuousClock.now
+        while !stopping.load(ordering: .acquiring), !Task.isCancelled {
+            if ContinuousClock.now >= next {
+                next = .now + configuration.renewal
+                for link in links.values { link.renewalDue() }
+                let expired = table.withLock { $0.expire(now: .now) }
+                if !expired.isEmpty { logger.notice("peers' live interest expired", metadata: ["peers": "\(expired)"]) }
+            }
+            try? await Task.sleep(for: min(.milliseconds(100), configuration.renewal))
+        }
+        stop()
+    }
+}

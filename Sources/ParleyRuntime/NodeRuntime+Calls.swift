@@ -1,0 +1,140 @@
+import Metrics
+import ParleyCluster
+import ParleyDomain
+
+extension NodeRuntime: PeerReceiver {
+    /// Performs `call` on this node when it serves the entity's partition, else forwards it to
+    /// the node that does and answers with what that node answered.
+    func perform(_ call: EntityCall) async throws(RuntimeError) -> EntityReply {
+        if peers != nil, let entity = call.entity,
+            let node = configuration.servedPartitions.servingNode(of: partitioner.partition(for: entity.description))
+        {
+            return try await perform(call, on: node)
+        }
+        return try await performHere(call)
+    }
+
+    /// Sends `call` to `node` and returns its answer (or its refusal, as this node's error).
+    func perform(_ call: EntityCall, on node: NodeID) async throws(RuntimeError) -> EntityReply {
+        guard let peers else { throw .unavailable(code: ClusterError.Code.peerUnavailable.rawValue, message: "this node has no peers") }
+        let answer: [UInt8]
+        do {
+            answer = try await peers.exchange(.entityCall, EntityCallCodec.encode(call), with: node, timeout: configuration.forwardTimeout)
+        } catch {
+            Self.forwardFailures.increment()
+            throw .unavailable(code: error.code.rawValue, message: "\(node), which serves this entity, did not answer: \(error.message)")
+        }
+        Self.forwardedCalls.increment()
+        let result: Result<EntityReply, RuntimeError>
+        do {
+            result = try EntityCallCodec.decodeResult(answer)
+        } catch {
+            throw .internalFailure(code: ClusterError.Code.peerProtocol.rawValue, message: "\(node) answered unreadably: \(error.message)")
+        }
+        return try result.get()
+    }
+
+    /// What a peer sent: a call for an entity this node serves (performed here, never
+    /// forwarded again, so a misrouted call cannot loop), or live fan-out traffic.
+    public func receive(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID) async -> [UInt8] {
+        switch kind {
+        case .entityCall:
+            return EntityCallCodec.encode(await answer(body, from: node))
+        case .liveEvents, .liveInterest:
+            return await relay?.receive(kind, body, from: node) ?? []
+        }
+    }
+
+    private func answer(_ body: [UInt8], from node: NodeID) async -> Result<EntityReply, RuntimeError> {
+        let call: EntityCall
+        do {
+            call = try EntityCallCodec.decodeCall(body)
+        } catch {
+            logger.warning("unreadable call from a peer", metadata: ["peer": "\(node)", "error": "\(error)"])
+            return .failure(.internalFailure(code: ClusterError.Code.peerProtocol.rawValue, message: "unreadable call: \(error.message)"))
+        }
+        do {
+            return .success(try await performHere(call))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Performs `call` on this node. Entity registries of partitions served elsewhere refuse
+    /// with `partition_elsewhere`, so nothing is decided on the wrong node.
+    func performHere(_ call: EntityCall) async throws(RuntimeError) -> EntityReply {
+        switch call {
+        case let .roomCommand(room, command):
+            return .room(try await sendHere(command, to: room))
+        case let .roomState(room, reader):
+            return .roomState(try await roomHere(room, reader: reader))
+        case let .message(room, seq, reader):
+            return .message(try await registry(for: room).withEntity(room.rawValue) { (actor) async throws(RuntimeError) -> Message in
+                try await actor.message(seq, readBy: reader)
+            })
+        case let .messages(room, reader, page):
+            _ = try await roomHere(room, reader: reader)
+            let store = self.store
+            return .messages(try await store.database.executor.run { () throws(RuntimeError) -> [Message] in
+                try store.messages(in: room, page: page)
+            })
+        case let .journal(room, reader, after, limit):
+            _ = try await roomHere(room, reader: reader)
+            let store = self.store
+            let (entries, oldest) = try await store.database.executor.run { () throws(RuntimeError) -> ([JournalEntry], UInt64?) in
+                try store.journal(of: room, after: after, limit: limit)
+            }
+            return .journal(entries, oldestKept: oldest)
+        case let .uploadFile(upload):
+            let (message, replayed) = try await uploadFileHere(upload)
+            return .posted(message, replayed: replayed)
+        case let .file(room, file, reader):
+            return .file(try await fileHere(file, in: room, reader: reader))
+        case let .fileBytes(room, attachment, range):
+            return .bytes(try await fileBytesHere(attachment, in: room, range: range))
+        case let .staffCommand(staff, command):
+            return .staff(try await run(command, on: staff.rawValue, in: staffRegistry(for: staff)))
+        case let .staffAccount(staff):
+            return .staff(try await current(staff.rawValue, in: staffRegistry(for: staff)))
+        case let .mentions(staff, limit):
+            try guardServed(EntityID(kind: .staff, key: staff.rawValue))
+            let store = staffStore
+            return .mentions(try await store.database.executor.run { () throws(RuntimeError) -> [Mention] in
+                try store.mentions(of: staff, limit: limit)
+            })
+        case let .presence(staff):
+            try guardServed(EntityID(kind: .staff, key: staff.rawValue))
+            return .presence(presenceHere(of: staff))
+        case let .channelCommand(channel, command):
+            return .channel(try await run(command, on: channel.rawValue, in: channelRegistry(for: channel)))
+        case let .channel(channel):
+            return .channel(try await current(channel.rawValue, in: channelRegistry(for: channel)))
+        case .servedChannels:
+            return .channels(try await servedChannels())
+        }
+    }
+
+    private func roomHere(_ room: RoomID, reader: StaffID) async throws(RuntimeError) -> RoomState {
+        try await registry(for: room).withEntity(room.rawValue) { (actor) async throws(RuntimeError) -> RoomState in
+            try await actor.readableState(by: reader)
+        }
+    }
+
+    /// Refuses reads of an entity whose partition another node serves (reads that go to the
+    /// store without an actor).
+    private func guardServed(_ entity: EntityID) throws(RuntimeError) {
+        let partition = partitioner.partition(for: entity.description)
+        if let refusal = configuration.servedPartitions.refusal(for: partition) { throw refusal }
+    }
+
+    /// The staff member's sessions on this node and those other nodes keep renewing.
+    func presenceHere(of staff: StaffID) -> StaffPresence {
+        var sessions = relay?.remoteSessions(of: staff) ?? [:]
+        let local = liveSessions?.sessionCount(of: staff) ?? 0
+        if local > 0 { sessions[configuration.servedPartitions.node ?? ServedPartitions.standalone] = local }
+        return StaffPresence(staff: staff, sessions: sessions)
+    }
+
+    static let forwardedCalls = Counter(label: "parley_forwarded_calls_total")
+    static let forwardFailures = Counter(label: "parley_forward_failures_total")
+}
