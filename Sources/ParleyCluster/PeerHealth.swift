@@ -35,6 +35,13 @@ public struct PeerHealth: Sendable, Equatable {
 
     public var isUp: Bool { if case .up = status { true } else { false } }
 
+    /// Whether the last handshake failed: calls to the peer should fail fast rather than wait
+    /// for a connection (one that is merely starting, or never reached yet, is worth waiting for).
+    public var isDown: Bool { if case .down = status { true } else { false } }
+
+    /// Whether the peer runs another cluster configuration (it is never talked to).
+    public var isMismatched: Bool { if case .mismatched = status { true } else { false } }
+
     /// The peer answered a handshake sent `roundTrip` before `now`.
     public mutating func answered(at now: ContinuousClock.Instant, roundTrip: Duration) {
         if case let .up(since, _) = status {

@@ -4,11 +4,18 @@ import GRPCNIOTransportHTTP2Posix
 import ParleyCluster
 
 extension PeerNetwork {
-    /// Sends one message to `node` over its HTTP/2 connection and returns the answer. Fails
-    /// fast (no waiting for a connection) when the peer is down, so callers retry on their
-    /// own schedule and one dead peer delays no call to another.
+    /// Sends one message to `node` over its HTTP/2 connection and returns the answer. While the
+    /// connection is being established (a peer just started, or never reached yet) the call
+    /// waits for it within `timeout`; a peer whose last handshake failed fails fast, so callers
+    /// retry on their own schedule. Each call waits on its own: one dead peer delays no call to
+    /// another.
     public func exchange(_ kind: PeerMessageKind, _ body: [UInt8], with node: NodeID, timeout: Duration) async throws(ClusterError) -> [UInt8] {
-        guard let client = client(for: node) else { throw ClusterError(.peerUnavailable, "\(node) is not a peer of this node") }
+        guard let client = client(for: node), let health = health(of: node) else {
+            throw ClusterError(.peerUnavailable, "\(node) is not a peer of this node")
+        }
+        guard !health.isMismatched else {
+            throw ClusterError(.peerUnavailable, "\(node) runs another cluster configuration; this node does not talk to it")
+        }
         var request = Parley_Peer_V1_ExchangeRequest()
         request.nodeID = ownID.rawValue
         request.clusterFingerprint = membership.fingerprint
@@ -16,7 +23,7 @@ extension PeerNetwork {
         request.body = Data(body)
         var options = CallOptions.defaults
         options.timeout = timeout
-        options.waitForReady = false
+        options.waitForReady = !health.isDown
         options.maxRequestMessageBytes = maxMessageBytes
         options.maxResponseMessageBytes = maxMessageBytes
         do {

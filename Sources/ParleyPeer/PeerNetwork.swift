@@ -207,6 +207,9 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
 
     func client(for node: NodeID) -> GRPCClient<HTTP2ClientTransport.Posix>? { clients[node] }
 
+    /// What is known of `node`, for a call about to be made.
+    func health(of node: NodeID) -> PeerHealth? { health.withLock { $0[node] } }
+
     var maxMessageBytes: Int { configuration.maxMessageBytes }
 
     /// Waits `delay`, in slices, so a stop is noticed within 100 ms.
