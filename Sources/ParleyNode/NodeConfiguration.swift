@@ -54,6 +54,9 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var presenceLifetimeMilliseconds = 5_000
     /// How long a call forwarded to the node serving an entity may take.
     public var forwardTimeoutMilliseconds = 5_000
+    /// A directory of peer certificates (`ca.pem`, `<node id>.pem`, `<node id>-key.pem`, made
+    /// by `scripts/make-peer-certs`): nodes then talk mutual TLS. Empty: plaintext.
+    public var peerTLSDirectory = ""
 
     public init() {}
 }

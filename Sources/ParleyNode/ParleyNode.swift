@@ -65,7 +65,13 @@ public struct ParleyNode: Sendable {
         let ownID = NodeID(configuration.nodeID)!  // checked by clusterMembership()
         runtimeConfiguration.servedPartitions = ServedPartitions(placement: placement, node: ownID)
         runtimeConfiguration.forwardTimeout = .milliseconds(configuration.forwardTimeoutMilliseconds)
-        let peers = membership.members.count > 1 ? try PeerNetwork(membership: membership, ownID: ownID, logger: logger) : nil
+        var peerConfiguration = PeerNetwork.Configuration()
+        if !configuration.peerTLSDirectory.isEmpty {
+            peerConfiguration.tls = try PeerTLS(directory: configuration.peerTLSDirectory, node: ownID)
+        }
+        let peers =
+            membership.members.count > 1
+            ? try PeerNetwork(membership: membership, ownID: ownID, configuration: peerConfiguration, logger: logger) : nil
         self.peers = peers
         cluster = ClusterView(membership: membership, placement: placement, ownID: ownID) { peers?.statuses() ?? [] }
         logger.notice(

@@ -29,6 +29,8 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
         public var joinWindow: Duration = .seconds(10)
         /// The largest message exchanged (a file upload travels as one).
         public var maxMessageBytes = 64 << 20
+        /// Mutual TLS between the nodes; nil: plaintext HTTP/2 (loopback and trusted networks).
+        public var tls: PeerTLS?
         public init() {}
     }
 
@@ -73,7 +75,8 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
         do {
             return GRPCClient(
                 transport: try .http2NIOPosix(
-                    target: .ipv4(host: peer.peerAddress.host, port: peer.peerAddress.port), transportSecurity: .plaintext,
+                    target: .ipv4(host: peer.peerAddress.host, port: peer.peerAddress.port),
+                    transportSecurity: configuration.tls?.clientSecurity ?? .plaintext,
                     config: .defaults { config in
                         // Reconnect on this network's schedule, not gRPC's default (1 s up to 2 min),
                         // and ping the connection so a silent peer is noticed between handshakes.
@@ -98,7 +101,8 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
         let maxBytes = configuration.maxMessageBytes
         let server = GRPCServer(
             transport: .http2NIOPosix(
-                address: .ipv4(host: own.peerAddress.host, port: own.peerAddress.port), transportSecurity: .plaintext,
+                address: .ipv4(host: own.peerAddress.host, port: own.peerAddress.port),
+                transportSecurity: configuration.tls?.serverSecurity ?? .plaintext,
                 config: .defaults { $0.rpc.maxRequestPayloadSize = maxBytes }),
             services: [PeerEndpoint(network: self)])
         let started = ContinuousClock.now
