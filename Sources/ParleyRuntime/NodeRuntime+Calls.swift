@@ -6,6 +6,7 @@ extension NodeRuntime: PeerReceiver {
     /// Performs `call` on this node when it serves the entity's partition, else forwards it to
     /// the node that does and answers with what that node answered.
     func perform(_ call: EntityCall) async throws(RuntimeError) -> EntityReply {
+        Self.entityCalls.increment()
         if peers != nil, let entity = call.entity,
             let node = configuration.servedPartitions.servingNode(of: partitioner.partition(for: entity.description))
         {
@@ -135,6 +136,9 @@ extension NodeRuntime: PeerReceiver {
         return StaffPresence(staff: staff, sessions: sessions)
     }
 
+    /// Entity calls this node made on behalf of its clients and services (here or forwarded).
+    static let entityCalls = Counter(label: "parley_entity_calls_total")
+    /// Those of them forwarded to the node serving the entity.
     static let forwardedCalls = Counter(label: "parley_forwarded_calls_total")
     static let forwardFailures = Counter(label: "parley_forward_failures_total")
 }

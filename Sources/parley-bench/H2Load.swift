@@ -6,6 +6,8 @@ struct H2LoadRun {
     var requestsPerSecond: Double
     /// The 99th percentile of the successful requests' latency.
     var p99Milliseconds: Double
+    /// Every successful request's latency, in milliseconds (to merge runs made side by side).
+    var latenciesMilliseconds: [Double] = []
     var succeeded: Int
     var failed: Int
     var non2xx: Int
@@ -22,6 +24,12 @@ struct H2LoadRun {
     /// Runs h2load against `url` (cleartext HTTP/2 with prior knowledge), posting `body` when
     /// given, and waits for it, bounded by the run's length plus a minute.
     static func run(url: String, settings: Settings, headers: [String] = [], body: String? = nil, workDirectory: String) async throws -> H2LoadRun {
+        try await run(urls: [url], settings: settings, headers: headers, body: body, workDirectory: workDirectory)
+    }
+
+    /// As `run(url:…)`, requesting `urls` in turn (h2load takes them round robin; they share
+    /// one scheme, host and port).
+    static func run(urls: [String], settings: Settings, headers: [String] = [], body: String? = nil, workDirectory: String) async throws -> H2LoadRun {
         let logPath = workDirectory + "/h2load-\(UUID().uuidString).log"
         var arguments = [
             "-c", "\(settings.clients)", "-m", "\(settings.streamsPerClient)", "-t", "\(settings.threads)",
@@ -33,12 +41,13 @@ struct H2LoadRun {
             try Data(body.utf8).write(to: URL(fileURLWithPath: bodyPath))
             arguments += ["-d", bodyPath]
         }
-        arguments.append(url)
+        arguments += urls
         let output = try await runProcess("/usr/bin/h2load", arguments, limit: .seconds(settings.seconds + settings.warmUpSeconds + 60))
         defer { try? FileManager.default.removeItem(atPath: logPath) }
         var run = try parseReport(output)
         let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-        run.p99Milliseconds = percentile(parseLatencies(log), 0.99) / 1_000
+        run.latenciesMilliseconds = parseLatencies(log).map { $0 / 1_000 }
+        run.p99Milliseconds = percentile(run.latenciesMilliseconds, 0.99)
         return run
     }
 

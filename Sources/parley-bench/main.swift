@@ -1,7 +1,8 @@
 import Foundation
 
 /// `parley-bench storage [--seconds S] [--only-log]` or
-/// `parley-bench messages --http URL --h2c URL --admin-token T --static URL [--seconds S]`:
+/// `parley-bench messages --http URL --h2c URL --admin-token T --static URL [--seconds S]` or
+/// `parley-bench cluster --http URL,… --h2c URL,… --admin-token T [--node-pids P,…] [--seconds S]`:
 /// each prints one JSON line of figures on stdout and its details on stderr.
 
 func option(_ name: String, in arguments: [String]) -> String? {
@@ -29,7 +30,15 @@ case "messages":
         note("parley-bench messages: \(error)")
         exit(1)
     }
+case "cluster":
+    do {
+        try await ClusterBenchmark(arguments: arguments).run()
+    } catch {
+        note("parley-bench cluster: \(error)")
+        exit(1)
+    }
 default:
     note("usage: parley-bench storage [--seconds S] | parley-bench messages --http URL --h2c URL --admin-token T --static URL [--seconds S]")
+    note("       parley-bench cluster --http URL,… --h2c URL,… --admin-token T [--node-pids P,…] [--seconds S] [--clients C] [--rooms R] [--members M]")
     exit(2)
 }
