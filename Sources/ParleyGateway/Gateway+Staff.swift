@@ -42,6 +42,7 @@ extension Gateway {
             guard caller.isAdmin || caller.staff == id else { throw GatewayError.adminOnly }
             let (token, hash) = StaffAuthenticator.issueToken(for: id)
             let state = try await runtime.staffCommand(.rotateToken(tokenHash: hash), for: id)
+            authenticator.credentials.forget(id)
             return JSONBody.response(StaffResponse(state, token: token))
         }
     }

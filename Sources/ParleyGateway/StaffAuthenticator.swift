@@ -19,9 +19,14 @@ public struct StaffAuthenticator: Sendable {
     public static let adminStaff = StaffID(unchecked: "admin")
 
     private let adminToken: [UInt8]
+    /// Credentials of accounts served by other nodes, kept briefly.
+    let credentials: CredentialCache
 
-    public init(adminToken: String) {
+    /// `credentialLifetime`: how long credentials of an account another node serves are
+    /// trusted without asking it again.
+    public init(adminToken: String, credentialLifetime: Duration = .seconds(2)) {
         self.adminToken = Array(adminToken.utf8)
+        credentials = CredentialCache(lifetime: credentialLifetime)
     }
 
     /// A new token for `staff` and the hash to store for it.
@@ -53,9 +58,16 @@ public struct StaffAuthenticator: Sendable {
         guard pieces.count == 2, let staff = StaffID(rawValue: String(pieces[0])), staff != Self.adminStaff else {
             throw GatewayError.invalidToken
         }
+        let hash = Self.hash(pieces[1])
+        if let known = credentials.credentials(of: staff), Self.constantTimeEqual(hash, known.tokenHash) {
+            return Caller(staff: staff, role: known.role)
+        }
         let account = try await runtime.staffAccount(staff)
-        guard let profile = account.profile, Self.constantTimeEqual(Self.hash(pieces[1]), account.tokenHash) else {
+        guard let profile = account.profile, Self.constantTimeEqual(hash, account.tokenHash) else {
             throw GatewayError.invalidToken
+        }
+        if !runtime.servesAccount(of: staff) {
+            credentials.store(staff, tokenHash: account.tokenHash, role: profile.role)
         }
         return Caller(staff: staff, role: profile.role)
     }

@@ -47,6 +47,10 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
     private let gauges: [NodeID: Gauge]
     /// One client (one HTTP/2 connection, re-established with backoff) per peer.
     private let clients: [NodeID: GRPCClient<HTTP2ClientTransport.Posix>]
+    /// One stream of messages per peer, on that connection.
+    let streams: [NodeID: PeerStream]
+    /// The peers' streams this node's server is answering, to close when it stops.
+    private let incoming = Mutex<[ObjectIdentifier: AnswerQueue]>([:])
     /// Where messages from peers go (the runtime, once it exists).
     public let inbox = PeerInbox()
 
@@ -67,6 +71,7 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
             clients[member.id] = try Self.client(for: member, configuration: configuration)
         }
         self.clients = clients
+        streams = Dictionary(uniqueKeysWithValues: clients.keys.map { ($0, PeerStream(peer: $0)) })
     }
 
     private static func client(for peer: ClusterMember, configuration: Configuration) throws -> GRPCClient<HTTP2ClientTransport.Posix> {
@@ -128,12 +133,37 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
                     return nil
                 }
             }
-            let refusal = await withGracefulShutdownHandler {
-                await self.greetAll(joiningUntil: started + self.configuration.joinWindow)
-            } onGracefulShutdown: {
-                self.stopping.store(true, ordering: .releasing)
+            let ownID = self.ownID
+            let fingerprint = membership.fingerprint
+            // The greeting and the message streams run until stopped; the streams end before
+            // their clients shut down.
+            let refusal = await withTaskGroup(of: ClusterError?.self) { loops -> ClusterError? in
+                for (peer, stream) in streams {
+                    guard let client = clients[peer] else { continue }
+                    loops.addTask {
+                        await stream.run(client: client, ownID: ownID, fingerprint: fingerprint, maxMessageBytes: maxBytes)
+                        return nil
+                    }
+                    loops.addTask {
+                        await stream.sweep()
+                        return nil
+                    }
+                }
+                loops.addTask {
+                    let refusal = await withGracefulShutdownHandler {
+                        await self.greetAll(joiningUntil: started + self.configuration.joinWindow)
+                    } onGracefulShutdown: {
+                        self.stopping.store(true, ordering: .releasing)
+                    }
+                    self.stopping.store(true, ordering: .releasing)
+                    for stream in self.streams.values { stream.stop() }
+                    for answers in self.incoming.withLock({ Array($0.values) }) { answers.requestClose() }
+                    return refusal
+                }
+                var refusal: ClusterError?
+                for await result in loops where result != nil { refusal = refusal ?? result }
+                return refusal
             }
-            self.stopping.store(true, ordering: .releasing)
             for client in clients.values { client.beginGracefulShutdown() }
             server.beginGracefulShutdown()
             var serverError: (any Error)?
@@ -210,6 +240,13 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
     }
 
     func client(for node: NodeID) -> GRPCClient<HTTP2ClientTransport.Posix>? { clients[node] }
+
+    func openedStream(_ answers: AnswerQueue) {
+        incoming.withLock { $0[ObjectIdentifier(answers)] = answers }
+        if stopping.load(ordering: .acquiring) { answers.requestClose() }
+    }
+
+    func closedStream(_ answers: AnswerQueue) { _ = incoming.withLock { $0.removeValue(forKey: ObjectIdentifier(answers)) } }
 
     /// What is known of `node`, for a call about to be made.
     func health(of node: NodeID) -> PeerHealth? { health.withLock { $0[node] } }

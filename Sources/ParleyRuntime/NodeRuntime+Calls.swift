@@ -15,6 +15,11 @@ extension NodeRuntime: PeerReceiver {
         return try await performHere(call)
     }
 
+    /// Whether this node serves staff member `staff`'s account (reads of it are local).
+    public func servesAccount(of staff: StaffID) -> Bool {
+        configuration.servedPartitions.serves(partitioner.partition(for: EntityID(kind: .staff, key: staff.rawValue).description))
+    }
+
     /// Sends `call` to `node` and returns its answer (or its refusal, as this node's error).
     func perform(_ call: EntityCall, on node: NodeID) async throws(RuntimeError) -> EntityReply {
         guard let peers else { throw .unavailable(code: ClusterError.Code.peerUnavailable.rawValue, message: "this node has no peers") }

@@ -63,6 +63,8 @@ struct PeerNetworkTests {
         let one = try PeerNetwork(membership: membership, ownID: NodeID("node-1")!, configuration: Self.configuration(), logger: logger)
         let two = try PeerNetwork(membership: membership, ownID: NodeID("node-2")!, configuration: Self.configuration(), logger: logger)
         let three = try PeerNetwork(membership: membership, ownID: NodeID("node-3")!, configuration: Self.configuration(), logger: logger)
+        one.inbox.set(EchoReceiver())
+        three.inbox.set(EchoReceiver())
         try await Self.running([one, two]) {
             // node-3 is not running: node-1 and node-2 see each other up and node-3 down,
             // retried with backoff without holding up the pair.
@@ -73,7 +75,12 @@ struct PeerNetworkTests {
             })
             try await Self.running([three]) {
                 #expect(await Self.eventually { one.statuses().allSatisfy(\.health.isUp) && three.statuses().allSatisfy(\.health.isUp) })
+                // Traffic on the streams both ways, then node-3 alone stops.
+                _ = try await one.exchange(.entityCall, [1], with: NodeID("node-3")!, timeout: .seconds(2))
+                _ = try await three.exchange(.entityCall, [2], with: NodeID("node-1")!, timeout: .seconds(2))
             }
+            // It asked its callers to close their streams (so it stopped without waiting for them).
+            #expect(one.streams[NodeID("node-3")!]?.closesRequested == 1)
         }
     }
 

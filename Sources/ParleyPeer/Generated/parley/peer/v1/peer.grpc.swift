@@ -39,14 +39,14 @@ public enum Parley_Peer_V1_Peer: Sendable {
         /// Namespace for "Exchange" metadata.
         public enum Exchange: Sendable {
             /// Request type for "Exchange".
-            public typealias Input = Parley_Peer_V1_ExchangeRequest
+            public typealias Input = Parley_Peer_V1_FrameBatch
             /// Response type for "Exchange".
-            public typealias Output = Parley_Peer_V1_ExchangeResponse
+            public typealias Output = Parley_Peer_V1_FrameBatch
             /// Descriptor for "Exchange".
             public static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "parley.peer.v1.Peer"),
                 method: "Exchange",
-                type: .unary
+                type: .bidirectionalStreaming
             )
         }
         /// Descriptors for all methods in the "parley.peer.v1.Peer" service.
@@ -107,22 +107,26 @@ extension Parley_Peer_V1_Peer {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Carries one message from the caller to the callee and the callee's answer: an entity
-        /// > call for the node serving the entity's partition, a batch of live events for the
-        /// > callee's sessions, or the caller's live interest. The body's codec is owned by the
-        /// > module that sends it and carries its own format version.
+        /// > The caller's stream of messages to the callee, and the callee's answers, for as long as
+        /// > both run: an entity call for the node serving the entity's partition, a batch of live
+        /// > events for the callee's sessions, or the caller's live interest. Each message travels as
+        /// > a frame; frames queued together travel in one batch, and answers come back batched too,
+        /// > matched by id (in any order). Each batch from the caller names it and its cluster
+        /// > fingerprint; a callee with another configuration ends the stream (FAILED_PRECONDITION).
+        /// > A frame's body codec is owned by the module that sends it and carries its own format
+        /// > version.
         ///
         /// - Parameters:
-        ///   - request: A streaming request of `Parley_Peer_V1_ExchangeRequest` messages.
+        ///   - request: A streaming request of `Parley_Peer_V1_FrameBatch` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A streaming response of `Parley_Peer_V1_ExchangeResponse` messages.
+        /// - Returns: A streaming response of `Parley_Peer_V1_FrameBatch` messages.
         func exchange(
-            request: GRPCCore.StreamingServerRequest<Parley_Peer_V1_ExchangeRequest>,
+            request: GRPCCore.StreamingServerRequest<Parley_Peer_V1_FrameBatch>,
             context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.StreamingServerResponse<Parley_Peer_V1_ExchangeResponse>
+        ) async throws -> GRPCCore.StreamingServerResponse<Parley_Peer_V1_FrameBatch>
     }
 
     /// Service protocol for the "parley.peer.v1.Peer" service.
@@ -161,22 +165,26 @@ extension Parley_Peer_V1_Peer {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Carries one message from the caller to the callee and the callee's answer: an entity
-        /// > call for the node serving the entity's partition, a batch of live events for the
-        /// > callee's sessions, or the caller's live interest. The body's codec is owned by the
-        /// > module that sends it and carries its own format version.
+        /// > The caller's stream of messages to the callee, and the callee's answers, for as long as
+        /// > both run: an entity call for the node serving the entity's partition, a batch of live
+        /// > events for the callee's sessions, or the caller's live interest. Each message travels as
+        /// > a frame; frames queued together travel in one batch, and answers come back batched too,
+        /// > matched by id (in any order). Each batch from the caller names it and its cluster
+        /// > fingerprint; a callee with another configuration ends the stream (FAILED_PRECONDITION).
+        /// > A frame's body codec is owned by the module that sends it and carries its own format
+        /// > version.
         ///
         /// - Parameters:
-        ///   - request: A request containing a single `Parley_Peer_V1_ExchangeRequest` message.
+        ///   - request: A streaming request of `Parley_Peer_V1_FrameBatch` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A response containing a single `Parley_Peer_V1_ExchangeResponse` message.
+        /// - Returns: A streaming response of `Parley_Peer_V1_FrameBatch` messages.
         func exchange(
-            request: GRPCCore.ServerRequest<Parley_Peer_V1_ExchangeRequest>,
+            request: GRPCCore.StreamingServerRequest<Parley_Peer_V1_FrameBatch>,
             context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.ServerResponse<Parley_Peer_V1_ExchangeResponse>
+        ) async throws -> GRPCCore.StreamingServerResponse<Parley_Peer_V1_FrameBatch>
     }
 
     /// Simple service protocol for the "parley.peer.v1.Peer" service.
@@ -213,22 +221,27 @@ extension Parley_Peer_V1_Peer {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Carries one message from the caller to the callee and the callee's answer: an entity
-        /// > call for the node serving the entity's partition, a batch of live events for the
-        /// > callee's sessions, or the caller's live interest. The body's codec is owned by the
-        /// > module that sends it and carries its own format version.
+        /// > The caller's stream of messages to the callee, and the callee's answers, for as long as
+        /// > both run: an entity call for the node serving the entity's partition, a batch of live
+        /// > events for the callee's sessions, or the caller's live interest. Each message travels as
+        /// > a frame; frames queued together travel in one batch, and answers come back batched too,
+        /// > matched by id (in any order). Each batch from the caller names it and its cluster
+        /// > fingerprint; a callee with another configuration ends the stream (FAILED_PRECONDITION).
+        /// > A frame's body codec is owned by the module that sends it and carries its own format
+        /// > version.
         ///
         /// - Parameters:
-        ///   - request: A `Parley_Peer_V1_ExchangeRequest` message.
+        ///   - request: A stream of `Parley_Peer_V1_FrameBatch` messages.
+        ///   - response: A response stream of `Parley_Peer_V1_FrameBatch` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A `Parley_Peer_V1_ExchangeResponse` to respond with.
         func exchange(
-            request: Parley_Peer_V1_ExchangeRequest,
+            request: GRPCCore.RPCAsyncSequence<Parley_Peer_V1_FrameBatch, any Swift.Error>,
+            response: GRPCCore.RPCWriter<Parley_Peer_V1_FrameBatch>,
             context: GRPCCore.ServerContext
-        ) async throws -> Parley_Peer_V1_ExchangeResponse
+        ) async throws
     }
 }
 
@@ -249,8 +262,8 @@ extension Parley_Peer_V1_Peer.StreamingServiceProtocol {
         )
         router.registerHandler(
             forMethod: Parley_Peer_V1_Peer.Method.Exchange.descriptor,
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Parley_Peer_V1_ExchangeRequest>(),
-            serializer: GRPCProtobuf.ProtobufSerializer<Parley_Peer_V1_ExchangeResponse>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Parley_Peer_V1_FrameBatch>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Parley_Peer_V1_FrameBatch>(),
             handler: { request, context in
                 try await self.exchange(
                     request: request,
@@ -269,17 +282,6 @@ extension Parley_Peer_V1_Peer.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Parley_Peer_V1_HelloResponse> {
         let response = try await self.hello(
-            request: GRPCCore.ServerRequest(stream: request),
-            context: context
-        )
-        return GRPCCore.StreamingServerResponse(single: response)
-    }
-
-    public func exchange(
-        request: GRPCCore.StreamingServerRequest<Parley_Peer_V1_ExchangeRequest>,
-        context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.StreamingServerResponse<Parley_Peer_V1_ExchangeResponse> {
-        let response = try await self.exchange(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -304,15 +306,19 @@ extension Parley_Peer_V1_Peer.SimpleServiceProtocol {
     }
 
     public func exchange(
-        request: GRPCCore.ServerRequest<Parley_Peer_V1_ExchangeRequest>,
+        request: GRPCCore.StreamingServerRequest<Parley_Peer_V1_FrameBatch>,
         context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.ServerResponse<Parley_Peer_V1_ExchangeResponse> {
-        return GRPCCore.ServerResponse<Parley_Peer_V1_ExchangeResponse>(
-            message: try await self.exchange(
-                request: request.message,
-                context: context
-            ),
-            metadata: [:]
+    ) async throws -> GRPCCore.StreamingServerResponse<Parley_Peer_V1_FrameBatch> {
+        return GRPCCore.StreamingServerResponse<Parley_Peer_V1_FrameBatch>(
+            metadata: [:],
+            producer: { writer in
+                try await self.exchange(
+                    request: request.messages,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
         )
     }
 }
@@ -359,26 +365,30 @@ extension Parley_Peer_V1_Peer {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Carries one message from the caller to the callee and the callee's answer: an entity
-        /// > call for the node serving the entity's partition, a batch of live events for the
-        /// > callee's sessions, or the caller's live interest. The body's codec is owned by the
-        /// > module that sends it and carries its own format version.
+        /// > The caller's stream of messages to the callee, and the callee's answers, for as long as
+        /// > both run: an entity call for the node serving the entity's partition, a batch of live
+        /// > events for the callee's sessions, or the caller's live interest. Each message travels as
+        /// > a frame; frames queued together travel in one batch, and answers come back batched too,
+        /// > matched by id (in any order). Each batch from the caller names it and its cluster
+        /// > fingerprint; a callee with another configuration ends the stream (FAILED_PRECONDITION).
+        /// > A frame's body codec is owned by the module that sends it and carries its own format
+        /// > version.
         ///
         /// - Parameters:
-        ///   - request: A request containing a single `Parley_Peer_V1_ExchangeRequest` message.
-        ///   - serializer: A serializer for `Parley_Peer_V1_ExchangeRequest` messages.
-        ///   - deserializer: A deserializer for `Parley_Peer_V1_ExchangeResponse` messages.
+        ///   - request: A streaming request producing `Parley_Peer_V1_FrameBatch` messages.
+        ///   - serializer: A serializer for `Parley_Peer_V1_FrameBatch` messages.
+        ///   - deserializer: A deserializer for `Parley_Peer_V1_FrameBatch` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
         func exchange<Result>(
-            request: GRPCCore.ClientRequest<Parley_Peer_V1_ExchangeRequest>,
-            serializer: some GRPCCore.MessageSerializer<Parley_Peer_V1_ExchangeRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Parley_Peer_V1_ExchangeResponse>,
+            request: GRPCCore.StreamingClientRequest<Parley_Peer_V1_FrameBatch>,
+            serializer: some GRPCCore.MessageSerializer<Parley_Peer_V1_FrameBatch>,
+            deserializer: some GRPCCore.MessageDeserializer<Parley_Peer_V1_FrameBatch>,
             options: GRPCCore.CallOptions,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Parley_Peer_V1_ExchangeResponse>) async throws -> Result
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Parley_Peer_V1_FrameBatch>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -442,30 +452,32 @@ extension Parley_Peer_V1_Peer {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Carries one message from the caller to the callee and the callee's answer: an entity
-        /// > call for the node serving the entity's partition, a batch of live events for the
-        /// > callee's sessions, or the caller's live interest. The body's codec is owned by the
-        /// > module that sends it and carries its own format version.
+        /// > The caller's stream of messages to the callee, and the callee's answers, for as long as
+        /// > both run: an entity call for the node serving the entity's partition, a batch of live
+        /// > events for the callee's sessions, or the caller's live interest. Each message travels as
+        /// > a frame; frames queued together travel in one batch, and answers come back batched too,
+        /// > matched by id (in any order). Each batch from the caller names it and its cluster
+        /// > fingerprint; a callee with another configuration ends the stream (FAILED_PRECONDITION).
+        /// > A frame's body codec is owned by the module that sends it and carries its own format
+        /// > version.
         ///
         /// - Parameters:
-        ///   - request: A request containing a single `Parley_Peer_V1_ExchangeRequest` message.
-        ///   - serializer: A serializer for `Parley_Peer_V1_ExchangeRequest` messages.
-        ///   - deserializer: A deserializer for `Parley_Peer_V1_ExchangeResponse` messages.
+        ///   - request: A streaming request producing `Parley_Peer_V1_FrameBatch` messages.
+        ///   - serializer: A serializer for `Parley_Peer_V1_FrameBatch` messages.
+        ///   - deserializer: A deserializer for `Parley_Peer_V1_FrameBatch` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
         ///       the caller. Returning from the closure will cancel the RPC if it hasn't
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
         public func exchange<Result>(
-            request: GRPCCore.ClientRequest<Parley_Peer_V1_ExchangeRequest>,
-            serializer: some GRPCCore.MessageSerializer<Parley_Peer_V1_ExchangeRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Parley_Peer_V1_ExchangeResponse>,
+            request: GRPCCore.StreamingClientRequest<Parley_Peer_V1_FrameBatch>,
+            serializer: some GRPCCore.MessageSerializer<Parley_Peer_V1_FrameBatch>,
+            deserializer: some GRPCCore.MessageDeserializer<Parley_Peer_V1_FrameBatch>,
             options: GRPCCore.CallOptions = .defaults,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Parley_Peer_V1_ExchangeResponse>) async throws -> Result = { response in
-                try response.message
-            }
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Parley_Peer_V1_FrameBatch>) async throws -> Result
         ) async throws -> Result where Result: Sendable {
-            try await self.client.unary(
+            try await self.client.bidirectionalStreaming(
                 request: request,
                 descriptor: Parley_Peer_V1_Peer.Method.Exchange.descriptor,
                 serializer: serializer,
@@ -514,29 +526,31 @@ extension Parley_Peer_V1_Peer.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Carries one message from the caller to the callee and the callee's answer: an entity
-    /// > call for the node serving the entity's partition, a batch of live events for the
-    /// > callee's sessions, or the caller's live interest. The body's codec is owned by the
-    /// > module that sends it and carries its own format version.
+    /// > The caller's stream of messages to the callee, and the callee's answers, for as long as
+    /// > both run: an entity call for the node serving the entity's partition, a batch of live
+    /// > events for the callee's sessions, or the caller's live interest. Each message travels as
+    /// > a frame; frames queued together travel in one batch, and answers come back batched too,
+    /// > matched by id (in any order). Each batch from the caller names it and its cluster
+    /// > fingerprint; a callee with another configuration ends the stream (FAILED_PRECONDITION).
+    /// > A frame's body codec is owned by the module that sends it and carries its own format
+    /// > version.
     ///
     /// - Parameters:
-    ///   - request: A request containing a single `Parley_Peer_V1_ExchangeRequest` message.
+    ///   - request: A streaming request producing `Parley_Peer_V1_FrameBatch` messages.
     ///   - options: Options to apply to this RPC.
     ///   - handleResponse: A closure which handles the response and returns its result to
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
     public func exchange<Result>(
-        request: GRPCCore.ClientRequest<Parley_Peer_V1_ExchangeRequest>,
+        request: GRPCCore.StreamingClientRequest<Parley_Peer_V1_FrameBatch>,
         options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Parley_Peer_V1_ExchangeResponse>) async throws -> Result = { response in
-            try response.message
-        }
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Parley_Peer_V1_FrameBatch>) async throws -> Result
     ) async throws -> Result where Result: Sendable {
         try await self.exchange(
             request: request,
-            serializer: GRPCProtobuf.ProtobufSerializer<Parley_Peer_V1_ExchangeRequest>(),
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Parley_Peer_V1_ExchangeResponse>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Parley_Peer_V1_FrameBatch>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Parley_Peer_V1_FrameBatch>(),
             options: options,
             onResponse: handleResponse
         )
@@ -584,30 +598,33 @@ extension Parley_Peer_V1_Peer.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Carries one message from the caller to the callee and the callee's answer: an entity
-    /// > call for the node serving the entity's partition, a batch of live events for the
-    /// > callee's sessions, or the caller's live interest. The body's codec is owned by the
-    /// > module that sends it and carries its own format version.
+    /// > The caller's stream of messages to the callee, and the callee's answers, for as long as
+    /// > both run: an entity call for the node serving the entity's partition, a batch of live
+    /// > events for the callee's sessions, or the caller's live interest. Each message travels as
+    /// > a frame; frames queued together travel in one batch, and answers come back batched too,
+    /// > matched by id (in any order). Each batch from the caller names it and its cluster
+    /// > fingerprint; a callee with another configuration ends the stream (FAILED_PRECONDITION).
+    /// > A frame's body codec is owned by the module that sends it and carries its own format
+    /// > version.
     ///
     /// - Parameters:
-    ///   - message: request message to send.
     ///   - metadata: Additional metadata to send, defaults to empty.
     ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - producer: A closure producing request messages to send to the server. Returning
+    ///       from the closure closes the request stream.
     ///   - handleResponse: A closure which handles the response and returns its result to
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
     public func exchange<Result>(
-        _ message: Parley_Peer_V1_ExchangeRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Parley_Peer_V1_ExchangeResponse>) async throws -> Result = { response in
-            try response.message
-        }
+        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Parley_Peer_V1_FrameBatch>) async throws -> Void,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Parley_Peer_V1_FrameBatch>) async throws -> Result
     ) async throws -> Result where Result: Sendable {
-        let request = GRPCCore.ClientRequest<Parley_Peer_V1_ExchangeRequest>(
-            message: message,
-            metadata: metadata
+        let request = GRPCCore.StreamingClientRequest<Parley_Peer_V1_FrameBatch>(
+            metadata: metadata,
+            producer: producer
         )
         return try await self.exchange(
             request: request,

@@ -71,33 +71,42 @@ public nonisolated enum Parley_Peer_V1_MessageKind: SwiftProtobuf.Enum, Swift.Ca
 
 }
 
-public nonisolated struct Parley_Peer_V1_ExchangeRequest: Sendable {
+/// One message, or the answer to one (same id).
+public nonisolated struct Parley_Peer_V1_Frame: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The calling node's id.
-  public var nodeID: String = String()
-
-  /// ClusterMembership.fingerprint of the caller's configuration: a callee with another
-  /// configuration refuses the message (FAILED_PRECONDITION).
-  public var clusterFingerprint: String = String()
+  /// Chosen by the caller, unique on its stream.
+  public var id: UInt64 = 0
 
   public var kind: Parley_Peer_V1_MessageKind = .unspecified
 
   public var body: Data = Data()
+
+  /// In an answer: set when the callee could not take the message (it is still starting).
+  public var error: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
-public nonisolated struct Parley_Peer_V1_ExchangeResponse: Sendable {
+public nonisolated struct Parley_Peer_V1_FrameBatch: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var body: Data = Data()
+  public var frames: [Parley_Peer_V1_Frame] = []
+
+  /// From the caller: its node id and ClusterMembership.fingerprint (empty in answers).
+  public var nodeID: String = String()
+
+  public var clusterFingerprint: String = String()
+
+  /// From the callee: it is shutting down. The caller writes nothing more on this stream and
+  /// closes its side; the callee answers what it already received, then ends the stream.
+  public var closing: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -159,9 +168,9 @@ nonisolated extension Parley_Peer_V1_MessageKind: SwiftProtobuf._ProtoNameProvid
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MESSAGE_KIND_UNSPECIFIED\0\u{1}ENTITY_CALL\0\u{1}LIVE_EVENTS\0\u{1}LIVE_INTEREST\0")
 }
 
-nonisolated extension Parley_Peer_V1_ExchangeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".ExchangeRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}node_id\0\u{3}cluster_fingerprint\0\u{1}kind\0\u{1}body\0")
+nonisolated extension Parley_Peer_V1_Frame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Frame"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{1}body\0\u{1}error\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -169,44 +178,44 @@ nonisolated extension Parley_Peer_V1_ExchangeRequest: SwiftProtobuf.Message, Swi
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.nodeID) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.clusterFingerprint) }()
-      case 3: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
-      case 4: try { try decoder.decodeSingularBytesField(value: &self.body) }()
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.body) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.error) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.nodeID.isEmpty {
-      try visitor.visitSingularStringField(value: self.nodeID, fieldNumber: 1)
-    }
-    if !self.clusterFingerprint.isEmpty {
-      try visitor.visitSingularStringField(value: self.clusterFingerprint, fieldNumber: 2)
+    if self.id != 0 {
+      try visitor.visitSingularUInt64Field(value: self.id, fieldNumber: 1)
     }
     if self.kind != .unspecified {
-      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 3)
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 2)
     }
     if !self.body.isEmpty {
-      try visitor.visitSingularBytesField(value: self.body, fieldNumber: 4)
+      try visitor.visitSingularBytesField(value: self.body, fieldNumber: 3)
+    }
+    if !self.error.isEmpty {
+      try visitor.visitSingularStringField(value: self.error, fieldNumber: 4)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Parley_Peer_V1_ExchangeRequest, rhs: Parley_Peer_V1_ExchangeRequest) -> Bool {
-    if lhs.nodeID != rhs.nodeID {return false}
-    if lhs.clusterFingerprint != rhs.clusterFingerprint {return false}
+  public static func ==(lhs: Parley_Peer_V1_Frame, rhs: Parley_Peer_V1_Frame) -> Bool {
+    if lhs.id != rhs.id {return false}
     if lhs.kind != rhs.kind {return false}
     if lhs.body != rhs.body {return false}
+    if lhs.error != rhs.error {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Parley_Peer_V1_ExchangeResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".ExchangeResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}body\0")
+nonisolated extension Parley_Peer_V1_FrameBatch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FrameBatch"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}frames\0\u{3}node_id\0\u{3}cluster_fingerprint\0\u{1}closing\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -214,21 +223,36 @@ nonisolated extension Parley_Peer_V1_ExchangeResponse: SwiftProtobuf.Message, Sw
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularBytesField(value: &self.body) }()
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.frames) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nodeID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.clusterFingerprint) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.closing) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.body.isEmpty {
-      try visitor.visitSingularBytesField(value: self.body, fieldNumber: 1)
+    if !self.frames.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.frames, fieldNumber: 1)
+    }
+    if !self.nodeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.nodeID, fieldNumber: 2)
+    }
+    if !self.clusterFingerprint.isEmpty {
+      try visitor.visitSingularStringField(value: self.clusterFingerprint, fieldNumber: 3)
+    }
+    if self.closing != false {
+      try visitor.visitSingularBoolField(value: self.closing, fieldNumber: 4)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Parley_Peer_V1_ExchangeResponse, rhs: Parley_Peer_V1_ExchangeResponse) -> Bool {
-    if lhs.body != rhs.body {return false}
+  public static func ==(lhs: Parley_Peer_V1_FrameBatch, rhs: Parley_Peer_V1_FrameBatch) -> Bool {
+    if lhs.frames != rhs.frames {return false}
+    if lhs.nodeID != rhs.nodeID {return false}
+    if lhs.clusterFingerprint != rhs.clusterFingerprint {return false}
+    if lhs.closing != rhs.closing {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
