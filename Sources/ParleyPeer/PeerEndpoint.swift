@@ -43,23 +43,27 @@ struct PeerEndpoint: Parley_Peer_V1_Peer.SimpleServiceProtocol {
                 for try await batch in request {
                     let sender = try sender(of: batch)
                     for frame in batch.frames {
-                        handlers.addTask {
-                            var answer = Parley_Peer_V1_Frame()
-                            answer.id = frame.id
-                            do {
-                                guard let kind = PeerNetwork.kind(frame.kind) else {
-                                    throw ClusterError(.peerProtocol, "unknown message kind \(frame.kind.rawValue)")
-                                }
-                                answer.body = Data(try await inbox.deliver(kind, Array(frame.body), from: sender))
-                            } catch {
-                                answer.error = "\(error)"
-                            }
-                            answers.append(answer)
-                        }
+                        handlers.addTask { answers.append(await Self.answer(frame, from: sender, inbox: inbox)) }
                     }
                 }
             }
         }
+    }
+
+    /// What `frame` is answered with: the inbox's answer, or why there is none.
+    private static func answer(_ frame: Parley_Peer_V1_Frame, from sender: NodeID, inbox: PeerInbox) async -> Parley_Peer_V1_Frame {
+        var answer = Parley_Peer_V1_Frame()
+        answer.id = frame.id
+        guard let kind = PeerNetwork.kind(frame.kind) else {
+            answer.error = ClusterError(.peerProtocol, "unknown message kind \(frame.kind.rawValue)").description
+            return answer
+        }
+        do {
+            answer.body = Data(try await inbox.deliver(kind, Array(frame.body), from: sender))
+        } catch {
+            answer.error = error.description
+        }
+        return answer
     }
 
     /// The member a batch comes from; refuses another configuration or a stranger.
