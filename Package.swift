@@ -121,13 +121,15 @@ let package = Package(
             dependencies: [
                 "ParleyNode", "ParleyCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "parley-bench",
             dependencies: [
-                "ParleyStorage", "ParleyCluster",
+                "ParleyStorage", "ParleyCluster", "ParleyPeer", "ParleyTestKit",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -74,6 +74,7 @@ struct Setting: Sendable {
         integer("presence_lifetime_ms", 500...60_000) { $0.presenceLifetimeMilliseconds = $1 },
         integer("forward_timeout_ms", 100...120_000) { $0.forwardTimeoutMilliseconds = $1 },
         text("peer_tls_dir") { $0.peerTLSDirectory = $1 },
+        integer("event_loop_threads", 0...256) { $0.eventLoopThreads = $1 },
         Setting(key: "nodes") { config, value throws(SettingError) in
             config.clusterNodes = try clusterNodes(value)
         },

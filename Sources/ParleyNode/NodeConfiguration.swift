@@ -57,6 +57,9 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// A directory of peer certificates (`ca.pem`, `<node id>.pem`, `<node id>-key.pem`, made
     /// by `scripts/make-peer-certs`): nodes then talk mutual TLS. Empty: plaintext.
     public var peerTLSDirectory = ""
+    /// Threads of the process's NIO event loops (client and peer connections); 0: one per
+    /// core. Nodes sharing a machine run better with their share of its cores.
+    public var eventLoopThreads = 0
 
     public init() {}
 }

@@ -16,6 +16,11 @@ extension PeerNetwork {
         return try await stream.call(Self.wireKind(kind), body, timeout: timeout, failFast: health.isDown)
     }
 
+    /// Frames this node has written to its peers, and the batches they went in.
+    public func streamCounters() -> (frames: Int, batches: Int) {
+        streams.values.map(\.written).reduce((0, 0)) { ($0.0 + $1.frames, $0.1 + $1.batches) }
+    }
+
     static func wireKind(_ kind: PeerMessageKind) -> Parley_Peer_V1_MessageKind {
         switch kind {
         case .entityCall: .entityCall

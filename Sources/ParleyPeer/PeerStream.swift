@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
+import Metrics
 import ParleyCluster
 import Synchronization
 
@@ -30,6 +31,9 @@ final class PeerStream: Sendable {
         var stopped = false
         /// How many times the peer asked this node to close the stream (it was stopping).
         var closesRequested = 0
+        /// Frames written, and the batches they went in.
+        var framesWritten = 0
+        var batchesWritten = 0
     }
 
     let peer: NodeID
@@ -125,9 +129,15 @@ final class PeerStream: Sendable {
         for await _ in wakeups {
             let frames = state.withLock { state -> [Parley_Peer_V1_Frame] in
                 defer { state.queued.removeAll(keepingCapacity: true) }
+                if !state.queued.isEmpty {
+                    state.framesWritten += state.queued.count
+                    state.batchesWritten += 1
+                }
                 return state.queued
             }
             guard !frames.isEmpty else { continue }
+            Self.framesSent.increment(by: Int64(frames.count))
+            Self.batchesSent.increment()
             var batch = Parley_Peer_V1_FrameBatch()
             batch.frames = frames
             batch.nodeID = ownID.rawValue
@@ -135,6 +145,10 @@ final class PeerStream: Sendable {
             try await writer.write(batch)
         }
     }
+
+    /// Messages sent to peers, and the batches they travelled in (their ratio is the batching).
+    static let framesSent = Counter(label: "parley_peer_frames_sent_total")
+    static let batchesSent = Counter(label: "parley_peer_batches_sent_total")
 
     private func answer(_ frame: Parley_Peer_V1_Frame) {
         guard let waiting = state.withLock({ $0.waiting.removeValue(forKey: frame.id) }) else { return }  // it timed out
@@ -187,6 +201,9 @@ final class PeerStream: Sendable {
     private var isStopped: Bool { state.withLock { $0.stopped } }
 
     var closesRequested: Int { state.withLock { $0.closesRequested } }
+
+    /// Frames written so far, and the batches they went in.
+    var written: (frames: Int, batches: Int) { state.withLock { ($0.framesWritten, $0.batchesWritten) } }
 
     /// Fails the calls whose frames were written on a stream that closed.
     private func failWritten(reason: String) {

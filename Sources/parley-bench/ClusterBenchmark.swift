@@ -97,6 +97,9 @@ struct ClusterBenchmark: Sendable {
                 arrivals.append(result)
             }
             group.cancelAll()
+            let frames = callsAfter.frames - callsBefore.frames
+            let batches = callsAfter.batches - callsBefore.batches
+            if batches > 0 { note("bench: peer messages \(frames) in \(batches) batches (\(rounded(Double(frames) / Double(batches))) a batch)") }
             return (sends, arrivals, probes, (callsAfter.calls - callsBefore.calls, callsAfter.forwarded - callsBefore.forwarded))
         }
 
@@ -173,9 +176,11 @@ struct ClusterBenchmark: Sendable {
     }
 
     /// `parley_entity_calls_total` and `parley_forwarded_calls_total`, summed over the nodes.
-    private func callCounters() async throws -> (calls: Int, forwarded: Int) {
+    private func callCounters() async throws -> (calls: Int, forwarded: Int, frames: Int, batches: Int) {
         var calls = 0
         var forwarded = 0
+        var frames = 0
+        var batches = 0
         for http in httpURLs {
             let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: http + "/metrics"), timeout: .seconds(30))
             let text = String(buffer: try await response.body.collect(upTo: 16 << 20))
@@ -184,9 +189,11 @@ struct ClusterBenchmark: Sendable {
                 guard fields.count >= 2, let value = Double(fields[1]) else { continue }
                 if fields[0] == "parley_entity_calls_total" { calls += Int(value) }
                 if fields[0] == "parley_forwarded_calls_total" { forwarded += Int(value) }
+                if fields[0] == "parley_peer_frames_sent_total" { frames += Int(value) }
+                if fields[0] == "parley_peer_batches_sent_total" { batches += Int(value) }
             }
         }
-        return (calls, forwarded)
+        return (calls, forwarded, frames, batches)
     }
 
     private func createStaff(_ id: String) async throws -> String {

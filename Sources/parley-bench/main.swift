@@ -30,6 +30,13 @@ case "messages":
         note("parley-bench messages: \(error)")
         exit(1)
     }
+case "peer":
+    do {
+        try await PeerBenchmark(arguments: arguments).run()
+    } catch {
+        note("parley-bench peer: \(error)")
+        exit(1)
+    }
 case "cluster":
     do {
         try await ClusterBenchmark(arguments: arguments).run()
@@ -39,6 +46,7 @@ case "cluster":
     }
 default:
     note("usage: parley-bench storage [--seconds S] | parley-bench messages --http URL --h2c URL --admin-token T --static URL [--seconds S]")
+    note("       parley-bench peer [--seconds S] [--callers C] [--bytes B]")
     note("       parley-bench cluster --http URL,… --h2c URL,… --admin-token T [--node-pids P,…] [--seconds S] [--clients C] [--rooms R] [--members M]")
     exit(2)
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOCore
 import ParleyCluster
 import ParleyNode
 
@@ -33,6 +34,10 @@ struct Serve: AsyncParsableCommand {
         } catch {
             FileHandle.standardError.write(Data("parley: \(error.description)\n".utf8))
             throw ExitCode(2)
+        }
+        if configuration.eventLoopThreads > 0 {
+            // Before anything uses the event loops: the count can be set once, at start.
+            NIOSingletons.groupLoopCountSuggestion = configuration.eventLoopThreads
         }
         let level = configuration.logLevel
         LoggingSystem.bootstrap { label in
