@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ParleyCluster
 
@@ -73,7 +74,13 @@ struct Setting: Sendable {
         integer("replication_factor", 1...7) { $0.replicationFactor = $1 },
         integer("presence_lifetime_ms", 500...60_000) { $0.presenceLifetimeMilliseconds = $1 },
         integer("forward_timeout_ms", 100...120_000) { $0.forwardTimeoutMilliseconds = $1 },
-        text("peer_tls_dir") { $0.peerTLSDirectory = $1 },
+        text("peer_tls_dir") { config, value throws(SettingError) in
+            var isDirectory: ObjCBool = false
+            guard value.isEmpty || (FileManager.default.fileExists(atPath: value, isDirectory: &isDirectory) && isDirectory.boolValue) else {
+                throw SettingError(reason: "must be empty or an existing directory of peer certificates")
+            }
+            config.peerTLSDirectory = value
+        },
         integer("event_loop_threads", 0...256) { $0.eventLoopThreads = $1 },
         Setting(key: "nodes") { config, value throws(SettingError) in
             config.clusterNodes = try clusterNodes(value)
