@@ -18,12 +18,6 @@ public protocol PeerTransport: Sendable {
     /// Sends `body` to `node` and returns its answer. Fails with `peer_unavailable` when the
     /// node cannot be reached or does not answer within `timeout`.
     func exchange(_ kind: PeerMessageKind, _ body: [UInt8], with node: NodeID, timeout: Duration) async throws(ClusterError) -> [UInt8]
-
-    /// Sends `body` to `node` wanting no answer. Messages posted to one node are handled there
-    /// one after another, in the order posted. Returns once the message is on its way; fails
-    /// with `peer_unavailable` when the node is down. A message already on its way when the
-    /// connection breaks may be lost (its receivers see the gap: live events carry seqs).
-    func post(_ kind: PeerMessageKind, _ body: [UInt8], to node: NodeID) async throws(ClusterError)
 }
 
 /// What a node does with its peers' messages.
@@ -88,11 +82,6 @@ public final class InProcessPeerTransport: Sendable {
 
         func exchange(_ kind: PeerMessageKind, _ body: [UInt8], with node: NodeID, timeout: Duration) async throws(ClusterError) -> [UInt8] {
             try await network.deliver(kind, body, from: from, to: node)
-        }
-
-        /// Delivered before it returns, so posts from one caller arrive in order.
-        func post(_ kind: PeerMessageKind, _ body: [UInt8], to node: NodeID) async throws(ClusterError) {
-            _ = try await network.deliver(kind, body, from: from, to: node)
         }
     }
 }

@@ -23,10 +23,9 @@ struct PeerEndpoint: Parley_Peer_V1_Peer.SimpleServiceProtocol {
         return response
     }
 
-    /// A peer's stream of messages: each frame that wants an answer is handed to the inbox on
-    /// its own child task (calls are independent; the entity actors order what must be
-    /// ordered), and the answers go back in batches of whatever finished while the last batch
-    /// was being written. One-way frames (live events) are handled in the order they came.
+    /// A peer's stream of messages: each frame is handed to the inbox on its own child task
+    /// (calls are independent; the entity actors order what must be ordered), and the answers
+    /// go back in batches of whatever finished while the last batch was being written.
     func exchange(
         request: RPCAsyncSequence<Parley_Peer_V1_FrameBatch, any Error>, response: RPCWriter<Parley_Peer_V1_FrameBatch>,
         context: ServerContext
@@ -44,13 +43,7 @@ struct PeerEndpoint: Parley_Peer_V1_Peer.SimpleServiceProtocol {
                 for try await batch in request {
                     let sender = try sender(of: batch)
                     for frame in batch.frames {
-                        if frame.oneWay {
-                            // In the order they came, before anything read after them.
-                            guard let kind = PeerNetwork.kind(frame.kind) else { continue }
-                            _ = try? await inbox.deliver(kind, Array(frame.body), from: sender)
-                        } else {
-                            handlers.addTask { answers.append(await Self.answer(frame, from: sender, inbox: inbox)) }
-                        }
+                        handlers.addTask { answers.append(await Self.answer(frame, from: sender, inbox: inbox)) }
                     }
                 }
             }

@@ -16,17 +16,6 @@ extension PeerNetwork {
         return try await stream.call(Self.wireKind(kind), body, timeout: timeout, failFast: health.isDown)
     }
 
-    /// Queues a one-way message on `node`'s stream (see `PeerTransport.post`).
-    public func post(_ kind: PeerMessageKind, _ body: [UInt8], to node: NodeID) async throws(ClusterError) {
-        guard let stream = streams[node], let health = health(of: node) else {
-            throw ClusterError(.peerUnavailable, "\(node) is not a peer of this node")
-        }
-        guard !health.isMismatched else {
-            throw ClusterError(.peerUnavailable, "\(node) runs another cluster configuration; this node does not talk to it")
-        }
-        try stream.post(Self.wireKind(kind), body, failFast: health.isDown)
-    }
-
     /// Frames this node has written to its peers, and the batches they went in.
     public func streamCounters() -> (frames: Int, batches: Int) {
         streams.values.map(\.written).reduce((0, 0)) { ($0.0 + $1.frames, $0.1 + $1.batches) }

@@ -72,26 +72,6 @@ final class PeerStream: Sendable {
         }
     }
 
-    /// Queues `body` wanting no answer; it leaves with the next batch, after everything queued
-    /// before it.
-    func post(_ kind: Parley_Peer_V1_MessageKind, _ body: [UInt8], failFast: Bool) throws(ClusterError) {
-        let peer = self.peer
-        var frame = Parley_Peer_V1_Frame()
-        frame.kind = kind
-        frame.body = Data(body)
-        frame.oneWay = true
-        let refusal = state.withLock { state -> ClusterError? in
-            if state.stopped { return ClusterError(.peerUnavailable, "this node is stopping") }
-            if failFast, !state.accepted { return ClusterError(.peerUnavailable, "\(peer) is down") }
-            frame.id = state.nextID
-            state.nextID += 1
-            state.queued.append(frame)
-            if state.queued.count == 1 { state.wake?.yield() }
-            return nil
-        }
-        if let refusal { throw refusal }
-    }
-
     /// Keeps a stream open to the peer until `stop()`.
     func run(client: GRPCClient<HTTP2ClientTransport.Posix>, ownID: NodeID, fingerprint: String, maxMessageBytes: Int) async {
         var pause = Duration.milliseconds(50)

@@ -135,9 +135,9 @@ extension LiveRelay {
         }
     }
 
-    /// Posts `link`'s queued deliveries in order, one-way (the peer handles them in the order
-    /// posted), retrying one the transport refuses while the peer's interest lasts (a peer
-    /// that stays away is forgotten and its queue dropped; it asks again when it returns).
+    /// Sends `link`'s queued deliveries in order, one batch per round trip, retrying a batch
+    /// while the peer's interest lasts (a peer that stays away is forgotten and its queue
+    /// dropped; it asks again when it returns).
     func sendDeliveries(over link: PeerLink) async {
         for await _ in link.outgoingWakeups {
             while !stopping.load(ordering: .acquiring) {
@@ -153,7 +153,7 @@ extension LiveRelay {
         var pause = Duration.milliseconds(50)
         while !stopping.load(ordering: .acquiring) {
             do {
-                try await transport.post(.liveEvents, frame, to: link.peer)
+                _ = try await transport.exchange(.liveEvents, frame, with: link.peer, timeout: configuration.callTimeout)
                 return
             } catch {
                 guard table.withLock({ $0.isLive(link.peer, at: .now) }) else {

@@ -3,7 +3,6 @@ import Logging
 import ParleyCluster
 import ParleyTestKit
 import ServiceLifecycle
-import Synchronization
 import Testing
 
 @testable import ParleyPeer
@@ -137,41 +136,5 @@ struct PeerNetworkTests {
             #expect(ContinuousClock.now - started < .seconds(3))
         }
     }
-
-    /// Keeps the bodies of one-way messages in the order they were handled.
-    final class OrderRecorder: PeerReceiver {
-        let bodies = Mutex<[[UInt8]]>([])
-
-        func receive(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID) async -> [UInt8] {
-            if kind == .liveEvents {
-                // A pause on some messages: the next ones must still wait their turn.
-                if body.first == 0 { try? await Task.sleep(for: .milliseconds(2)) }
-                bodies.withLock { $0.append(body) }
-            }
-            return body
-        }
-    }
-
-    @Test func postedMessagesAreHandledInTheOrderPosted() async throws {
-        let ports = [try FreePort.loopback(), try FreePort.loopback()]
-        let membership = try Self.membership(ports)
-        let logger = Logger(label: "peer-test")
-        let one = try PeerNetwork(membership: membership, ownID: NodeID("node-1")!, configuration: Self.configuration(), logger: logger)
-        let two = try PeerNetwork(membership: membership, ownID: NodeID("node-2")!, configuration: Self.configuration(), logger: logger)
-        let recorder = OrderRecorder()
-        one.inbox.set(EchoReceiver())
-        two.inbox.set(recorder)
-        try await Self.running([one, two]) {
-            #expect(await Self.eventually { one.statuses().first { $0.peer.id.rawValue == "node-2" }?.health.isUp == true })
-            _ = try await one.exchange(.entityCall, [1], with: NodeID("node-2")!, timeout: .seconds(5))  // the stream is open
-            let sent: [[UInt8]] = (0..<300).map { (index: Int) -> [UInt8] in
-                let low = UInt8(truncatingIfNeeded: index)
-                let high = UInt8(truncatingIfNeeded: index >> 8)
-                return [UInt8(index % 10), high, low]
-            }
-            for body in sent { try await one.post(.liveEvents, body, to: NodeID("node-2")!) }
-            #expect(await Self.eventually { recorder.bodies.withLock { $0.count } == sent.count })
-            #expect(recorder.bodies.withLock { $0 } == sent)
-        }
-    }
 }
+

@@ -87,10 +87,6 @@ public nonisolated struct Parley_Peer_V1_Frame: Sendable {
   /// In an answer: set when the callee could not take the message (it is still starting).
   public var error: String = String()
 
-  /// Wants no answer: the callee handles such frames one after another, in the order they
-  /// came (live events), and answers none of them.
-  public var oneWay: Bool = false
-
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -174,7 +170,7 @@ nonisolated extension Parley_Peer_V1_MessageKind: SwiftProtobuf._ProtoNameProvid
 
 nonisolated extension Parley_Peer_V1_Frame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Frame"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{1}body\0\u{1}error\0\u{3}one_way\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{1}body\0\u{1}error\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -186,7 +182,6 @@ nonisolated extension Parley_Peer_V1_Frame: SwiftProtobuf.Message, SwiftProtobuf
       case 2: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
       case 3: try { try decoder.decodeSingularBytesField(value: &self.body) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.error) }()
-      case 5: try { try decoder.decodeSingularBoolField(value: &self.oneWay) }()
       default: break
       }
     }
@@ -205,9 +200,6 @@ nonisolated extension Parley_Peer_V1_Frame: SwiftProtobuf.Message, SwiftProtobuf
     if !self.error.isEmpty {
       try visitor.visitSingularStringField(value: self.error, fieldNumber: 4)
     }
-    if self.oneWay != false {
-      try visitor.visitSingularBoolField(value: self.oneWay, fieldNumber: 5)
-    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -216,7 +208,6 @@ nonisolated extension Parley_Peer_V1_Frame: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.kind != rhs.kind {return false}
     if lhs.body != rhs.body {return false}
     if lhs.error != rhs.error {return false}
-    if lhs.oneWay != rhs.oneWay {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
