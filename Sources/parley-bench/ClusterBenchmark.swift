@@ -105,6 +105,7 @@ struct ClusterBenchmark: Sendable {
 
         var latencies: [Double] = []
         var missing = 0
+        var slowest: (probe: Int, milliseconds: Double) = (-1, 0)
         for (room, member) in arrivals {
             for (probe, probeRoom) in probes where probeRoom == room {
                 guard let sincePosted = member.sincePosted[probe] else {
@@ -112,8 +113,10 @@ struct ClusterBenchmark: Sendable {
                     continue
                 }
                 latencies.append(max(sincePosted, 0))
+                if sincePosted > slowest.milliseconds { slowest = (probe, sincePosted) }
             }
         }
+        note("bench: slowest delivery: probe \(slowest.probe) of \(probes.count), \(rounded(slowest.milliseconds)) ms")
         note("bench: \(probes.count) probes: \(latencies.count) deliveries, \(missing) missing")
         note("bench: deliver (posted_at → member) p50 \(rounded(percentile(latencies, 0.5))) ms, p99 \(rounded(percentile(latencies, 0.99))) ms, max \(rounded(latencies.max() ?? 0)) ms")
         note("bench: entity calls \(calls.0), forwarded \(calls.1)")
