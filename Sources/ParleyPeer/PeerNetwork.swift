@@ -109,7 +109,7 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
                 address: .ipv4(host: own.peerAddress.host, port: own.peerAddress.port),
                 transportSecurity: configuration.tls?.serverSecurity ?? .plaintext,
                 config: .defaults { $0.rpc.maxRequestPayloadSize = maxBytes }),
-            services: [PeerEndpoint(network: self)])
+            services: [HandshakeEndpoint(network: self), ExchangeEndpoint(network: self)])
         let started = ContinuousClock.now
         // Nothing here is cancelled: cancelling a NIO server or client while connections are
         // buffered traps (NIOAsyncWriter deinited unfinished). Shutdown, or a refusal to join,
@@ -194,7 +194,7 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
     /// the peer runs another cluster configuration while this node is still joining.
     private func greet(_ peer: ClusterMember, joiningUntil joinDeadline: ContinuousClock.Instant) async -> ClusterError? {
         guard let client = clients[peer.id] else { return nil }
-        let stub = Parley_Peer_V1_Peer.Client(wrapping: client)
+        let stub = Parley_Peer_V1_PeerHandshake.Client(wrapping: client)
         while !stopping.load(ordering: .acquiring) {
             if let refusal = await handshake(with: peer, stub: stub, joiningUntil: joinDeadline) { return refusal }
             let delay = health.withLock { $0[peer.id]?.nextAttempt(jitter: Double.random(in: 0...1)) } ?? configuration.heartbeat
@@ -205,7 +205,7 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
 
     /// One handshake with `peer`, its outcome recorded; the refusal if this node must not join.
     private func handshake(
-        with peer: ClusterMember, stub: Parley_Peer_V1_Peer.Client<HTTP2ClientTransport.Posix>, joiningUntil joinDeadline: ContinuousClock.Instant
+        with peer: ClusterMember, stub: Parley_Peer_V1_PeerHandshake.Client<HTTP2ClientTransport.Posix>, joiningUntil joinDeadline: ContinuousClock.Instant
     ) async -> ClusterError? {
         var options = CallOptions.defaults
         options.timeout = configuration.callTimeout

@@ -96,7 +96,7 @@ final class PeerStream: Sendable {
         options.maxRequestMessageBytes = maxMessageBytes
         options.maxResponseMessageBytes = maxMessageBytes
         do {
-            try await Parley_Peer_V1_Peer.Client(wrapping: client).exchange(options: options) { writer in
+            try await Parley_Peer_V1_PeerExchange.Client(wrapping: client).exchange(options: options) { writer in
                 try await self.writeBatches(to: writer, ownID: ownID, fingerprint: fingerprint)
             } onResponse: { response in
                 self.state.withLock { $0.accepted = true }

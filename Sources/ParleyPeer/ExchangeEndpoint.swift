@@ -3,25 +3,10 @@ import GRPCCore
 import ParleyCluster
 import Synchronization
 
-/// The `parley.peer.v1.Peer` service other nodes call: it answers their handshakes with this
-/// node's view of the cluster and refuses nodes configured for another one.
-struct PeerEndpoint: Parley_Peer_V1_Peer.SimpleServiceProtocol {
+/// The `parley.peer.v1.PeerExchange` service other nodes call: their streams of messages to
+/// this node.
+struct ExchangeEndpoint: Parley_Peer_V1_PeerExchange.SimpleServiceProtocol {
     let network: PeerNetwork
-
-    func hello(request: Parley_Peer_V1_HelloRequest, context: ServerContext) async throws -> Parley_Peer_V1_HelloResponse {
-        var response = Parley_Peer_V1_HelloResponse()
-        response.nodeID = network.ownID.rawValue
-        response.clusterFingerprint = network.membership.fingerprint
-        response.clusterDescription = network.membership.canonicalDescription
-        let refusal = network.membership.agreement(withFingerprint: request.clusterFingerprint, description: request.clusterDescription)
-        network.greeted(by: request.nodeID, refusal: refusal)
-        response.accepted = refusal == nil
-        if let refusal {
-            response.errorCode = refusal.code.rawValue
-            response.errorMessage = refusal.message
-        }
-        return response
-    }
 
     /// A peer's stream of messages: each frame is handed to the inbox on its own child task
     /// (calls are independent; the entity actors order what must be ordered), and the answers
