@@ -83,6 +83,8 @@ public struct EntityID: Hashable, Sendable, CustomStringConvertible {
     }
 
     public static func room(_ id: RoomID) -> EntityID { EntityID(kind: .room, key: id.rawValue) }
+    public static func staff(_ id: StaffID) -> EntityID { EntityID(kind: .staff, key: id.rawValue) }
+    public static func channel(_ id: ChannelID) -> EntityID { EntityID(kind: .channel, key: id.rawValue) }
 
     public var description: String { "\(kind)/\(key)" }
 }

@@ -83,13 +83,14 @@ public struct ParleyNode: Sendable {
             ])
         let hub = LiveHub()
         self.hub = hub
+        let partitioner = Partitioner(partitionCount: log.partitionCount)
         let relay = peers.map { peers in
             var relayConfiguration = LiveRelay.Configuration()
             relayConfiguration.lifetime = .milliseconds(configuration.presenceLifetimeMilliseconds)
             relayConfiguration.renewal = .milliseconds(configuration.presenceLifetimeMilliseconds / 5)
             return LiveRelay(
                 hub: hub, transport: peers, served: runtimeConfiguration.servedPartitions,
-                partitioner: Partitioner(partitionCount: configuration.partitions), configuration: relayConfiguration, logger: logger)
+                partitioner: partitioner, configuration: relayConfiguration, logger: logger)
         }
         let previewQueue = configuration.linkPreviews ? LinkPreviewQueue() : nil
         let runtime = NodeRuntime(

@@ -239,7 +239,6 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
         return nil
     }
 
-    func client(for node: NodeID) -> GRPCClient<HTTP2ClientTransport.Posix>? { clients[node] }
 
     func openedStream(_ answers: AnswerQueue) {
         incoming.withLock { $0[ObjectIdentifier(answers)] = answers }
@@ -251,7 +250,6 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
     /// What is known of `node`, for a call about to be made.
     func health(of node: NodeID) -> PeerHealth? { health.withLock { $0[node] } }
 
-    var maxMessageBytes: Int { configuration.maxMessageBytes }
 
     /// Waits `delay`, in slices, so a stop is noticed within 100 ms.
     private func pause(_ delay: Duration) async {

@@ -31,9 +31,9 @@ public enum EntityCall: Sendable, Equatable {
             .room(room)
         case let .uploadFile(upload): .room(upload.room)
         case let .staffCommand(staff, _), let .staffAccount(staff), let .mentions(staff, _), let .presence(staff):
-            EntityID(kind: .staff, key: staff.rawValue)
+            EntityID.staff(staff)
         case let .channelCommand(channel, _), let .channel(channel):
-            EntityID(kind: .channel, key: channel.rawValue)
+            EntityID.channel(channel)
         case .servedChannels: nil
         }
     }

@@ -11,8 +11,6 @@ public struct LiveInterest: Sendable, Equatable {
         self.rooms = rooms
         self.staff = staff
     }
-
-    var isEmpty: Bool { rooms.isEmpty && staff.isEmpty }
 }
 
 /// How a node tells another what its sessions need, as soft state the receiver forgets when
@@ -70,8 +68,7 @@ public struct LiveInterestTable: Sendable {
         if case let .update(addRooms, removeRooms, staff) = message {
             for room in removeRooms {
                 subscribers[node]?.interest.rooms.remove(room)
-                followers[room]?.remove(node)
-                if followers[room]?.isEmpty == true { followers[room] = nil }
+                removeFollower(node, of: room)
             }
             add(rooms: addRooms, staff: staff, of: node)
         }
@@ -120,12 +117,14 @@ public struct LiveInterestTable: Sendable {
         }
     }
 
+    private mutating func removeFollower(_ node: NodeID, of room: RoomID) {
+        followers[room]?.remove(node)
+        if followers[room]?.isEmpty == true { followers[room] = nil }
+    }
+
     private mutating func drop(_ node: NodeID) {
         guard let subscriber = subscribers.removeValue(forKey: node) else { return }
-        for room in subscriber.interest.rooms {
-            followers[room]?.remove(node)
-            if followers[room]?.isEmpty == true { followers[room] = nil }
-        }
+        for room in subscriber.interest.rooms { removeFollower(node, of: room) }
         for member in subscriber.interest.staff.keys {
             sessions[member]?[node] = nil
             if sessions[member]?.isEmpty == true { sessions[member] = nil }

@@ -114,7 +114,9 @@ extension LiveRelay {
             let (waiters, renewalDue, sent) = link.takeInterestRound()
             let desired = interest(servedBy: link.peer)
             let message = sent.map { desired.update(from: $0) } ?? .full(desired)
-            if message != .renew || renewalDue {
+            // Callers waiting to follow or attend need the peer to hold this node's interest
+            // now: a renewal tells (a peer that lost it answers needFull and gets it all).
+            if message != .renew || renewalDue || !waiters.isEmpty {
                 var answer = await exchangeInterest(message, with: link.peer)
                 if answer == .needFull { answer = await exchangeInterest(.full(desired), with: link.peer) }
                 link.recordSent(answer == .accepted ? desired : nil)

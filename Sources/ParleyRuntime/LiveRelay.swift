@@ -86,7 +86,7 @@ public final class LiveRelay: RoomEventSink, StaffEventSink, Service {
 
     /// Returns once the node serving `staff`'s account knows of this node's sessions of them.
     public func attend(_ staff: StaffID) async {
-        await ensureRegistered(with: servingNode(of: EntityID(kind: .staff, key: staff.rawValue)))
+        await ensureRegistered(with: servingNode(of: EntityID.staff(staff)))
     }
 
     private func ensureRegistered(with node: NodeID?) async {
@@ -103,7 +103,7 @@ public final class LiveRelay: RoomEventSink, StaffEventSink, Service {
         let all = hub.interest()
         return LiveInterest(
             rooms: all.rooms.filter { servingNode(of: .room($0)) == peer },
-            staff: all.staff.filter { servingNode(of: EntityID(kind: .staff, key: $0.key.rawValue)) == peer })
+            staff: all.staff.filter { servingNode(of: EntityID.staff($0.key)) == peer })
     }
 
     // MARK: Receiving

@@ -17,7 +17,7 @@ extension NodeRuntime: PeerReceiver {
 
     /// Whether this node serves staff member `staff`'s account (reads of it are local).
     public func servesAccount(of staff: StaffID) -> Bool {
-        configuration.servedPartitions.serves(partitioner.partition(for: EntityID(kind: .staff, key: staff.rawValue).description))
+        configuration.servedPartitions.serves(staffStore.partition(of: staff))
     }
 
     /// Sends `call` to `node` and returns its answer (or its refusal, as this node's error).
@@ -69,6 +69,9 @@ extension NodeRuntime: PeerReceiver {
     /// Performs `call` on this node. Entity registries of partitions served elsewhere refuse
     /// with `partition_elsewhere`, so nothing is decided on the wrong node.
     func performHere(_ call: EntityCall) async throws(RuntimeError) -> EntityReply {
+        // Nothing is read or decided here for a partition another node serves (the registries
+        // refuse too; this also covers reads and file chunks that go to the store directly).
+        if let entity = call.entity { try guardServed(entity) }
         switch call {
         case let .roomCommand(room, command):
             return .room(try await sendHere(command, to: room))
@@ -103,13 +106,11 @@ extension NodeRuntime: PeerReceiver {
         case let .staffAccount(staff):
             return .staff(try await current(staff.rawValue, in: staffRegistry(for: staff)))
         case let .mentions(staff, limit):
-            try guardServed(EntityID(kind: .staff, key: staff.rawValue))
             let store = staffStore
             return .mentions(try await store.database.executor.run { () throws(RuntimeError) -> [Mention] in
                 try store.mentions(of: staff, limit: limit)
             })
         case let .presence(staff):
-            try guardServed(EntityID(kind: .staff, key: staff.rawValue))
             return .presence(presenceHere(of: staff))
         case let .channelCommand(channel, command):
             return .channel(try await run(command, on: channel.rawValue, in: channelRegistry(for: channel)))
@@ -120,14 +121,13 @@ extension NodeRuntime: PeerReceiver {
         }
     }
 
-    private func roomHere(_ room: RoomID, reader: StaffID) async throws(RuntimeError) -> RoomState {
+    func roomHere(_ room: RoomID, reader: StaffID) async throws(RuntimeError) -> RoomState {
         try await registry(for: room).withEntity(room.rawValue) { (actor) async throws(RuntimeError) -> RoomState in
             try await actor.readableState(by: reader)
         }
     }
 
-    /// Refuses reads of an entity whose partition another node serves (reads that go to the
-    /// store without an actor).
+    /// Refuses calls for an entity whose partition another node serves.
     private func guardServed(_ entity: EntityID) throws(RuntimeError) {
         let partition = partitioner.partition(for: entity.description)
         if let refusal = configuration.servedPartitions.refusal(for: partition) { throw refusal }

@@ -17,18 +17,16 @@ extension NodeRuntime {
 
     /// `uploadFile` on this node, which serves the room.
     func uploadFileHere(_ upload: FileUpload) async throws(RuntimeError) -> (message: Message, replayed: Bool) {
-        let (room, staff, name, contentType, bytes, sha256, caption, idempotencyKey) = (
-            upload.room, upload.staff, upload.name, upload.contentType, upload.bytes, upload.sha256, upload.caption, upload.idempotencyKey
-        )
+        let (room, staff, bytes) = (upload.room, upload.staff, upload.bytes)
         do {
-            try FileAttachment.validate(name: name, limits: configuration.roomLimits)
+            try FileAttachment.validate(name: upload.name, limits: configuration.roomLimits)
         } catch {
             throw .rejected(error)
         }
-        _ = try await self.room(room, reader: staff)
-        if let key = idempotencyKey, let existing = try store.message(in: room, idempotencyKey: key) {
+        _ = try await roomHere(room, reader: staff)
+        if let key = upload.idempotencyKey, let existing = try store.message(in: room, idempotencyKey: key) {
             // A retried upload: answer with the original without storing the bytes again.
-            return try await postMessage(in: room, MessagePost(author: staff, text: existing.text, idempotencyKey: key, attachment: existing.attachment))
+            return try await postMessageHere(in: room, MessagePost(author: staff, text: existing.text, idempotencyKey: key, attachment: existing.attachment))
         }
         let file = "f_" + RoomID.random(prefix: "").rawValue
         let partition = store.partition(of: room)
@@ -50,8 +48,9 @@ extension NodeRuntime {
             guard failure.code == .stale, attempt <= configuration.maxFencedRetries else { throw .log(failure) }
         }
         let attachment = FileAttachment(
-            id: file, name: name, contentType: contentType, size: UInt64(bytes.count), sha256: sha256, chunkCount: UInt32(chunkCount))
-        return try await postMessage(in: room, MessagePost(author: staff, text: caption, idempotencyKey: idempotencyKey, attachment: attachment))
+            id: file, name: upload.name, contentType: upload.contentType, size: UInt64(bytes.count), sha256: upload.sha256, chunkCount: UInt32(chunkCount))
+        return try await postMessageHere(
+            in: room, MessagePost(author: staff, text: upload.caption, idempotencyKey: upload.idempotencyKey, attachment: attachment))
     }
 
     /// The attachment `file` of `room`, if `reader` may read the room and it was not recalled.
@@ -60,7 +59,7 @@ extension NodeRuntime {
     }
 
     func fileHere(_ file: String, in room: RoomID, reader: StaffID) async throws(RuntimeError) -> FileAttachment {
-        _ = try await self.room(room, reader: reader)
+        _ = try await roomHere(room, reader: reader)
         let store = self.store
         let message = try await store.database.executor.run { () throws(RuntimeError) -> Message? in
             try store.message(in: room, file: file)

@@ -134,7 +134,16 @@ public final class NodeRuntime: Sendable {
 
     /// Posts a message; `replayed` tells whether an idempotency key matched an earlier post.
     public func postMessage(in room: RoomID, _ post: MessagePost) async throws(RuntimeError) -> (message: Message, replayed: Bool) {
-        switch try await send(.post(post), to: room) {
+        try Self.posted(try await send(.post(post), to: room))
+    }
+
+    /// `postMessage` on this node, which serves the room (a call from a peer, never forwarded).
+    func postMessageHere(in room: RoomID, _ post: MessagePost) async throws(RuntimeError) -> (message: Message, replayed: Bool) {
+        try Self.posted(try await sendHere(.post(post), to: room))
+    }
+
+    private static func posted(_ outcome: RoomOutcome) throws(RuntimeError) -> (message: Message, replayed: Bool) {
+        switch outcome {
         case let .replayed(message, _):
             return (message, true)
         case let .applied(entries, _):
@@ -252,7 +261,7 @@ public final class NodeRuntime: Sendable {
     public func onOutboxWritten(_ action: @escaping @Sendable () -> Void) { outboxSignal.set(action) }
 
     func staffRegistry(for id: StaffID) -> EntityRegistry<StaffActor> {
-        staff[Int(partitioner.partition(for: EntityID(kind: .staff, key: id.rawValue).description).rawValue)]
+        staff[Int(partitioner.partition(for: EntityID.staff(id).description).rawValue)]
     }
 
     /// Passivates entities idle for `configuration.passivateAfter`; returns how many.

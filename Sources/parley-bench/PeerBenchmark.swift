@@ -68,7 +68,7 @@ struct PeerBenchmark {
             let after = CPUAccount.read(pid: getpid())
             let total = calls.value.load(ordering: .relaxed)
             let cpu = before.processSeconds(until: after) ?? 0
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = parley_bench.seconds(elapsed)
             let streams = one.streamCounters()
             note("bench: \(total) calls in \(rounded(seconds)) s from \(callers) callers, \(bytes) B each; process CPU \(rounded(cpu)) s; \(streams.frames) frames in \(streams.batches) batches")
             printJSONLine([
