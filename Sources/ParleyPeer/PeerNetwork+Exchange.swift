@@ -1,6 +1,12 @@
 import Foundation
 import ParleyCluster
 
+/// Frames that arrived together on one peer's stream, for `serveFrames`.
+struct IncomingFrames: Sendable {
+    let frames: [Parley_Peer_V1_Frame]
+    let session: ExchangeSession
+}
+
 extension PeerNetwork {
     /// Sends one message to `node` on its message stream and returns the answer. While the
     /// stream is being opened (a peer just started, or never reached yet) the call waits for it
@@ -19,6 +25,49 @@ extension PeerNetwork {
     /// Frames this node has written to its peers, and the batches they went in.
     public func streamCounters() -> (frames: Int, batches: Int) {
         streams.values.map(\.written).reduce((0, 0)) { ($0.0 + $1.frames, $0.1 + $1.batches) }
+    }
+
+    /// Hands frames from a peer's stream (on the event loop) to `serveFrames`.
+    func serve(_ frames: [Parley_Peer_V1_Frame], on session: ExchangeSession) {
+        if case .terminated = work.continuation.yield(IncomingFrames(frames: frames, session: session)) {
+            for frame in frames { session.answer(Self.refusal(of: frame, "this node is stopping")) }
+        }
+    }
+
+    /// Handles every frame from peers on its own child task (calls are independent; the entity
+    /// actors order what must be ordered) until the node stops and the last frame is answered.
+    func serveFrames() async {
+        let inbox = inbox
+        await withDiscardingTaskGroup { handlers in
+            for await incoming in work.stream {
+                let sender = incoming.session.sender
+                for frame in incoming.frames {
+                    handlers.addTask { incoming.session.answer(await Self.answer(frame, from: sender, inbox: inbox)) }
+                }
+            }
+        }
+    }
+
+    /// What `frame` is answered with: the inbox's answer, or why there is none.
+    private static func answer(_ frame: Parley_Peer_V1_Frame, from sender: NodeID, inbox: PeerInbox) async -> Parley_Peer_V1_Frame {
+        guard let kind = kind(frame.kind) else {
+            return refusal(of: frame, ClusterError(.peerProtocol, "unknown message kind \(frame.kind.rawValue)").description)
+        }
+        do {
+            var answer = Parley_Peer_V1_Frame()
+            answer.id = frame.id
+            answer.body = Data(try await inbox.deliver(kind, Array(frame.body), from: sender))
+            return answer
+        } catch {
+            return refusal(of: frame, error.description)
+        }
+    }
+
+    private static func refusal(of frame: Parley_Peer_V1_Frame, _ reason: String) -> Parley_Peer_V1_Frame {
+        var answer = Parley_Peer_V1_Frame()
+        answer.id = frame.id
+        answer.error = reason
+        return answer
     }
 
     static func wireKind(_ kind: PeerMessageKind) -> Parley_Peer_V1_MessageKind {

@@ -1,14 +1,16 @@
 import Foundation
-import GRPCCore
-import GRPCNIOTransportHTTP2Posix
 import Metrics
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
 import ParleyCluster
 import Synchronization
 
 /// The calling side of one peer's `Exchange` stream: every message this node sends the peer is
-/// a frame on one long-lived bidirectional gRPC stream (one HTTP/2 stream on the pair's one
-/// connection), so a message costs a frame, not an RPC. Frames queued while the last batch was
-/// being written go out together as the next batch; answers come back batched, matched by id.
+/// a frame on one long-lived HTTP/2 stream on the pair's connection, so a message costs a
+/// frame, not a request. A call queues its frame and, if no write is pending, asks the stream's
+/// event loop for one; the frames that queued meanwhile go out with it as one batch. Answers
+/// come back batched, matched by id, and resume their callers from the event loop.
 ///
 /// A closed stream is opened again (backing off while the peer is unreachable). Calls whose
 /// frame was already written when it closed fail as `peer_unavailable` (the peer may or may
@@ -24,11 +26,14 @@ final class PeerStream: Sendable {
         var queued: [Parley_Peer_V1_Frame] = []
         var waiting: [UInt64: Waiting] = [:]
         var nextID: UInt64 = 1
-        /// Wakes the open stream's writer; nil while no stream is open.
-        var wake: AsyncStream<Void>.Continuation?
-        /// The peer accepted the open stream (answered its opening).
-        var accepted = false
+        /// The stream the peer accepted, frames are written on; nil while there is none.
+        var open: (any Channel)?
+        var flushScheduled = false
+        /// The stream currently opened (accepted or not), until it closes.
+        var current: (any Channel)?
         var stopped = false
+        /// Why the last stream ended.
+        var endReason: String?
         /// How many times the peer asked this node to close the stream (it was stopping).
         var closesRequested = 0
         /// Frames written, and the batches they went in.
@@ -49,9 +54,9 @@ final class PeerStream: Sendable {
         let peer = self.peer
         do {
             return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8], any Error>) in
-                let refusal = state.withLock { state -> ClusterError? in
-                    if state.stopped { return ClusterError(.peerUnavailable, "this node is stopping") }
-                    if failFast, !state.accepted { return ClusterError(.peerUnavailable, "\(peer) is down") }
+                let outcome = state.withLock { state -> Result<(any Channel)?, ClusterError> in
+                    if state.stopped { return .failure(ClusterError(.peerUnavailable, "this node is stopping")) }
+                    if failFast, state.open == nil { return .failure(ClusterError(.peerUnavailable, "\(peer) is down")) }
                     let id = state.nextID
                     state.nextID += 1
                     var frame = Parley_Peer_V1_Frame()
@@ -60,10 +65,13 @@ final class PeerStream: Sendable {
                     frame.body = Data(body)
                     state.queued.append(frame)
                     state.waiting[id] = Waiting(continuation: continuation, deadline: .now + timeout)
-                    if state.queued.count == 1 { state.wake?.yield() }
-                    return nil
+                    return .success(Self.claimFlush(&state))
                 }
-                if let refusal { continuation.resume(throwing: refusal) }
+                switch outcome {
+                case let .failure(refusal): continuation.resume(throwing: refusal)
+                case let .success(channel?): channel.eventLoop.execute { self.flush(on: channel) }
+                case .success(nil): break
+                }
             }
         } catch let error as ClusterError {
             throw error
@@ -72,12 +80,51 @@ final class PeerStream: Sendable {
         }
     }
 
+    /// The open stream, when a write is to be scheduled on it (none is pending yet).
+    private static func claimFlush(_ state: inout State) -> (any Channel)? {
+        guard let open = state.open, !state.flushScheduled, !state.queued.isEmpty else { return nil }
+        state.flushScheduled = true
+        return open
+    }
+
+    /// Writes what is queued as one batch (on the stream's event loop).
+    private func flush(on channel: any Channel) {
+        let frames = state.withLock { state -> [Parley_Peer_V1_Frame] in
+            state.flushScheduled = false
+            guard state.open === channel, !state.queued.isEmpty else { return [] }
+            defer { state.queued.removeAll(keepingCapacity: true) }
+            state.framesWritten += state.queued.count
+            state.batchesWritten += 1
+            return state.queued
+        }
+        guard !frames.isEmpty else { return }
+        write(frames, on: channel)
+        channel.flush()
+    }
+
+    private func write(_ frames: [Parley_Peer_V1_Frame], on channel: any Channel) {
+        var batch = Parley_Peer_V1_FrameBatch()
+        batch.frames = frames
+        do {
+            let bytes = try PeerWire.frame(batch, allocator: channel.allocator)
+            channel.write(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(bytes))), promise: nil)
+            Self.framesSent.increment(by: Int64(frames.count))
+            Self.batchesSent.increment()
+        } catch {
+            channel.close(promise: nil)
+        }
+    }
+
+    /// Messages sent to peers, and the batches they travelled in (their ratio is the batching).
+    static let framesSent = Counter(label: "parley_peer_frames_sent_total")
+    static let batchesSent = Counter(label: "parley_peer_batches_sent_total")
+
     /// Keeps a stream open to the peer until `stop()`.
-    func run(client: GRPCClient<HTTP2ClientTransport.Posix>, ownID: NodeID, fingerprint: String, maxMessageBytes: Int) async {
+    func run(connection: PeerConnection, identity: HPACKHeaders, maxMessageBytes: Int) async {
         var pause = Duration.milliseconds(50)
         while !isStopped {
             let started = ContinuousClock.now
-            let reason = await openOnce(client: client, ownID: ownID, fingerprint: fingerprint, maxMessageBytes: maxMessageBytes)
+            let reason = await openOnce(connection: connection, identity: identity, maxMessageBytes: maxMessageBytes)
             failWritten(reason: reason)
             if ContinuousClock.now - started > .seconds(1) { pause = .milliseconds(50) }
             // Sliced so a stop is noticed within 100 ms.
@@ -90,65 +137,55 @@ final class PeerStream: Sendable {
     }
 
     /// One stream, from opening to close; returns why it closed.
-    private func openOnce(client: GRPCClient<HTTP2ClientTransport.Posix>, ownID: NodeID, fingerprint: String, maxMessageBytes: Int) async -> String {
-        var options = CallOptions.defaults
-        options.waitForReady = false
-        options.maxRequestMessageBytes = maxMessageBytes
-        options.maxResponseMessageBytes = maxMessageBytes
+    private func openOnce(connection: PeerConnection, identity: HPACKHeaders, maxMessageBytes: Int) async -> String {
         do {
-            try await Parley_Peer_V1_PeerExchange.Client(wrapping: client).exchange(options: options) { writer in
-                try await self.writeBatches(to: writer, ownID: ownID, fingerprint: fingerprint)
-            } onResponse: { response in
-                self.state.withLock { $0.accepted = true }
-                defer { self.state.withLock { $0.accepted = false } }
-                for try await batch in response.messages {
-                    for frame in batch.frames { self.answer(frame) }
-                    if batch.closing { self.closeWriter() }
+            let connected = try await connection.connected()
+            let created = connected.channel.eventLoop.makePromise(of: (any Channel).self)
+            connected.multiplexer.createStreamChannel(promise: created) { stream in
+                stream.eventLoop.makeCompletedFuture {
+                    try stream.pipeline.syncOperations.addHandler(ExchangeClientHandler(stream: self, headers: identity, maxMessageBytes: maxMessageBytes))
                 }
             }
-            return "the peer closed the stream"
-        } catch let error as RPCError where error.code == .failedPrecondition {
-            return "the peer refused the stream: \(error.message)"
+            let channel = try await created.futureResult.get()
+            state.withLock { $0.current = channel }
+            try? await channel.closeFuture.get()
+            return state.withLock { state in
+                state.current = nil
+                return state.endReason
+            } ?? "the stream closed"
         } catch {
             return "\(error)"
         }
     }
 
-    /// Writes whatever is queued, one batch per wake-up, until stopped (or cancelled: the
-    /// stream closed).
-    private func writeBatches(to writer: RPCWriter<Parley_Peer_V1_FrameBatch>, ownID: NodeID, fingerprint: String) async throws {
-        let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    // MARK: From the stream's handler, on its event loop
+
+    /// The peer accepted `channel`: what queued meanwhile goes out.
+    func accepted(_ channel: any Channel) {
         let stopped = state.withLock { state -> Bool in
             guard !state.stopped else { return true }
-            state.wake = wake
+            state.open = channel
+            state.endReason = nil
             return false
         }
-        guard !stopped else { return }
-        defer { state.withLock { $0.wake = nil } }
-        wake.yield()  // frames queued before the stream opened
-        for await _ in wakeups {
-            let frames = state.withLock { state -> [Parley_Peer_V1_Frame] in
-                defer { state.queued.removeAll(keepingCapacity: true) }
-                if !state.queued.isEmpty {
-                    state.framesWritten += state.queued.count
-                    state.batchesWritten += 1
-                }
-                return state.queued
-            }
-            guard !frames.isEmpty else { continue }
-            Self.framesSent.increment(by: Int64(frames.count))
-            Self.batchesSent.increment()
-            var batch = Parley_Peer_V1_FrameBatch()
-            batch.frames = frames
-            batch.nodeID = ownID.rawValue
-            batch.clusterFingerprint = fingerprint
-            try await writer.write(batch)
+        if stopped {
+            channel.writeAndFlush(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true)), promise: nil)
+        } else {
+            flush(on: channel)
         }
     }
 
-    /// Messages sent to peers, and the batches they travelled in (their ratio is the batching).
-    static let framesSent = Counter(label: "parley_peer_frames_sent_total")
-    static let batchesSent = Counter(label: "parley_peer_batches_sent_total")
+    func received(_ batch: Parley_Peer_V1_FrameBatch, on channel: any Channel) {
+        for frame in batch.frames { answer(frame) }
+        if batch.closing { closeWriter(channel) }
+    }
+
+    func ended(_ channel: any Channel, reason: String) {
+        state.withLock { state in
+            if state.open === channel { state.open = nil }
+            if state.endReason == nil { state.endReason = reason }
+        }
+    }
 
     private func answer(_ frame: Parley_Peer_V1_Frame) {
         guard let waiting = state.withLock({ $0.waiting.removeValue(forKey: frame.id) }) else { return }  // it timed out
@@ -158,6 +195,18 @@ final class PeerStream: Sendable {
             waiting.continuation.resume(throwing: ClusterError(.peerUnavailable, "\(peer): \(frame.error)"))
         }
     }
+
+    /// The peer is stopping: write nothing more on this stream (what is queued waits for the
+    /// next one) and close this side, so the peer can answer what it has and end the stream.
+    private func closeWriter(_ channel: any Channel) {
+        state.withLock { state in
+            if state.open === channel { state.open = nil }
+            state.closesRequested += 1
+        }
+        channel.writeAndFlush(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true)), promise: nil)
+    }
+
+    // MARK: Deadlines and stopping
 
     /// Fails every call past its deadline; runs until `stop()`, every `interval`.
     func sweep(every interval: Duration = .milliseconds(50)) async {
@@ -179,26 +228,24 @@ final class PeerStream: Sendable {
 
     /// Ends the stream once what is queued is written; calls after this fail at once.
     func stop() {
-        let wake = state.withLock { state in
+        let channel = state.withLock { state -> (any Channel)? in
             state.stopped = true
-            return state.wake
+            return state.open
         }
-        wake?.finish()
-    }
-
-    /// The peer is stopping: write nothing more on this stream (what is queued waits for the
-    /// next one) and close this side, so the peer can answer what it has and end the stream.
-    private func closeWriter() {
-        let wake = state.withLock { state in
-            state.accepted = false
-            state.closesRequested += 1
-            defer { state.wake = nil }
-            return state.wake
+        guard let channel else { return }
+        channel.eventLoop.execute {
+            self.flush(on: channel)
+            self.state.withLock { state in
+                if state.open === channel { state.open = nil }
+            }
+            channel.writeAndFlush(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true)), promise: nil)
         }
-        wake?.finish()
     }
 
     private var isStopped: Bool { state.withLock { $0.stopped } }
+
+    /// Whether a stream to the peer is open (until it has closed).
+    var isOpen: Bool { state.withLock { $0.current != nil } }
 
     var closesRequested: Int { state.withLock { $0.closesRequested } }
 

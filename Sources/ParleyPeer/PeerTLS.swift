@@ -1,5 +1,5 @@
 import Foundation
-import GRPCNIOTransportHTTP2Posix
+import NIOSSL
 import ParleyCluster
 
 /// Mutual TLS between the nodes of a cluster: every node presents a certificate signed by the
@@ -27,19 +27,38 @@ public struct PeerTLS: Sendable, Equatable {
 
     /// What the peer server offers and demands: its certificate, and a client certificate the
     /// cluster's authority signed (any host name: clients dial from ephemeral addresses).
-    var serverSecurity: HTTP2ServerTransport.Posix.TransportSecurity {
-        .mTLS(certificateChain: [.file(path: certificate, format: .pem)], privateKey: .file(path: privateKey, format: .pem)) { config in
-            config.trustRoots = .certificates([.file(path: authority, format: .pem)])
-            config.clientCertificateVerification = .noHostnameVerification
+    func serverContext() throws(ClusterError) -> NIOSSLContext {
+        try context { certificates, key in
+            var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: certificates, privateKey: key)
+            configuration.certificateVerification = .noHostnameVerification
+            return configuration
         }
     }
 
     /// What a client to a peer presents and checks: this node's certificate, and a server
     /// certificate signed by the cluster's authority for the address dialled.
-    var clientSecurity: HTTP2ClientTransport.Posix.TransportSecurity {
-        .mTLS(certificateChain: [.file(path: certificate, format: .pem)], privateKey: .file(path: privateKey, format: .pem)) { config in
-            config.trustRoots = .certificates([.file(path: authority, format: .pem)])
-            config.serverCertificateVerification = .fullVerification
+    func clientContext() throws(ClusterError) -> NIOSSLContext {
+        try context { certificates, key in
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.certificateChain = certificates
+            configuration.privateKey = key
+            configuration.certificateVerification = .fullVerification
+            return configuration
+        }
+    }
+
+    private func context(
+        _ make: ([NIOSSLCertificateSource], NIOSSLPrivateKeySource) -> TLSConfiguration
+    ) throws(ClusterError) -> NIOSSLContext {
+        do {
+            let certificates = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+            var configuration = make(certificates, .privateKey(try NIOSSLPrivateKey(file: privateKey, format: .pem)))
+            configuration.trustRoots = .file(authority)
+            configuration.minimumTLSVersion = .tlsv12
+            configuration.applicationProtocols = ["h2"]
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw ClusterError(.invalidMembership, "peer TLS files in \((authority as NSString).deletingLastPathComponent) cannot be used: \(error)")
         }
     }
 }

@@ -8,7 +8,8 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// The messages nodes of one Parley cluster exchange over HTTP/2 (gRPC). Versioned by
+/// The messages nodes of one Parley cluster exchange over HTTP/2, in gRPC's wire format
+/// (length-prefixed messages on these services' paths, grpc-status trailers). Versioned by
 /// package: a change that old nodes cannot read goes into parley.peer.v2.
 
 #if canImport(FoundationEssentials)
@@ -29,19 +30,19 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
 }
 
 /// What an exchanged body is.
-public nonisolated enum Parley_Peer_V1_MessageKind: SwiftProtobuf.Enum, Swift.CaseIterable {
-  public typealias RawValue = Int
+nonisolated enum Parley_Peer_V1_MessageKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  typealias RawValue = Int
   case unspecified // = 0
   case entityCall // = 1
   case liveEvents // = 2
   case liveInterest // = 3
   case UNRECOGNIZED(Int)
 
-  public init() {
+  init() {
     self = .unspecified
   }
 
-  public init?(rawValue: Int) {
+  init?(rawValue: Int) {
     switch rawValue {
     case 0: self = .unspecified
     case 1: self = .entityCall
@@ -51,7 +52,7 @@ public nonisolated enum Parley_Peer_V1_MessageKind: SwiftProtobuf.Enum, Swift.Ca
     }
   }
 
-  public var rawValue: Int {
+  var rawValue: Int {
     switch self {
     case .unspecified: return 0
     case .entityCall: return 1
@@ -62,7 +63,7 @@ public nonisolated enum Parley_Peer_V1_MessageKind: SwiftProtobuf.Enum, Swift.Ca
   }
 
   // The compiler won't synthesize support with the UNRECOGNIZED case.
-  public static let allCases: [Parley_Peer_V1_MessageKind] = [
+  static let allCases: [Parley_Peer_V1_MessageKind] = [
     .unspecified,
     .entityCall,
     .liveEvents,
@@ -72,45 +73,40 @@ public nonisolated enum Parley_Peer_V1_MessageKind: SwiftProtobuf.Enum, Swift.Ca
 }
 
 /// One message, or the answer to one (same id).
-public nonisolated struct Parley_Peer_V1_Frame: Sendable {
+nonisolated struct Parley_Peer_V1_Frame: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// Chosen by the caller, unique on its stream.
-  public var id: UInt64 = 0
+  var id: UInt64 = 0
 
-  public var kind: Parley_Peer_V1_MessageKind = .unspecified
+  var kind: Parley_Peer_V1_MessageKind = .unspecified
 
-  public var body: Data = Data()
+  var body: Data = Data()
 
   /// In an answer: set when the callee could not take the message (it is still starting).
-  public var error: String = String()
+  var error: String = String()
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  init() {}
 }
 
-public nonisolated struct Parley_Peer_V1_FrameBatch: Sendable {
+nonisolated struct Parley_Peer_V1_FrameBatch: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var frames: [Parley_Peer_V1_Frame] = []
-
-  /// From the caller: its node id and ClusterMembership.fingerprint (empty in answers).
-  public var nodeID: String = String()
-
-  public var clusterFingerprint: String = String()
+  var frames: [Parley_Peer_V1_Frame] = []
 
   /// From the callee: it is shutting down. The caller writes nothing more on this stream and
   /// closes its side; the callee answers what it already received, then ends the stream.
-  public var closing: Bool = false
+  var closing: Bool = false
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  init() {}
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -118,14 +114,14 @@ public nonisolated struct Parley_Peer_V1_FrameBatch: Sendable {
 fileprivate nonisolated let _protobuf_package = "parley.peer.v1"
 
 nonisolated extension Parley_Peer_V1_MessageKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MESSAGE_KIND_UNSPECIFIED\0\u{1}ENTITY_CALL\0\u{1}LIVE_EVENTS\0\u{1}LIVE_INTEREST\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MESSAGE_KIND_UNSPECIFIED\0\u{1}ENTITY_CALL\0\u{1}LIVE_EVENTS\0\u{1}LIVE_INTEREST\0")
 }
 
 nonisolated extension Parley_Peer_V1_Frame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Frame"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{1}body\0\u{1}error\0")
+  static let protoMessageName: String = _protobuf_package + ".Frame"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{1}body\0\u{1}error\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -140,7 +136,7 @@ nonisolated extension Parley_Peer_V1_Frame: SwiftProtobuf.Message, SwiftProtobuf
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.id != 0 {
       try visitor.visitSingularUInt64Field(value: self.id, fieldNumber: 1)
     }
@@ -156,7 +152,7 @@ nonisolated extension Parley_Peer_V1_Frame: SwiftProtobuf.Message, SwiftProtobuf
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Parley_Peer_V1_Frame, rhs: Parley_Peer_V1_Frame) -> Bool {
+  static func ==(lhs: Parley_Peer_V1_Frame, rhs: Parley_Peer_V1_Frame) -> Bool {
     if lhs.id != rhs.id {return false}
     if lhs.kind != rhs.kind {return false}
     if lhs.body != rhs.body {return false}
@@ -167,33 +163,25 @@ nonisolated extension Parley_Peer_V1_Frame: SwiftProtobuf.Message, SwiftProtobuf
 }
 
 nonisolated extension Parley_Peer_V1_FrameBatch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".FrameBatch"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}frames\0\u{3}node_id\0\u{3}cluster_fingerprint\0\u{1}closing\0")
+  static let protoMessageName: String = _protobuf_package + ".FrameBatch"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}frames\0\u{2}\u{3}closing\0\u{b}node_id\0\u{b}cluster_fingerprint\0\u{c}\u{2}\u{1}\u{c}\u{3}\u{1}")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.frames) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.nodeID) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.clusterFingerprint) }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self.closing) }()
       default: break
       }
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.frames.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.frames, fieldNumber: 1)
-    }
-    if !self.nodeID.isEmpty {
-      try visitor.visitSingularStringField(value: self.nodeID, fieldNumber: 2)
-    }
-    if !self.clusterFingerprint.isEmpty {
-      try visitor.visitSingularStringField(value: self.clusterFingerprint, fieldNumber: 3)
     }
     if self.closing != false {
       try visitor.visitSingularBoolField(value: self.closing, fieldNumber: 4)
@@ -201,10 +189,8 @@ nonisolated extension Parley_Peer_V1_FrameBatch: SwiftProtobuf.Message, SwiftPro
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Parley_Peer_V1_FrameBatch, rhs: Parley_Peer_V1_FrameBatch) -> Bool {
+  static func ==(lhs: Parley_Peer_V1_FrameBatch, rhs: Parley_Peer_V1_FrameBatch) -> Bool {
     if lhs.frames != rhs.frames {return false}
-    if lhs.nodeID != rhs.nodeID {return false}
-    if lhs.clusterFingerprint != rhs.clusterFingerprint {return false}
     if lhs.closing != rhs.closing {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true

@@ -8,7 +8,7 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// How the nodes of one Parley cluster greet each other over HTTP/2 (gRPC). Versioned by
+/// How the nodes of one Parley cluster greet each other over HTTP/2, in gRPC's wire format. Versioned by
 /// package: a change that old nodes cannot read goes into parley.peer.v2.
 
 import SwiftProtobuf
@@ -23,51 +23,51 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
-public nonisolated struct Parley_Peer_V1_HelloRequest: Sendable {
+nonisolated struct Parley_Peer_V1_HelloRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// The calling node's id.
-  public var nodeID: String = String()
+  var nodeID: String = String()
 
   /// ClusterMembership.fingerprint of the caller's configuration.
-  public var clusterFingerprint: String = String()
+  var clusterFingerprint: String = String()
 
   /// ClusterMembership.canonicalDescription, to say what differs when refused.
-  public var clusterDescription: String = String()
+  var clusterDescription: String = String()
 
   /// Milliseconds since the Unix epoch on the caller's clock.
-  public var sentAtMs: Int64 = 0
+  var sentAtMs: Int64 = 0
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  init() {}
 }
 
-public nonisolated struct Parley_Peer_V1_HelloResponse: Sendable {
+nonisolated struct Parley_Peer_V1_HelloResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// The answering node's id.
-  public var nodeID: String = String()
+  var nodeID: String = String()
 
-  public var clusterFingerprint: String = String()
+  var clusterFingerprint: String = String()
 
-  public var clusterDescription: String = String()
+  var clusterDescription: String = String()
 
   /// False when the fingerprints differ: the nodes are not one cluster.
-  public var accepted: Bool = false
+  var accepted: Bool = false
 
   /// When refused, a stable code (cluster_membership_mismatch) and what differs.
-  public var errorCode: String = String()
+  var errorCode: String = String()
 
-  public var errorMessage: String = String()
+  var errorMessage: String = String()
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  init() {}
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -75,10 +75,10 @@ public nonisolated struct Parley_Peer_V1_HelloResponse: Sendable {
 fileprivate nonisolated let _protobuf_package = "parley.peer.v1"
 
 nonisolated extension Parley_Peer_V1_HelloRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".HelloRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}node_id\0\u{3}cluster_fingerprint\0\u{3}cluster_description\0\u{3}sent_at_ms\0")
+  static let protoMessageName: String = _protobuf_package + ".HelloRequest"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}node_id\0\u{3}cluster_fingerprint\0\u{3}cluster_description\0\u{3}sent_at_ms\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -93,7 +93,7 @@ nonisolated extension Parley_Peer_V1_HelloRequest: SwiftProtobuf.Message, SwiftP
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.nodeID.isEmpty {
       try visitor.visitSingularStringField(value: self.nodeID, fieldNumber: 1)
     }
@@ -109,7 +109,7 @@ nonisolated extension Parley_Peer_V1_HelloRequest: SwiftProtobuf.Message, SwiftP
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Parley_Peer_V1_HelloRequest, rhs: Parley_Peer_V1_HelloRequest) -> Bool {
+  static func ==(lhs: Parley_Peer_V1_HelloRequest, rhs: Parley_Peer_V1_HelloRequest) -> Bool {
     if lhs.nodeID != rhs.nodeID {return false}
     if lhs.clusterFingerprint != rhs.clusterFingerprint {return false}
     if lhs.clusterDescription != rhs.clusterDescription {return false}
@@ -120,10 +120,10 @@ nonisolated extension Parley_Peer_V1_HelloRequest: SwiftProtobuf.Message, SwiftP
 }
 
 nonisolated extension Parley_Peer_V1_HelloResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".HelloResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}node_id\0\u{3}cluster_fingerprint\0\u{3}cluster_description\0\u{1}accepted\0\u{3}error_code\0\u{3}error_message\0")
+  static let protoMessageName: String = _protobuf_package + ".HelloResponse"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}node_id\0\u{3}cluster_fingerprint\0\u{3}cluster_description\0\u{1}accepted\0\u{3}error_code\0\u{3}error_message\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -140,7 +140,7 @@ nonisolated extension Parley_Peer_V1_HelloResponse: SwiftProtobuf.Message, Swift
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.nodeID.isEmpty {
       try visitor.visitSingularStringField(value: self.nodeID, fieldNumber: 1)
     }
@@ -162,7 +162,7 @@ nonisolated extension Parley_Peer_V1_HelloResponse: SwiftProtobuf.Message, Swift
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Parley_Peer_V1_HelloResponse, rhs: Parley_Peer_V1_HelloResponse) -> Bool {
+  static func ==(lhs: Parley_Peer_V1_HelloResponse, rhs: Parley_Peer_V1_HelloResponse) -> Bool {
     if lhs.nodeID != rhs.nodeID {return false}
     if lhs.clusterFingerprint != rhs.clusterFingerprint {return false}
     if lhs.clusterDescription != rhs.clusterDescription {return false}

@@ -1,0 +1,100 @@
+import Foundation
+import NIOCore
+import ParleyCluster
+
+extension PeerNetwork {
+    /// Greets every peer until stopped; the first refusal to join, if any, stops the others.
+    func greetAll(joiningUntil joinDeadline: ContinuousClock.Instant) async -> ClusterError? {
+        await withTaskGroup(of: ClusterError?.self) { group in
+            for connection in connections.values {
+                group.addTask { await self.greet(connection, joiningUntil: joinDeadline) }
+            }
+            var refusal: ClusterError?
+            for await outcome in group {
+                guard let outcome else { continue }
+                refusal = refusal ?? outcome
+                stopping.store(true, ordering: .releasing)
+            }
+            return refusal
+        }
+    }
+
+    /// Greets a peer until stopped: a handshake per heartbeat while it answers, backing off
+    /// while it does not. Returns the refusal when the peer runs another cluster configuration
+    /// while this node is still joining.
+    private func greet(_ connection: PeerConnection, joiningUntil joinDeadline: ContinuousClock.Instant) async -> ClusterError? {
+        let peer = connection.peer.id
+        while !stopping.load(ordering: .acquiring) {
+            if let refusal = await handshake(over: connection, joiningUntil: joinDeadline) { return refusal }
+            let delay = health.withLock { $0[peer]?.nextAttempt(jitter: Double.random(in: 0...1)) } ?? configuration.heartbeat
+            await pause(delay)
+        }
+        return nil
+    }
+
+    /// One handshake over `connection`, its outcome recorded; the refusal if this node must
+    /// not join. A peer that stops answering has its connection closed, so calls waiting on
+    /// it fail now rather than at their deadlines, and the next handshake dials afresh.
+    private func handshake(over connection: PeerConnection, joiningUntil joinDeadline: ContinuousClock.Instant) async -> ClusterError? {
+        let peer = connection.peer.id
+        var request = Parley_Peer_V1_HelloRequest()
+        request.nodeID = ownID.rawValue
+        request.clusterFingerprint = membership.fingerprint
+        request.clusterDescription = membership.canonicalDescription
+        request.sentAtMs = Int64(Date().timeIntervalSince1970 * 1_000)
+        let sent = ContinuousClock.now
+        let response: Parley_Peer_V1_HelloResponse
+        do {
+            let bytes = try PeerWire.frame(request, allocator: ByteBufferAllocator())
+            let answer = try await connection.unary(
+                path: PeerWire.helloPath, request: bytes, timeout: configuration.callTimeout, maxMessageBytes: configuration.maxMessageBytes)
+            response = try PeerWire.decode(Parley_Peer_V1_HelloResponse.self, from: answer)
+        } catch {
+            let wasUp = health.withLock { $0[peer]?.isUp ?? false }
+            record(peer) { $0.failed(at: .now, reason: error.message) }
+            if wasUp {
+                logger.warning("peer stopped answering", metadata: ["peer": "\(peer)", "error": "\(error.message)"])
+                connection.reset()
+            }
+            return nil
+        }
+        let now = ContinuousClock.now
+        guard let refusal = membership.agreement(withFingerprint: response.clusterFingerprint, description: response.clusterDescription) else {
+            joined.store(true, ordering: .releasing)
+            record(peer) { $0.answered(at: now, roundTrip: now - sent) }
+            return nil
+        }
+        record(peer) { $0.refused(reason: refusal.message) }
+        if !joined.load(ordering: .acquiring) && now < joinDeadline {
+            logger.critical("refusing to join: a peer runs another cluster configuration", metadata: ["peer": "\(peer)", "error": "\(refusal)"])
+            return refusal
+        }
+        logger.error("peer runs another cluster configuration; not talking to it", metadata: ["peer": "\(peer)", "error": "\(refusal)"])
+        return nil
+    }
+
+    /// This node's answer to a peer's handshake: its view of the cluster. A refusal marks the
+    /// caller mismatched (it is greeted by this node's own loop too, which keeps its liveness).
+    func answerHello(_ request: Parley_Peer_V1_HelloRequest) -> Parley_Peer_V1_HelloResponse {
+        var response = Parley_Peer_V1_HelloResponse()
+        response.nodeID = ownID.rawValue
+        response.clusterFingerprint = membership.fingerprint
+        response.clusterDescription = membership.canonicalDescription
+        let refusal = membership.agreement(withFingerprint: request.clusterFingerprint, description: request.clusterDescription)
+        if let refusal, let caller = NodeID(request.nodeID) { record(caller) { $0.refused(reason: refusal.message) } }
+        response.accepted = refusal == nil
+        if let refusal {
+            response.errorCode = refusal.code.rawValue
+            response.errorMessage = refusal.message
+        }
+        return response
+    }
+
+    /// Waits `delay`, in slices, so a stop is noticed within 100 ms.
+    private func pause(_ delay: Duration) async {
+        let deadline = ContinuousClock.now + delay
+        while !stopping.load(ordering: .acquiring), ContinuousClock.now < deadline {
+            try? await Task.sleep(until: min(deadline, .now + .milliseconds(100)))
+        }
+    }
+}
