@@ -27,7 +27,7 @@ public final class OutboxRelay: Service {
 
     public func run() async throws {
         nudge()  // records left from before a restart
-        try await withGracefulShutdownHandler {
+        await withGracefulShutdownHandler {
             for await _ in wake {
                 var failed = false
                 while true {
@@ -45,12 +45,20 @@ public final class OutboxRelay: Service {
         }
     }
 
+    /// Staff members delivered to at once (each one's records in turn).
+    static let concurrentTargets = 64
+
     /// Delivers up to 256 records of each partition; returns how many went and whether any
-    /// failed (those stay for the next pass).
+    /// failed (those stay for the next pass). Records are grouped by the staff member they
+    /// address: each member's go in order (a room's notices are applied by event seq), and
+    /// different members' go concurrently, so deliveries to other nodes share the peer
+    /// stream's batches instead of waiting on each other's round trips.
     func relayBatch() async -> (delivered: Int, failed: Bool) {
         let store = runtime.store
-        var total = 0
         var failed = false
+        var done = WriteBatch()
+        var byStaff: [StaffID: [(key: [UInt8], batch: NoticeBatch)]] = [:]
+        var order: [StaffID] = []
         for partition in runtime.partitioner.allPartitions {
             let records: [(key: [UInt8], value: [UInt8])]
             do {
@@ -60,8 +68,6 @@ public final class OutboxRelay: Service {
                 failed = true
                 continue
             }
-            guard !records.isEmpty else { continue }
-            var done = WriteBatch()
             for record in records {
                 var reader = BinaryReader(record.value)
                 guard let batch = try? NoticeBatch.decode(from: &reader) else {
@@ -69,26 +75,59 @@ public final class OutboxRelay: Service {
                     done.delete(record.key, in: store.family)
                     continue
                 }
-                do {
-                    _ = try await runtime.staffCommand(.deliver(room: batch.room, eventSeq: batch.eventSeq, notices: batch.notices), for: batch.staff)
-                    done.delete(record.key, in: store.family)
-                    total += 1
-                } catch {
-                    // Later records of this partition may address the same staff member: keep
-                    // the order by stopping here until the next pass.
-                    logger.debug("outbox delivery failed; will retry", metadata: ["staff": "\(batch.staff)", "error": "\(error)"])
-                    failed = true
-                    break
-                }
+                if byStaff[batch.staff] == nil { order.append(batch.staff) }
+                byStaff[batch.staff, default: []].append((record.key, batch))
             }
-            if !done.isEmpty {
-                do {
-                    try await store.database.writeAsync(done, sync: false)
-                } catch {
-                    logger.warning("outbox cleanup failed; records will be delivered again", metadata: ["error": "\(error)"])
+        }
+        var total = 0
+        func record(_ outcome: (delivered: [[UInt8]], failed: Bool)) {
+            for key in outcome.delivered { done.delete(key, in: store.family) }
+            total += outcome.delivered.count
+            failed = failed || outcome.failed
+        }
+        await withTaskGroup(of: (delivered: [[UInt8]], failed: Bool).self) { group in
+            var running = 0
+            for staff in order {
+                guard let records = byStaff[staff] else { continue }
+                if running == Self.concurrentTargets, let outcome = await group.next() {
+                    running -= 1
+                    record(outcome)
                 }
+                running += 1
+                group.addTask { await self.deliver(records) }
+            }
+            for await outcome in group { record(outcome) }
+        }
+        if !done.isEmpty {
+            do {
+                try await store.database.writeAsync(done, sync: false)
+            } catch {
+                logger.warning("outbox cleanup failed; records will be delivered again", metadata: ["error": "\(error)"])
             }
         }
         return (total, failed)
+    }
+
+    /// Records delivered to one staff member in one command.
+    static let deliveriesPerCommand = 512
+
+    /// Delivers one staff member's records in order, as few commands as there are chunks of
+    /// `deliveriesPerCommand`; stops at the first failure (the rest wait for the next pass,
+    /// keeping the order). Returns the keys of those delivered.
+    private func deliver(_ records: [(key: [UInt8], batch: NoticeBatch)]) async -> (delivered: [[UInt8]], failed: Bool) {
+        var delivered: [[UInt8]] = []
+        for start in stride(from: 0, to: records.count, by: Self.deliveriesPerCommand) {
+            let chunk = records[start..<min(start + Self.deliveriesPerCommand, records.count)]
+            guard let staff = chunk.first?.batch.staff else { continue }
+            let deliveries = chunk.map { StaffDelivery(room: $0.batch.room, eventSeq: $0.batch.eventSeq, notices: $0.batch.notices) }
+            do {
+                _ = try await runtime.staffCommand(deliveries.count == 1 ? .deliver(room: deliveries[0].room, eventSeq: deliveries[0].eventSeq, notices: deliveries[0].notices) : .deliverAll(deliveries), for: staff)
+                delivered += chunk.map(\.key)
+            } catch {
+                logger.debug("outbox delivery failed; will retry", metadata: ["staff": "\(staff)", "error": "\(error)"])
+                return (delivered, true)
+            }
+        }
+        return (delivered, false)
     }
 }

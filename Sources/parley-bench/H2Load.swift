@@ -108,9 +108,14 @@ func runProcess(_ executable: String, _ arguments: [String], limit: Duration) as
     try process.run()
     let data = try await withThrowingTaskGroup(of: Data?.self) { group in
         group.addTask {
-            // The blocking read runs on a Dispatch thread, off the cooperative pool.
+            // The blocking read runs on a thread of its own. Not on a Dispatch queue: on Linux
+            // the cooperative pool is Dispatch's global queue, and three blocked reads (one
+            // per h2load of a 3-node run) stalled every task of this process for ~1.9 s, until
+            // Dispatch added threads: the first probe of every cluster run arrived that late.
             let data = await withCheckedContinuation { continuation in
-                DispatchQueue.global().async { continuation.resume(returning: output.fileHandleForReading.readDataToEndOfFile()) }
+                let reader = Thread { continuation.resume(returning: output.fileHandleForReading.readDataToEndOfFile()) }
+                reader.name = "parley-bench.h2load-output"
+                reader.start()
             }
             for await _ in exited.stream {}
             return data

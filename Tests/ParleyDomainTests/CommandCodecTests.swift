@@ -61,6 +61,10 @@ struct CommandCodecTests {
             .create(displayName: "Al", role: .admin, tokenHash: Array(repeating: 1, count: 32)),
             .rotateToken(tokenHash: Array(repeating: 2, count: 32)),
             .deliver(room: RoomID(unchecked: "r_1"), eventSeq: 5, notices: [.joined(.space), .unread(true), .mentioned(seq: 3, by: Self.al, at: Self.at, notify: true), .left]),
+            .deliverAll([
+                StaffDelivery(room: RoomID(unchecked: "r_1"), eventSeq: 6, notices: [.unread(true)]),
+                StaffDelivery(room: RoomID(unchecked: "r_2"), eventSeq: 1, notices: [.joined(.direct), .mentioned(seq: 1, by: Self.al, at: Self.at, notify: false)]),
+            ]),
             .setShortcut(Shortcut(code: "hi", kind: .text, title: "Hi", value: "Hello there")),
             .removeShortcut(code: "hi"),
         ]

@@ -7,6 +7,7 @@ extension StaffCommand {
         case deliver = 3
         case setShortcut = 4
         case removeShortcut = 5
+        case deliverAll = 6
     }
 
     public func encode(into writer: inout BinaryWriter) {
@@ -25,6 +26,15 @@ extension StaffCommand {
             writer.writeVarint(eventSeq)
             writer.writeVarint(UInt64(notices.count))
             for notice in notices { notice.encode(into: &writer) }
+        case let .deliverAll(deliveries):
+            writer.write(Tag.deliverAll.rawValue)
+            writer.writeVarint(UInt64(deliveries.count))
+            for delivery in deliveries {
+                writer.write(delivery.room.rawValue)
+                writer.writeVarint(delivery.eventSeq)
+                writer.writeVarint(UInt64(delivery.notices.count))
+                for notice in delivery.notices { notice.encode(into: &writer) }
+            }
         case let .setShortcut(shortcut):
             writer.write(Tag.setShortcut.rawValue)
             shortcut.encode(into: &writer)
@@ -48,6 +58,17 @@ extension StaffCommand {
             let count = try reader.readCount(atMost: 100_000, of: "notices")
             let notices = try (0..<count).map { _ throws(DecodingError) in try StaffNotice.decode(from: &reader) }
             return .deliver(room: room, eventSeq: eventSeq, notices: notices)
+        case .deliverAll:
+            let count = try reader.readCount(atMost: 100_000, of: "deliveries")
+            let deliveries = try (0..<count).map { _ throws(DecodingError) -> StaffDelivery in
+                let room = RoomID(unchecked: try reader.readString())
+                let eventSeq = try reader.readVarint()
+                let notices = try (0..<(try reader.readCount(atMost: 100_000, of: "notices"))).map { _ throws(DecodingError) in
+                    try StaffNotice.decode(from: &reader)
+                }
+                return StaffDelivery(room: room, eventSeq: eventSeq, notices: notices)
+            }
+            return .deliverAll(deliveries)
         case .setShortcut:
             return .setShortcut(try Shortcut.decode(from: &reader))
         case .removeShortcut:

@@ -33,9 +33,25 @@ public enum StaffCommand: Sendable, Equatable {
     case rotateToken(tokenHash: [UInt8])
     /// Notices one room event owes this staff member (from the outbox; may repeat).
     case deliver(room: RoomID, eventSeq: UInt64, notices: [StaffNotice])
+    /// Several rooms' notices at once, applied in the order given (the outbox's backlog for
+    /// this staff member: one actor turn and one log entry instead of one per event).
+    case deliverAll([StaffDelivery])
     /// Adds or replaces a personal shortcut.
     case setShortcut(Shortcut)
     case removeShortcut(code: String)
+}
+
+/// The notices one room event owes a staff member.
+public struct StaffDelivery: Sendable, Equatable {
+    public var room: RoomID
+    public var eventSeq: UInt64
+    public var notices: [StaffNotice]
+
+    public init(room: RoomID, eventSeq: UInt64, notices: [StaffNotice]) {
+        self.room = room
+        self.eventSeq = eventSeq
+        self.notices = notices
+    }
 }
 
 /// One room in a staff member's index.
@@ -147,6 +163,22 @@ public struct StaffState: Sendable, Equatable {
             }
             entry.lastEventSeq = eventSeq
             return [.roomNoted(room, entry, mentions: mentions, firstMention: mentionCount)]
+        case let .deliverAll(deliveries):
+            // Each delivery is decided against the state the earlier ones leave; a room's
+            // successive notes merge into one event (its last entry, all its mentions).
+            var state = self
+            var events: [StaffEvent] = []
+            for delivery in deliveries {
+                for event in try state.decide(.deliver(room: delivery.room, eventSeq: delivery.eventSeq, notices: delivery.notices), now: now) {
+                    state.apply(event)
+                    if case let .roomNoted(room, entry, mentions, _) = event, case let .roomNoted(lastRoom, _, earlier, first)? = events.last, lastRoom == room {
+                        events[events.count - 1] = .roomNoted(room, entry, mentions: earlier + mentions, firstMention: first)
+                    } else {
+                        events.append(event)
+                    }
+                }
+            }
+            return events
         case let .setShortcut(shortcut):
             guard exists else { throw DomainError(.staffNotFound, "no staff member \(id)") }
             try shortcut.validate()
