@@ -34,15 +34,21 @@ extension PeerNetwork {
         }
     }
 
-    /// Handles every frame from peers on its own child task (calls are independent; the entity
-    /// actors order what must be ordered) until the node stops and the last frame is answered.
+    /// Handles every entity call from peers on its own child task (calls are independent; the
+    /// entity actors order what must be ordered), and live traffic (events for this node's
+    /// sessions, interest: quick and never waiting on anything) in turn as it arrives, until
+    /// the node stops and the last frame is answered.
     func serveFrames() async {
         let inbox = inbox
         await withDiscardingTaskGroup { handlers in
             for await incoming in work.stream {
                 let sender = incoming.session.sender
                 for frame in incoming.frames {
-                    handlers.addTask { incoming.session.answer(await Self.answer(frame, from: sender, inbox: inbox)) }
+                    if frame.kind == .entityCall {
+                        handlers.addTask { incoming.session.answer(await Self.answer(frame, from: sender, inbox: inbox)) }
+                    } else {
+                        incoming.session.answer(await Self.answer(frame, from: sender, inbox: inbox))
+                    }
                 }
             }
         }

@@ -11,6 +11,7 @@ enum EntityCallCodec {
     private enum CallTag: UInt8 {
         case roomCommand = 1, roomState, message, messages, journal, uploadFile, file, fileBytes
         case staffCommand, staffAccount, mentions, presence, channelCommand, channel, servedChannels
+        case postMessage
     }
 
     private enum ReplyTag: UInt8 {
@@ -32,6 +33,10 @@ enum EntityCallCodec {
             tag(.roomCommand)
             writer.write(room.rawValue)
             command.encode(into: &writer)
+        case let .postMessage(room, post):
+            tag(.postMessage)
+            writer.write(room.rawValue)
+            RoomCommand.post(post).encode(into: &writer)
         case let .roomState(room, reader):
             tag(.roomState)
             writer.write(room.rawValue)
@@ -113,6 +118,10 @@ enum EntityCallCodec {
         case .roomCommand:
             let id = try room()
             call = .roomCommand(id, try RoomCommand.decode(from: &reader))
+        case .postMessage:
+            let id = try room()
+            guard case let .post(post) = try RoomCommand.decode(from: &reader) else { throw DecodingError("a message post that is not a post") }
+            call = .postMessage(id, post)
         case .roomState:
             let id = try room()
             call = .roomState(id, reader: try staff())

@@ -7,6 +7,8 @@ import ParleyDomain
 /// reaches an entity except through its serving node.
 public enum EntityCall: Sendable, Equatable {
     case roomCommand(RoomID, RoomCommand)
+    /// A message post: answered with the message alone (`posted`), not the room's state.
+    case postMessage(RoomID, MessagePost)
     case roomState(RoomID, reader: StaffID)
     case message(RoomID, seq: UInt64, reader: StaffID)
     case messages(RoomID, reader: StaffID, HistoryPage)
@@ -26,7 +28,7 @@ public enum EntityCall: Sendable, Equatable {
     /// The entity the call is for; nil for `servedChannels`.
     var entity: EntityID? {
         switch self {
-        case let .roomCommand(room, _), let .roomState(room, _), let .message(room, _, _), let .messages(room, _, _),
+        case let .roomCommand(room, _), let .postMessage(room, _), let .roomState(room, _), let .message(room, _, _), let .messages(room, _, _),
             let .journal(room, _, _, _), let .file(room, _, _), let .fileBytes(room, _, _):
             .room(room)
         case let .uploadFile(upload): .room(upload.room)

@@ -94,6 +94,9 @@ extension NodeRuntime: PeerReceiver {
                 try store.journal(of: room, after: after, limit: limit)
             }
             return .journal(entries, oldestKept: oldest)
+        case let .postMessage(room, post):
+            let (message, replayed) = try await postMessageHere(in: room, post)
+            return .posted(message, replayed: replayed)
         case let .uploadFile(upload):
             let (message, replayed) = try await uploadFileHere(upload)
             return .posted(message, replayed: replayed)

@@ -134,7 +134,7 @@ public final class NodeRuntime: Sendable {
 
     /// Posts a message; `replayed` tells whether an idempotency key matched an earlier post.
     public func postMessage(in room: RoomID, _ post: MessagePost) async throws(RuntimeError) -> (message: Message, replayed: Bool) {
-        try Self.posted(try await send(.post(post), to: room))
+        try await perform(.postMessage(room, post)).posted()
     }
 
     /// `postMessage` on this node, which serves the room (a call from a peer, never forwarded).

@@ -12,6 +12,7 @@ struct EntityCallCodecTests {
 
     static let calls: [EntityCall] = [
         .roomCommand(room, .markRead(upTo: 3, by: bo)),
+        .postMessage(room, MessagePost(author: bo, text: "hi", idempotencyKey: "k", replyTo: 3)),
         .roomState(room, reader: bo),
         .message(room, seq: 7, reader: bo),
         .messages(room, reader: bo, HistoryPage(after: 3, before: nil, limit: 20)),
