@@ -141,7 +141,10 @@ let package = Package(
         .testTarget(name: "ParleyDomainTests", dependencies: ["ParleyDomain"]),
         .testTarget(name: "ParleyClusterTests", dependencies: ["ParleyCluster", "ParleyStorage"]),
         .target(name: "ParleyTestKit", swiftSettings: strict),
-        .testTarget(name: "ParleyPeerTests", dependencies: ["ParleyPeer", "ParleyCluster", "ParleyTestKit"]),
+        .testTarget(
+            name: "ParleyPeerTests",
+            dependencies: ["ParleyPeer", "ParleyCluster", "ParleyTestKit", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .testTarget(
             name: "ParleyLinkPreviewTests",
             dependencies: [
