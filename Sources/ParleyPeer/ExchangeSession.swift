@@ -93,10 +93,7 @@ final class ExchangeSession: Sendable {
             batch.frames = answers
             batch.closing = closing
             do {
-                let bytes = try PeerWire.frame(batch, allocator: channel.allocator)
-                channel.write(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(bytes))), promise: nil)
-                PeerStream.framesSent.increment(by: Int64(answers.count))
-                PeerStream.batchesSent.increment()
+                try PeerWire.write(batch, on: channel)
             } catch {
                 channel.write(HTTP2Frame.FramePayload.headers(.init(headers: PeerWire.trailers(.unavailable, error.description), endStream: true)), promise: nil)
                 channel.flush()

@@ -1,5 +1,4 @@
 import Foundation
-import Metrics
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
@@ -106,18 +105,11 @@ final class PeerStream: Sendable {
         var batch = Parley_Peer_V1_FrameBatch()
         batch.frames = frames
         do {
-            let bytes = try PeerWire.frame(batch, allocator: channel.allocator)
-            channel.write(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(bytes))), promise: nil)
-            Self.framesSent.increment(by: Int64(frames.count))
-            Self.batchesSent.increment()
+            try PeerWire.write(batch, on: channel)
         } catch {
             channel.close(promise: nil)
         }
     }
-
-    /// Messages sent to peers, and the batches they travelled in (their ratio is the batching).
-    static let framesSent = Counter(label: "parley_peer_frames_sent_total")
-    static let batchesSent = Counter(label: "parley_peer_batches_sent_total")
 
     /// Keeps a stream open to the peer until `stop()`.
     func run(connection: PeerConnection, identity: HPACKHeaders, maxMessageBytes: Int) async {

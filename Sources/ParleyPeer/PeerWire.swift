@@ -1,5 +1,7 @@
+import Metrics
 import NIOCore
 import NIOHPACK
+import NIOHTTP2
 import ParleyCluster
 import SwiftProtobuf
 
@@ -36,6 +38,19 @@ enum PeerWire {
         buffer.writeBytes(bytes)
         return buffer
     }
+
+    /// Writes `batch` on a stream (on its event loop; the caller flushes) and counts it.
+    static func write(_ batch: Parley_Peer_V1_FrameBatch, on channel: any Channel) throws(ClusterError) {
+        let bytes = try frame(batch, allocator: channel.allocator)
+        channel.write(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(bytes))), promise: nil)
+        framesSent.increment(by: Int64(batch.frames.count))
+        batchesSent.increment()
+    }
+
+    /// Frames sent to peers (calls and answers), and the batches they travelled in (their
+    /// ratio is the batching).
+    static let framesSent = Counter(label: "parley_peer_frames_sent_total")
+    static let batchesSent = Counter(label: "parley_peer_batches_sent_total")
 
     static func decode<Message: SwiftProtobuf.Message>(_: Message.Type, from bytes: [UInt8]) throws(ClusterError) -> Message {
         do {
