@@ -72,11 +72,12 @@ struct ClusterBenchmark: Sendable {
                 group.addTask { (session.room, try await session.run { ready.value.add(1, ordering: .relaxed) }) }
             }
             try await waitUntil("every member subscribed", limit: .seconds(120)) { ready.value.load(ordering: .relaxed) == sessions.count }
-            let callsBefore = try await callCounters()
+            let countersBefore = try await counters()
             let cpuBefore = nodePIDs.map { CPUAccount.read(pid: $0) }
             let (sends, probes) = try await measureSends(rooms: roomIDs, sender: sender, work: work)
             let cpuAfter = nodePIDs.map { CPUAccount.read(pid: $0) }
-            let callsAfter = try await callCounters()
+            let countersAfter = try await counters()
+            let delta = { (name: String) in (countersAfter[name] ?? 0) - (countersBefore[name] ?? 0) }
             let seconds = zip(cpuBefore, cpuAfter).compactMap { $0.processSeconds(until: $1) }
             let total = Double(sends.succeeded + sends.failed)
             note("bench: nodes' CPU \(seconds.map(rounded)) s for the load: \(rounded(seconds.reduce(0, +) / max(total, 1) * 1_000_000)) µs per send (warm-up included)")
@@ -97,10 +98,13 @@ struct ClusterBenchmark: Sendable {
                 arrivals.append(result)
             }
             group.cancelAll()
-            let frames = callsAfter.frames - callsBefore.frames
-            let batches = callsAfter.batches - callsBefore.batches
+            let frames = delta("parley_peer_frames_sent_total")
+            let batches = delta("parley_peer_batches_sent_total")
             if batches > 0 { note("bench: peer messages \(frames) in \(batches) batches (\(rounded(Double(frames) / Double(batches))) a batch)") }
-            return (sends, arrivals, probes, (callsAfter.calls - callsBefore.calls, callsAfter.forwarded - callsBefore.forwarded))
+            let appends = delta("parley_log_appends_total")
+            let commits = delta("parley_log_commits_total")
+            if commits > 0 { note("bench: log entries \(appends) in \(commits) fsync'd commits (\(rounded(Double(appends) / Double(commits))) a commit)") }
+            return (sends, arrivals, probes, (delta("parley_entity_calls_total"), delta("parley_forwarded_calls_total")))
         }
 
         var latencies: [Double] = []
@@ -179,24 +183,24 @@ struct ClusterBenchmark: Sendable {
     }
 
     /// `parley_entity_calls_total` and `parley_forwarded_calls_total`, summed over the nodes.
-    private func callCounters() async throws -> (calls: Int, forwarded: Int, frames: Int, batches: Int) {
-        var calls = 0
-        var forwarded = 0
-        var frames = 0
-        var batches = 0
+    static let counterNames = [
+        "parley_entity_calls_total", "parley_forwarded_calls_total", "parley_peer_frames_sent_total", "parley_peer_batches_sent_total",
+        "parley_log_appends_total", "parley_log_commits_total",
+    ]
+
+    /// The nodes' counters of `counterNames`, summed over the nodes.
+    private func counters() async throws -> [String: Int] {
+        var sums: [String: Int] = [:]
         for http in httpURLs {
             let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: http + "/metrics"), timeout: .seconds(30))
             let text = String(buffer: try await response.body.collect(upTo: 16 << 20))
             for line in text.split(separator: "\n") where !line.hasPrefix("#") {
                 let fields = line.split(separator: " ")
-                guard fields.count >= 2, let value = Double(fields[1]) else { continue }
-                if fields[0] == "parley_entity_calls_total" { calls += Int(value) }
-                if fields[0] == "parley_forwarded_calls_total" { forwarded += Int(value) }
-                if fields[0] == "parley_peer_frames_sent_total" { frames += Int(value) }
-                if fields[0] == "parley_peer_batches_sent_total" { batches += Int(value) }
+                guard fields.count >= 2, let value = Double(fields[1]), Self.counterNames.contains(String(fields[0])) else { continue }
+                sums[String(fields[0]), default: 0] += Int(value)
             }
         }
-        return (calls, forwarded, frames, batches)
+        return sums
     }
 
     private func createStaff(_ id: String) async throws -> String {
