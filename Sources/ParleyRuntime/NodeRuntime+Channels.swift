@@ -20,10 +20,23 @@ extension NodeRuntime {
 
     /// Every channel, by id, as applied: this node's and every other node's.
     public func allChannels() async throws(RuntimeError) -> [ChannelState] {
-        var channels = try await servedChannels()
-        for node in configuration.servedPartitions.peers {
-            channels += try await perform(.servedChannels, on: node).channels()
+        // Every peer is asked at once; any one's failure fails the list (it would be partial).
+        let answers = await withTaskGroup(of: Result<[ChannelState], RuntimeError>.self) { group in
+            for node in configuration.servedPartitions.peers {
+                group.addTask {
+                    do throws(RuntimeError) {
+                        return .success(try await self.perform(.servedChannels, on: node).channels())
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+            }
+            var answers: [Result<[ChannelState], RuntimeError>] = []
+            for await answer in group { answers.append(answer) }
+            return answers
         }
+        var channels = try await servedChannels()
+        for answer in answers { channels += try answer.get() }
         return channels.sorted { $0.id.rawValue < $1.id.rawValue }
     }
 

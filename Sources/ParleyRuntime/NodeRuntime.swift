@@ -236,20 +236,32 @@ public final class NodeRuntime: Sendable {
     /// The rooms `staff` takes part in, most recent activity first (Recent Connections).
     public func recentConnections(of staff: StaffID) async throws(RuntimeError) -> [RecentConnection] {
         let account = try await staffAccount(staff)
+        let rooms = account.rooms.filter(\.value.isMember).map(\.key).sorted()
         var connections: [RecentConnection] = []
-        for (room, entry) in account.rooms where entry.isMember {
-            let state: RoomState
-            let last: Message?
-            do {
-                state = try await self.room(room, reader: staff)
-                last = try await messages(in: room, reader: staff, page: HistoryPage(limit: 1)).first
-            } catch {
-                continue  // left or removed since the notice (the index catches up), or its node is unreachable
+        // The rooms' nodes are asked concurrently, a bounded number of rooms at a time.
+        for start in stride(from: 0, to: rooms.count, by: Self.concurrentRoomReads) {
+            let chunk = rooms[start..<min(start + Self.concurrentRoomReads, rooms.count)]
+            await withTaskGroup(of: RecentConnection?.self) { group in
+                for room in chunk { group.addTask { await self.connection(to: room, of: staff) } }
+                for await connection in group { if let connection { connections.append(connection) } }
             }
-            let joined = state.members[staff]?.joinedAt ?? state.profile?.createdAt ?? Timestamp(milliseconds: 0)
-            connections.append(RecentConnection(room: state, lastMessage: last, lastActivity: max(last?.postedAt ?? joined, joined)))
         }
         return connections.sorted { ($0.lastActivity, $0.room.id.rawValue) > ($1.lastActivity, $1.room.id.rawValue) }
+    }
+
+    /// Rooms whose state Recent Connections reads at once.
+    static let concurrentRoomReads = 32
+
+    /// `room` as one of `staff`'s Recent Connections: its state and last message (read
+    /// together); nil if it cannot be read (left or removed since the notice, the index catches
+    /// up; or its node is unreachable).
+    private func connection(to room: RoomID, of staff: StaffID) async -> RecentConnection? {
+        async let state = try? self.room(room, reader: staff)
+        async let page = try? messages(in: room, reader: staff, page: HistoryPage(limit: 1))
+        guard let state = await state, let page = await page else { return nil }
+        let last = page.first
+        let joined = state.members[staff]?.joinedAt ?? state.profile?.createdAt ?? Timestamp(milliseconds: 0)
+        return RecentConnection(room: state, lastMessage: last, lastActivity: max(last?.postedAt ?? joined, joined))
     }
 
     /// The newest mentions of `staff`, newest first.
