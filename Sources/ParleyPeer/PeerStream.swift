@@ -48,35 +48,55 @@ final class PeerStream: Sendable {
     }
 
     /// Sends `body` and returns the peer's answer. `failFast`: the peer is known to be down, so
-    /// a call that finds no accepted stream fails at once instead of waiting for one.
+    /// a call that finds no accepted stream fails at once instead of waiting for one. A caller
+    /// whose task is cancelled gets `peer_unavailable` at once and its frame, if not yet
+    /// written, is withdrawn (a written one may still be acted on, as with a lost answer).
     func call(_ kind: Parley_Peer_V1_MessageKind, _ body: [UInt8], timeout: Duration, failFast: Bool) async throws(ClusterError) -> [UInt8] {
         let peer = self.peer
+        let id = state.withLock { state -> UInt64 in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
         do {
-            return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8], any Error>) in
-                let outcome = state.withLock { state -> Result<(any Channel)?, ClusterError> in
-                    if state.stopped { return .failure(ClusterError(.peerUnavailable, "this node is stopping")) }
-                    if failFast, state.open == nil { return .failure(ClusterError(.peerUnavailable, "\(peer) is down")) }
-                    let id = state.nextID
-                    state.nextID += 1
-                    var frame = Parley_Peer_V1_Frame()
-                    frame.id = id
-                    frame.kind = kind
-                    frame.body = Data(body)
-                    state.queued.append(frame)
-                    state.waiting[id] = Waiting(continuation: continuation, deadline: .now + timeout)
-                    return .success(Self.claimFlush(&state))
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8], any Error>) in
+                    let outcome = state.withLock { state -> Result<(any Channel)?, ClusterError> in
+                        if state.stopped { return .failure(ClusterError(.peerUnavailable, "this node is stopping")) }
+                        if failFast, state.open == nil { return .failure(ClusterError(.peerUnavailable, "\(peer) is down")) }
+                        var frame = Parley_Peer_V1_Frame()
+                        frame.id = id
+                        frame.kind = kind
+                        frame.body = Data(body)
+                        state.queued.append(frame)
+                        state.waiting[id] = Waiting(continuation: continuation, deadline: .now + timeout)
+                        return .success(Self.claimFlush(&state))
+                    }
+                    switch outcome {
+                    case let .failure(refusal): continuation.resume(throwing: refusal)
+                    case let .success(channel?): channel.eventLoop.execute { self.flush(on: channel) }
+                    case .success(nil): break
+                    }
+                    // Cancelled before the frame was queued: the handler found nothing to withdraw.
+                    if Task.isCancelled { withdraw(id) }
                 }
-                switch outcome {
-                case let .failure(refusal): continuation.resume(throwing: refusal)
-                case let .success(channel?): channel.eventLoop.execute { self.flush(on: channel) }
-                case .success(nil): break
-                }
+            } onCancel: {
+                withdraw(id)
             }
         } catch let error as ClusterError {
             throw error
         } catch {
             throw ClusterError(.peerUnavailable, "\(peer): \(error)")
         }
+    }
+
+    /// Fails call `id` as cancelled, taking its frame out of the queue if it is still there.
+    private func withdraw(_ id: UInt64) {
+        let waiting = state.withLock { state -> Waiting? in
+            guard let waiting = state.waiting.removeValue(forKey: id) else { return nil }
+            state.queued.removeAll { $0.id == id }
+            return waiting
+        }
+        waiting?.continuation.resume(throwing: ClusterError(.peerUnavailable, "the call to \(peer) was cancelled"))
     }
 
     /// The open stream, when a write is to be scheduled on it (none is pending yet).

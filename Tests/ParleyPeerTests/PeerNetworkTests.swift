@@ -136,5 +136,48 @@ struct PeerNetworkTests {
             #expect(ContinuousClock.now - started < .seconds(3))
         }
     }
-}
 
+    /// Answers after `delay` (a slow entity call).
+    struct SlowReceiver: PeerReceiver {
+        let delay: Duration
+        func receive(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID) async -> [UInt8] {
+            try? await Task.sleep(for: delay)
+            return body
+        }
+    }
+
+    @Test func aCancelledCallFailsAtOnceAndLaterCallsStillGetTheirAnswers() async throws {
+        let ports = [try FreePort.loopback(), try FreePort.loopback()]
+        let membership = try Self.membership(ports)
+        let logger = Logger(label: "peer-test")
+        let one = try PeerNetwork(membership: membership, ownID: NodeID("node-1")!, configuration: Self.configuration(), logger: logger)
+        let two = try PeerNetwork(membership: membership, ownID: NodeID("node-2")!, configuration: Self.configuration(), logger: logger)
+        one.inbox.set(EchoReceiver())
+        two.inbox.set(SlowReceiver(delay: .milliseconds(1_500)))
+        try await Self.running([one, two]) {
+            #expect(await Self.eventually { one.statuses().first { $0.peer.id.rawValue == "node-2" }?.health.isUp == true })
+            let started = ContinuousClock.now
+            let outcome = await withTaskGroup(of: Result<[UInt8], ClusterError>.self) { group in
+                group.addTask {
+                    do throws(ClusterError) {
+                        return .success(try await one.exchange(.entityCall, [7], with: NodeID("node-2")!, timeout: .seconds(10)))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+                try? await Task.sleep(for: .milliseconds(100))
+                group.cancelAll()
+                return await group.next()
+            }
+            if case let .failure(error)? = outcome {
+                #expect(error.code == .peerUnavailable && error.message.contains("cancelled"))
+            } else {
+                Issue.record("the cancelled call did not fail: \(String(describing: outcome))")
+            }
+            #expect(ContinuousClock.now - started < .seconds(1))
+            // The stream is unharmed: the next call is answered (once the slow receiver is done).
+            let answer = try await one.exchange(.entityCall, [8], with: NodeID("node-2")!, timeout: .seconds(5))
+            #expect(answer == [8])
+        }
+    }
+}
