@@ -66,6 +66,8 @@ public struct ParleyNode: Sendable {
         runtimeConfiguration.servedPartitions = ServedPartitions(placement: placement, node: ownID)
         runtimeConfiguration.forwardTimeout = .milliseconds(configuration.forwardTimeoutMilliseconds)
         var peerConfiguration = PeerNetwork.Configuration()
+        // A forwarded upload travels as one message: the peers take the largest file allowed.
+        peerConfiguration.maxMessageBytes = max(peerConfiguration.maxMessageBytes, configuration.maxFileBytes + (1 << 20))
         if !configuration.peerTLSDirectory.isEmpty {
             peerConfiguration.tls = try PeerTLS(directory: configuration.peerTLSDirectory, node: ownID)
         }

@@ -43,11 +43,12 @@ final class ExchangeClientHandler: ChannelInboundHandler {
             if let status = PeerWire.status(in: frame.headers) {
                 let reason = status.code == PeerWire.Status.ok.rawValue
                     ? "the peer ended the stream" : "the peer refused the stream (status \(status.code)): \(status.message)"
-                stream.ended(context.channel, reason: reason)
-                context.close(promise: nil)
-            } else if !accepted {
+                end(reason, context: context)
+            } else if !accepted, frame.headers.first(name: ":status") == "200", !frame.endStream {
                 accepted = true
                 stream.accepted(context.channel)
+            } else {
+                end("the peer answered the stream with \(frame.headers.first(name: ":status") ?? "no status")", context: context)
             }
         case let .data(payload):
             guard case let .byteBuffer(bytes) = payload.data else { return }
@@ -57,12 +58,18 @@ final class ExchangeClientHandler: ChannelInboundHandler {
                     stream.received(try PeerWire.decode(Parley_Peer_V1_FrameBatch.self, from: message), on: context.channel)
                 }
             } catch {
-                stream.ended(context.channel, reason: error.description)
-                context.close(promise: nil)
+                end(error.description, context: context)
+                return
             }
+            if payload.endStream { end("the peer ended the stream without a status", context: context) }
         default:
             break
         }
+    }
+
+    private func end(_ reason: String, context: ChannelHandlerContext) {
+        stream.ended(context.channel, reason: reason)
+        context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -28,11 +28,13 @@ final class ExchangeSession: Sendable {
 
     let sender: NodeID
     private let channel: any Channel
+    private let maxMessageBytes: Int
     private let state = Mutex(State())
 
-    init(sender: NodeID, channel: any Channel) {
+    init(sender: NodeID, channel: any Channel, maxMessageBytes: Int) {
         self.sender = sender
         self.channel = channel
+        self.maxMessageBytes = maxMessageBytes
     }
 
     /// `count` frames arrived (on the event loop, before they are handed out).
@@ -89,16 +91,19 @@ final class ExchangeSession: Sendable {
             return (state.answers, closing, end)
         }
         if !answers.isEmpty || closing {
-            var batch = Parley_Peer_V1_FrameBatch()
-            batch.frames = answers
-            batch.closing = closing
-            do {
-                try PeerWire.write(batch, on: channel)
-            } catch {
-                channel.write(HTTP2Frame.FramePayload.headers(.init(headers: PeerWire.trailers(.unavailable, error.description), endStream: true)), promise: nil)
-                channel.flush()
-                streamClosed()
-                return
+            let groups = answers.isEmpty ? [[]] : PeerWire.batches(of: answers, limit: maxMessageBytes)
+            for (index, frames) in groups.enumerated() {
+                var batch = Parley_Peer_V1_FrameBatch()
+                batch.frames = frames
+                batch.closing = closing && index == groups.count - 1
+                do {
+                    try PeerWire.write(batch, on: channel)
+                } catch {
+                    channel.write(HTTP2Frame.FramePayload.headers(.init(headers: PeerWire.trailers(.unavailable, error.description), endStream: true)), promise: nil)
+                    channel.flush()
+                    streamClosed()
+                    return
+                }
             }
         }
         if end {

@@ -19,6 +19,8 @@ final class PeerConnection: Sendable {
     private let tls: NIOSSLContext?
     private let connectTimeout: Duration
     private let current = Mutex<EventLoopFuture<Connected>?>(nil)
+    /// Set when the node stops: no new dial.
+    private let closed = Atomic<Bool>(false)
 
     init(peer: ClusterMember, tls: NIOSSLContext?, connectTimeout: Duration) {
         self.peer = peer
@@ -31,12 +33,14 @@ final class PeerConnection: Sendable {
 
     /// The open connection, dialled first if there is none.
     func connected() async throws(ClusterError) -> Connected {
-        let future = current.withLock { current in
+        let future = current.withLock { current -> EventLoopFuture<Connected>? in
             if let current { return current }
+            guard !closed.load(ordering: .acquiring) else { return nil }
             let dial = dial()
             current = dial
             return dial
         }
+        guard let future else { throw ClusterError(.peerUnavailable, "this node is stopping") }
         do {
             let connected = try await future.get()
             guard connected.channel.isActive else { throw ClusterError(.peerUnavailable, "the connection to \(peer.id) closed") }
@@ -53,6 +57,12 @@ final class PeerConnection: Sendable {
         guard let future = current.withLock({ $0 }) else { return }
         forget(future)
         future.whenSuccess { $0.channel.close(promise: nil) }
+    }
+
+    /// Closes the connection for good (the node is stopping): nothing dials again.
+    func shutDown() {
+        current.withLock { _ in closed.store(true, ordering: .releasing) }
+        reset()
     }
 
     private func forget(_ future: EventLoopFuture<Connected>) {

@@ -52,10 +52,12 @@ extension PeerNetwork {
         } catch {
             let wasUp = health.withLock { $0[peer]?.isUp ?? false }
             record(peer) { $0.failed(at: .now, reason: error.message) }
-            if wasUp {
-                logger.warning("peer stopped answering", metadata: ["peer": "\(peer)", "error": "\(error.message)"])
-                connection.reset()
-            }
+            if wasUp { logger.warning("peer stopped answering", metadata: ["peer": "\(peer)", "error": "\(error.message)"]) }
+            // The connection may be stuck (a peer that accepts but never answers): the next
+            // greeting dials afresh. Calls waiting for a stream would only wait out their
+            // deadlines: they fail now, and later ones fail fast while the peer is down.
+            connection.reset()
+            streams[peer]?.failUnsent(reason: "\(peer) is down: \(error.message)")
             return nil
         }
         let now = ContinuousClock.now

@@ -74,7 +74,7 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
         serverTLS = try configuration.tls?.serverContext()
         let clientTLS = try configuration.tls?.clientContext()
         connections = Dictionary(uniqueKeysWithValues: peers.map { ($0.id, PeerConnection(peer: $0, tls: clientTLS, connectTimeout: configuration.callTimeout)) })
-        streams = Dictionary(uniqueKeysWithValues: peers.map { ($0.id, PeerStream(peer: $0.id)) })
+        streams = Dictionary(uniqueKeysWithValues: peers.map { ($0.id, PeerStream(peer: $0.id, maxMessageBytes: configuration.maxMessageBytes)) })
         work = AsyncStream.makeStream(of: IncomingFrames.self)
     }
 
@@ -88,40 +88,54 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
         guard let own = membership.member(ownID) else {
             throw ClusterError(.invalidMembership, "node \(ownID) is not a member of its cluster")
         }
-        let server = try await PeerServer.bind(address: own.peerAddress, tls: serverTLS, network: self, maxMessageBytes: configuration.maxMessageBytes)
+        let server: PeerServer
+        do {
+            server = try await PeerServer.bind(address: own.peerAddress, tls: serverTLS, network: self, maxMessageBytes: configuration.maxMessageBytes)
+        } catch {
+            // Nothing will run: calls already queued fail now rather than never.
+            stopping.store(true, ordering: .releasing)
+            for stream in streams.values { stream.abandon(reason: "the peer network could not start: \(error.message)") }
+            for connection in connections.values { connection.shutDown() }
+            throw error
+        }
         if let port = server.port { onListening(own.peerAddress.host, port) }
         let started = ContinuousClock.now
-        let identity = streamHeaders()
-        // Nothing here is cancelled: shutdown, or a refusal to join, sets `stopping`; the
-        // loops end, the streams drain, the connections close.
-        let refusal = await withTaskGroup(of: ClusterError?.self) { loops -> ClusterError? in
-            loops.addTask {
-                await self.serveFrames()
-                return nil
-            }
-            for (peer, stream) in streams {
-                guard let connection = connections[peer] else { continue }
+        // Shutdown, a refusal to join, or cancellation (the service group giving up on a
+        // graceful stop) sets `stopping`; the loops end, the streams drain, the connections close.
+        let refusal = await withTaskCancellationHandler {
+            await withTaskGroup(of: ClusterError?.self) { loops -> ClusterError? in
                 loops.addTask {
-                    await stream.run(connection: connection, identity: identity, maxMessageBytes: self.configuration.maxMessageBytes)
+                    await self.serveFrames()
                     return nil
                 }
+                for (peer, stream) in streams {
+                    guard let connection = connections[peer] else { continue }
+                    let identity = streamHeaders(authority: connection.authority)
+                    loops.addTask {
+                        await stream.run(connection: connection, identity: identity, maxMessageBytes: self.configuration.maxMessageBytes)
+                        return nil
+                    }
+                    loops.addTask {
+                        await stream.sweep()
+                        return nil
+                    }
+                }
                 loops.addTask {
-                    await stream.sweep()
-                    return nil
+                    let refusal = await withGracefulShutdownHandler {
+                        await self.greetAll(joiningUntil: started + self.configuration.joinWindow)
+                    } onGracefulShutdown: {
+                        self.stopping.store(true, ordering: .releasing)
+                    }
+                    await self.stop(server)
+                    return refusal
                 }
-            }
-            loops.addTask {
-                let refusal = await withGracefulShutdownHandler {
-                    await self.greetAll(joiningUntil: started + self.configuration.joinWindow)
-                } onGracefulShutdown: {
-                    self.stopping.store(true, ordering: .releasing)
-                }
-                await self.stop(server)
+                var refusal: ClusterError?
+                for await result in loops where result != nil { refusal = refusal ?? result }
                 return refusal
             }
-            var refusal: ClusterError?
-            for await result in loops where result != nil { refusal = refusal ?? result }
-            return refusal
+        } onCancel: {
+            self.stopping.store(true, ordering: .releasing)
+            for stream in self.streams.values { stream.stop() }
         }
         if let refusal { throw refusal }
     }
@@ -133,17 +147,18 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
         for stream in streams.values { stream.stop() }
         for session in incoming.withLock({ Array($0.values) }) { session.requestClose() }
         let deadline = ContinuousClock.now + configuration.drainTimeout
-        while ContinuousClock.now < deadline, incoming.withLock({ !$0.isEmpty }) || streams.values.contains(where: \.isOpen) {
+        while ContinuousClock.now < deadline, !Task.isCancelled, incoming.withLock({ !$0.isEmpty }) || streams.values.contains(where: \.isOpen) {
             try? await Task.sleep(for: .milliseconds(10))
         }
-        for connection in connections.values { connection.reset() }
+        for connection in connections.values { connection.shutDown() }
         await server.close()
         work.continuation.finish()
     }
 
-    /// The request headers of this node's message streams: who it is, and its configuration.
-    private func streamHeaders() -> HPACKHeaders {
-        var headers = PeerWire.requestHeaders(path: PeerWire.exchangePath, authority: "", secure: configuration.tls != nil)
+    /// The request headers of this node's message stream to the peer at `authority`: who this
+    /// node is, and its configuration.
+    private func streamHeaders(authority: String) -> HPACKHeaders {
+        var headers = PeerWire.requestHeaders(path: PeerWire.exchangePath, authority: authority, secure: configuration.tls != nil)
         headers.replaceOrAdd(name: PeerServerStreamHandler.nodeHeader, value: ownID.rawValue)
         headers.replaceOrAdd(name: PeerServerStreamHandler.fingerprintHeader, value: membership.fingerprint)
         return headers

@@ -22,11 +22,15 @@ final class PeerServerStreamHandler: ChannelInboundHandler {
     static let fingerprintHeader = "parley-cluster-fingerprint"
 
     private let network: PeerNetwork
+    private let maxMessageBytes: Int
     private var mode = Mode.awaitingHeaders
+    /// Whether this stream's response headers went out (a refusal then is trailers alone).
+    private var responded = false
     private var deframer: MessageDeframer
 
     init(network: PeerNetwork, maxMessageBytes: Int) {
         self.network = network
+        self.maxMessageBytes = maxMessageBytes
         deframer = MessageDeframer(maxMessageBytes: maxMessageBytes)
     }
 
@@ -78,8 +82,9 @@ final class PeerServerStreamHandler: ChannelInboundHandler {
                 refuse(.permissionDenied, "\(name) is not a member of this cluster", context: context)
                 return
             }
-            let session = ExchangeSession(sender: sender, channel: context.channel)
+            let session = ExchangeSession(sender: sender, channel: context.channel, maxMessageBytes: maxMessageBytes)
             mode = .exchange(session)
+            responded = true
             context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: PeerWire.responseHeaders))), promise: nil)
             network.openedStream(session)
         default:
@@ -93,6 +98,7 @@ final class PeerServerStreamHandler: ChannelInboundHandler {
             let request = try PeerWire.decode(Parley_Peer_V1_HelloRequest.self, from: message)
             let answer = try PeerWire.frame(network.answerHello(request), allocator: context.channel.allocator)
             mode = .finished
+            responded = true
             context.write(wrapOutboundOut(.headers(.init(headers: PeerWire.responseHeaders))), promise: nil)
             context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(answer)))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: PeerWire.trailers(.ok), endStream: true))), promise: nil)
@@ -107,14 +113,18 @@ final class PeerServerStreamHandler: ChannelInboundHandler {
     }
 
     private func callerFinished(context: ChannelHandlerContext) {
-        if case let .exchange(session) = mode { session.callerFinished() }
+        switch mode {
+        case let .exchange(session): session.callerFinished()
+        case .hello: refuse(.unavailable, "the Hello request ended without a message", context: context)
+        case .awaitingHeaders, .finished: break
+        }
     }
 
     /// Ends the stream with `status` (trailers only when nothing was answered yet).
     private func refuse(_ status: PeerWire.Status, _ message: String, context: ChannelHandlerContext) {
-        var headers: HPACKHeaders = [:]
-        if case .awaitingHeaders = mode { headers = PeerWire.responseHeaders }
+        var headers: HPACKHeaders = responded ? [:] : PeerWire.responseHeaders
         headers.add(contentsOf: PeerWire.trailers(status, message))
+        responded = true
         if case let .exchange(session) = mode {
             session.streamClosed()
             network.closedStream(session)

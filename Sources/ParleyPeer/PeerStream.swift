@@ -41,10 +41,13 @@ final class PeerStream: Sendable {
     }
 
     let peer: NodeID
+    /// The largest batch the peer takes; batches are cut to stay within it.
+    let maxMessageBytes: Int
     private let state = Mutex(State())
 
-    init(peer: NodeID) {
+    init(peer: NodeID, maxMessageBytes: Int) {
         self.peer = peer
+        self.maxMessageBytes = maxMessageBytes
     }
 
     /// Sends `body` and returns the peer's answer. `failFast`: the peer is known to be down, so
@@ -53,6 +56,9 @@ final class PeerStream: Sendable {
     /// written, is withdrawn (a written one may still be acted on, as with a lost answer).
     func call(_ kind: Parley_Peer_V1_MessageKind, _ body: [UInt8], timeout: Duration, failFast: Bool) async throws(ClusterError) -> [UInt8] {
         let peer = self.peer
+        guard body.count <= PeerWire.largestBody(within: maxMessageBytes) else {
+            throw ClusterError(.peerProtocol, "a message of \(body.count) bytes is above the peer network's limit of \(maxMessageBytes)")
+        }
         let id = state.withLock { state -> UInt64 in
             defer { state.nextID += 1 }
             return state.nextID
@@ -117,7 +123,7 @@ final class PeerStream: Sendable {
             return state.queued
         }
         guard !frames.isEmpty else { return }
-        write(frames, on: channel)
+        for batch in PeerWire.batches(of: frames, limit: maxMessageBytes) { write(batch, on: channel) }
         channel.flush()
     }
 
@@ -181,7 +187,7 @@ final class PeerStream: Sendable {
             return false
         }
         if stopped {
-            channel.writeAndFlush(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true)), promise: nil)
+            Self.endWriting(channel)  // never opened for frames: this is its only end
         } else {
             flush(on: channel)
         }
@@ -211,10 +217,23 @@ final class PeerStream: Sendable {
     /// The peer is stopping: write nothing more on this stream (what is queued waits for the
     /// next one) and close this side, so the peer can answer what it has and end the stream.
     private func closeWriter(_ channel: any Channel) {
-        state.withLock { state in
-            if state.open === channel { state.open = nil }
+        let open = state.withLock { state -> Bool in
             state.closesRequested += 1
+            return Self.takeOpen(channel, from: &state)
         }
+        if open { Self.endWriting(channel) }
+    }
+
+    /// Whether `channel` is the open stream, which it no longer is: whoever gets true writes
+    /// its end (once: a second end on a half-closed stream would reset it).
+    private static func takeOpen(_ channel: any Channel, from state: inout State) -> Bool {
+        guard state.open === channel else { return false }
+        state.open = nil
+        return true
+    }
+
+    /// Closes this side of the stream (on its event loop).
+    private static func endWriting(_ channel: any Channel) {
         channel.writeAndFlush(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true)), promise: nil)
     }
 
@@ -247,11 +266,25 @@ final class PeerStream: Sendable {
         guard let channel else { return }
         channel.eventLoop.execute {
             self.flush(on: channel)
-            self.state.withLock { state in
-                if state.open === channel { state.open = nil }
-            }
-            channel.writeAndFlush(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true)), promise: nil)
+            if self.state.withLock({ Self.takeOpen(channel, from: &$0) }) { Self.endWriting(channel) }
         }
+    }
+
+    /// Stops, and fails every call at once (the network could not start).
+    func abandon(reason: String) {
+        stop()
+        failQueued(reason: reason)
+    }
+
+    /// Fails the calls still waiting for a stream (the peer was found down: they would only
+    /// wait out their deadlines).
+    func failUnsent(reason: String) {
+        let lost = state.withLock { state -> [Waiting] in
+            guard state.open == nil else { return [] }
+            defer { state.queued = [] }
+            return state.queued.compactMap { state.waiting.removeValue(forKey: $0.id) }
+        }
+        for waiting in lost { waiting.continuation.resume(throwing: ClusterError(.peerUnavailable, "\(peer): \(reason)")) }
     }
 
     private var isStopped: Bool { state.withLock { $0.stopped } }

@@ -47,6 +47,32 @@ enum PeerWire {
         batchesSent.increment()
     }
 
+    /// `frames` cut into batches that each stay within `limit` bytes encoded (a frame costs its
+    /// body and error text plus a little framing), in order. A lone frame above the limit
+    /// still goes alone: callers refuse such frames before they are queued.
+    static func batches(of frames: [Parley_Peer_V1_Frame], limit: Int) -> [[Parley_Peer_V1_Frame]] {
+        var batches: [[Parley_Peer_V1_Frame]] = []
+        var current: [Parley_Peer_V1_Frame] = []
+        var size = 0
+        for frame in frames {
+            let cost = frame.body.count + frame.error.utf8.count + frameOverhead
+            if !current.isEmpty, size + cost > limit {
+                batches.append(current)
+                current = []
+                size = 0
+            }
+            current.append(frame)
+            size += cost
+        }
+        if !current.isEmpty { batches.append(current) }
+        return batches
+    }
+
+    /// An upper bound of what a frame adds to its body in a batch (tags, lengths, id, kind).
+    static let frameOverhead = 32
+    /// The most a message body may take, within `maxMessageBytes` for its batch.
+    static func largestBody(within maxMessageBytes: Int) -> Int { maxMessageBytes - 1_024 }
+
     /// Frames sent to peers (calls and answers), and the batches they travelled in (their
     /// ratio is the batching).
     static let framesSent = Counter(label: "parley_peer_frames_sent_total")

@@ -180,4 +180,21 @@ struct PeerNetworkTests {
             #expect(answer == [8])
         }
     }
+
+    @Test func aNetworkThatCannotListenFailsItsCallsInsteadOfHoldingThem() async throws {
+        let ports = [try FreePort.loopback(), try FreePort.loopback()]
+        let membership = try Self.membership(ports)
+        let logger = Logger(label: "peer-test")
+        let one = try PeerNetwork(membership: membership, ownID: NodeID("node-1")!, configuration: Self.configuration(), logger: logger)
+        let clash = try PeerNetwork(membership: membership, ownID: NodeID("node-1")!, configuration: Self.configuration(), logger: logger)
+        try await Self.running([one]) {
+            #expect(await Self.eventually { Self.state(one, of: "node-2") != .unknown })
+            await #expect(throws: ClusterError.self) { try await clash.run() }  // node-1's port is taken
+            let started = ContinuousClock.now
+            await #expect(throws: ClusterError.self) {
+                _ = try await clash.exchange(.entityCall, [1], with: NodeID("node-2")!, timeout: .seconds(5))
+            }
+            #expect(ContinuousClock.now - started < .seconds(1))
+        }
+    }
 }
