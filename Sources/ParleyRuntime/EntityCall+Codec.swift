@@ -11,11 +11,11 @@ enum EntityCallCodec {
     private enum CallTag: UInt8 {
         case roomCommand = 1, roomState, message, messages, journal, uploadFile, file, fileBytes
         case staffCommand, staffAccount, mentions, presence, channelCommand, channel, servedChannels
-        case postMessage
+        case postMessage, deliverNotices
     }
 
     private enum ReplyTag: UInt8 {
-        case room = 1, roomState, message, messages, journal, posted, file, bytes, staff, mentions, presence, channel, channels
+        case room = 1, roomState, message, messages, journal, posted, file, bytes, staff, mentions, presence, channel, channels, done
     }
 
     private enum OutcomeTag: UInt8 { case applied = 1, replayed }
@@ -80,6 +80,10 @@ enum EntityCallCodec {
             attachment.encode(into: &writer)
             writer.writeVarint(range.lowerBound)
             writer.writeVarint(range.upperBound)
+        case let .deliverNotices(staff, deliveries):
+            tag(.deliverNotices)
+            writer.write(staff.rawValue)
+            StaffCommand.deliverAll(deliveries).encode(into: &writer)
         case let .staffCommand(staff, command):
             tag(.staffCommand)
             writer.write(staff.rawValue)
@@ -161,6 +165,10 @@ enum EntityCallCodec {
         case .staffCommand:
             let id = try staff()
             call = .staffCommand(id, try StaffCommand.decode(from: &reader))
+        case .deliverNotices:
+            let id = try staff()
+            guard case let .deliverAll(deliveries) = try StaffCommand.decode(from: &reader) else { throw DecodingError("notices that are not a delivery") }
+            call = .deliverNotices(id, deliveries)
         case .staffAccount: call = .staffAccount(try staff())
         case .mentions:
             let id = try staff()
@@ -266,6 +274,8 @@ enum EntityCallCodec {
             tag(.channels)
             writer.writeVarint(UInt64(states.count))
             for state in states { state.encode(into: &writer) }
+        case .done:
+            tag(.done)
         }
     }
 
@@ -305,6 +315,7 @@ enum EntityCallCodec {
             return .presence(StaffPresence(staff: staff, sessions: sessions))
         case .channel: return .channel(try ChannelState.decode(from: &reader))
         case .channels: return .channels(try (0..<count()).map { _ throws(DecodingError) in try ChannelState.decode(from: &reader) })
+        case .done: return .done
         }
     }
 

@@ -17,6 +17,9 @@ public enum EntityCall: Sendable, Equatable {
     case file(RoomID, file: String, reader: StaffID)
     case fileBytes(RoomID, FileAttachment, range: Range<UInt64>)
     case staffCommand(StaffID, StaffCommand)
+    /// The outbox's deliveries to a staff member (a `deliver`/`deliverAll` command), answered
+    /// with `done` alone: the sender needs no copy of the account.
+    case deliverNotices(StaffID, [StaffDelivery])
     case staffAccount(StaffID)
     case mentions(StaffID, limit: Int)
     case presence(StaffID)
@@ -32,7 +35,7 @@ public enum EntityCall: Sendable, Equatable {
             let .journal(room, _, _, _), let .file(room, _, _), let .fileBytes(room, _, _):
             .room(room)
         case let .uploadFile(upload): .room(upload.room)
-        case let .staffCommand(staff, _), let .staffAccount(staff), let .mentions(staff, _), let .presence(staff):
+        case let .staffCommand(staff, _), let .deliverNotices(staff, _), let .staffAccount(staff), let .mentions(staff, _), let .presence(staff):
             EntityID.staff(staff)
         case let .channelCommand(channel, _), let .channel(channel):
             EntityID.channel(channel)
@@ -83,6 +86,8 @@ public enum EntityReply: Sendable, Equatable {
     case presence(StaffPresence)
     case channel(ChannelState)
     case channels([ChannelState])
+    /// Done; nothing to say.
+    case done
 
     private static func unexpected(_ reply: EntityReply, _ wanted: String) -> RuntimeError {
         .internalFailure(code: "peer_reply_unexpected", message: "wanted \(wanted), the serving node answered \(reply)")

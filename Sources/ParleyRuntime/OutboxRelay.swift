@@ -121,7 +121,7 @@ public final class OutboxRelay: Service {
             guard let staff = chunk.first?.batch.staff else { continue }
             let deliveries = chunk.map { StaffDelivery(room: $0.batch.room, eventSeq: $0.batch.eventSeq, notices: $0.batch.notices) }
             do {
-                _ = try await runtime.staffCommand(deliveries.count == 1 ? .deliver(room: deliveries[0].room, eventSeq: deliveries[0].eventSeq, notices: deliveries[0].notices) : .deliverAll(deliveries), for: staff)
+                _ = try await runtime.perform(.deliverNotices(staff, deliveries))
                 delivered += chunk.map(\.key)
             } catch {
                 logger.debug("outbox delivery failed; will retry", metadata: ["staff": "\(staff)", "error": "\(error)"])

@@ -21,6 +21,7 @@ struct EntityCallCodecTests {
         .file(room, file: "f_1", reader: bo),
         .fileBytes(room, attachment, range: 1..<3),
         .staffCommand(bo, .removeShortcut(code: "x")),
+        .deliverNotices(bo, [StaffDelivery(room: room, eventSeq: 4, notices: [.unread(true)]), StaffDelivery(room: room, eventSeq: 5, notices: [])]),
         .staffAccount(bo),
         .mentions(bo, limit: 50),
         .presence(bo),
@@ -44,6 +45,7 @@ struct EntityCallCodecTests {
             .journal(entries, oldestKept: 1), .journal([], oldestKept: nil), .posted(message, replayed: true), .file(Self.attachment),
             .bytes([9, 8]), .staff(StaffState(id: Self.bo)), .mentions([Mention(room: Self.room, seq: 1, by: Self.bo, at: Timestamp(milliseconds: 3), notify: true)]),
             .presence(StaffPresence(staff: Self.bo, sessions: [NodeID("node-2")!: 2])), .channel(ChannelState(id: ChannelID(unchecked: "c_1"))), .channels([]),
+            .done,
         ]
         for reply in replies {
             #expect(try EntityCallCodec.decodeResult(EntityCallCodec.encode(.success(reply))) == .success(reply))
