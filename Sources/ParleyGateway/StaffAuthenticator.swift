@@ -62,14 +62,13 @@ public struct StaffAuthenticator: Sendable {
         if let known = credentials.credentials(of: staff), Self.constantTimeEqual(hash, known.tokenHash) {
             return Caller(staff: staff, role: known.role)
         }
-        let account = try await runtime.staffAccount(staff)
-        guard let profile = account.profile, Self.constantTimeEqual(hash, account.tokenHash) else {
+        guard let account = try await runtime.staffCredentials(staff), Self.constantTimeEqual(hash, account.tokenHash) else {
             throw GatewayError.invalidToken
         }
         if !runtime.servesAccount(of: staff) {
-            credentials.store(staff, tokenHash: account.tokenHash, role: profile.role)
+            credentials.store(staff, tokenHash: account.tokenHash, role: account.role)
         }
-        return Caller(staff: staff, role: profile.role)
+        return Caller(staff: staff, role: account.role)
     }
 
     static func trimmingBlanks(_ text: Substring) -> String {

@@ -11,11 +11,11 @@ enum EntityCallCodec {
     private enum CallTag: UInt8 {
         case roomCommand = 1, roomState, message, messages, journal, uploadFile, file, fileBytes
         case staffCommand, staffAccount, mentions, presence, channelCommand, channel, servedChannels
-        case postMessage, deliverNotices
+        case postMessage, deliverNotices, staffCredentials
     }
 
     private enum ReplyTag: UInt8 {
-        case room = 1, roomState, message, messages, journal, posted, file, bytes, staff, mentions, presence, channel, channels, done
+        case room = 1, roomState, message, messages, journal, posted, file, bytes, staff, mentions, presence, channel, channels, done, credentials
     }
 
     private enum OutcomeTag: UInt8 { case applied = 1, replayed }
@@ -88,6 +88,9 @@ enum EntityCallCodec {
             tag(.staffCommand)
             writer.write(staff.rawValue)
             command.encode(into: &writer)
+        case let .staffCredentials(staff):
+            tag(.staffCredentials)
+            writer.write(staff.rawValue)
         case let .staffAccount(staff):
             tag(.staffAccount)
             writer.write(staff.rawValue)
@@ -170,6 +173,7 @@ enum EntityCallCodec {
             guard case let .deliverAll(deliveries) = try StaffCommand.decode(from: &reader) else { throw DecodingError("notices that are not a delivery") }
             call = .deliverNotices(id, deliveries)
         case .staffAccount: call = .staffAccount(try staff())
+        case .staffCredentials: call = .staffCredentials(try staff())
         case .mentions:
             let id = try staff()
             call = .mentions(id, limit: try count())
@@ -276,6 +280,13 @@ enum EntityCallCodec {
             for state in states { state.encode(into: &writer) }
         case .done:
             tag(.done)
+        case let .credentials(credentials):
+            tag(.credentials)
+            writer.write(credentials != nil)
+            if let credentials {
+                writer.write(bytes: credentials.tokenHash)
+                writer.write(credentials.role.rawValue)
+            }
         }
     }
 
@@ -316,6 +327,10 @@ enum EntityCallCodec {
         case .channel: return .channel(try ChannelState.decode(from: &reader))
         case .channels: return .channels(try (0..<count()).map { _ throws(DecodingError) in try ChannelState.decode(from: &reader) })
         case .done: return .done
+        case .credentials:
+            guard try reader.readBool() else { return .credentials(nil) }
+            let hash = try reader.readBytes()
+            return .credentials(StaffCredentials(tokenHash: hash, role: try reader.read(StaffRole.self, "staff role")))
         }
     }
 

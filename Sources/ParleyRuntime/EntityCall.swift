@@ -21,6 +21,8 @@ public enum EntityCall: Sendable, Equatable {
     /// with `done` alone: the sender needs no copy of the account.
     case deliverNotices(StaffID, [StaffDelivery])
     case staffAccount(StaffID)
+    /// What a bearer token is checked against: the account's token hash and role.
+    case staffCredentials(StaffID)
     case mentions(StaffID, limit: Int)
     case presence(StaffID)
     case channelCommand(ChannelID, ChannelCommand)
@@ -35,7 +37,7 @@ public enum EntityCall: Sendable, Equatable {
             let .journal(room, _, _, _), let .file(room, _, _), let .fileBytes(room, _, _):
             .room(room)
         case let .uploadFile(upload): .room(upload.room)
-        case let .staffCommand(staff, _), let .deliverNotices(staff, _), let .staffAccount(staff), let .mentions(staff, _), let .presence(staff):
+        case let .staffCommand(staff, _), let .deliverNotices(staff, _), let .staffAccount(staff), let .staffCredentials(staff), let .mentions(staff, _), let .presence(staff):
             EntityID.staff(staff)
         case let .channelCommand(channel, _), let .channel(channel):
             EntityID.channel(channel)
@@ -55,6 +57,17 @@ public struct FileUpload: Sendable, Equatable {
     public var sha256: [UInt8]
     public var caption: String
     public var idempotencyKey: String?
+}
+
+/// What a bearer token is checked against.
+public struct StaffCredentials: Sendable, Equatable {
+    public let tokenHash: [UInt8]
+    public let role: StaffRole
+
+    public init(tokenHash: [UInt8], role: StaffRole) {
+        self.tokenHash = tokenHash
+        self.role = role
+    }
 }
 
 /// What a staff member's live sessions are: how many on each node.
@@ -88,6 +101,8 @@ public enum EntityReply: Sendable, Equatable {
     case channels([ChannelState])
     /// Done; nothing to say.
     case done
+    /// A staff account's credentials; nil when there is no such account.
+    case credentials(StaffCredentials?)
 
     private static func unexpected(_ reply: EntityReply, _ wanted: String) -> RuntimeError {
         .internalFailure(code: "peer_reply_unexpected", message: "wanted \(wanted), the serving node answered \(reply)")
@@ -116,6 +131,11 @@ public enum EntityReply: Sendable, Equatable {
     func journal() throws(RuntimeError) -> ([JournalEntry], UInt64?) {
         guard case let .journal(entries, oldest) = self else { throw Self.unexpected(self, "journal entries") }
         return (entries, oldest)
+    }
+
+    func credentials() throws(RuntimeError) -> StaffCredentials? {
+        guard case let .credentials(credentials) = self else { throw Self.unexpected(self, "credentials") }
+        return credentials
     }
 
     func posted() throws(RuntimeError) -> (message: Message, replayed: Bool) {

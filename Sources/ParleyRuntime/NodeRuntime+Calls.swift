@@ -113,6 +113,9 @@ extension NodeRuntime: PeerReceiver {
             return .done
         case let .staffAccount(staff):
             return .staff(try await current(staff.rawValue, in: staffRegistry(for: staff)))
+        case let .staffCredentials(staff):
+            let account = try await current(staff.rawValue, in: staffRegistry(for: staff))
+            return .credentials(account.profile.map { StaffCredentials(tokenHash: account.tokenHash, role: $0.role) })
         case let .mentions(staff, limit):
             let store = staffStore
             return .mentions(try await store.database.executor.run { () throws(RuntimeError) -> [Mention] in

@@ -214,6 +214,12 @@ public final class NodeRuntime: Sendable {
         try await perform(.staffAccount(id)).staff()
     }
 
+    /// Staff member `id`'s token hash and role (nil: no such account), without the rest of
+    /// the account: what a bearer token is checked against.
+    public func staffCredentials(_ id: StaffID) async throws(RuntimeError) -> StaffCredentials? {
+        try await perform(.staffCredentials(id)).credentials()
+    }
+
     /// Where staff member `id` has live sessions: this node's and those other nodes keep
     /// renewing (a node that stops renewing drops out within the presence lifetime).
     public func presence(of id: StaffID) async throws(RuntimeError) -> StaffPresence {

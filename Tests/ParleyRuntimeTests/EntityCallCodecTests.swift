@@ -23,6 +23,7 @@ struct EntityCallCodecTests {
         .staffCommand(bo, .removeShortcut(code: "x")),
         .deliverNotices(bo, [StaffDelivery(room: room, eventSeq: 4, notices: [.unread(true)]), StaffDelivery(room: room, eventSeq: 5, notices: [])]),
         .staffAccount(bo),
+        .staffCredentials(bo),
         .mentions(bo, limit: 50),
         .presence(bo),
         .channelCommand(ChannelID(unchecked: "c_1"), .removeShortcut(code: "x")),
@@ -45,7 +46,7 @@ struct EntityCallCodecTests {
             .journal(entries, oldestKept: 1), .journal([], oldestKept: nil), .posted(message, replayed: true), .file(Self.attachment),
             .bytes([9, 8]), .staff(StaffState(id: Self.bo)), .mentions([Mention(room: Self.room, seq: 1, by: Self.bo, at: Timestamp(milliseconds: 3), notify: true)]),
             .presence(StaffPresence(staff: Self.bo, sessions: [NodeID("node-2")!: 2])), .channel(ChannelState(id: ChannelID(unchecked: "c_1"))), .channels([]),
-            .done,
+            .done, .credentials(nil), .credentials(StaffCredentials(tokenHash: Array(repeating: 4, count: 32), role: .agent)),
         ]
         for reply in replies {
             #expect(try EntityCallCodec.decodeResult(EntityCallCodec.encode(.success(reply))) == .success(reply))
