@@ -31,8 +31,6 @@ extension Gateway {
         staff.get(":staffID/presence") { request, context -> Response in
             _ = try await caller(of: request)
             let id = try Self.staffID(context.parameters.get("staffID") ?? "")
-            let state = try await runtime.staffAccount(id)
-            guard state.exists else { throw GatewayError(.notFound, code: DomainError.Code.staffNotFound.rawValue, "no staff member \(id)") }
             return JSONBody.response(PresenceResponse(try await runtime.presence(of: id)))
         }
 

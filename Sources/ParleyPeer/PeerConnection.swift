@@ -100,7 +100,11 @@ final class PeerConnection: Sendable {
 
     /// One request and its answer on a stream of its own, within `timeout`.
     func unary(path: String, request: ByteBuffer, timeout: Duration, maxMessageBytes: Int) async throws(ClusterError) -> [UInt8] {
+        let deadline = ContinuousClock.now + timeout
         let connected = try await connected()
+        // One deadline covers dialling (when there was no connection) and the call.
+        let remaining = deadline - .now
+        guard remaining > .zero else { throw ClusterError(.peerUnavailable, "no answer within \(timeout)") }
         let answer = connected.channel.eventLoop.makePromise(of: [UInt8].self)
         let headers = PeerWire.requestHeaders(path: path, authority: authority, secure: isSecure)
         let created = connected.channel.eventLoop.makePromise(of: (any Channel).self)
@@ -108,7 +112,7 @@ final class PeerConnection: Sendable {
         connected.multiplexer.createStreamChannel(promise: created) { stream in
             stream.eventLoop.makeCompletedFuture {
                 try stream.pipeline.syncOperations.addHandler(
-                    UnaryCallHandler(headers: headers, request: request, timeout: timeout, maxMessageBytes: maxMessageBytes, answer: answer))
+                    UnaryCallHandler(headers: headers, request: request, timeout: remaining, maxMessageBytes: maxMessageBytes, answer: answer))
             }
         }
         do {

@@ -122,6 +122,9 @@ extension NodeRuntime: PeerReceiver {
                 try store.mentions(of: staff, limit: limit)
             })
         case let .presence(staff):
+            guard try await current(staff.rawValue, in: staffRegistry(for: staff)).exists else {
+                throw .rejected(DomainError(.staffNotFound, "no staff member \(staff)"))
+            }
             return .presence(presenceHere(of: staff))
         case let .channelCommand(channel, command):
             return .channel(try await run(command, on: channel.rawValue, in: channelRegistry(for: channel)))

@@ -222,6 +222,7 @@ public final class NodeRuntime: Sendable {
 
     /// Where staff member `id` has live sessions: this node's and those other nodes keep
     /// renewing (a node that stops renewing drops out within the presence lifetime).
+    /// Fails with `staff_not_found` when there is no such account (one call to the serving node).
     public func presence(of id: StaffID) async throws(RuntimeError) -> StaffPresence {
         try await perform(.presence(id)).presence()
     }

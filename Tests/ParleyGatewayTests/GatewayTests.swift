@@ -88,6 +88,7 @@ struct GatewayTests {
                 ("/v1/rooms", .post, testToken, #"{"name":"x","members":["not valid"]}"#, .badRequest, "invalid_argument"),
                 ("/v1/rooms", .post, testToken, #"{"name":""}"#, .badRequest, "invalid_argument"),
                 ("/v1/nothing", .get, testToken, nil, .notFound, "route_not_found"),
+                ("/v1/staff/nobody/presence", .get, testToken, nil, .notFound, "staff_not_found"),
                 ("/v1/rooms", .get, testToken, nil, .methodNotAllowed, "method_not_allowed"),
                 (messages, .put, testToken, #"{"text":"x"}"#, .methodNotAllowed, "method_not_allowed"),
                 (messages, .post, testToken, #"{"text":null}"#, .badRequest, "invalid_argument"),
