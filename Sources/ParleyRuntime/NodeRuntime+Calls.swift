@@ -107,9 +107,7 @@ extension NodeRuntime: PeerReceiver {
         case let .staffCommand(staff, command):
             return .staff(try await run(command, on: staff.rawValue, in: staffRegistry(for: staff)))
         case let .deliverNotices(staff, deliveries):
-            let command: StaffCommand = deliveries.count == 1
-                ? .deliver(room: deliveries[0].room, eventSeq: deliveries[0].eventSeq, notices: deliveries[0].notices) : .deliverAll(deliveries)
-            _ = try await run(command, on: staff.rawValue, in: staffRegistry(for: staff))
+            _ = try await run(.deliverAll(deliveries), on: staff.rawValue, in: staffRegistry(for: staff))
             return .done
         case let .staffAccount(staff):
             return .staff(try await current(staff.rawValue, in: staffRegistry(for: staff)))

@@ -45,7 +45,7 @@ public final class OutboxRelay: Service {
         }
     }
 
-    /// Staff members delivered to at once (each one's records in turn).
+    /// Staff members delivered to at once (each one's records in order, in as few commands as they fit).
     static let concurrentTargets = 64
 
     /// Delivers up to 256 records of each partition; returns how many went and whether any
