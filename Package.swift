@@ -42,9 +42,13 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "ParleyRaft",
+            swiftSettings: strict
+        ),
+        .target(
             name: "ParleyCluster",
             dependencies: [
-                "ParleyStorage",
+                "ParleyStorage", "ParleyRaft",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -139,8 +143,10 @@ let package = Package(
         ),
         .testTarget(name: "ParleyStorageTests", dependencies: ["ParleyStorage"]),
         .testTarget(name: "ParleyDomainTests", dependencies: ["ParleyDomain"]),
-        .testTarget(name: "ParleyClusterTests", dependencies: ["ParleyCluster", "ParleyStorage"]),
-        .target(name: "ParleyTestKit", swiftSettings: strict),
+        .testTarget(name: "ParleyClusterTests", dependencies: ["ParleyCluster", "ParleyStorage", "ParleyRaft"]),
+        .target(name: "ParleyTestKit", dependencies: ["ParleyRaft"], swiftSettings: strict),
+        .testTarget(name: "ParleyTestKitTests", dependencies: ["ParleyTestKit"]),
+        .testTarget(name: "ParleyRaftTests", dependencies: ["ParleyRaft", "ParleyTestKit"]),
         .testTarget(
             name: "ParleyPeerTests",
             dependencies: ["ParleyPeer", "ParleyCluster", "ParleyTestKit", .product(name: "NIOCore", package: "swift-nio")]

@@ -6,17 +6,7 @@ extension LocalPartitionLog {
     static func recover(
         database: Database, families: LogFamilies, partitionCount: Int, stateMachine: any PartitionStateMachine
     ) throws -> [PartitionProgress] {
-        if let layout = try database.get(LogLayout.layoutKey, in: families.meta) {
-            let stored = layout.reduce(0) { $0 << 8 | Int($1) }
-            guard stored == partitionCount else {
-                throw ClusterError(
-                    .layoutMismatch,
-                    "the data directory was created with \(stored) partitions but the configuration says \(partitionCount)")
-            }
-        } else {
-            let bytes = [UInt8(partitionCount >> 8 & 0xFF), UInt8(partitionCount & 0xFF)]
-            try database.put(LogLayout.layoutKey, bytes, in: families.meta, sync: true)
-        }
+        try LogLayout.checkPartitionCount(partitionCount, database: database, meta: families.meta)
         // The log family's memtable is sorted on every read; reading SST files instead keeps
         // the per-partition scans below cheap.
         try database.flush(families.log)

@@ -16,7 +16,7 @@ import Synchronization
 /// `run()` starts it and awaits it, so it is as structured as any service. On graceful
 /// shutdown the log refuses new entries, commits what is queued, flushes the state and
 /// returns.
-public final class LocalPartitionLog: PartitionLog, Service {
+public final class LocalPartitionLog: NodePartitionLog {
     /// Settings; every field has a default.
     public struct Configuration: Sendable {
         /// The most entries one commit takes.
@@ -105,7 +105,8 @@ public final class LocalPartitionLog: PartitionLog, Service {
     public static func openDatabase(at path: String) throws(StorageError) -> Database {
         var options = DatabaseOptions()
         options.appendOnlyFamilies = [LogLayout.logFamily]
-        return try Database.open(at: path, columnFamilies: requiredFamilies, options: options)
+        // The replicated log's family too, so one data directory serves either log.
+        return try Database.open(at: path, columnFamilies: ReplicatedPartitionLog.requiredFamilies, options: options)
     }
 
     /// The column family that state machines' writes land in, for reading applied state.

@@ -59,6 +59,21 @@ enum LogLayout {
 
     static let layoutKey = Array("layout/partitions".utf8)
 
+    /// Records the partition count in a new database; refuses a database laid out for another.
+    static func checkPartitionCount(_ partitionCount: Int, database: Database, meta: ColumnFamily) throws {
+        if let layout = try database.get(layoutKey, in: meta) {
+            let stored = layout.reduce(0) { $0 << 8 | Int($1) }
+            guard stored == partitionCount else {
+                throw ClusterError(
+                    .layoutMismatch,
+                    "the data directory was created with \(stored) partitions but the configuration says \(partitionCount)")
+            }
+        } else {
+            let bytes = [UInt8(partitionCount >> 8 & 0xFF), UInt8(partitionCount & 0xFF)]
+            try database.put(layoutKey, bytes, in: meta, sync: true)
+        }
+    }
+
     /// `partition(2) ++ 0x00 ++ "applied"`: entity kinds start at 1, so no entity key collides.
     static func appliedKey(_ partition: PartitionID) -> [UInt8] { partition.keyPrefix + [0] + Array("applied".utf8) }
 

@@ -1,4 +1,5 @@
 import ParleyStorage
+import ServiceLifecycle
 
 /// Where an appended entry landed: its partition, its index in that partition's log, and the
 /// generation it was proposed under.
@@ -63,6 +64,9 @@ public struct ClusterError: Error, Equatable, Sendable, CustomStringConvertible 
         /// The partition's generation (the leader term, once replicated) moved on since the
         /// proposer activated: it must reload its state and decide again.
         case stale = "log_stale_generation"
+        /// This node does not lead the entry's partition (the message names the leader when
+        /// one is known): the caller goes to the leader.
+        case notLeader = "log_not_leader"
         /// The state machine refused the entry.
         case rejected = "log_entry_rejected"
         /// The write did not become durable.
@@ -107,4 +111,31 @@ public protocol PartitionLog: Sendable {
     /// appended in the order of the calls, which is why this is synchronous: an actor calls
     /// it without suspending between deciding and queueing.
     func append(_ payload: [UInt8], to partition: PartitionID, generation: UInt64) -> AppendTicket
+}
+
+/// A partition log a node runs as one of its services: the single-node `LocalPartitionLog`,
+/// or the Raft-replicated `ReplicatedPartitionLog` of a cluster.
+public protocol NodePartitionLog: PartitionLog, Service {
+    /// The column family that state machines' writes land in, for reading applied state.
+    var stateColumnFamily: ColumnFamily { get }
+    /// Stops taking entries; `run` returns once what is under way is settled.
+    func close()
+}
+
+/// Where a partition's entities are served right now.
+public enum PartitionRoute: Sendable, Equatable {
+    /// On this node: it leads the partition and takes its entries.
+    case here
+    /// On another node: the leader when known (nil while there is none, or this node does
+    /// not replicate the partition and has no hint).
+    case elsewhere(NodeID?)
+}
+
+/// Tells the runtime, at every call, which node serves a partition. A replicated log answers
+/// from Raft's leadership, which moves on failover; static placement never moves.
+public protocol PartitionLeadership: Sendable {
+    func route(_ partition: PartitionID) -> PartitionRoute
+    /// A node answered that `leader` leads `partition`; kept as a hint where this node has no
+    /// view of its own (it does not replicate the partition).
+    func noteLeader(_ leader: NodeID, of partition: PartitionID)
 }

@@ -10,6 +10,9 @@ public enum PeerMessageKind: UInt8, Sendable, CaseIterable {
     case liveEvents = 2
     /// What the sending node's sessions follow (rooms, staff), renewed as soft state.
     case liveInterest = 3
+    /// Raft messages of any partitions both nodes replicate (ParleyRaft's `RaftCodec`),
+    /// answered empty: Raft's own messages carry every answer.
+    case raft = 4
 }
 
 /// How a node reaches the other nodes of its cluster. ParleyPeer implements it over gRPC
@@ -24,6 +27,21 @@ public protocol PeerTransport: Sendable {
 public protocol PeerReceiver: Sendable {
     /// Handles a message from `node`; the bytes returned are the answer.
     func receive(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID) async -> [UInt8]
+}
+
+/// Hands Raft messages to the replicated log and everything else to the runtime.
+public struct PeerRouter: PeerReceiver {
+    let raft: any PeerReceiver
+    let others: any PeerReceiver
+
+    public init(raft: any PeerReceiver, others: any PeerReceiver) {
+        self.raft = raft
+        self.others = others
+    }
+
+    public func receive(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID) async -> [UInt8] {
+        kind == .raft ? await raft.receive(kind, body, from: node) : await others.receive(kind, body, from: node)
+    }
 }
 
 /// Holds the receiver a transport hands incoming messages to: the transport is built before

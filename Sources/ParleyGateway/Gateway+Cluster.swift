@@ -9,15 +9,27 @@ public struct ClusterView: Sendable {
     public let placement: Placement
     public let ownID: NodeID
     public let peers: @Sendable () -> [(peer: ClusterMember, health: PeerHealth)]
+    /// Where each partition is served now (Raft leadership with replication); nil: by placement.
+    public let leadership: (any PartitionLeadership)?
 
     public init(
-        membership: ClusterMembership, placement: Placement, ownID: NodeID,
+        membership: ClusterMembership, placement: Placement, ownID: NodeID, leadership: (any PartitionLeadership)? = nil,
         peers: @escaping @Sendable () -> [(peer: ClusterMember, health: PeerHealth)]
     ) {
         self.membership = membership
         self.placement = placement
         self.ownID = ownID
+        self.leadership = leadership
         self.peers = peers
+    }
+
+    /// The node serving `partition` as this node knows it; nil while unknown.
+    func leader(of partition: PartitionID) -> NodeID? {
+        guard let leadership else { return placement.leader(of: partition) }
+        switch leadership.route(partition) {
+        case .here: return ownID
+        case let .elsewhere(leader): return leader
+        }
     }
 }
 
@@ -46,10 +58,15 @@ struct ClusterStatusResponse: Encodable {
     let replicationFactor: Int
     let serves: Int
     let replicates: Int
+    /// Whether partitions are Raft groups (leaders move on failover).
+    let replicated: Bool
+    /// Each partition's serving node as this node knows it (null while unknown, e.g. during
+    /// an election, or for a partition this node does not replicate and never asked about).
+    let leaders: [String?]
     let peers: [Peer]
 
     enum CodingKeys: String, CodingKey {
-        case fingerprint, partitions, serves, replicates, peers
+        case fingerprint, partitions, serves, replicates, replicated, leaders, peers
         case nodeID = "node_id", replicationFactor = "replication_factor"
     }
 
@@ -58,8 +75,10 @@ struct ClusterStatusResponse: Encodable {
         fingerprint = view.membership.fingerprint
         partitions = view.membership.partitionCount
         replicationFactor = view.membership.replicationFactor
-        serves = view.placement.partitions(ledBy: view.ownID).count
         replicates = view.placement.partitions(replicatedOn: view.ownID).count
+        replicated = view.leadership != nil
+        leaders = (0..<view.membership.partitionCount).map { view.leader(of: PartitionID(UInt16($0)))?.rawValue }
+        serves = leaders.filter { $0 == view.ownID.rawValue }.count
         peers = view.peers().map { peer, health in
             var state = "unknown"
             var roundTrip: Double?

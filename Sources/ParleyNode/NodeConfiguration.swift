@@ -52,8 +52,11 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// How long another node's live sessions count as present (and its followed rooms are
     /// sent events) without the node renewing them; it renews every fifth of this.
     public var presenceLifetimeMilliseconds = 5_000
-    /// How long a call forwarded to the node serving an entity may take.
+    /// How long a call forwarded to the node serving an entity may take, failovers included.
     public var forwardTimeoutMilliseconds = 5_000
+    /// One Raft tick of a replicated cluster: leaders heartbeat every 2 ticks, followers
+    /// start an election after 10 to 20 ticks without a leader.
+    public var raftTickMilliseconds = 50
     /// A directory of peer certificates (`ca.pem`, `<node id>.pem`, `<node id>-key.pem`, made
     /// by `scripts/make-peer-certs`): nodes then talk mutual TLS. Empty: plaintext.
     public var peerTLSDirectory = ""

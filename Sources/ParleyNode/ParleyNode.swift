@@ -17,7 +17,8 @@ import ServiceLifecycle
 public struct ParleyNode: Sendable {
     public let configuration: NodeConfiguration
     public let database: Database
-    public let log: LocalPartitionLog
+    /// The single-node log, or on a cluster with replication the Raft-replicated one.
+    public let log: any NodePartitionLog
     public let runtime: NodeRuntime
     public let readiness: NodeReadiness
     /// The live sessions connected to this node.
@@ -49,12 +50,6 @@ public struct ParleyNode: Sendable {
         (adminToken, adminTokenOrigin) = try AdminToken.resolve(configured: configuration.adminToken, dataDirectory: configuration.dataDirectory)
         let databasePath = (configuration.dataDirectory as NSString).appendingPathComponent("db")
         database = try LocalPartitionLog.openDatabase(at: databasePath)
-        var logConfiguration = LocalPartitionLog.Configuration()
-        logConfiguration.maxBatchEntries = configuration.maxCommitBatch
-        logConfiguration.retainedEntries = UInt64(configuration.logRetainedEntries)
-        log = try LocalPartitionLog(
-            database: database, partitionCount: configuration.partitions, stateMachine: EntityStateApplier(),
-            configuration: logConfiguration, logger: logger)
         var runtimeConfiguration = RuntimeConfiguration()
         runtimeConfiguration.passivateAfter = .milliseconds(Int64(configuration.passivateAfterSeconds * 1_000))
         runtimeConfiguration.passivationSweepInterval = .milliseconds(Int64(configuration.passivationSweepSeconds * 1_000))
@@ -63,7 +58,6 @@ public struct ParleyNode: Sendable {
         let membership = try configuration.clusterMembership()
         let placement = Placement(membership)
         let ownID = NodeID(configuration.nodeID)!  // checked by clusterMembership()
-        runtimeConfiguration.servedPartitions = ServedPartitions(placement: placement, node: ownID)
         runtimeConfiguration.forwardTimeout = .milliseconds(configuration.forwardTimeoutMilliseconds)
         var peerConfiguration = PeerNetwork.Configuration()
         // A forwarded upload travels as one message: the peers take the largest file allowed.
@@ -75,13 +69,35 @@ public struct ParleyNode: Sendable {
             membership.members.count > 1
             ? try PeerNetwork(membership: membership, ownID: ownID, configuration: peerConfiguration, logger: logger) : nil
         self.peers = peers
-        cluster = ClusterView(membership: membership, placement: placement, ownID: ownID) { peers?.statuses() ?? [] }
+        if let peers, membership.effectiveReplicationFactor > 1 {
+            // Every partition a Raft group over its replicas; the leaders serve.
+            var raftConfiguration = ReplicatedPartitionLog.Configuration()
+            raftConfiguration.tickInterval = .milliseconds(Int64(configuration.raftTickMilliseconds))
+            let replicated = try ReplicatedPartitionLog(
+                database: database, placement: placement, ownID: ownID, stateMachine: EntityStateApplier(), transport: peers,
+                configuration: raftConfiguration, logger: logger)
+            log = replicated
+            runtimeConfiguration.servedPartitions = ServedPartitions(placement: placement, node: ownID, leadership: replicated)
+        } else {
+            // One node, or one replica per partition: each partition's first node serves it alone.
+            var logConfiguration = LocalPartitionLog.Configuration()
+            logConfiguration.maxBatchEntries = configuration.maxCommitBatch
+            logConfiguration.retainedEntries = UInt64(configuration.logRetainedEntries)
+            log = try LocalPartitionLog(
+                database: database, partitionCount: configuration.partitions, stateMachine: EntityStateApplier(),
+                configuration: logConfiguration, logger: logger)
+            runtimeConfiguration.servedPartitions = ServedPartitions(placement: placement, node: ownID)
+        }
+        cluster = ClusterView(membership: membership, placement: placement, ownID: ownID, leadership: log as? ReplicatedPartitionLog) {
+            peers?.statuses() ?? []
+        }
         logger.notice(
             "cluster placement",
             metadata: [
                 "fingerprint": "\(membership.fingerprint)", "nodes": "\(membership.members.count)",
                 "serves": "\(placement.partitions(ledBy: ownID).count) of \(membership.partitionCount) partitions",
                 "replicates": "\(placement.partitions(replicatedOn: ownID).count)",
+                "replicated": "\(log is ReplicatedPartitionLog)",
             ])
         let hub = LiveHub()
         self.hub = hub
@@ -100,7 +116,11 @@ public struct ParleyNode: Sendable {
             events: relay ?? hub, staffEvents: relay ?? hub, configuration: runtimeConfiguration, linkPreviews: previewQueue,
             liveSessions: hub, peers: peers, relay: relay, logger: logger)
         self.runtime = runtime
-        peers?.inbox.set(runtime)
+        if let replicated = log as? ReplicatedPartitionLog {
+            peers?.inbox.set(PeerRouter(raft: replicated, others: runtime))
+        } else {
+            peers?.inbox.set(runtime)
+        }
         if let previewQueue {
             var previews = LinkPreviewConfiguration()
             previews.allowPrivateAddresses = configuration.linkPreviewPrivateAddresses

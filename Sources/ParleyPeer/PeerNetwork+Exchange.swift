@@ -81,6 +81,7 @@ extension PeerNetwork {
         case .entityCall: .entityCall
         case .liveEvents: .liveEvents
         case .liveInterest: .liveInterest
+        case .raft: .raft
         }
     }
 
@@ -89,6 +90,7 @@ extension PeerNetwork {
         case .entityCall: .entityCall
         case .liveEvents: .liveEvents
         case .liveInterest: .liveInterest
+        case .raft: .raft
         default: nil
         }
     }

@@ -16,18 +16,30 @@ public final class EntityRegistry<Entity: ActivatedEntity>: Sendable {
         var entity: Entity
         var leases: Int
         var lastUsed: ContinuousClock.Instant
+        /// The partition's generation when the entity was activated.
+        var generation: UInt64
     }
 
     private let slots = Mutex<[String: Slot]>([:])
     private let activate: @Sendable (String) -> Entity
-    /// Set when another node serves this partition: every command is refused with it.
-    private let refusal: RuntimeError?
+    /// Asked at every command: the error to refuse it with while another node serves the
+    /// partition, nil while this node does.
+    private let refusal: @Sendable () -> RuntimeError?
+    /// Asked at every command: the partition's generation (its leader's term). An entity
+    /// activated under another generation is never used again: a fresh one loads the applied
+    /// state, so no command decides on state from before a leadership change.
+    private let generation: @Sendable () -> UInt64
 
     /// - Parameters:
-    ///   - refusal: the error for every command, when the partition is served elsewhere.
+    ///   - refusal: the error for every command while the partition is served elsewhere.
+    ///   - generation: the partition's current generation.
     ///   - activate: makes the entity for a key; it loads its state lazily.
-    public init(refusal: RuntimeError? = nil, activate: @escaping @Sendable (String) -> Entity) {
+    public init(
+        refusal: @escaping @Sendable () -> RuntimeError? = { nil }, generation: @escaping @Sendable () -> UInt64 = { 0 },
+        activate: @escaping @Sendable (String) -> Entity
+    ) {
         self.refusal = refusal
+        self.generation = generation
         self.activate = activate
     }
 
@@ -38,22 +50,23 @@ public final class EntityRegistry<Entity: ActivatedEntity>: Sendable {
         now: ContinuousClock.Instant = .now,
         _ body: (Entity) async throws(RuntimeError) -> R
     ) async throws(RuntimeError) -> R {
-        if let refusal { throw refusal }
+        if let refusal = refusal() { throw refusal }
         let entity = lease(key, now: now)
         defer { release(key, entity) }
         return try await body(entity)
     }
 
     func lease(_ key: String, now: ContinuousClock.Instant) -> Entity {
-        slots.withLock { slots in
-            if var slot = slots[key], !slot.entity.isRetired {
+        let current = generation()
+        return slots.withLock { slots in
+            if var slot = slots[key], !slot.entity.isRetired, slot.generation == current {
                 slot.leases += 1
                 slot.lastUsed = now
                 slots[key] = slot
                 return slot.entity
             }
             let entity = activate(key)
-            slots[key] = Slot(entity: entity, leases: 1, lastUsed: now)
+            slots[key] = Slot(entity: entity, leases: 1, lastUsed: now, generation: current)
             return entity
         }
     }

@@ -81,29 +81,37 @@ public final class LiveRelay: RoomEventSink, StaffEventSink, Service {
     /// Returns once the node serving `room` sends this node its events (at once when this node
     /// serves it). Called before a session reads what it missed, so nothing falls in between.
     public func follow(_ room: RoomID) async {
-        await ensureRegistered(with: servingNode(of: EntityID.room(room)))
+        await ensureRegistered(with: interestedNodes(of: EntityID.room(room)))
     }
 
     /// Returns once the node serving `staff`'s account knows of this node's sessions of them.
     public func attend(_ staff: StaffID) async {
-        await ensureRegistered(with: servingNode(of: EntityID.staff(staff)))
+        await ensureRegistered(with: interestedNodes(of: EntityID.staff(staff)))
     }
 
-    private func ensureRegistered(with node: NodeID?) async {
-        guard let node, let link = links[node], !stopping.load(ordering: .acquiring) else { return }
-        await link.ensure()
+    private func ensureRegistered(with nodes: [NodeID]) async {
+        guard !stopping.load(ordering: .acquiring) else { return }
+        await withTaskGroup(of: Void.self) { group in
+            for node in nodes {
+                guard let link = links[node] else { continue }
+                group.addTask { await link.ensure() }
+            }
+        }
     }
 
-    func servingNode(of entity: EntityID) -> NodeID? {
-        served.servingNode(of: partitioner.partition(for: entity.description))
+    /// The other nodes that must know this node's interest in `entity`: the node serving its
+    /// partition, and with replication every replica of it, so that whichever replica leads
+    /// next already knows where to send the partition's events (no gap after a failover).
+    func interestedNodes(of entity: EntityID) -> [NodeID] {
+        served.interestedNodes(of: partitioner.partition(for: entity.description))
     }
 
     /// What this node's sessions need from `peer`.
     func interest(servedBy peer: NodeID) -> LiveInterest {
         let all = hub.interest()
         return LiveInterest(
-            rooms: all.rooms.filter { servingNode(of: .room($0)) == peer },
-            staff: all.staff.filter { servingNode(of: EntityID.staff($0.key)) == peer })
+            rooms: all.rooms.filter { interestedNodes(of: .room($0)).contains(peer) },
+            staff: all.staff.filter { interestedNodes(of: EntityID.staff($0.key)).contains(peer) })
     }
 
     // MARK: Receiving
@@ -131,7 +139,7 @@ public final class LiveRelay: RoomEventSink, StaffEventSink, Service {
                 logger.warning("unreadable live events from a peer", metadata: ["peer": "\(node)", "error": "\(error)"])
             }
             return []
-        case .entityCall:
+        case .entityCall, .raft:
             return []
         }
     }

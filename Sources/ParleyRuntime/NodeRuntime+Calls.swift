@@ -7,13 +7,50 @@ extension NodeRuntime: PeerReceiver {
     /// the node that does and answers with what that node answered.
     func perform(_ call: EntityCall) async throws(RuntimeError) -> EntityReply {
         Self.entityCalls.increment()
-        if peers != nil, let entity = call.entity,
-            let node = configuration.servedPartitions.servingNode(of: partitioner.partition(for: entity.description))
-        {
-            return try await perform(call, on: node)
+        guard peers != nil, let entity = call.entity else { return try await performHere(call) }
+        let served = configuration.servedPartitions
+        let partition = partitioner.partition(for: entity.description)
+        guard served.isReplicated else {
+            if let node = served.servingNode(of: partition) { return try await perform(call, on: node) }
+            return try await performHere(call)
         }
-        return try await performHere(call)
+        // The partition's leader can move while the call is under way (a failover): the call
+        // goes wherever the partition is served now, and again after a refusal that only says
+        // "not here", until `forwardTimeout`. Clients see a slower answer, not an error.
+        let deadline = ContinuousClock.now + configuration.forwardTimeout
+        var pause = Duration.milliseconds(10)
+        var turn = 0
+        while true {
+            do {
+                switch served.route(partition) {
+                case .here: return try await performHere(call)
+                case let .elsewhere(leader?): return try await perform(call, on: leader)
+                case .elsewhere(nil):
+                    guard let replica = served.replica(of: partition, turn: turn) else { return try await performHere(call) }
+                    return try await perform(call, on: replica)
+                }
+            } catch {
+                guard Self.failoverCodes.contains(error.code), ContinuousClock.now + pause < deadline else { throw error }
+                served.noteLeader(from: error, of: partition)
+                Self.failoverRetries.increment()
+                turn += 1
+                do {
+                    try await Task.sleep(for: pause)
+                } catch {
+                    throw .unavailable(code: "cancelled", message: "the call was cancelled while its partition changed leader")
+                }
+                pause = min(pause * 2, .milliseconds(160))
+            }
+        }
     }
+
+    /// Refusals that mean "not here, not now": the partition's leader moved or is being
+    /// elected. Nothing of the call took effect, or (a stale term) it may still commit and a
+    /// retry decides on the state that says so.
+    static let failoverCodes: Set<String> = [
+        RuntimeError.partitionElsewhere, ClusterError.Code.notLeader.rawValue, ClusterError.Code.stale.rawValue,
+        ClusterError.Code.peerUnavailable.rawValue, RuntimeError.entityRetired,
+    ]
 
     /// Whether this node serves staff member `staff`'s account (reads of it are local).
     public func servesAccount(of staff: StaffID) -> Bool {
@@ -48,6 +85,8 @@ extension NodeRuntime: PeerReceiver {
             return EntityCallCodec.encode(await answer(body, from: node))
         case .liveEvents, .liveInterest:
             return await relay?.receive(kind, body, from: node) ?? []
+        case .raft:
+            return []  // the node's `PeerRouter` hands these to the replicated log
         }
     }
 
@@ -155,6 +194,8 @@ extension NodeRuntime: PeerReceiver {
 
     /// Entity calls this node made on behalf of its clients and services (here or forwarded).
     static let entityCalls = Counter(label: "parley_entity_calls_total")
+    /// Calls tried again because their partition's leader moved or was being elected.
+    static let failoverRetries = Counter(label: "parley_failover_retries_total")
     /// Those of them forwarded to the node serving the entity.
     static let forwardedCalls = Counter(label: "parley_forwarded_calls_total")
     static let forwardFailures = Counter(label: "parley_forward_failures_total")

@@ -79,12 +79,13 @@ public final class NodeRuntime: Sendable {
         self.logger = logger
         let staffStore = StaffStore(database: database, family: stateFamily, partitioner: partitioner)
         self.staffStore = staffStore
+        let served = configuration.servedPartitions
         let staffWiring = StaffActor.Wiring(
             load: { key throws(RuntimeError) in try staffStore.load(StaffID(unchecked: key)) },
             envelope: { key, events in .staff(StaffID(unchecked: key), events) },
             publish: { events, state in staffEvents.publish(events, staff: state) })
         self.staff = partitioner.allPartitions.map { partition in
-            EntityRegistry(refusal: configuration.servedPartitions.refusal(for: partition)) { key in StaffActor(key: key, partition: partition, wiring: staffWiring, log: log, clock: clock) }
+            EntityRegistry(refusal: { served.refusal(for: partition) }, generation: { log.generation(of: partition) }) { key in StaffActor(key: key, partition: partition, wiring: staffWiring, log: log, clock: clock) }
         }
         let channelStore = ChannelStore(database: database, family: stateFamily, partitioner: partitioner)
         self.channelStore = channelStore
@@ -93,11 +94,11 @@ public final class NodeRuntime: Sendable {
             envelope: { key, events in .channel(ChannelID(unchecked: key), events) },
             publish: { _, _ in })
         self.channels = partitioner.allPartitions.map { partition in
-            EntityRegistry(refusal: configuration.servedPartitions.refusal(for: partition)) { key in ChannelActor(key: key, partition: partition, wiring: channelWiring, log: log, clock: clock) }
+            EntityRegistry(refusal: { served.refusal(for: partition) }, generation: { log.generation(of: partition) }) { key in ChannelActor(key: key, partition: partition, wiring: channelWiring, log: log, clock: clock) }
         }
         let signal = outboxSignal
         self.rooms = partitioner.allPartitions.map { partition in
-            EntityRegistry(refusal: configuration.servedPartitions.refusal(for: partition)) { key in
+            EntityRegistry(refusal: { served.refusal(for: partition) }, generation: { log.generation(of: partition) }) { key in
                 RoomActor(
                     id: RoomID(unchecked: key), partition: partition, store: store, log: log,
                     clock: clock, limits: configuration.roomLimits, events: events, outboxWritten: { signal.fire() })

@@ -36,6 +36,7 @@ nonisolated enum Parley_Peer_V1_MessageKind: SwiftProtobuf.Enum, Swift.CaseItera
   case entityCall // = 1
   case liveEvents // = 2
   case liveInterest // = 3
+  case raft // = 4
   case UNRECOGNIZED(Int)
 
   init() {
@@ -48,6 +49,7 @@ nonisolated enum Parley_Peer_V1_MessageKind: SwiftProtobuf.Enum, Swift.CaseItera
     case 1: self = .entityCall
     case 2: self = .liveEvents
     case 3: self = .liveInterest
+    case 4: self = .raft
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -58,6 +60,7 @@ nonisolated enum Parley_Peer_V1_MessageKind: SwiftProtobuf.Enum, Swift.CaseItera
     case .entityCall: return 1
     case .liveEvents: return 2
     case .liveInterest: return 3
+    case .raft: return 4
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -68,6 +71,7 @@ nonisolated enum Parley_Peer_V1_MessageKind: SwiftProtobuf.Enum, Swift.CaseItera
     .entityCall,
     .liveEvents,
     .liveInterest,
+    .raft,
   ]
 
 }
@@ -114,7 +118,7 @@ nonisolated struct Parley_Peer_V1_FrameBatch: Sendable {
 fileprivate nonisolated let _protobuf_package = "parley.peer.v1"
 
 nonisolated extension Parley_Peer_V1_MessageKind: SwiftProtobuf._ProtoNameProviding {
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MESSAGE_KIND_UNSPECIFIED\0\u{1}ENTITY_CALL\0\u{1}LIVE_EVENTS\0\u{1}LIVE_INTEREST\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MESSAGE_KIND_UNSPECIFIED\0\u{1}ENTITY_CALL\0\u{1}LIVE_EVENTS\0\u{1}LIVE_INTEREST\0\u{1}RAFT\0")
 }
 
 nonisolated extension Parley_Peer_V1_Frame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -1,0 +1,67 @@
+import ParleyRaft
+
+/// One partition's replica on this node, as the driver thread keeps it: the Raft instance,
+/// what of its log is on disk, what is applied, and the proposals waiting to commit.
+struct RaftGroup: Sendable {
+    let partition: PartitionID
+    var node: RaftNode
+    /// The last log index persisted (a longer persisted tail is deleted when overwritten).
+    var persistedLastIndex: UInt64
+    /// The last entry applied to the state family.
+    var applied: UInt64
+    /// The applied index last written beside the state.
+    var appliedWritten: UInt64
+    /// Proposals of this node's leadership by log index, with the term they were proposed in.
+    var pending: [UInt64: (term: UInt64, ticket: AppendTicket)] = [:]
+    /// While leading: the index of the first entry of this term. The leader takes entries
+    /// once it has applied up to here, so its actors start from complete state.
+    var leaderStartIndex: UInt64?
+    /// Ticks since this node stopped leading with proposals still waiting for their outcome.
+    var orphanedTicks = 0
+    /// Ticks since leadership was last handed to the preferred leader.
+    var ticksSinceTransfer = 0
+
+    init(partition: PartitionID, node: RaftNode, persistedLastIndex: UInt64, applied: UInt64) {
+        self.partition = partition
+        self.node = node
+        self.persistedLastIndex = persistedLastIndex
+        self.applied = applied
+        appliedWritten = applied
+    }
+
+    /// This node leads and has caught up with its own term.
+    var servingHere: Bool {
+        guard node.role == .leader, let start = leaderStartIndex else { return false }
+        return applied >= start
+    }
+
+    /// One tick, and what the shell decides on it: proposals that outlived this node's
+    /// leadership by three election timeouts without learning their outcome are returned to
+    /// be failed (their entries may still commit); a leader that is not the partition's
+    /// preferred leader hands leadership to it once it is caught up (at most every two
+    /// election timeouts), so leaderships spread as placement intends, also after a restart.
+    mutating func tick(preferred: UInt64, electionTicks: Int) -> [AppendTicket] {
+        node.tick()
+        var expired: [AppendTicket] = []
+        if node.role != .leader, !pending.isEmpty {
+            orphanedTicks += 1
+            if orphanedTicks > 3 * electionTicks { expired = takePending() }
+        } else {
+            orphanedTicks = 0
+        }
+        ticksSinceTransfer += 1
+        if node.role == .leader, preferred != node.id, preferred != 0, ticksSinceTransfer >= 2 * electionTicks,
+            let progress = node.replication(of: preferred), progress.match == node.lastIndex
+        {
+            ticksSinceTransfer = 0
+            try? node.transferLeadership(to: preferred)
+        }
+        return expired
+    }
+
+    /// Takes every waiting proposal, for failing them when leadership moves on.
+    mutating func takePending() -> [AppendTicket] {
+        defer { pending = [:] }
+        return pending.values.map(\.ticket)
+    }
+}

@@ -1,0 +1,250 @@
+import Foundation
+import ParleyRaft
+import ParleyStorage
+
+extension ReplicatedPartitionLog {
+    /// The driver thread: rounds until the log closes, then the state flushed and every
+    /// waiting proposer answered.
+    func driveUntilClosed() {
+        var groups = recoveredGroups.withLock { recovered in
+            defer { recovered = nil }
+            return recovered ?? [:]
+        }
+        for partition in groups.keys {
+            // A fresh cluster's preferred leaders stand at once rather than after a timeout.
+            if groups[partition]!.node.term == 0, replicas[Int(partition.rawValue)].first == ownID { groups[partition]!.node.campaign() }
+            publishLeadership(groups[partition]!)
+        }
+        let interval = configuration.tickInterval
+        var nextTick = ContinuousClock.now + interval
+        var failed = false
+        while !failed {
+            let (proposals, messages, closed) = takeInputs(until: nextTick)
+            if closed {
+                for proposal in proposals { proposal.ticket.complete(.failure(ClusterError(.shuttingDown, "the node is shutting down"))) }
+                break
+            }
+            for (partition, message) in messages { groups[partition]?.node.step(message) }
+            let now = ContinuousClock.now
+            if now >= nextTick {
+                let electionTicks = configuration.electionTicks
+                var expired: [AppendTicket] = []
+                for partition in groups.keys {
+                    let preferred = replicas[Int(partition.rawValue)].first.map { ids.raftID(of: $0) } ?? 0
+                    expired += groups[partition]!.tick(preferred: preferred, electionTicks: electionTicks)
+                }
+                let unknown = ClusterError(.stale, "this node lost its leadership and did not learn whether the entry committed")
+                for ticket in expired { ticket.complete(.failure(unknown)) }
+                nextTick = max(nextTick + interval, now)
+            }
+            for proposal in proposals { propose(proposal, in: &groups) }
+            // A round's advance can leave more to do (answers queued while applying).
+            var rounds = 0
+            while rounds < 8, !failed, groups.values.contains(where: { $0.node.hasReady }) {
+                failed = !processReadies(&groups)
+                rounds += 1
+            }
+        }
+        finish(&groups)
+    }
+
+    /// Waits until something arrived, the log closed or `deadline` passed; takes the inputs.
+    private func takeInputs(until deadline: ContinuousClock.Instant) -> ([Proposal], [(PartitionID, Message)], Bool) {
+        for attempt in 0..<2 {
+            let taken: ([Proposal], [(PartitionID, Message)], Bool)? = inbox.withLock { inbox in
+                if !inbox.proposals.isEmpty || !inbox.messages.isEmpty || inbox.closed || attempt == 1 {
+                    defer {
+                        inbox.proposals = []
+                        inbox.messages = []
+                        inbox.driverSleeping = false
+                    }
+                    return (inbox.proposals, inbox.messages, inbox.closed)
+                }
+                inbox.driverSleeping = true
+                return nil
+            }
+            if let taken { return taken }
+            let wait = deadline - ContinuousClock.now
+            if wait > .zero {
+                let nanoseconds = wait.components.seconds * 1_000_000_000 + wait.components.attoseconds / 1_000_000_000
+                _ = wakeDriver.wait(timeout: .now() + .nanoseconds(Int(nanoseconds)))
+            }
+        }
+        return ([], [], false)
+    }
+
+    private func propose(_ proposal: Proposal, in groups: inout [PartitionID: RaftGroup]) {
+        guard var group = groups[proposal.partition] else {
+            proposal.ticket.complete(.failure(notLeader(proposal.partition, leadership(of: proposal.partition))))
+            return
+        }
+        guard group.servingHere, group.node.term == proposal.generation else {
+            let error =
+                group.servingHere
+                ? ClusterError(.stale, "partition \(proposal.partition) is at term \(group.node.term), not \(proposal.generation)")
+                : notLeader(proposal.partition, leadership(of: proposal.partition))
+            proposal.ticket.complete(.failure(error))
+            return
+        }
+        do throws(RaftError) {
+            let (index, term) = try group.node.propose(proposal.payload)
+            group.pending[index] = (term, proposal.ticket)
+        } catch {
+            proposal.ticket.complete(.failure(ClusterError(.notLeader, "partition \(proposal.partition) refused the entry: \(error.code)")))
+        }
+        groups[proposal.partition] = group
+    }
+
+    /// One Ready round of every group that has one: persist (one fsync for all), send,
+    /// apply, settle, advance. False when the disk failed and the driver must stop.
+    private func processReadies(_ groups: inout [PartitionID: RaftGroup]) -> Bool {
+        var readies: [(PartitionID, Ready)] = []
+        for (partition, group) in groups where group.node.hasReady { readies.append((partition, group.node.ready())) }
+        guard !readies.isEmpty else { return true }
+
+        var raftWrites = WriteBatch()
+        var durable = false
+        for (partition, ready) in readies {
+            precondition(ready.snapshot == nil, "replicas never compact their logs yet, so no snapshot is ever sent")
+            if let last = ready.entries.last {
+                for entry in ready.entries {
+                    raftWrites.put(ReplicaLayout.entryKey(partition, entry.index), ReplicaLayout.encodeEntry(entry), in: raftFamily)
+                }
+                let persisted = groups[partition]!.persistedLastIndex
+                if persisted > last.index {
+                    raftWrites.deleteRange(
+                        from: ReplicaLayout.entryKey(partition, last.index + 1), to: ReplicaLayout.entryKey(partition, persisted + 1),
+                        in: raftFamily)
+                }
+                groups[partition]!.persistedLastIndex = last.index
+                durable = true
+            }
+            if let hardState = ready.hardState {
+                raftWrites.put(ReplicaLayout.hardStateKey(partition), ReplicaLayout.encodeHardState(hardState), in: raftFamily)
+                durable = true
+            }
+        }
+        if durable {
+            do throws(StorageError) {
+                try database.write(raftWrites, durability: .fsync)
+            } catch {
+                logger.critical("Raft state could not be made durable; this node stops replicating until it restarts", metadata: ["error": "\(error)"])
+                metrics.failures.increment()
+                return false
+            }
+            metrics.batches.increment()
+        }
+
+        var byPeer: [NodeID: [(group: UInt32, message: Message)]] = [:]
+        for (partition, ready) in readies {
+            for message in ready.messages {
+                guard let peer = ids.node(of: message.to) else { continue }
+                byPeer[peer, default: []].append((UInt32(partition.rawValue), message))
+            }
+        }
+        for (peer, messages) in byPeer { outboxes[peer]?.enqueue(messages) }
+
+        var settled: [(AppendTicket, AppendTicket.Outcome)] = []
+        let applied = apply(readies, to: &groups, settling: &settled)
+        guard applied else {
+            for (ticket, _) in settled { ticket.complete(.failure(ClusterError(.storageFailure, "state could not be applied; the node must restart"))) }
+            return false
+        }
+        for (ticket, outcome) in settled { ticket.complete(outcome) }
+
+        for (partition, ready) in readies {
+            groups[partition]!.node.advance(ready)
+            if let soft = ready.softState {
+                if soft.role == .leader {
+                    if groups[partition]!.leaderStartIndex == nil { groups[partition]!.leaderStartIndex = groups[partition]!.node.lastIndex }
+                } else {
+                    // Waiting proposals stay: applying their indexes tells whether they
+                    // committed (same term) or were replaced; `RaftGroup.tick` gives up on them.
+                    groups[partition]!.leaderStartIndex = nil
+                }
+            }
+            publishLeadership(groups[partition]!)
+        }
+        return true
+    }
+
+    /// Applies the committed entries of `readies` in one unlogged write (the log can rebuild
+    /// it), with applied indexes every `appliedIndexInterval` entries. False on a disk error.
+    private func apply(
+        _ readies: [(PartitionID, Ready)], to groups: inout [PartitionID: RaftGroup], settling settled: inout [(AppendTicket, AppendTicket.Outcome)]
+    ) -> Bool {
+        var writes = StateWrites(family: families.state)
+        var count = 0
+        for (partition, ready) in readies where !ready.committedEntries.isEmpty {
+            var group = groups[partition]!
+            for entry in ready.committedEntries {
+                var outcome: AppendTicket.Outcome = .success(LogPosition(partition: partition, index: entry.index, generation: entry.term))
+                if !entry.data.isEmpty {
+                    let mark = writes.mark
+                    do {
+                        try stateMachine.apply(LogEntry(partition: partition, index: entry.index, generation: entry.term, payload: entry.data), to: &writes)
+                        count += 1
+                    } catch {
+                        // Every replica refuses it the same way: it changes nothing anywhere.
+                        writes.rollback(to: mark)
+                        outcome = .failure(ClusterError(.rejected, "\(error)"))
+                    }
+                }
+                if let waiting = group.pending.removeValue(forKey: entry.index) {
+                    settled.append(
+                        (waiting.ticket,
+                         waiting.term == entry.term
+                            ? outcome : .failure(ClusterError(.stale, "entry \(entry.index) of \(partition) was replaced by a newer leader's"))))
+                }
+                group.applied = entry.index
+            }
+            if group.applied >= group.appliedWritten + configuration.appliedIndexInterval {
+                writes.put(LogLayout.appliedKey(partition), LogLayout.encodeIndex(group.applied))
+                group.appliedWritten = group.applied
+            }
+            groups[partition] = group
+        }
+        guard !writes.batch.isEmpty else { return true }
+        do throws(StorageError) {
+            try database.write(writes.batch, durability: .unlogged)
+        } catch {
+            logger.critical("committed entries could not be applied; this node stops until it restarts", metadata: ["error": "\(error)"])
+            metrics.failures.increment()
+            return false
+        }
+        metrics.appends.increment(by: Int64(count))
+        return true
+    }
+
+    func publishLeadership(_ group: RaftGroup) {
+        let soft = group.node.softState
+        let view = Leadership(term: group.node.term, leader: ids.node(of: soft.leader), servingHere: group.servingHere)
+        leaderships.withLock { $0[Int(group.partition.rawValue)] = view }
+    }
+
+    /// At the end: the applied indexes written and the state flushed (a restart replays
+    /// nothing), and every proposer still waiting told the node stopped.
+    private func finish(_ groups: inout [PartitionID: RaftGroup]) {
+        var writes = StateWrites(family: families.state)
+        for (partition, group) in groups where group.appliedWritten < group.applied {
+            writes.put(LogLayout.appliedKey(partition), LogLayout.encodeIndex(group.applied))
+        }
+        do throws(StorageError) {
+            if !writes.batch.isEmpty { try database.write(writes.batch, durability: .unlogged) }
+            try database.flush(families.state)
+        } catch {
+            logger.error("could not flush state at shutdown; the next start replays the log", metadata: ["error": "\(error)"])
+        }
+        let error = ClusterError(.shuttingDown, "the node stopped before the entry committed")
+        for partition in groups.keys {
+            for ticket in groups[partition]!.takePending() { ticket.complete(.failure(error)) }
+            groups[partition]!.leaderStartIndex = nil
+            publishLeadership(groups[partition]!)
+        }
+        let leftover = inbox.withLock { inbox in
+            defer { inbox.proposals = [] }
+            return inbox.proposals
+        }
+        for proposal in leftover { proposal.ticket.complete(.failure(error)) }
+    }
+}

@@ -1,0 +1,318 @@
+import Dispatch
+import Foundation
+import Logging
+import ParleyRaft
+import ParleyStorage
+import ServiceLifecycle
+import Synchronization
+
+/// The partition log of a cluster node: every partition this node replicates is a Raft group
+/// (`ParleyRaft.RaftNode`) over the partition's replicas. One driver thread runs every group
+/// of the node: it steps the messages that arrived, ticks, takes proposals, and then, for all
+/// groups at once, persists their new entries and hard states in **one fsync'd write** (group
+/// commit across partitions), hands their messages to one queue per peer (all partitions'
+/// messages to a node travel together, heartbeats included), applies the committed entries
+/// to the state family and settles the proposers' tickets.
+///
+/// Only a partition's leader takes entries, and only once it has applied everything up to
+/// its own term's first entry, so the actors it activates decide on complete state. The
+/// generation is the leader's Raft term: a proposer of an older term is refused
+/// (`log_stale_generation`), and a deposed leader can never commit (term fencing). A node
+/// that is not the leader refuses with `log_not_leader`, naming the leader when known.
+public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership, PeerReceiver {
+    /// Settings; every field has a default.
+    public struct Configuration: Sendable {
+        /// One Raft tick. Heartbeats every `heartbeatTicks`, elections after a random timeout
+        /// in `[electionTicks, 2 × electionTicks)` ticks.
+        public var tickInterval: Duration = .milliseconds(50)
+        public var heartbeatTicks = 2
+        public var electionTicks = 10
+        /// How many entries a partition applies between writes of its applied index.
+        public var appliedIndexInterval: UInt64 = 256
+        /// How long one send of Raft messages to a peer may take before it is given up
+        /// (Raft resends what matters).
+        public var sendTimeout: Duration = .seconds(1)
+        /// Messages queued for one peer beyond this are dropped, oldest first (a peer that
+        /// is down; Raft resends what matters once it is back).
+        public var maxQueuedMessagesPerPeer = 100_000
+        /// Seeds the election timeouts' randomness.
+        public var seed = UInt64.random(in: 1...UInt64.max)
+
+        public init() {}
+    }
+
+    struct Proposal {
+        let partition: PartitionID
+        let generation: UInt64
+        let payload: [UInt8]
+        let ticket: AppendTicket
+    }
+
+    struct Inbox {
+        var proposals: [Proposal] = []
+        var messages: [(PartitionID, Message)] = []
+        var closed = false
+        var driverSleeping = false
+    }
+
+    /// What every thread may read about a partition: who leads it, and whether this node
+    /// takes entries for it now.
+    public struct Leadership: Sendable, Equatable {
+        public var term: UInt64 = 0
+        /// The leader this node knows of, nil when none.
+        public var leader: NodeID?
+        /// This node leads the partition and has applied its term's first entry.
+        public var servingHere = false
+    }
+
+    public let partitionCount: Int
+    public let ownID: NodeID
+    /// Each partition's replicas (first: preferred leader), as placement gives them.
+    public let replicas: [[NodeID]]
+    let configuration: Configuration
+    let database: Database
+    let families: LogFamilies
+    let raftFamily: ColumnFamily
+    let stateMachine: any PartitionStateMachine
+    let logger: Logger
+    let ids: ReplicaIDs
+    let inbox = Mutex(Inbox())
+    let wakeDriver = DispatchSemaphore(value: 0)
+    let leaderships: Mutex<[Leadership]>
+    /// The groups as recovered; the driver takes them when it starts and owns them after.
+    let recoveredGroups: Mutex<[PartitionID: RaftGroup]?>
+    let outboxes: [NodeID: PeerOutbox]
+    let transport: any PeerTransport
+    let metrics = LogMetrics()
+
+    /// Opens the replicas of `ownID` (the partitions `placement` gives it) from `database`,
+    /// which must have been opened with `requiredFamilies`.
+    public init(
+        database: Database, placement: Placement, ownID: NodeID, stateMachine: any PartitionStateMachine,
+        transport: any PeerTransport, configuration: Configuration = Configuration(), logger: Logger = Logger(label: "parley.raft")
+    ) throws(ClusterError) {
+        partitionCount = placement.membership.partitionCount
+        self.ownID = ownID
+        self.configuration = configuration
+        self.database = database
+        self.stateMachine = stateMachine
+        self.transport = transport
+        self.logger = logger
+        let ids = ReplicaIDs(placement.membership)
+        self.ids = ids
+        replicas = (0..<partitionCount).map { placement.replicas(of: PartitionID(UInt16($0))) }
+        var groups: [PartitionID: RaftGroup] = [:]
+        do {
+            let families = try LogFamilies(database)
+            let raftFamily = try database.family(ReplicaLayout.family)
+            self.families = families
+            self.raftFamily = raftFamily
+            try LogLayout.checkPartitionCount(partitionCount, database: database, meta: families.meta)
+            for partition in placement.partitions(replicatedOn: ownID) {
+                let voters = placement.replicas(of: partition).map { ids.raftID(of: $0) }
+                let (persisted, lastIndex) = try ReplicaLayout.load(partition, database: database, raft: raftFamily, state: families.state)
+                var raftConfiguration = RaftConfig(
+                    id: ids.raftID(of: ownID), voters: voters, electionTick: configuration.electionTicks,
+                    heartbeatTick: configuration.heartbeatTicks, seed: configuration.seed &+ UInt64(partition.rawValue))
+                raftConfiguration.maxEntriesPerMessage = 512
+                let node = try RaftNode(config: raftConfiguration, restoring: persisted)
+                groups[partition] = RaftGroup(partition: partition, node: node, persistedLastIndex: lastIndex, applied: persisted.applied ?? 0)
+            }
+        } catch let error as ClusterError {
+            throw error
+        } catch let error as StorageError {
+            throw ClusterError(.storageFailure, error.description)
+        } catch {
+            throw ClusterError(.storageFailure, "\(error)")
+        }
+        recoveredGroups = Mutex(groups)
+        leaderships = Mutex(Array(repeating: Leadership(), count: partitionCount))
+        let peers = Set(placement.partitions(replicatedOn: ownID).flatMap { placement.replicas(of: $0) }).subtracting([ownID])
+        outboxes = Dictionary(uniqueKeysWithValues: peers.map { ($0, PeerOutbox(peer: $0, limit: configuration.maxQueuedMessagesPerPeer)) })
+    }
+
+    /// The column families `Database.open` must be given for this log.
+    public static var requiredFamilies: [String] { LogLayout.allFamilies + [ReplicaLayout.family] }
+
+    /// The column family that state machines' writes land in, for reading applied state.
+    public var stateColumnFamily: ColumnFamily { families.state }
+
+    /// Who leads `partition` as this node knows it.
+    public func leadership(of partition: PartitionID) -> Leadership {
+        leaderships.withLock { $0[Int(partition.rawValue)] }
+    }
+
+    /// Served here while this node leads and has caught up; else the leader this node knows
+    /// (as a replica, from Raft; otherwise from the last refusal that named one).
+    public func route(_ partition: PartitionID) -> PartitionRoute {
+        let view = leadership(of: partition)
+        if view.servingHere { return .here }
+        return .elsewhere(view.leader == ownID ? nil : view.leader)
+    }
+
+    /// Remembers `leader` as the leader of a partition this node does not replicate (learnt
+    /// from a refusal that named it), so later calls go there directly.
+    public func noteLeader(_ leader: NodeID, of partition: PartitionID) {
+        guard Int(partition.rawValue) < partitionCount, !replicas[Int(partition.rawValue)].contains(ownID) else { return }
+        leaderships.withLock { $0[Int(partition.rawValue)].leader = leader }
+    }
+
+    public func generation(of partition: PartitionID) -> UInt64 {
+        leaderships.withLock { leaderships in
+            let view = leaderships[Int(partition.rawValue)]
+            return view.servingHere ? view.term : 0
+        }
+    }
+
+    public func append(_ payload: [UInt8], to partition: PartitionID, generation: UInt64) -> AppendTicket {
+        guard Int(partition.rawValue) < partitionCount else {
+            return .failed(ClusterError(.unknownPartition, "no partition \(partition) of \(partitionCount)"))
+        }
+        let view = leadership(of: partition)
+        guard view.servingHere else { return .failed(notLeader(partition, view)) }
+        guard view.term == generation else {
+            return .failed(ClusterError(.stale, "partition \(partition) is at term \(view.term), not \(generation)"))
+        }
+        let ticket = AppendTicket()
+        let (refused, wake): (Bool, Bool) = inbox.withLock { inbox in
+            guard !inbox.closed else { return (true, false) }
+            inbox.proposals.append(Proposal(partition: partition, generation: generation, payload: payload, ticket: ticket))
+            defer { inbox.driverSleeping = false }
+            return (false, inbox.driverSleeping)
+        }
+        if refused { ticket.complete(.failure(ClusterError(.shuttingDown, "the node is shutting down"))) }
+        if wake { wakeDriver.signal() }
+        return ticket
+    }
+
+    func notLeader(_ partition: PartitionID, _ view: Leadership) -> ClusterError {
+        let leader = view.leader.map { "; its leader is \($0)" } ?? "; it has no leader right now"
+        return ClusterError(.notLeader, "this node does not lead partition \(partition)\(leader)")
+    }
+
+    /// Raft messages from a peer: queued for the driver. Answered at once and empty: Raft's
+    /// own messages carry every answer.
+    public func receive(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID) async -> [UInt8] {
+        guard kind == .raft else { return [] }
+        let batch: [(group: UInt32, message: Message)]
+        do {
+            batch = try RaftCodec.decode(body)
+        } catch {
+            logger.warning("unreadable Raft messages from a peer", metadata: ["peer": "\(node)", "error": "\(error)"])
+            return []
+        }
+        let sender = ids.raftID(of: node)
+        let wake = inbox.withLock { inbox in
+            for (group, message) in batch where group < partitionCount && message.from == sender {
+                inbox.messages.append((PartitionID(UInt16(group)), message))
+            }
+            defer { inbox.driverSleeping = false }
+            return inbox.driverSleeping
+        }
+        if wake { wakeDriver.signal() }
+        return []
+    }
+
+    /// Drives every group until shutdown; sends to each peer meanwhile.
+    public func run() async throws {
+        logger.info("replicated partition log running", metadata: ["replicas": "\(recoveredGroups.withLock { $0?.count ?? 0 })"])
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withDiscardingTaskGroup { group in
+                    for outbox in outboxes.values {
+                        group.addTask { await self.sendLoop(outbox) }
+                    }
+                    await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
+                        let thread = Thread {
+                            self.driveUntilClosed()
+                            finished.resume()
+                        }
+                        thread.name = "parley.raft.driver"
+                        thread.start()
+                    }
+                    for outbox in outboxes.values { outbox.finish() }
+                }
+            } onGracefulShutdown: {
+                self.close()
+            }
+        } onCancel: {
+            self.close()
+        }
+        logger.info("replicated partition log stopped")
+    }
+
+    /// Stops taking entries; the driver finishes its round, flushes the state and ends.
+    public func close() {
+        let wake = inbox.withLock { inbox in
+            inbox.closed = true
+            defer { inbox.driverSleeping = false }
+            return inbox.driverSleeping
+        }
+        if wake { wakeDriver.signal() }
+    }
+
+    /// Sends what the driver queued for `outbox`'s peer, everything queued in one message,
+    /// one send at a time (so the peer gets them in order), until the log stops.
+    private func sendLoop(_ outbox: PeerOutbox) async {
+        for await _ in outbox.signals {
+            let messages = outbox.takeAll()
+            guard !messages.isEmpty else { continue }
+            do {
+                _ = try await transport.exchange(.raft, RaftCodec.encode(messages), with: outbox.peer, timeout: configuration.sendTimeout)
+            } catch {
+                // Lost: Raft resends what matters (heartbeats, probes, votes on timeouts).
+                logger.trace("Raft messages to a peer lost", metadata: ["peer": "\(outbox.peer)", "error": "\(error)"])
+            }
+        }
+    }
+}
+
+/// Raft's numeric node ids for a cluster's members: their place in id order, from 1. Every
+/// node derives the same from the same (fingerprinted) membership.
+struct ReplicaIDs: Sendable {
+    private let byNode: [NodeID: UInt64]
+    private let nodes: [NodeID]
+
+    init(_ membership: ClusterMembership) {
+        nodes = membership.members.map(\.id).sorted()
+        byNode = Dictionary(uniqueKeysWithValues: nodes.enumerated().map { ($1, UInt64($0 + 1)) })
+    }
+
+    func raftID(of node: NodeID) -> UInt64 { byNode[node] ?? 0 }
+
+    func node(of raftID: UInt64) -> NodeID? {
+        raftID >= 1 && raftID <= UInt64(nodes.count) ? nodes[Int(raftID - 1)] : nil
+    }
+}
+
+/// The Raft messages waiting for one peer, and the signal that wakes its sender.
+final class PeerOutbox: Sendable {
+    let peer: NodeID
+    private let limit: Int
+    private let queue = Mutex<[(group: UInt32, message: Message)]>([])
+    let signals: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
+
+    init(peer: NodeID, limit: Int) {
+        self.peer = peer
+        self.limit = limit
+        (signals, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    func enqueue(_ messages: [(group: UInt32, message: Message)]) {
+        queue.withLock { queue in
+            queue.append(contentsOf: messages)
+            if queue.count > limit { queue.removeFirst(queue.count - limit) }
+        }
+        continuation.yield()
+    }
+
+    func takeAll() -> [(group: UInt32, message: Message)] {
+        queue.withLock { queue in
+            defer { queue = [] }
+            return queue
+        }
+    }
+
+    func finish() { continuation.finish() }
+}

@@ -1,0 +1,148 @@
+/// Elections: timeouts, (pre-)campaigns, votes.
+extension RaftNode {
+    enum VoteResult { case pending, won, lost }
+
+    mutating func tickElection() {
+        electionElapsed += 1
+        if isPromotable && electionElapsed >= randomizedElectionTimeout {
+            electionElapsed = 0
+            startElection(transfer: false)
+        }
+    }
+
+    mutating func tickLeader() {
+        heartbeatElapsed += 1
+        electionElapsed += 1
+        if electionElapsed >= config.electionTick {
+            electionElapsed = 0
+            if config.checkQuorum && !isQuorumActive {
+                becomeFollower(term: term, leader: 0)
+                return
+            }
+            for voter in voters where voter != id { progress[voter]?.recentActive = false }
+            if leadTransferee != 0 { leadTransferee = 0 }
+        }
+        // A snapshot that was lost (or whose receiver crashed) is retried after a while.
+        for voter in voters where progress[voter]?.state == .snapshot {
+            progress[voter]!.snapshotTicks += 1
+            if progress[voter]!.snapshotTicks >= config.electionTick { progress[voter]!.becomeProbe() }
+        }
+        if heartbeatElapsed >= config.heartbeatTick {
+            heartbeatElapsed = 0
+            broadcastHeartbeat(context: readOnly.lastContext ?? [])
+        }
+    }
+
+    /// Whether a quorum of voters (this leader included) was heard from in this round.
+    var isQuorumActive: Bool {
+        voters.filter { $0 == id || progress[$0]?.recentActive == true }.count >= quorum
+    }
+
+    /// Starts a (pre-)election. `transfer` skips pre-vote and overrides voters' stickiness.
+    mutating func startElection(transfer: Bool) {
+        guard isPromotable else { return }
+        if config.preVote && !transfer {
+            runCampaign(pre: true, transfer: false)
+        } else {
+            runCampaign(pre: false, transfer: transfer)
+        }
+    }
+
+    private mutating func runCampaign(pre: Bool, transfer: Bool) {
+        let kind: MessageKind
+        let voteTerm: UInt64
+        if pre {
+            becomePreCandidate()
+            kind = .preVote
+            voteTerm = term + 1
+        } else {
+            becomeCandidate()
+            kind = .vote
+            voteTerm = term
+        }
+        if poll(id, granted: true) == .won {
+            if pre { runCampaign(pre: false, transfer: false) } else { becomeLeader() }
+            return
+        }
+        for voter in voters where voter != id {
+            send(Message(kind: kind, to: voter, term: voteTerm, logTerm: log.lastTerm, index: log.lastIndex, campaignTransfer: transfer))
+        }
+    }
+
+    /// Records a vote (only the first from each voter counts) and tallies.
+    mutating func poll(_ voter: NodeID, granted: Bool) -> VoteResult {
+        if votes[voter] == nil && voters.contains(voter) { votes[voter] = granted }
+        let yes = votes.values.filter { $0 }.count
+        let no = votes.count - yes
+        if yes >= quorum { return .won }
+        if voters.count - no < quorum { return .lost }
+        return .pending
+    }
+
+    mutating func handleVoteRequest(_ m: Message) {
+        let responseKind: MessageKind = m.kind == .vote ? .voteResponse : .preVoteResponse
+        let canVote = vote == m.from || (vote == 0 && leader == 0) || (m.kind == .preVote && m.term > term)
+        if canVote && log.isUpToDate(index: m.index, term: m.logTerm) {
+            send(Message(kind: responseKind, to: m.from, term: m.term))
+            if m.kind == .vote {
+                electionElapsed = 0
+                vote = m.from
+            }
+        } else {
+            send(Message(kind: responseKind, to: m.from, term: term, reject: true))
+        }
+    }
+
+    mutating func stepCandidate(_ m: Message) {
+        switch m.kind {
+        case .append:
+            becomeFollower(term: m.term, leader: m.from)
+            handleAppend(m)
+        case .heartbeat:
+            becomeFollower(term: m.term, leader: m.from)
+            handleHeartbeat(m)
+        case .snapshot:
+            becomeFollower(term: m.term, leader: m.from)
+            handleSnapshot(m)
+        case .preVoteResponse where role == .preCandidate, .voteResponse where role == .candidate:
+            switch poll(m.from, granted: !m.reject) {
+            case .won:
+                if role == .preCandidate {
+                    runCampaign(pre: false, transfer: false)
+                } else {
+                    becomeLeader()
+                    broadcastAppend()
+                }
+            case .lost:
+                becomeFollower(term: term, leader: 0)
+            case .pending:
+                break
+            }
+        default:
+            break
+        }
+    }
+
+    mutating func stepFollower(_ m: Message) {
+        switch m.kind {
+        case .append:
+            electionElapsed = 0
+            leader = m.from
+            handleAppend(m)
+        case .heartbeat:
+            electionElapsed = 0
+            leader = m.from
+            handleHeartbeat(m)
+        case .snapshot:
+            electionElapsed = 0
+            leader = m.from
+            handleSnapshot(m)
+        case .timeoutNow:
+            startElection(transfer: true)
+        case .readIndexResponse:
+            readStates.append(ReadState(index: m.index, context: m.context))
+        default:
+            break
+        }
+    }
+}

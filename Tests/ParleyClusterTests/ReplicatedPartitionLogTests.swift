@@ -1,0 +1,111 @@
+import Foundation
+import ParleyRaft
+import ParleyStorage
+import Testing
+
+@testable import ParleyCluster
+
+@Suite("Replicated partition log (Raft over three in-process nodes)")
+struct ReplicatedPartitionLogTests {
+    @Test func entriesCommitOnTheLeaderAndApplyOnEveryReplica() async throws {
+        try await withReplicaCluster { cluster in
+            for slot in 0..<4 {
+                let partition = PartitionID(UInt16(slot))
+                let leader = try await cluster.servingNode(of: partition)
+                let log = try #require(cluster.log(leader))
+                var indexes: [UInt64] = []
+                for value in 0..<20 {
+                    indexes.append(try await log.append([UInt8(slot), UInt8(value)], to: partition, generation: log.generation(of: partition)).result().index)
+                }
+                #expect(indexes == indexes.sorted() && Set(indexes).count == 20)
+                // Every replica applies every acknowledged entry, with the same bytes.
+                try await eventually("every replica applied \(partition)") {
+                    try cluster.ids.allSatisfy { node in
+                        try indexes.enumerated().allSatisfy { try cluster.applied(node, partition, $1) == [UInt8(slot), UInt8($0)] }
+                    }
+                }
+                // One node serves the partition; the others know it as the leader.
+                for node in cluster.ids where node != leader {
+                    #expect(cluster.log(node)!.leadership(of: partition).servingHere == false)
+                    #expect(cluster.log(node)!.leadership(of: partition).leader == leader)
+                }
+            }
+        }
+    }
+
+    @Test func followersRefuseNamingTheLeaderAndOldTermsAreFenced() async throws {
+        try await withReplicaCluster { cluster in
+            let partition = PartitionID(1)
+            let leader = try await cluster.servingNode(of: partition)
+            let follower = try #require(cluster.ids.first { $0 != leader })
+            let followerLog = try #require(cluster.log(follower))
+            #expect(followerLog.generation(of: partition) == 0)
+            let refused = await #expect(throws: ClusterError.self) {
+                try await followerLog.append([1], to: partition, generation: 1).result()
+            }
+            #expect(refused?.code == .notLeader)
+            #expect(refused?.message.contains(leader.rawValue) == true)
+
+            let leaderLog = try #require(cluster.log(leader))
+            let term = leaderLog.generation(of: partition)
+            let stale = await #expect(throws: ClusterError.self) {
+                try await leaderLog.append([1], to: partition, generation: term - 1).result()
+            }
+            #expect(stale?.code == .stale)
+            let unknown = await #expect(throws: ClusterError.self) {
+                try await leaderLog.append([1], to: PartitionID(99), generation: term).result()
+            }
+            #expect(unknown?.code == .unknownPartition)
+        }
+    }
+
+    @Test func aStoppedLeaderIsReplacedWithNothingAcknowledgedLostAndCatchesUpOnRestart() async throws {
+        try await withReplicaCluster { cluster in
+            let partition = PartitionID(0)
+            let first = try await cluster.servingNode(of: partition)
+            let firstLog = try #require(cluster.log(first))
+            var acknowledged: [(UInt64, [UInt8])] = []
+            for value in 0..<30 {
+                let position = try await firstLog.append([0xA0, UInt8(value)], to: partition, generation: firstLog.generation(of: partition)).result()
+                acknowledged.append((position.index, [0xA0, UInt8(value)]))
+            }
+            await cluster.stop(first)
+
+            let second = try await cluster.servingNode(of: partition)
+            #expect(second != first)
+            let secondLog = try #require(cluster.log(second))
+            #expect(secondLog.generation(of: partition) > 0)
+            // The new leader has every entry the old one acknowledged, at the same index.
+            for (index, bytes) in acknowledged { #expect(try cluster.applied(second, partition, index) == bytes) }
+            for value in 0..<30 {
+                let position = try await secondLog.append([0xB0, UInt8(value)], to: partition, generation: secondLog.generation(of: partition)).result()
+                acknowledged.append((position.index, [0xB0, UInt8(value)]))
+            }
+
+            // The old leader comes back from its own disk and catches up as a follower.
+            try cluster.start(first)
+            try await eventually("the restarted node caught up") {
+                try acknowledged.allSatisfy { try cluster.applied(first, partition, $0.0) == $0.1 }
+            }
+            #expect(cluster.log(first)!.leadership(of: partition).servingHere == false || cluster.log(second)!.leadership(of: partition).servingHere == false)
+        }
+    }
+
+    @Test func raftMessagesRoundTripThroughTheirCodec() throws {
+        let snapshot = Snapshot(metadata: SnapshotMetadata(index: 9, term: 3, voters: [1, 2, 3]), data: [7, 8])
+        let messages: [(group: UInt32, message: Message)] = [
+            (0, Message(kind: .append, from: 1, to: 2, term: 5, logTerm: 4, index: 10, entries: [Entry(term: 5, index: 11, data: [1, 2, 3]), Entry(term: 5, index: 12)], commit: 9)),
+            (63, Message(kind: .appendResponse, from: 2, to: 1, term: 5, index: 3, reject: true, rejectHint: 2)),
+            (7, Message(kind: .vote, from: 3, to: 1, term: UInt64.max, logTerm: 1, index: 1 << 40, campaignTransfer: true)),
+            (1, Message(kind: .heartbeat, from: 1, to: 3, term: 2, commit: 4, context: Array("read-1".utf8))),
+            (2, Message(kind: .snapshot, from: 1, to: 2, term: 3, snapshot: snapshot)),
+        ]
+        let decoded = try RaftCodec.decode(RaftCodec.encode(messages))
+        #expect(decoded.map(\.group) == messages.map(\.group))
+        #expect(decoded.map(\.message) == messages.map(\.message))
+        let encoded = RaftCodec.encode(messages)
+        #expect(throws: RaftCodecError.self) { try RaftCodec.decode([2] + encoded.dropFirst()) }
+        #expect(throws: RaftCodecError.self) { try RaftCodec.decode(Array(encoded.dropLast())) }
+        #expect(throws: RaftCodecError.self) { try RaftCodec.decode(encoded + [0]) }
+    }
+}
