@@ -22,6 +22,71 @@ enum ReplicaLayout {
 
     static func hardStateKey(_ partition: PartitionID) -> [UInt8] { partition.keyPrefix + [0] + Array("hard".utf8) }
 
+    /// `partition(2) ++ 0x00 ++ "snap"` → the latest snapshot's index, term and voters. The
+    /// snapshot's data is the partition's state itself, in the state family.
+    static func snapshotKey(_ partition: PartitionID) -> [UInt8] { partition.keyPrefix + [0] + Array("snap".utf8) }
+
+    static func encodeSnapshotMetadata(_ metadata: SnapshotMetadata) -> [UInt8] {
+        ([metadata.index, metadata.term, UInt64(metadata.voters.count)] + metadata.voters).flatMap(LogLayout.encodeIndex)
+    }
+
+    static func decodeSnapshotMetadata(_ bytes: [UInt8]) -> SnapshotMetadata? {
+        guard bytes.count >= 24, bytes.count % 8 == 0 else { return nil }
+        let words = stride(from: 0, to: bytes.count, by: 8).compactMap { LogLayout.decodeIndex(Array(bytes[$0..<$0 + 8])) }
+        guard words.count == 3 + Int(words[2]) else { return nil }
+        return SnapshotMetadata(index: words[0], term: words[1], voters: Array(words[3...]))
+    }
+
+    /// A partition's state as snapshot data: `count varint, (key bytes, value bytes)…`, each
+    /// with a varint length.
+    static func encodeState(_ pairs: [(key: [UInt8], value: [UInt8])]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        func varint(_ value: Int) {
+            var rest = UInt64(value)
+            while rest >= 0x80 {
+                bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+                rest >>= 7
+            }
+            bytes.append(UInt8(rest))
+        }
+        varint(pairs.count)
+        for (key, value) in pairs {
+            varint(key.count)
+            bytes += key
+            varint(value.count)
+            bytes += value
+        }
+        return bytes
+    }
+
+    static func decodeState(_ bytes: [UInt8]) -> [(key: [UInt8], value: [UInt8])]? {
+        var offset = 0
+        func varint() -> Int? {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while offset < bytes.count, shift < 63 {
+                let byte = bytes[offset]
+                offset += 1
+                value |= UInt64(byte & 0x7F) << shift
+                if byte & 0x80 == 0 { return value <= UInt64(bytes.count) ? Int(value) : nil }
+                shift += 7
+            }
+            return nil
+        }
+        func chunk() -> [UInt8]? {
+            guard let length = varint(), length <= bytes.count - offset else { return nil }
+            defer { offset += length }
+            return Array(bytes[offset..<offset + length])
+        }
+        guard let count = varint() else { return nil }
+        var pairs: [(key: [UInt8], value: [UInt8])] = []
+        for _ in 0..<count {
+            guard let key = chunk(), let value = chunk() else { return nil }
+            pairs.append((key, value))
+        }
+        return offset == bytes.count ? pairs : nil
+    }
+
     static func encodeEntry(_ entry: Entry) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(entry.data.count + 4)
@@ -81,14 +146,25 @@ enum ReplicaLayout {
             expected = index + 1
             return true
         }
-        let applied = try database.get(LogLayout.appliedKey(partition), in: state).flatMap(LogLayout.decodeIndex) ?? 0
-        guard applied <= hardState.commit else {
+        let snapshot = try database.get(snapshotKey(partition), in: raft).map { bytes in
+            guard let metadata = decodeSnapshotMetadata(bytes) else {
+                throw ClusterError(.storageFailure, "the Raft snapshot record of \(partition) is unreadable")
+            }
+            return ParleyRaft.Snapshot(metadata: metadata, data: [])
+        }
+        let snapshotIndex = snapshot?.metadata.index ?? 0
+        // Entries the snapshot covers may linger if a compaction's delete did not land.
+        entries.removeAll { $0.index <= snapshotIndex }
+        let applied = max(try database.get(LogLayout.appliedKey(partition), in: state).flatMap(LogLayout.decodeIndex) ?? 0, snapshotIndex)
+        guard applied <= max(hardState.commit, snapshotIndex) else {
             throw ClusterError(.storageFailure, "\(partition) applied \(applied) entries but its Raft state commits only \(hardState.commit)")
         }
-        if let first = entries.first, first.index != 1 {
-            throw ClusterError(.storageFailure, "the Raft log of \(partition) starts at \(first.index) without a snapshot")
+        if let first = entries.first, first.index != snapshotIndex + 1 {
+            throw ClusterError(.storageFailure, "the Raft log of \(partition) starts at \(first.index), after a snapshot at \(snapshotIndex)")
         }
-        let restored = PersistentState(hardState: hardState, snapshot: nil, entries: entries, applied: applied)
-        return (restored, entries.last?.index ?? 0)
+        var hard = hardState
+        hard.commit = max(hard.commit, snapshotIndex)
+        let restored = PersistentState(hardState: hard, snapshot: snapshot, entries: entries, applied: applied)
+        return (restored, entries.last?.index ?? snapshotIndex)
     }
 }

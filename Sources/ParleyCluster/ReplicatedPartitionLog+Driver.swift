@@ -17,6 +17,7 @@ extension ReplicatedPartitionLog {
         }
         let interval = configuration.tickInterval
         var nextTick = ContinuousClock.now + interval
+        var ticks = 0
         var failed = false
         while !failed {
             let (proposals, messages, closed) = takeInputs(until: nextTick)
@@ -35,6 +36,8 @@ extension ReplicatedPartitionLog {
                 }
                 let unknown = ClusterError(.stale, "this node lost its leadership and did not learn whether the entry committed")
                 for ticket in expired { ticket.complete(.failure(unknown)) }
+                ticks += 1
+                if ticks % configuration.compactionCheckTicks == 0 { compactIfDue(&groups) }
                 nextTick = max(nextTick + interval, now)
             }
             for proposal in proposals { propose(proposal, in: &groups) }
@@ -105,7 +108,13 @@ extension ReplicatedPartitionLog {
         var raftWrites = WriteBatch()
         var durable = false
         for (partition, ready) in readies {
-            precondition(ready.snapshot == nil, "replicas never compact their logs yet, so no snapshot is ever sent")
+            if let snapshot = ready.snapshot {
+                guard install(snapshot, of: partition, group: &groups[partition]!, into: &raftWrites) else {
+                    logger.critical("this node stops replicating until it restarts and catches up again", metadata: ["partition": "\(partition)"])
+                    return false
+                }
+                durable = true
+            }
             if let last = ready.entries.last {
                 for entry in ready.entries {
                     raftWrites.put(ReplicaLayout.entryKey(partition, entry.index), ReplicaLayout.encodeEntry(entry), in: raftFamily)
@@ -139,7 +148,15 @@ extension ReplicatedPartitionLog {
         for (partition, ready) in readies {
             for message in ready.messages {
                 guard let peer = ids.node(of: message.to) else { continue }
-                byPeer[peer, default: []].append((UInt32(partition.rawValue), message))
+                var outgoing = message
+                if message.kind == .snapshot {
+                    guard let filled = snapshotMessage(message, of: partition, group: groups[partition]!) else {
+                        groups[partition]!.node.reportSnapshot(to: message.to, succeeded: false)
+                        continue
+                    }
+                    outgoing = filled
+                }
+                byPeer[peer, default: []].append((UInt32(partition.rawValue), outgoing))
             }
         }
         for (peer, messages) in byPeer { outboxes[peer]?.enqueue(messages) }

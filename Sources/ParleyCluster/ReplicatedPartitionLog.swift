@@ -35,6 +35,12 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
         /// Messages queued for one peer beyond this are dropped, oldest first (a peer that
         /// is down; Raft resends what matters once it is back).
         public var maxQueuedMessagesPerPeer = 100_000
+        /// How many of a partition's latest applied entries its log keeps after compaction
+        /// (a follower that fell further behind is sent a snapshot); a log is compacted once
+        /// it holds twice this many.
+        public var retainedEntries: UInt64 = 10_000
+        /// Ticks between checks for logs due for compaction.
+        public var compactionCheckTicks = 100
         /// Seeds the election timeouts' randomness.
         public var seed = UInt64.random(in: 1...UInt64.max)
 

@@ -44,8 +44,11 @@ case "cluster":
         note("parley-bench cluster: \(error)")
         exit(1)
     }
+case "simulate":
+    exit(runSimulateCommand(arguments))
 default:
-    note("usage: parley-bench storage [--seconds S] | parley-bench messages --http URL --h2c URL --admin-token T --static URL [--seconds S]")
+    note("usage: parley-bench simulate --seed N | --seeds FIRST-LAST")
+    note("       parley-bench storage [--seconds S] | parley-bench messages --http URL --h2c URL --admin-token T --static URL [--seconds S]")
     note("       parley-bench peer [--seconds S] [--callers C] [--bytes B]")
     note("       parley-bench cluster --http URL,… --h2c URL,… --admin-token T [--node-pids P,…] [--seconds S] [--clients C] [--rooms R] [--members M]")
     exit(2)

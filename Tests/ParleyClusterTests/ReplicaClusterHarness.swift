@@ -109,7 +109,8 @@ final class RunFinished: Sendable {
 
 /// Runs `body` with an in-process cluster of `nodeCount` nodes, all started; stops them all after.
 func withReplicaCluster<R: Sendable>(
-    nodes nodeCount: Int = 3, partitions: Int = 4, _ body: @Sendable (ReplicaCluster) async throws -> R
+    nodes nodeCount: Int = 3, partitions: Int = 4, configure: (inout ReplicatedPartitionLog.Configuration) -> Void = { _ in },
+    _ body: @Sendable (ReplicaCluster) async throws -> R
 ) async throws -> R {
     let root = NSTemporaryDirectory() + "parley-raft-test-" + UUID().uuidString
     defer { try? FileManager.default.removeItem(atPath: root) }
@@ -122,6 +123,7 @@ func withReplicaCluster<R: Sendable>(
     var configuration = ReplicatedPartitionLog.Configuration()
     configuration.tickInterval = .milliseconds(25)
     configuration.seed = 42
+    configure(&configuration)
     let (starts, startContinuation) = AsyncStream.makeStream(of: (ReplicatedPartitionLog, RunFinished).self)
     let cluster = ReplicaCluster(placement: placement, root: root, configuration: configuration, starts: startContinuation)
     return try await withThrowingTaskGroup(of: Void.self) { group in

@@ -91,6 +91,39 @@ struct ReplicatedPartitionLogTests {
         }
     }
 
+    @Test func aFollowerBehindTheCompactedLogCatchesUpFromASnapshotAndRestartsFromIt() async throws {
+        try await withReplicaCluster(configure: { $0.retainedEntries = 20; $0.compactionCheckTicks = 4 }) { cluster in
+            let partition = PartitionID(2)
+            let leader = try await cluster.servingNode(of: partition)
+            let absent = try #require(cluster.ids.first { $0 != leader })
+            await cluster.stop(absent)
+            let log = try #require(cluster.log(leader))
+            var acknowledged: [(UInt64, [UInt8])] = []
+            for value in 0..<150 {
+                let bytes = [0xC0, UInt8(value)]
+                acknowledged.append((try await log.append(bytes, to: partition, generation: log.generation(of: partition)).result().index, bytes))
+            }
+            // The leader's log is compacted past what the absent node has.
+            let database = try #require(cluster.database(leader))
+            try await eventually("the leader compacted its log") {
+                try database.get(ReplicaLayout.entryKey(partition, 1), in: database.family(ReplicaLayout.family)) == nil
+            }
+            try cluster.start(absent)
+            try await eventually("the absent node caught up from a snapshot") {
+                try acknowledged.allSatisfy { try cluster.applied(absent, partition, $0.0) == $0.1 }
+            }
+            // It takes entries after the snapshot as usual, and restarts from its snapshot.
+            let more = try await log.append([0xC1], to: partition, generation: log.generation(of: partition)).result()
+            try await eventually("the caught-up node applied a later entry") { try cluster.applied(absent, partition, more.index) == [0xC1] }
+            await cluster.stop(absent)
+            try cluster.start(absent)
+            let after = try await log.append([0xC2], to: partition, generation: log.generation(of: partition)).result()
+            try await eventually("the restarted node applied an entry after its snapshot") {
+                try cluster.applied(absent, partition, after.index) == [0xC2] && cluster.applied(absent, partition, acknowledged[0].0) == acknowledged[0].1
+            }
+        }
+    }
+
     @Test func raftMessagesRoundTripThroughTheirCodec() throws {
         let snapshot = Snapshot(metadata: SnapshotMetadata(index: 9, term: 3, voters: [1, 2, 3]), data: [7, 8])
         let messages: [(group: UInt32, message: Message)] = [

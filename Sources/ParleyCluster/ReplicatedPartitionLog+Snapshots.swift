@@ -1,0 +1,95 @@
+import ParleyRaft
+import ParleyStorage
+
+/// Log compaction and snapshots. A partition's snapshot is its state in the state family, so
+/// compacting writes only a record (index, term, voters) and deletes log entries; a follower
+/// that needs compacted entries is sent the partition's state as applied at that moment.
+extension ReplicatedPartitionLog {
+    /// Compacts every group whose log holds more than twice `retainedEntries`: the state is
+    /// flushed first (a restart replays entries after the flushed applied index, so those
+    /// must stay), then each such log is cut to its last `retainedEntries` applied entries.
+    func compactIfDue(_ groups: inout [PartitionID: RaftGroup]) {
+        let retained = configuration.retainedEntries
+        let due = groups.keys.filter { partition in
+            let node = groups[partition]!.node
+            return node.appliedIndex > retained && node.appliedIndex - retained >= node.firstIndex + retained
+        }
+        guard !due.isEmpty else { return }
+        var appliedWrites = StateWrites(family: families.state)
+        for (partition, group) in groups where group.appliedWritten < group.applied {
+            appliedWrites.put(LogLayout.appliedKey(partition), LogLayout.encodeIndex(group.applied))
+        }
+        do throws(StorageError) {
+            if !appliedWrites.batch.isEmpty { try database.write(appliedWrites.batch, durability: .unlogged) }
+            try database.flush(families.state)
+        } catch {
+            logger.warning("state flush for log compaction failed; will retry", metadata: ["error": "\(error)"])
+            return
+        }
+        for partition in groups.keys { groups[partition]!.appliedWritten = groups[partition]!.applied }
+        var writes = WriteBatch()
+        for partition in due {
+            var group = groups[partition]!
+            let first = group.node.firstIndex
+            let index = group.node.appliedIndex - retained
+            do throws(RaftError) {
+                let snapshot = try group.node.createSnapshot(at: index, data: [])
+                writes.put(ReplicaLayout.snapshotKey(partition), ReplicaLayout.encodeSnapshotMetadata(snapshot.metadata), in: raftFamily)
+                writes.deleteRange(from: ReplicaLayout.entryKey(partition, first), to: ReplicaLayout.entryKey(partition, index + 1), in: raftFamily)
+                groups[partition] = group
+            } catch {
+                logger.warning("compaction refused", metadata: ["partition": "\(partition)", "error": "\(error.code)"])
+            }
+        }
+        guard !writes.isEmpty else { return }
+        do throws(StorageError) {
+            // The record and the deletion are one atomic write: either both happened or neither.
+            try database.write(writes, durability: .buffered)
+        } catch {
+            logger.warning("log compaction write failed; will retry", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Leader: a snapshot message carries the partition's state as applied now (at least as
+    /// recent as the compaction point it was decided on) and that index's term. Nil when the
+    /// state cannot be read; the caller reports the snapshot as failed.
+    func snapshotMessage(_ message: Message, of partition: PartitionID, group: RaftGroup) -> Message? {
+        guard let voters = message.snapshot?.metadata.voters, let term = group.node.term(at: group.applied) else { return nil }
+        var pairs: [(key: [UInt8], value: [UInt8])] = []
+        do throws(StorageError) {
+            try database.scan(KeyRange.prefix(partition.keyPrefix), in: families.state) { key, value in
+                pairs.append((key, value))
+                return true
+            }
+        } catch {
+            logger.warning("state could not be read for a snapshot", metadata: ["partition": "\(partition)", "error": "\(error)"])
+            return nil
+        }
+        var filled = message
+        filled.snapshot = ParleyRaft.Snapshot(metadata: SnapshotMetadata(index: group.applied, term: term, voters: voters), data: ReplicaLayout.encodeState(pairs))
+        return filled
+    }
+
+    /// Follower: adds to `writes` (the round's fsync'd batch) what installing `snapshot`
+    /// takes: the partition's state replaced by the snapshot's, its log emptied, the snapshot
+    /// record and applied index written. False when the data is unreadable (nothing added).
+    func install(_ snapshot: ParleyRaft.Snapshot, of partition: PartitionID, group: inout RaftGroup, into writes: inout WriteBatch) -> Bool {
+        guard let pairs = ReplicaLayout.decodeState(snapshot.data),
+            pairs.allSatisfy({ $0.key.starts(with: partition.keyPrefix) }),
+            let upper = KeyRange.successor(ofPrefix: partition.keyPrefix)
+        else {
+            logger.error("an unreadable snapshot was not installed", metadata: ["partition": "\(partition)"])
+            return false
+        }
+        writes.deleteRange(from: partition.keyPrefix, to: upper, in: families.state)
+        for (key, value) in pairs { writes.put(key, value, in: families.state) }
+        writes.put(LogLayout.appliedKey(partition), LogLayout.encodeIndex(snapshot.metadata.index), in: families.state)
+        let entries = ReplicaLayout.entriesRange(partition)
+        writes.deleteRange(from: entries.lower, to: entries.upper ?? ReplicaLayout.entryKey(partition, UInt64.max), in: raftFamily)
+        writes.put(ReplicaLayout.snapshotKey(partition), ReplicaLayout.encodeSnapshotMetadata(snapshot.metadata), in: raftFamily)
+        group.applied = snapshot.metadata.index
+        group.appliedWritten = snapshot.metadata.index
+        group.persistedLastIndex = snapshot.metadata.index
+        return true
+    }
+}
