@@ -14,10 +14,13 @@ enum EntityEnvelope: Equatable {
     case fileChunk(RoomID, file: String, index: UInt32, bytes: [UInt8])
     /// The chunks of an upload no message took up, collected by the upload sweep.
     case uploadDiscarded(RoomID, file: String)
+    /// Outbox records the partition's leader delivered: deleted on every replica.
+    case outboxDelivered([[UInt8]])
 
     /// The kind byte of file chunks: stored under their room, but not room events.
     static let fileChunkKind: UInt8 = 0x81
     static let uploadDiscardedKind: UInt8 = 0x82
+    static let outboxDeliveredKind: UInt8 = 0x83
 
     static let version: UInt8 = 1
 
@@ -43,6 +46,11 @@ enum EntityEnvelope: Equatable {
             writer.write(Self.uploadDiscardedKind)
             writer.write(room.rawValue)
             writer.write(file)
+        case let .outboxDelivered(keys):
+            writer.write(Self.outboxDeliveredKind)
+            writer.write("")
+            writer.writeVarint(UInt64(keys.count))
+            for key in keys { writer.write(bytes: key) }
         }
         return writer.bytes
     }
@@ -73,6 +81,14 @@ enum EntityEnvelope: Equatable {
             let bytes = try reader.readBytes()
             try reader.expectEnd()
             return .fileChunk(RoomID(unchecked: key), file: file, index: UInt32(index), bytes: bytes)
+        }
+        if rawKind == Self.outboxDeliveredKind {
+            let count = try reader.readVarint()
+            guard count <= UInt64(bytes.count) else { throw DecodingError("key count \(count) exceeds entry size") }
+            var keys: [[UInt8]] = []
+            for _ in 0..<count { keys.append(try reader.readBytes()) }
+            try reader.expectEnd()
+            return .outboxDelivered(keys)
         }
         if rawKind == Self.uploadDiscardedKind {
             guard RoomID.isValid(key) else { throw DecodingError("invalid room id \(key)") }

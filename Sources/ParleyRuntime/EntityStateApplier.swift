@@ -20,6 +20,10 @@ public struct EntityStateApplier: PartitionStateMachine {
             if index == 0 { writes.put(RoomStore.pendingUploadKey(entry.partition, room, file: file), []) }
         case let .uploadDiscarded(room, file):
             RoomStore.addDiscardWrites(of: file, in: room, partition: entry.partition, to: &writes)
+        case let .outboxDelivered(keys):
+            // Only this partition's outbox records: an entry can never touch other state.
+            let prefix = Outbox.prefix(entry.partition)
+            for key in keys where key.starts(with: prefix) { writes.delete(key) }
         case let .staff(id, events):
             StaffStore.addWrites(for: events, of: id, in: entry.partition, to: &writes)
         case let .channel(id, events):

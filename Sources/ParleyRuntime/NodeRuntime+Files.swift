@@ -125,7 +125,9 @@ extension NodeRuntime {
     /// ones whose post was refused or never came (the node stopped in between).
     public func pendingUploads() async throws(RuntimeError) -> [PendingUpload] {
         let store = self.store
-        let partitions = partitioner.allPartitions
+        // Only partitions this node serves: another replica's sweep is its leader's to do.
+        let served = configuration.servedPartitions
+        let partitions = partitioner.allPartitions.filter { served.serves($0) }
         return try await store.database.executor.run { () throws(RuntimeError) -> [PendingUpload] in
             var uploads: [PendingUpload] = []
             for partition in partitions { uploads += try store.pendingUploads(in: partition) }

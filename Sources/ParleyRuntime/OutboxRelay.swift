@@ -28,17 +28,30 @@ public final class OutboxRelay: Service {
     public func run() async throws {
         nudge()  // records left from before a restart
         await withGracefulShutdownHandler {
-            for await _ in wake {
-                var failed = false
-                while true {
-                    let (count, hadFailure) = await relayBatch()
-                    failed = failed || hadFailure
-                    if count == 0 { break }
+            await withTaskGroup(of: Void.self) { group in
+                if runtime.configuration.servedPartitions.isReplicated {
+                    // A node that becomes a partition's leader takes over the records its
+                    // predecessor had not delivered yet: look every second.
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: .seconds(1))
+                            self.nudge()
+                        }
+                    }
                 }
-                if failed {
-                    try? await Task.sleep(for: retryDelay)
-                    nudge()
+                for await _ in wake {
+                    var failed = false
+                    while true {
+                        let (count, hadFailure) = await relayBatch()
+                        failed = failed || hadFailure
+                        if count == 0 { break }
+                    }
+                    if failed {
+                        try? await Task.sleep(for: retryDelay)
+                        nudge()
+                    }
                 }
+                group.cancelAll()
             }
         } onGracefulShutdown: {
             self.wakeContinuation.finish()
@@ -57,9 +70,13 @@ public final class OutboxRelay: Service {
         let store = runtime.store
         var failed = false
         var done = WriteBatch()
+        var deliveredKeys: [[UInt8]] = []
         var byStaff: [StaffID: [(key: [UInt8], batch: NoticeBatch)]] = [:]
         var order: [StaffID] = []
-        for partition in runtime.partitioner.allPartitions {
+        let served = runtime.configuration.servedPartitions
+        // Each partition's records are delivered by the node serving it (its Raft leader);
+        // the other replicas hold the same records until that node's deletion reaches them.
+        for partition in runtime.partitioner.allPartitions where served.serves(partition) {
             let records: [(key: [UInt8], value: [UInt8])]
             do {
                 records = try store.database.entries(.prefix(Outbox.prefix(partition)), in: store.family, limit: 256)
@@ -73,6 +90,7 @@ public final class OutboxRelay: Service {
                 guard let batch = try? NoticeBatch.decode(from: &reader) else {
                     logger.error("dropping an unreadable outbox record", metadata: ["partition": "\(partition)"])
                     done.delete(record.key, in: store.family)
+                    deliveredKeys.append(record.key)
                     continue
                 }
                 if byStaff[batch.staff] == nil { order.append(batch.staff) }
@@ -82,6 +100,7 @@ public final class OutboxRelay: Service {
         var total = 0
         func record(_ outcome: (delivered: [[UInt8]], failed: Bool)) {
             for key in outcome.delivered { done.delete(key, in: store.family) }
+            deliveredKeys += outcome.delivered
             total += outcome.delivered.count
             failed = failed || outcome.failed
         }
@@ -98,7 +117,11 @@ public final class OutboxRelay: Service {
             }
             for await outcome in group { record(outcome) }
         }
-        if !done.isEmpty {
+        if served.isReplicated {
+            // Only deleted records count: those whose deletion failed are still there.
+            let deletion = await deleteThroughTheLog(deliveredKeys)
+            return (deletion.deleted, failed || deletion.failed)
+        } else if !done.isEmpty {
             do {
                 try await store.database.writeAsync(done, sync: false)
             } catch {
@@ -114,6 +137,35 @@ public final class OutboxRelay: Service {
     /// Delivers one staff member's records in order, as few commands as there are chunks of
     /// `deliveriesPerCommand`; stops at the first failure (the rest wait for the next pass,
     /// keeping the order). Returns the keys of those delivered.
+    /// With replication, delivered records are deleted through each partition's log, so
+    /// every replica drops them (a new leader delivers only what was not yet delivered, and
+    /// at worst again: staff entities apply a room's notices once). A failed deletion is
+    /// logged; the records are delivered again on the next pass.
+    private func deleteThroughTheLog(_ keys: [[UInt8]]) async -> (deleted: Int, failed: Bool) {
+        let log = runtime.log
+        let byPartition = Dictionary(grouping: keys) { PartitionID(UInt16($0[0]) << 8 | UInt16($0[1])) }
+        return await withTaskGroup(of: Int?.self) { group in
+            for (partition, keys) in byPartition {
+                let ticket = log.append(EntityEnvelope.outboxDelivered(keys).encoded(), to: partition, generation: log.generation(of: partition))
+                group.addTask {
+                    do {
+                        _ = try await ticket.result()
+                        return keys.count
+                    } catch {
+                        self.logger.info(
+                            "outbox records not yet deleted; they will be delivered again", metadata: ["partition": "\(partition)", "error": "\(error)"])
+                        return nil
+                    }
+                }
+            }
+            var outcome = (deleted: 0, failed: false)
+            for await deleted in group {
+                if let deleted { outcome.deleted += deleted } else { outcome.failed = true }
+            }
+            return outcome
+        }
+    }
+
     private func deliver(_ records: [(key: [UInt8], batch: NoticeBatch)]) async -> (delivered: [[UInt8]], failed: Bool) {
         var delivered: [[UInt8]] = []
         for start in stride(from: 0, to: records.count, by: Self.deliveriesPerCommand) {

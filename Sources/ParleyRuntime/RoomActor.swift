@@ -27,6 +27,11 @@ actor RoomActor: ActivatedEntity {
     private let outboxWritten: @Sendable () -> Void
 
     private var state: RoomState?
+    /// The room as of the last committed command: what reads see (`state` runs ahead by the
+    /// commands still committing). Counted so a late resumption never moves it back.
+    private var committedState: RoomState?
+    private var decidedCount: UInt64 = 0
+    private var committedCount: UInt64 = 0
     private var generation: UInt64 = 0
     /// Idempotency keys of posts decided but not yet durable.
     private var pendingKeys: Set<String> = []
@@ -98,12 +103,18 @@ actor RoomActor: ActivatedEntity {
         let firstEventSeq = current.lastEventSeq + 1
         let notices = NoticeBatch.group(RoomNotices.compute(before: current, events: decided), room: id)
         let envelope = EntityEnvelope.room(id, firstEventSeq: firstEventSeq, decided, notices: notices)
+        decidedCount += 1
+        let number = decidedCount
         let ticket = log.append(envelope.encoded(), to: partition, generation: generation)
         do {
             _ = try await ticket.result()
         } catch {
             retire()
             throw .log(error)
+        }
+        if number > committedCount {
+            committedCount = number
+            committedState = next
         }
         await publishInOrder(entries, from: firstEventSeq)
         if !notices.isEmpty { outboxWritten() }
@@ -129,7 +140,8 @@ actor RoomActor: ActivatedEntity {
 
     /// The room's state, if `reader` may read it.
     func readableState(by reader: StaffID) throws(RuntimeError) -> RoomState {
-        let current = try activeState()
+        let active = try activeState()
+        let current = committedState ?? active
         guard current.exists else { throw .rejected(DomainError(.roomNotFound, "room \(id) does not exist")) }
         guard current.canRead(reader) else { throw .rejected(DomainError(.notAMember, "\(reader) is not a member of room \(id)")) }
         return current
@@ -199,6 +211,7 @@ actor RoomActor: ActivatedEntity {
         generation = log.generation(of: partition)
         let loaded = try store.load(id)
         state = loaded
+        committedState = loaded
         nextToPublish = loaded.lastEventSeq + 1
         return loaded
     }
@@ -206,6 +219,7 @@ actor RoomActor: ActivatedEntity {
     private func retire() {
         retired.store(true, ordering: .releasing)
         state = nil
+        committedState = nil
         committed = [:]
     }
 }

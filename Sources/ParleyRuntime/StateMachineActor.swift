@@ -22,6 +22,14 @@ actor StateMachineActor<Machine: EntityStateMachine>: ActivatedEntity {
     private let log: any PartitionLog
     private let clock: any WallClock
     private var state: Machine?
+    /// The state as of the last committed command: what reads see. `state` runs ahead of it
+    /// by the commands still committing (decided on top of each other), which a crash of
+    /// the leader could still take back.
+    private var committedState: Machine?
+    /// Commands decided and committed, counted, so a commit that resumes late never moves
+    /// `committedState` back.
+    private var decidedCount: UInt64 = 0
+    private var committedCount: UInt64 = 0
     private var generation: UInt64 = 0
     private let retired = Atomic<Bool>(false)
 
@@ -47,19 +55,30 @@ actor StateMachineActor<Machine: EntityStateMachine>: ActivatedEntity {
         var next = current
         for event in events { next.apply(event) }
         state = next
+        decidedCount += 1
+        let number = decidedCount
         let ticket = log.append(wiring.envelope(key, events).encoded(), to: partition, generation: generation)
         do {
             _ = try await ticket.result()
         } catch {
             retired.store(true, ordering: .releasing)
             state = nil
+            committedState = nil
             throw .log(error)
+        }
+        if number > committedCount {
+            committedCount = number
+            committedState = next
         }
         wiring.publish(events, next)
         return next
     }
 
-    func current() throws(RuntimeError) -> Machine { try activeState() }
+    /// The entity as committed (never state a failover could take back).
+    func current() throws(RuntimeError) -> Machine {
+        let active = try activeState()
+        return committedState ?? active
+    }
 
     private func activeState() throws(RuntimeError) -> Machine {
         if let state { return state }
@@ -67,6 +86,7 @@ actor StateMachineActor<Machine: EntityStateMachine>: ActivatedEntity {
         generation = log.generation(of: partition)
         let loaded = try wiring.load(key)
         state = loaded
+        committedState = loaded
         return loaded
     }
 }

@@ -67,11 +67,14 @@ final class ReplicaCluster: Sendable {
     func database(_ node: NodeID) -> Database? { nodes.withLock { $0[node]?.database } }
 
     /// The running node that serves `partition` (leads it and has caught up), once one does.
+    /// While the partition's preferred leader runs, that one: leadership moves there (the
+    /// leaders' rebalancing), so a test that writes through it is not interrupted by a move.
     func servingNode(of partition: PartitionID, within limit: Duration = .seconds(10)) async throws -> NodeID {
         var found: NodeID?
+        let preferred = placement.leader(of: partition)
         try await eventually("a serving leader of \(partition)", within: limit) {
             found = ids.first { log($0)?.leadership(of: partition).servingHere == true }
-            return found != nil
+            return found != nil && (found == preferred || log(preferred) == nil)
         }
         return found!
     }

@@ -16,7 +16,7 @@ final class InProcessCluster: Sendable {
         let runtime: NodeRuntime
         let hub: LiveHub
         let relay: LiveRelay
-        let log: LocalPartitionLog
+        let log: any NodePartitionLog
         let database: Database
         let outbox: OutboxRelay
     }
@@ -26,7 +26,9 @@ final class InProcessCluster: Sendable {
     let placement: Placement
     let directory = NSTemporaryDirectory() + "parley-cluster-test-" + UUID().uuidString
 
-    init(lifetime: Duration = .seconds(5)) throws {
+    /// - Parameter replicated: every partition a Raft group over the three nodes (the
+    ///   cluster of a real deployment), rather than each served by its first node alone.
+    init(lifetime: Duration = .seconds(5), replicated: Bool = false) throws {
         let members = (1...3).map { index in
             ClusterMember(
                 id: NodeID("node-\(index)")!, peerAddress: HostPort(host: "127.0.0.1", port: 7_000 + index),
@@ -38,11 +40,23 @@ final class InProcessCluster: Sendable {
             let path = directory + "/" + member.id.rawValue
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             let database = try LocalPartitionLog.openDatabase(at: path + "/db")
-            let log = try LocalPartitionLog(database: database, partitionCount: 16, stateMachine: EntityStateApplier())
             let (inbox, transport) = network.join(member.id)
             var configuration = RuntimeConfiguration()
-            configuration.servedPartitions = ServedPartitions(placement: placement, node: member.id)
-            configuration.forwardTimeout = .seconds(2)
+            let log: any NodePartitionLog
+            if replicated {
+                var raft = ReplicatedPartitionLog.Configuration()
+                raft.tickInterval = .milliseconds(50)
+                let replicatedLog = try ReplicatedPartitionLog(
+                    database: database, placement: placement, ownID: member.id, stateMachine: EntityStateApplier(), transport: transport,
+                    configuration: raft)
+                log = replicatedLog
+                configuration.servedPartitions = ServedPartitions(placement: placement, node: member.id, leadership: replicatedLog)
+            } else {
+                log = try LocalPartitionLog(database: database, partitionCount: 16, stateMachine: EntityStateApplier())
+                configuration.servedPartitions = ServedPartitions(placement: placement, node: member.id)
+            }
+            // Elections on a machine busy with every other test can take a few seconds.
+            configuration.forwardTimeout = replicated ? .seconds(15) : .seconds(2)
             var relayConfiguration = LiveRelay.Configuration()
             relayConfiguration.lifetime = lifetime
             relayConfiguration.renewal = lifetime / 5
@@ -54,7 +68,11 @@ final class InProcessCluster: Sendable {
             let runtime = NodeRuntime(
                 database: database, stateFamily: log.stateColumnFamily, log: log, events: relay, staffEvents: relay, configuration: configuration,
                 liveSessions: hub, peers: transport, relay: relay, logger: logger)
-            inbox.set(runtime)
+            if let replicatedLog = log as? ReplicatedPartitionLog {
+                inbox.set(PeerRouter(raft: replicatedLog, others: runtime))
+            } else {
+                inbox.set(runtime)
+            }
             let outbox = OutboxRelay(runtime: runtime, retryDelay: .milliseconds(50), logger: logger)
             runtime.onOutboxWritten { outbox.nudge() }
             nodes.append(Node(id: member.id, runtime: runtime, hub: hub, relay: relay, log: log, database: database, outbox: outbox))
