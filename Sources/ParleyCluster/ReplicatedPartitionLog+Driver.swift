@@ -19,11 +19,19 @@ extension ReplicatedPartitionLog {
         var nextTick = ContinuousClock.now + interval
         var ticks = 0
         var failed = false
+        var handOffDeadline: ContinuousClock.Instant?
         while !failed {
-            let (proposals, messages, closed) = takeInputs(until: nextTick)
+            let (proposals, messages, closed) = takeInputs(until: nextTick, draining: handOffDeadline != nil)
             if closed {
                 for proposal in proposals { proposal.ticket.complete(.failure(ClusterError(.shuttingDown, "the node is shutting down"))) }
-                break
+                // A stopping node first hands the partitions it leads to caught-up replicas,
+                // so their clients see a transfer rather than an election timeout.
+                if handOffDeadline == nil {
+                    handOffDeadline = ContinuousClock.now + interval * (2 * configuration.electionTicks)
+                    handOffLeaderships(&groups)
+                }
+                let stillLeading = groups.values.contains { $0.node.role == .leader }
+                if !stillLeading || ContinuousClock.now >= handOffDeadline! { break }
             }
             for (partition, message) in messages { groups[partition]?.node.step(message) }
             let now = ContinuousClock.now
@@ -51,11 +59,12 @@ extension ReplicatedPartitionLog {
         finish(&groups)
     }
 
-    /// Waits until something arrived, the log closed or `deadline` passed; takes the inputs.
-    private func takeInputs(until deadline: ContinuousClock.Instant) -> ([Proposal], [(PartitionID, Message)], Bool) {
+    /// Waits until something arrived, the log closed (unless already `draining`) or
+    /// `deadline` passed; takes the inputs.
+    private func takeInputs(until deadline: ContinuousClock.Instant, draining: Bool) -> ([Proposal], [(PartitionID, Message)], Bool) {
         for attempt in 0..<2 {
             let taken: ([Proposal], [(PartitionID, Message)], Bool)? = inbox.withLock { inbox in
-                if !inbox.proposals.isEmpty || !inbox.messages.isEmpty || inbox.closed || attempt == 1 {
+                if !inbox.proposals.isEmpty || !inbox.messages.isEmpty || (inbox.closed && !draining) || attempt == 1 {
                     defer {
                         inbox.proposals = []
                         inbox.messages = []
@@ -231,6 +240,20 @@ extension ReplicatedPartitionLog {
         }
         metrics.appends.increment(by: Int64(count))
         return true
+    }
+
+    /// Hands every partition this node leads to its most caught-up other replica; until the
+    /// transfer lands the partition takes no entries here (callers go to the replicas).
+    private func handOffLeaderships(_ groups: inout [PartitionID: RaftGroup]) {
+        for partition in groups.keys where groups[partition]!.node.role == .leader {
+            let node = groups[partition]!.node
+            let target = node.voters.filter { $0 != node.id }.max { (node.replication(of: $0)?.match ?? 0) < (node.replication(of: $1)?.match ?? 0) }
+            guard let target else { continue }
+            try? groups[partition]!.node.transferLeadership(to: target)
+            groups[partition]!.leaderStartIndex = nil
+            publishLeadership(groups[partition]!)
+        }
+        logger.info("handing leaderships to other replicas before stopping")
     }
 
     func publishLeadership(_ group: RaftGroup) {

@@ -49,7 +49,7 @@ extension NodeRuntime: PeerReceiver {
     /// retry decides on the state that says so.
     static let failoverCodes: Set<String> = [
         RuntimeError.partitionElsewhere, ClusterError.Code.notLeader.rawValue, ClusterError.Code.stale.rawValue,
-        ClusterError.Code.peerUnavailable.rawValue, RuntimeError.entityRetired,
+        ClusterError.Code.peerUnavailable.rawValue, RuntimeError.entityRetired, ClusterError.Code.shuttingDown.rawValue,
     ]
 
     /// Whether this node serves staff member `staff`'s account (reads of it are local).

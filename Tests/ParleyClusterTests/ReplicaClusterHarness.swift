@@ -48,9 +48,11 @@ final class ReplicaCluster: Sendable {
         starts.yield((log, finished))
     }
 
-    /// Cuts `node` off, drains its log and closes its database.
-    func stop(_ node: NodeID) async {
-        network.setReachable(node, false)
+    /// Cuts `node` off, drains its log and closes its database (`gracefully`: drains first,
+    /// while it can still hand its leaderships over, then cuts it off).
+    func stop(_ node: NodeID, gracefully: Bool = false) async {
+        if !gracefully { network.setReachable(node, false) }
+        defer { network.setReachable(node, false) }
         guard let (log, finished, database) = nodes.withLock({ nodes -> (ReplicatedPartitionLog, RunFinished, Database)? in
             guard let entry = nodes[node], let log = entry.log, let finished = entry.stopped, let database = entry.database else { return nil }
             nodes[node]!.log = nil

@@ -124,6 +124,25 @@ struct ReplicatedPartitionLogTests {
         }
     }
 
+    @Test func aNodeStoppingGracefullyHandsItsLeadershipsOverFirst() async throws {
+        try await withReplicaCluster { cluster in
+            let partition = PartitionID(3)
+            let leader = try await cluster.servingNode(of: partition)
+            let log = try #require(cluster.log(leader))
+            let before = try await log.append([0xD0], to: partition, generation: log.generation(of: partition)).result()
+            await cluster.stop(leader, gracefully: true)
+            // When the stop returns, another replica already leads: no election timeout to wait.
+            let others = cluster.ids.filter { $0 != leader }
+            #expect(others.contains { cluster.log($0)?.leadership(of: partition).leader != nil && cluster.log($0)?.leadership(of: partition).leader != leader })
+            let successor = try await cluster.servingNode(of: partition, within: .milliseconds(500))
+            #expect(successor != leader)
+            let next = try #require(cluster.log(successor))
+            let after = try await next.append([0xD1], to: partition, generation: next.generation(of: partition)).result()
+            #expect(after.index > before.index && after.generation > before.generation)
+            #expect(try cluster.applied(successor, partition, before.index) == [0xD0])
+        }
+    }
+
     @Test func raftMessagesRoundTripThroughTheirCodec() throws {
         let snapshot = Snapshot(metadata: SnapshotMetadata(index: 9, term: 3, voters: [1, 2, 3]), data: [7, 8])
         let messages: [(group: UInt32, message: Message)] = [
