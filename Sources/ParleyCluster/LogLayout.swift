@@ -25,30 +25,40 @@ enum LogLayout {
     static func encodeEntry(_ entry: LogEntry) -> [UInt8] {
         var bytes: [UInt8] = [formatVersion]
         bytes.reserveCapacity(entry.payload.count + 4)
-        var generation = entry.generation
-        while generation >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: generation) | 0x80)
-            generation >>= 7
-        }
-        bytes.append(UInt8(generation))
+        appendVarint(entry.generation, to: &bytes)
         bytes.append(contentsOf: entry.payload)
         return bytes
     }
 
     static func decodeEntry(partition: PartitionID, index: UInt64, _ bytes: [UInt8]) -> LogEntry? {
         guard bytes.first == formatVersion else { return nil }
-        var generation: UInt64 = 0
         var offset = 1
+        guard let generation = readVarint(bytes, at: &offset) else { return nil }
+        return LogEntry(partition: partition, index: index, generation: generation, payload: Array(bytes[offset...]))
+    }
+
+    /// Appends `value` as a LEB128 varint.
+    static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {
+        var rest = value
+        while rest >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        bytes.append(UInt8(rest))
+    }
+
+    /// Reads a LEB128 varint at `offset` and moves past it; nil when truncated or too long.
+    static func readVarint(_ bytes: [UInt8], at offset: inout Int) -> UInt64? {
+        var value: UInt64 = 0
         var shift: UInt64 = 0
-        while true {
-            guard offset < bytes.count, shift < 64 else { return nil }
+        while offset < bytes.count, shift < 64 {
             let byte = bytes[offset]
-            generation |= UInt64(byte & 0x7F) << shift
             offset += 1
-            if byte & 0x80 == 0 { break }
+            value |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return value }
             shift += 7
         }
-        return LogEntry(partition: partition, index: index, generation: generation, payload: Array(bytes[offset...]))
+        return nil
     }
 
     /// The index an entry key names, if `key` is one of `partition`'s entry keys.

@@ -7,6 +7,9 @@ struct RaftGroup: Sendable {
     var node: RaftNode
     /// The last log index persisted (a longer persisted tail is deleted when overwritten).
     var persistedLastIndex: UInt64
+    /// The hard state last written (a term or vote change must be fsync'd before any message
+    /// goes out; a commit index alone need not).
+    var persistedHardState: HardState
     /// The last entry applied to the state family.
     var applied: UInt64
     /// The applied index last written beside the state.
@@ -24,6 +27,7 @@ struct RaftGroup: Sendable {
     init(partition: PartitionID, node: RaftNode, persistedLastIndex: UInt64, applied: UInt64) {
         self.partition = partition
         self.node = node
+        persistedHardState = node.hardState
         self.persistedLastIndex = persistedLastIndex
         self.applied = applied
         appliedWritten = applied

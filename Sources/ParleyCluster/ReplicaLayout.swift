@@ -41,19 +41,11 @@ enum ReplicaLayout {
     /// with a varint length.
     static func encodeState(_ pairs: [(key: [UInt8], value: [UInt8])]) -> [UInt8] {
         var bytes: [UInt8] = []
-        func varint(_ value: Int) {
-            var rest = UInt64(value)
-            while rest >= 0x80 {
-                bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
-                rest >>= 7
-            }
-            bytes.append(UInt8(rest))
-        }
-        varint(pairs.count)
+        LogLayout.appendVarint(UInt64(pairs.count), to: &bytes)
         for (key, value) in pairs {
-            varint(key.count)
+            LogLayout.appendVarint(UInt64(key.count), to: &bytes)
             bytes += key
-            varint(value.count)
+            LogLayout.appendVarint(UInt64(value.count), to: &bytes)
             bytes += value
         }
         return bytes
@@ -61,24 +53,12 @@ enum ReplicaLayout {
 
     static func decodeState(_ bytes: [UInt8]) -> [(key: [UInt8], value: [UInt8])]? {
         var offset = 0
-        func varint() -> Int? {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while offset < bytes.count, shift < 63 {
-                let byte = bytes[offset]
-                offset += 1
-                value |= UInt64(byte & 0x7F) << shift
-                if byte & 0x80 == 0 { return value <= UInt64(bytes.count) ? Int(value) : nil }
-                shift += 7
-            }
-            return nil
-        }
         func chunk() -> [UInt8]? {
-            guard let length = varint(), length <= bytes.count - offset else { return nil }
-            defer { offset += length }
-            return Array(bytes[offset..<offset + length])
+            guard let length = LogLayout.readVarint(bytes, at: &offset), length <= UInt64(bytes.count - offset) else { return nil }
+            defer { offset += Int(length) }
+            return Array(bytes[offset..<offset + Int(length)])
         }
-        guard let count = varint() else { return nil }
+        guard let count = LogLayout.readVarint(bytes, at: &offset), count <= UInt64(bytes.count) else { return nil }
         var pairs: [(key: [UInt8], value: [UInt8])] = []
         for _ in 0..<count {
             guard let key = chunk(), let value = chunk() else { return nil }
@@ -90,28 +70,14 @@ enum ReplicaLayout {
     static func encodeEntry(_ entry: Entry) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(entry.data.count + 4)
-        var term = entry.term
-        while term >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: term) | 0x80)
-            term >>= 7
-        }
-        bytes.append(UInt8(term))
+        LogLayout.appendVarint(entry.term, to: &bytes)
         bytes.append(contentsOf: entry.data)
         return bytes
     }
 
     static func decodeEntry(index: UInt64, _ bytes: [UInt8]) -> Entry? {
-        var term: UInt64 = 0
         var offset = 0
-        var shift: UInt64 = 0
-        while true {
-            guard offset < bytes.count, shift < 64 else { return nil }
-            let byte = bytes[offset]
-            term |= UInt64(byte & 0x7F) << shift
-            offset += 1
-            if byte & 0x80 == 0 { break }
-            shift += 7
-        }
+        guard let term = LogLayout.readVarint(bytes, at: &offset) else { return nil }
         return Entry(term: term, index: index, data: Array(bytes[offset...]))
     }
 
@@ -156,14 +122,17 @@ enum ReplicaLayout {
         // Entries the snapshot covers may linger if a compaction's delete did not land.
         entries.removeAll { $0.index <= snapshotIndex }
         let applied = max(try database.get(LogLayout.appliedKey(partition), in: state).flatMap(LogLayout.decodeIndex) ?? 0, snapshotIndex)
-        guard applied <= max(hardState.commit, snapshotIndex) else {
-            throw ClusterError(.storageFailure, "\(partition) applied \(applied) entries but its Raft state commits only \(hardState.commit)")
+        let lastIndex = entries.last?.index ?? snapshotIndex
+        guard applied <= lastIndex else {
+            throw ClusterError(.storageFailure, "\(partition) applied \(applied) entries but its Raft log ends at \(lastIndex)")
         }
         if let first = entries.first, first.index != snapshotIndex + 1 {
             throw ClusterError(.storageFailure, "the Raft log of \(partition) starts at \(first.index), after a snapshot at \(snapshotIndex)")
         }
         var hard = hardState
-        hard.commit = max(hard.commit, snapshotIndex)
+        // A commit index is written without an fsync of its own, so it may lag what was
+        // applied (only committed entries are ever applied).
+        hard.commit = max(hard.commit, snapshotIndex, applied)
         let restored = PersistentState(hardState: hard, snapshot: snapshot, entries: entries, applied: applied)
         return (restored, entries.last?.index ?? snapshotIndex)
     }

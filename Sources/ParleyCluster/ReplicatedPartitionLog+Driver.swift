@@ -114,8 +114,23 @@ extension ReplicatedPartitionLog {
         for (partition, group) in groups where group.node.hasReady { readies.append((partition, group.node.ready())) }
         guard !readies.isEmpty else { return true }
 
+        // A leader's messages go out before its own write (appends to followers, heartbeats):
+        // its disk and theirs work at the same time. That is safe because this driver takes
+        // the followers' answers only in a later round, after this round's fsync, so the
+        // leader never counts an entry it has not made durable. Everyone else's messages
+        // (votes, acknowledgements) promise what is on disk and wait for the fsync.
+        var leaderMessages: [(PartitionID, [Message])] = []
+        for (partition, ready) in readies where groups[partition]!.node.role == .leader && ready.snapshot == nil {
+            leaderMessages.append((partition, ready.messages))
+        }
+        send(leaderMessages, groups: &groups)
+
         var raftWrites = WriteBatch()
+        // Only new entries, a snapshot or a changed term or vote need the fsync; a commit
+        // index alone can be lost (a restart learns it again from the leader, and never
+        // below what it applied).
         var durable = false
+        var written = false
         for (partition, ready) in readies {
             if let snapshot = ready.snapshot {
                 guard install(snapshot, of: partition, group: &groups[partition]!, into: &raftWrites) else {
@@ -139,36 +154,24 @@ extension ReplicatedPartitionLog {
             }
             if let hardState = ready.hardState {
                 raftWrites.put(ReplicaLayout.hardStateKey(partition), ReplicaLayout.encodeHardState(hardState), in: raftFamily)
-                durable = true
+                let persisted = groups[partition]!.persistedHardState
+                if hardState.term != persisted.term || hardState.vote != persisted.vote { durable = true }
+                groups[partition]!.persistedHardState = hardState
+                written = true
             }
         }
-        if durable {
+        if durable || written {
             do throws(StorageError) {
-                try database.write(raftWrites, durability: .fsync)
+                try database.write(raftWrites, durability: durable ? .fsync : .buffered)
             } catch {
                 logger.critical("Raft state could not be made durable; this node stops replicating until it restarts", metadata: ["error": "\(error)"])
                 metrics.failures.increment()
                 return false
             }
-            metrics.batches.increment()
+            if durable { metrics.batches.increment() }
         }
-
-        var byPeer: [NodeID: [(group: UInt32, message: Message)]] = [:]
-        for (partition, ready) in readies {
-            for message in ready.messages {
-                guard let peer = ids.node(of: message.to) else { continue }
-                var outgoing = message
-                if message.kind == .snapshot {
-                    guard let filled = snapshotMessage(message, of: partition, group: groups[partition]!) else {
-                        groups[partition]!.node.reportSnapshot(to: message.to, succeeded: false)
-                        continue
-                    }
-                    outgoing = filled
-                }
-                byPeer[peer, default: []].append((UInt32(partition.rawValue), outgoing))
-            }
-        }
-        for (peer, messages) in byPeer { outboxes[peer]?.enqueue(messages) }
+        let leading = Set(leaderMessages.map(\.0))
+        send(readies.filter { !leading.contains($0.0) }.map { ($0.0, $0.1.messages) }, groups: &groups)
 
         var settled: [(AppendTicket, AppendTicket.Outcome)] = []
         let applied = apply(readies, to: &groups, settling: &settled)
@@ -192,6 +195,27 @@ extension ReplicatedPartitionLog {
             publishLeadership(groups[partition]!)
         }
         return true
+    }
+
+    /// Queues `messages` for their peers, all of a peer's in one batch; a snapshot message is
+    /// filled with the partition's state first.
+    private func send(_ messages: [(PartitionID, [Message])], groups: inout [PartitionID: RaftGroup]) {
+        var byPeer: [NodeID: [(group: UInt32, message: Message)]] = [:]
+        for (partition, list) in messages {
+            for message in list {
+                guard let peer = ids.node(of: message.to) else { continue }
+                var outgoing = message
+                if message.kind == .snapshot {
+                    guard let filled = snapshotMessage(message, of: partition, group: groups[partition]!) else {
+                        groups[partition]!.node.reportSnapshot(to: message.to, succeeded: false)
+                        continue
+                    }
+                    outgoing = filled
+                }
+                byPeer[peer, default: []].append((UInt32(partition.rawValue), outgoing))
+            }
+        }
+        for (peer, batch) in byPeer { outboxes[peer]?.enqueue(batch) }
     }
 
     /// Applies the committed entries of `readies` in one unlogged write (the log can rebuild
@@ -265,13 +289,8 @@ extension ReplicatedPartitionLog {
     /// At the end: the applied indexes written and the state flushed (a restart replays
     /// nothing), and every proposer still waiting told the node stopped.
     private func finish(_ groups: inout [PartitionID: RaftGroup]) {
-        var writes = StateWrites(family: families.state)
-        for (partition, group) in groups where group.appliedWritten < group.applied {
-            writes.put(LogLayout.appliedKey(partition), LogLayout.encodeIndex(group.applied))
-        }
         do throws(StorageError) {
-            if !writes.batch.isEmpty { try database.write(writes.batch, durability: .unlogged) }
-            try database.flush(families.state)
+            try flushState(&groups)
         } catch {
             logger.error("could not flush state at shutdown; the next start replays the log", metadata: ["error": "\(error)"])
         }

@@ -15,18 +15,12 @@ extension ReplicatedPartitionLog {
             return node.appliedIndex > retained && node.appliedIndex - retained >= node.firstIndex + retained
         }
         guard !due.isEmpty else { return }
-        var appliedWrites = StateWrites(family: families.state)
-        for (partition, group) in groups where group.appliedWritten < group.applied {
-            appliedWrites.put(LogLayout.appliedKey(partition), LogLayout.encodeIndex(group.applied))
-        }
         do throws(StorageError) {
-            if !appliedWrites.batch.isEmpty { try database.write(appliedWrites.batch, durability: .unlogged) }
-            try database.flush(families.state)
+            try flushState(&groups)
         } catch {
             logger.warning("state flush for log compaction failed; will retry", metadata: ["error": "\(error)"])
             return
         }
-        for partition in groups.keys { groups[partition]!.appliedWritten = groups[partition]!.applied }
         var writes = WriteBatch()
         for partition in due {
             var group = groups[partition]!
@@ -48,6 +42,18 @@ extension ReplicatedPartitionLog {
         } catch {
             logger.warning("log compaction write failed; will retry", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// Writes every group's applied index beside its state and flushes the state family, so
+    /// all applied state is durable and a restart replays nothing before it.
+    func flushState(_ groups: inout [PartitionID: RaftGroup]) throws(StorageError) {
+        var writes = StateWrites(family: families.state)
+        for (partition, group) in groups where group.appliedWritten < group.applied {
+            writes.put(LogLayout.appliedKey(partition), LogLayout.encodeIndex(group.applied))
+        }
+        if !writes.batch.isEmpty { try database.write(writes.batch, durability: .unlogged) }
+        try database.flush(families.state)
+        for partition in groups.keys { groups[partition]!.appliedWritten = groups[partition]!.applied }
     }
 
     /// Leader: a snapshot message carries the partition's state as applied now (at least as

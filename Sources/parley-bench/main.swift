@@ -2,7 +2,9 @@ import Foundation
 
 /// `parley-bench storage [--seconds S] [--only-log]` or
 /// `parley-bench messages --http URL --h2c URL --admin-token T --static URL [--seconds S]` or
-/// `parley-bench cluster --http URL,… --h2c URL,… --admin-token T [--node-pids P,…] [--seconds S]`:
+/// `parley-bench cluster --http URL,… --h2c URL,… --admin-token T [--node-pids P,…] [--seconds S]` or
+/// `parley-bench replicated parley|etcd …` (see `runReplicatedBenchmark`) or
+/// `parley-bench chaos --cluster FILE --parley PATH [--duration S] …` (see `runChaosCommand`):
 /// each prints one JSON line of figures on stdout and its details on stderr.
 
 func option(_ name: String, in arguments: [String]) -> String? {
@@ -46,10 +48,22 @@ case "cluster":
     }
 case "simulate":
     exit(runSimulateCommand(arguments))
+case "chaos":
+    exit(await runChaosCommand(arguments))
+case "replicated":
+    do {
+        try await runReplicatedBenchmark(arguments)
+    } catch {
+        note("parley-bench replicated: \(error)")
+        exit(1)
+    }
 default:
     note("usage: parley-bench simulate --seed N | --seeds FIRST-LAST")
     note("       parley-bench storage [--seconds S] | parley-bench messages --http URL --h2c URL --admin-token T --static URL [--seconds S]")
     note("       parley-bench peer [--seconds S] [--callers C] [--bytes B]")
     note("       parley-bench cluster --http URL,… --h2c URL,… --admin-token T [--node-pids P,…] [--seconds S] [--clients C] [--rooms R] [--members M]")
+    note("       parley-bench chaos --cluster FILE --parley PATH [--duration S] [--senders N] [--rooms N] [--seed N] [--run-dir DIR] [--attempt-timeout-ms MS]")
+    note("       parley-bench replicated parley --http URL,… [--h2c URL,…] --admin-token T --node-pids P,… [--protocol h1|h2c] [--rooms R] [--seconds S] [--clients C]")
+    note("       parley-bench replicated etcd --endpoints URL,… --node-pids P,… [--seconds S] [--clients C]")
     exit(2)
 }

@@ -1,0 +1,213 @@
+import Foundation
+
+/// `parley-bench chaos --cluster FILE --parley PATH [--duration S] [--senders N] [--rooms N]
+/// [--seed N] [--run-dir DIR] [--attempt-timeout-ms MS]`: starts the cluster file's nodes
+/// as child processes, writes to its rooms from every node while faults are injected (see
+/// `ChaosFaults`), heals the cluster, reads every room from every node and prints
+/// `{"acked","lost","duplicated","order_mismatches","failover_p50_ms","failover_p99_ms","unavailable_ms_max"}`.
+/// Returns the exit status: 1 when anything acknowledged was lost, duplicated or out of
+/// order, when no failover was measured or when the cluster did not heal.
+func runChaosCommand(_ arguments: [String]) async -> Int32 {
+    do {
+        return try await ChaosTest(arguments: arguments).run() ? 0 : 1
+    } catch {
+        note("parley-bench chaos: \(error)")
+        return 1
+    }
+}
+
+struct ChaosTest: Sendable {
+    let file: ChaosClusterFile
+    let binary: String
+    let duration: Duration
+    let senders: Int
+    let roomCount: Int
+    let seed: UInt64
+    let runDirectory: String
+    let ownsRunDirectory: Bool
+    let attemptTimeout: Duration
+
+    init(arguments: [String]) throws {
+        guard let cluster = option("--cluster", in: arguments), let binary = option("--parley", in: arguments) else {
+            throw BenchError("chaos needs --cluster FILE --parley PATH")
+        }
+        file = try ChaosClusterFile(path: cluster)
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw BenchError("no executable at \(binary)") }
+        self.binary = binary
+        duration = .seconds(option("--duration", in: arguments).flatMap(Int.init).map { min(max($0, 10), 86_400) } ?? 60)
+        senders = option("--senders", in: arguments).flatMap(Int.init).map { min(max($0, 1), 500) } ?? 20
+        roomCount = option("--rooms", in: arguments).flatMap(Int.init).map { min(max($0, 1), 1_000) } ?? 24
+        seed = option("--seed", in: arguments).flatMap(UInt64.init) ?? UInt64.random(in: 1...999_999)
+        attemptTimeout = .milliseconds(option("--attempt-timeout-ms", in: arguments).flatMap(Int.init).map { min(max($0, 100), 60_000) } ?? 3_000)
+        if let directory = option("--run-dir", in: arguments) {
+            runDirectory = directory
+            ownsRunDirectory = false
+        } else {
+            runDirectory = NSTemporaryDirectory() + "parley-chaos-\(UUID().uuidString.prefix(8))"
+            ownsRunDirectory = true
+        }
+    }
+
+    /// The whole test; true when it passed.
+    func run() async throws -> Bool {
+        try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: runDirectory + "/pids", contents: nil)
+        let token = "chaos-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let nodes = ChaosNodes(file: file, binary: binary, runDirectory: runDirectory, adminToken: token)
+        let http = ChaosHTTP()
+        note("chaos: seed \(seed), \(file.nodes.count) nodes, \(file.partitions) partitions, \(senders) senders, \(roomCount) rooms, \(duration), run directory \(runDirectory)")
+        let passed: Bool
+        do {
+            passed = try await exercise(nodes, http: http, adminToken: token)
+        } catch {
+            note("chaos: failed: \(error)")
+            reportNodeLogs(nodes)
+            await nodes.stopAll()
+            await http.shutdown()
+            return false
+        }
+        if !passed { reportNodeLogs(nodes) }
+        await nodes.stopAll()
+        await http.shutdown()
+        if ownsRunDirectory {
+            if passed { try? FileManager.default.removeItem(atPath: runDirectory) } else { note("chaos: kept \(runDirectory)") }
+        }
+        return passed
+    }
+
+    private func exercise(_ nodes: ChaosNodes, http: ChaosHTTP, adminToken: String) async throws -> Bool {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for node in nodes.ids { group.addTask { try await nodes.start(node) } }
+            try await group.waitForAll()
+        }
+        let check = ChaosCheck(nodes: nodes, http: http)
+        if let problem = await check.waitHealed(limit: .seconds(120)) { throw BenchError("the cluster did not form within 120 s: \(problem)") }
+
+        // Staff (one per sender, created through the nodes in turn) and rooms with all of them.
+        let urls = nodes.ids.map(nodes.url(of:))
+        var tokens: [String] = []
+        for sender in 0..<senders {
+            let created = try await setupCall(
+                http, urls[sender % urls.count] + "/v1/staff", token: adminToken, body: #"{"id":"chaos-sender-\#(sender)","display_name":"Sender \#(sender)"}"#)
+            guard let staffToken = created["token"] as? String else { throw BenchError("no token for sender \(sender): \(created)") }
+            tokens.append(staffToken)
+        }
+        let members = (0..<senders).map { "\"chaos-sender-\($0)\"" }.joined(separator: ",")
+        var rooms: [ChaosSenders.Room] = []
+        for index in 0..<roomCount {
+            let created = try await setupCall(
+                http, urls[index % urls.count] + "/v1/rooms", token: tokens[index % senders], body: #"{"name":"Chaos \#(index)","members":[\#(members)]}"#)
+            guard let id = created["id"] as? String else { throw BenchError("no room id in \(created)") }
+            rooms.append(.init(id: id, partition: file.partition(ofRoom: id)))
+        }
+        let written = Set(rooms.map(\.partition))
+        note("chaos: \(rooms.count) rooms on \(written.count) partitions: \(written.sorted().map { "p\($0)" }.joined(separator: " "))")
+
+        // The load, with the faults meanwhile.
+        let started = ContinuousClock.now
+        let deadline = started + duration
+        let ledger = ChaosLedger(started: started)
+        let faults = ChaosFaults(nodes: nodes, http: http, ledger: ledger, written: written, seed: seed)
+        let load = ChaosSenders(
+            http: http, nodeURLs: urls, nodeIDs: nodes.ids, ledger: ledger, rooms: rooms, tokens: tokens, runID: String(seed), attemptTimeout: attemptTimeout)
+        let unrestartable = await withTaskGroup(of: [String].self) { group in
+            for sender in 0..<senders {
+                group.addTask {
+                    await load.run(sender: sender, until: deadline)
+                    return []
+                }
+            }
+            group.addTask { await faults.run(until: deadline) }
+            var failed: [String] = []
+            for await nodes in group { failed += nodes }
+            return failed
+        }
+        let acks = ledger.allAcks
+        ledger.log("load ended at \(rounded(ledger.now())) ms: \(acks.count) acknowledged of \(ledger.allAttempted.count) attempted")
+        ledger.log("failed attempts by reason: \(ledger.allFailures.sorted { $0.value > $1.value }.map { "\($0.key): \($0.value)" }.joined(separator: "; "))")
+
+        // Heal, then read every room from every node.
+        let revived = try await nodes.reviveAll()
+        if !revived.isEmpty { ledger.log("started again at the end: \(revived)") }
+        let healStart = ContinuousClock.now
+        let healProblem = await check.waitHealed(limit: .seconds(120))
+        if let healProblem {
+            ledger.log("the cluster did not heal within 120 s: \(healProblem)")
+        } else {
+            ledger.log("healed in \(rounded(milliseconds(ContinuousClock.now - healStart))) ms")
+        }
+        var histories: [String: [String: ChaosCheck.History]] = [:]
+        for node in nodes.ids {
+            for room in rooms { histories[node, default: [:]][room.id] = try await check.history(of: room.id, from: node, token: tokens[0]) }
+        }
+        let verdict = ChaosCheck.verify(
+            histories: histories, acks: acks, attempted: ledger.allAttempted, rooms: rooms.map(\.id), nodes: nodes.ids)
+        for line in verdict.details.prefix(40) { note("chaos: " + line) }
+        if verdict.details.count > 40 { note("chaos: … and \(verdict.details.count - 40) more") }
+        note("chaos: committed though never acknowledged (a send cut by the end of the load or a lost answer): \(verdict.committedUnacked)")
+
+        // Failover and unavailability.
+        let failovers = ChaosFigures.failovers(faults: ledger.allFaults, acks: acks)
+        for failover in failovers {
+            let partitions = failover.perPartition.sorted { $0.key < $1.key }.map { "p\($0.key) \($0.value.map { "\(rounded($0)) ms" } ?? "never")" }
+            note("chaos: failover after \(failover.fault.kind) \(failover.fault.nodes) at \(rounded(failover.fault.atMs)) ms: \(failover.milliseconds.map { "\(rounded($0)) ms" } ?? "no write") (its attempt began \(rounded(failover.firstAttemptMs ?? 0)) ms after the kill; per partition: \(partitions.joined(separator: ", ")))")
+        }
+        let attempts = ledger.allAttempts
+        for failover in failovers {
+            for (partition, value) in failover.perPartition.sorted(by: { $0.key < $1.key }) where (value ?? .infinity) > 1_500 {
+                let end = failover.fault.atMs + (value ?? 10_000)
+                let timeline = attempts.filter { $0.partition == partition && $0.endMs >= failover.fault.atMs && $0.startMs <= end }
+                    .map { "\($0.node) \(rounded($0.startMs - failover.fault.atMs))…\(rounded($0.endMs - failover.fault.atMs)) \($0.outcome)" }
+                note("chaos:   p\(partition) attempts (ms since the kill): \(timeline.joined(separator: "; "))")
+            }
+        }
+        let measured = failovers.compactMap(\.milliseconds)
+        let perPartition = failovers.flatMap { $0.perPartition.values.compactMap { $0 } }
+        note("chaos: per-partition failover p50 \(rounded(percentile(perPartition, 0.5))) ms, p99 \(rounded(percentile(perPartition, 0.99))) ms, max \(rounded(perPartition.max() ?? 0)) ms over \(perPartition.count)")
+        let unavailable = ChaosFigures.longestUnavailability(operations: ledger.allOperations, acks: acks)
+        note("chaos: longest unavailability \(rounded(unavailable.ms)) ms on p\(unavailable.partition), ending at \(rounded(unavailable.endMs)) ms")
+        note("chaos: starts per node: \(nodes.starts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+        note("chaos: faults: \(ledger.allFaults.count) (\(Dictionary(grouping: ledger.allFaults, by: \.kind).mapValues(\.count).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))")
+
+        print(
+            "{\"acked\":\(acks.count),\"lost\":\(verdict.lost),\"duplicated\":\(verdict.duplicated),\"order_mismatches\":\(verdict.orderMismatches),"
+                + "\"failover_p50_ms\":\(rounded(percentile(measured, 0.5))),\"failover_p99_ms\":\(rounded(percentile(measured, 0.99))),"
+                + "\"unavailable_ms_max\":\(rounded(unavailable.ms))}")
+        var problems: [String] = []
+        if verdict.lost > 0 { problems.append("\(verdict.lost) acknowledged messages lost") }
+        if verdict.duplicated > 0 { problems.append("\(verdict.duplicated) duplicated") }
+        if verdict.orderMismatches > 0 { problems.append("\(verdict.orderMismatches) rooms out of order or differing between nodes") }
+        if verdict.phantom > 0 { problems.append("\(verdict.phantom) messages nobody sent") }
+        if measured.isEmpty { problems.append("no failover measured") }
+        if !unrestartable.isEmpty { problems.append("could not restart \(unrestartable)") }
+        if let healProblem { problems.append("did not heal: \(healProblem)") }
+        if percentile(measured, 0.99) > 1_500 { note("chaos: failover p99 above the 1500 ms target") }
+        for problem in problems { note("chaos: FAILED: " + problem) }
+        return problems.isEmpty
+    }
+
+    /// A setup call (before any fault), retried a few times while the cluster settles.
+    private func setupCall(_ http: ChaosHTTP, _ url: String, token: String, body: String) async throws -> [String: Any] {
+        var last = ""
+        for attempt in 0..<20 {
+            if attempt > 0 { try await Task.sleep(for: .milliseconds(250)) }
+            do {
+                let (status, json) = try await http.call(post: true, url, token: token, body: body, timeout: .seconds(10))
+                if (200..<300).contains(status) { return json }
+                last = "\(status) \(json)"
+                if (400..<500).contains(status), status != 409 { break }
+            } catch {
+                last = "\(error)"
+            }
+        }
+        throw BenchError("POST \(url): \(last)")
+    }
+
+    private func reportNodeLogs(_ nodes: ChaosNodes) {
+        for node in nodes.ids {
+            guard let process = nodes.process(of: node) else { continue }
+            let tail = process.stderrTail(10)
+            if !tail.isEmpty { note("chaos: \(node) (pid \(process.pid)) stderr, last lines:\n\(tail)") }
+        }
+    }
+}

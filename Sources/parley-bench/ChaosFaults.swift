@@ -1,0 +1,127 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The fault loop: every 2–4 s (bounded count) one of: SIGKILL a random node, SIGKILL the
+/// leader of the busiest written partition, SIGKILL two nodes at once, SIGSTOP a node for
+/// 2–4 s. Killed nodes are started again (same data directory and config) after 1–3 s. The
+/// first four faults are the four kinds in a seeded order, then the kind is drawn.
+struct ChaosFaults: Sendable {
+    let nodes: ChaosNodes
+    let http: ChaosHTTP
+    let ledger: ChaosLedger
+    /// The partitions of the rooms written.
+    let written: Set<Int>
+    let seed: UInt64
+
+    static let kinds = ["kill-random", "kill-leader", "kill-two", "pause"]
+
+    /// Injects faults until `deadline`; returns the nodes that could not be started again.
+    func run(until deadline: ContinuousClock.Instant) async -> [String] {
+        var random = ChaosRandom(seed: seed)
+        let order = Self.kinds.shuffled(using: &random)
+        for index in 0..<1_000 {
+            let wait = Duration.milliseconds(Int.random(in: 2_000...4_000, using: &random))
+            guard ContinuousClock.now + wait + .seconds(2) < deadline else { break }
+            do { try await Task.sleep(for: wait) } catch { break }
+            let kind = index < order.count ? order[index] : Self.kinds.randomElement(using: &random)!
+            let serving = nodes.ids.filter(nodes.isServing)
+            guard serving.count == nodes.ids.count else {
+                ledger.log("skipped a fault: not every node runs (\(serving.joined(separator: ",")))")
+                continue
+            }
+            switch kind {
+            case "pause":
+                let target = serving.randomElement(using: &random)!
+                let leaders = await leaderMap()
+                let stop = Duration.milliseconds(Int.random(in: 2_000...4_000, using: &random))
+                let at = ledger.now()
+                nodes.pause(target)
+                ledger.record(
+                    .init(kind: kind, nodes: [target], atMs: at, note: "leads written partitions \(led(by: [target], in: leaders).sorted()), stopped for \(milliseconds(stop)) ms"))
+                try? await Task.sleep(for: stop)
+                nodes.resume(target)
+                ledger.log("SIGCONT \(target) at \(rounded(ledger.now())) ms")
+            default:
+                let leaders = await leaderMap()
+                var targets: [String]
+                var note = ""
+                switch kind {
+                case "kill-two": targets = Array(serving.shuffled(using: &random).prefix(2))
+                case "kill-leader":
+                    let recent = ledger.recentAcks(withinMs: 3_000)
+                    let busiest = written.filter { leaders[$0] != nil }.max { (recent[$0] ?? 0, $1) < (recent[$1] ?? 0, $0) }
+                    if let busiest, let leader = leaders[busiest] {
+                        targets = [leader]
+                        note = "leader of p\(busiest) (\(recent[busiest] ?? 0) acks in 3 s)"
+                    } else {
+                        targets = [serving.randomElement(using: &random)!]
+                        note = "no leader known: a random node"
+                    }
+                default: targets = [serving.randomElement(using: &random)!]
+                }
+                // Whether each written partition the targets lead keeps a majority of live replicas.
+                var majorities: [Int: Bool] = [:]
+                for partition in led(by: targets, in: leaders) {
+                    let alive = nodes.file.replicas(of: partition).filter { !targets.contains($0) && nodes.isServing($0) }
+                    majorities[partition] = alive.count * 2 > nodes.file.replicas(of: partition).count
+                }
+                let kept = majorities.filter(\.value).keys.sorted()
+                let lost = majorities.filter { !$0.value }.keys.sorted()
+                let details = [note, "pids \(targets.map { nodes.pid(of: $0) })", "led written \(kept) kept a majority", lost.isEmpty ? "" : "\(lost) lost it"]
+                let at = ledger.now()
+                await nodes.kill(targets)
+                ledger.record(.init(kind: kind, nodes: targets, atMs: at, led: majorities, note: details.filter { !$0.isEmpty }.joined(separator: "; ")))
+                try? await Task.sleep(for: .milliseconds(Int.random(in: 1_000...3_000, using: &random)))
+                for target in targets {
+                    do {
+                        try await nodes.start(target)
+                        ledger.log("restarted \(target) (pid \(nodes.pid(of: target))), listening at \(rounded(ledger.now())) ms")
+                    } catch {
+                        ledger.log("could not restart \(target): \(error)")
+                        return [target]
+                    }
+                }
+            }
+        }
+        return []
+    }
+
+    /// The written partitions whose leader is one of `targets`.
+    func led(by targets: [String], in leaders: [Int: String]) -> [Int] {
+        written.filter { leaders[$0].map(targets.contains) ?? false }
+    }
+
+    /// Each partition's leader: the most common non-null answer among its serving replicas'
+    /// `GET /cluster` "leaders" (a replica knows it from Raft; other nodes only keep a hint).
+    func leaderMap() async -> [Int: String] {
+        let views = await withTaskGroup(of: (String, [String?])?.self) { group in
+            for node in nodes.ids where nodes.isServing(node) {
+                group.addTask { (try? await http.leaders(seenBy: nodes.url(of: node), timeout: .milliseconds(800))).map { (node, $0) } }
+            }
+            var views: [String: [String?]] = [:]
+            for await view in group { if let (node, leaders) = view { views[node] = leaders } }
+            return views
+        }
+        var map: [Int: String] = [:]
+        for partition in 0..<nodes.file.partitions {
+            var votes: [String: Int] = [:]
+            for replica in nodes.file.replicas(of: partition) {
+                if let leader = views[replica]?[safe: partition] ?? nil { votes[leader, default: 0] += 1 }
+            }
+            map[partition] = votes.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key
+        }
+        return map
+    }
+}
+
+extension ChaosHTTP {
+    /// `GET /cluster` "leaders" of the node at `url`.
+    func leaders(seenBy url: String, timeout: Duration) async throws -> [String?] {
+        let (status, json) = try await call(url + "/cluster", timeout: timeout)
+        guard status == 200, let leaders = json["leaders"] as? [Any] else { throw BenchError("\(url): GET /cluster answered \(status)") }
+        return leaders.map { $0 as? String }
+    }
+}

@@ -1,0 +1,126 @@
+import AsyncHTTPClient
+import Foundation
+import ParleyCluster
+
+/// A running Parley cluster under `parley-bench replicated parley`: the load posts messages
+/// to `rooms` rooms in turn (as `parley-bench cluster` does), through every node; the node
+/// killed is the one leading the most partitions by `GET /cluster`, and the failover probes
+/// post to rooms on partitions it led, through the other nodes.
+struct ParleySystem: ReplicatedSystem {
+    let name = "parley"
+    let httpURLs: [String]
+    /// Where the load goes: the nodes' HTTP/1.1 listeners, or their h2c listeners.
+    let loadBases: [String]
+    let http1: Bool
+    let sender: String
+    let rooms: [String]
+    let partitions: Int
+
+    var nodeCount: Int { httpURLs.count }
+    var loadHeaders: [String] { ["authorization: Bearer \(sender)", "content-type: application/json"] }
+    var loadBody: String { #"{"text":"a message of ordinary length from the benchmark's load"}"# }
+    func loadURLs(node: Int) -> [String] { rooms.map { loadBases[node] + "/v1/rooms/\($0)/messages" } }
+    /// Entity calls, those forwarded to another node, fsync'd Raft writes and applied entries.
+    var counterNames: [String] {
+        ["parley_entity_calls_total", "parley_forwarded_calls_total", "parley_log_commits_total", "parley_log_appends_total"]
+    }
+    func metricsURL(node: Int) -> String { httpURLs[node] + "/metrics" }
+
+    /// Reads the arguments, waits until every partition has a leader every node agrees on,
+    /// and creates the sender and the rooms.
+    static func prepare(arguments: [String], client: HTTPClient) async throws -> ParleySystem {
+        guard let http = option("--http", in: arguments), let admin = option("--admin-token", in: arguments) else {
+            throw BenchError("replicated parley needs --http URL,… --admin-token T")
+        }
+        let httpURLs = http.split(separator: ",").map(String.init)
+        let h2cURLs = (option("--h2c", in: arguments) ?? "").split(separator: ",").map(String.init)
+        let http1 = option("--protocol", in: arguments) != "h2c"
+        guard http1 || h2cURLs.count == httpURLs.count else { throw BenchError("--protocol h2c needs --h2c URL,… for every node") }
+        let roomCount = option("--rooms", in: arguments).flatMap(Int.init).map { min(max($0, 1), 1_000) } ?? 12
+
+        let deadline = ContinuousClock.now + .seconds(60)
+        var views = try await clusterViews(httpURLs, client: client)
+        while !views.allSatisfy({ $0.leaders.allSatisfy { $0 != nil } && $0.leaders == views[0].leaders }) {
+            guard ContinuousClock.now < deadline else { throw BenchError("the nodes did not agree on a leader for every partition within 60 s") }
+            try await Task.sleep(for: .milliseconds(100))
+            views = try await clusterViews(httpURLs, client: client)
+        }
+        let created = try await postJSON(httpURLs[0] + "/v1/staff", token: admin, body: #"{"id":"bench-sender","display_name":"Bench"}"#)
+        guard let sender = created["token"] as? String else { throw BenchError("could not create the sender: \(created)") }
+        var rooms: [String] = []
+        for room in 0..<roomCount {
+            rooms.append(try await createRoom(httpURLs[room % httpURLs.count], name: "Bench \(room)", token: sender))
+        }
+        let counts = views.map { view in view.leaders.filter { $0 == view.id }.count }
+        note("parley: \(roomCount) rooms; partitions led by \(zip(views, counts).map { "\($0.id) \($1)" }.joined(separator: ", ")) of \(views[0].leaders.count)")
+        return ParleySystem(
+            httpURLs: httpURLs, loadBases: http1 ? httpURLs : h2cURLs, http1: http1, sender: sender, rooms: rooms,
+            partitions: views[0].leaders.count)
+    }
+
+    /// The node leading the most partitions, and up to 4 fresh rooms on partitions it leads
+    /// (created through the other nodes) for the probes.
+    func failoverPlan(client: HTTPClient) async throws -> FailoverPlan {
+        let views = try await Self.clusterViews(httpURLs, client: client)
+        let counts = views.map { view in view.leaders.filter { $0 == view.id }.count }
+        guard let leader = counts.indices.max(by: { counts[$0] < counts[$1] }) else { throw BenchError("no nodes") }
+        let led = Set(views[leader].leaders.indices.filter { views[leader].leaders[$0] == views[leader].id })
+        let survivors = httpURLs.indices.filter { $0 != leader }
+        let partitioner = Partitioner(partitionCount: partitions)
+        var probeRooms: [String] = []
+        for attempt in 0..<200 where probeRooms.count < 4 {
+            let room = try await Self.createRoom(httpURLs[survivors[attempt % survivors.count]], name: "Probe \(attempt)", token: sender)
+            if led.contains(Int(partitioner.partition(for: "room/\(room)").rawValue)) { probeRooms.append(room) }
+        }
+        guard !probeRooms.isEmpty else { throw BenchError("no room landed on a partition \(views[leader].id) leads in 200 tries") }
+        note("parley: will kill \(views[leader].id), leader of \(led.count) partitions; \(probeRooms.count) probe rooms on its partitions")
+        return plan(leader: leader, leaderID: views[leader].id, probeRooms: probeRooms)
+    }
+
+    /// Keeps the probe rooms whose partitions the leader still leads, by its own view.
+    func recheck(_ plan: FailoverPlan, client: HTTPClient) async throws -> FailoverPlan {
+        let view = try await Self.clusterViews([httpURLs[plan.leader]], client: client)[0]
+        let led = Set(view.leaders.indices.filter { view.leaders[$0] == view.id })
+        let partitioner = Partitioner(partitionCount: partitions)
+        let rooms = Set(plan.writeURLs.compactMap { $0.split(separator: "/").dropLast().last.map(String.init) })
+        let kept = rooms.filter { led.contains(Int(partitioner.partition(for: "room/\($0)").rawValue)) }.sorted()
+        note("parley: \(view.id) leads \(led.count) partitions just before the kill; \(kept.count) of \(rooms.count) probe rooms still on them")
+        guard !kept.isEmpty else { throw BenchError("\(view.id) no longer leads any probe room's partition") }
+        return self.plan(leader: plan.leader, leaderID: view.id, probeRooms: kept)
+    }
+
+    /// Probes post to `probeRooms` through the survivors in turn; settled once every
+    /// survivor sees a survivor leading every partition.
+    private func plan(leader: Int, leaderID: String, probeRooms: [String]) -> FailoverPlan {
+        let survivors = httpURLs.enumerated().filter { $0.offset != leader }.map(\.element)
+        var urls: [String] = []
+        for (index, room) in probeRooms.enumerated() {
+            for offset in survivors.indices { urls.append(survivors[(index + offset) % survivors.count] + "/v1/rooms/\(room)/messages") }
+        }
+        return FailoverPlan(
+            leader: leader, writeURLs: urls, authorization: "Bearer \(sender)", body: { #"{"text":"failover probe \#($0)"}"# },
+            settled: { client in
+                guard let views = try? await Self.clusterViews(survivors, client: client) else { return false }
+                return views.allSatisfy { view in view.leaders.allSatisfy { $0 != nil && $0 != leaderID } }
+            })
+    }
+
+    /// Each node's id and its view of every partition's leader.
+    static func clusterViews(_ urls: [String], client: HTTPClient) async throws -> [(id: String, leaders: [String?])] {
+        var views: [(id: String, leaders: [String?])] = []
+        for url in urls {
+            let object = try await fetchJSON(url + "/cluster", client: client)
+            guard let id = object["node_id"] as? String, let leaders = object["leaders"] as? [Any] else {
+                throw BenchError("\(url)/cluster: no node_id or leaders")
+            }
+            views.append((id, leaders.map { $0 as? String }))
+        }
+        return views
+    }
+
+    static func createRoom(_ base: String, name: String, token: String) async throws -> String {
+        let created = try await postJSON(base + "/v1/rooms", token: token, body: #"{"name":"\#(name)"}"#)
+        guard let id = created["id"] as? String else { throw BenchError("no room id in \(created)") }
+        return id
+    }
+}
