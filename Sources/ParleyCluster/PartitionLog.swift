@@ -138,4 +138,6 @@ public protocol PartitionLeadership: Sendable {
     /// A node answered that `leader` leads `partition`; kept as a hint where this node has no
     /// view of its own (it does not replicate the partition).
     func noteLeader(_ leader: NodeID, of partition: PartitionID)
+    /// `leader`, the hint for `partition`, did not answer: forget it (where it is a hint).
+    func forgetLeader(_ leader: NodeID, of partition: PartitionID)
 }

@@ -163,6 +163,13 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
         leaderships.withLock { $0[Int(partition.rawValue)].leader = leader }
     }
 
+    public func forgetLeader(_ leader: NodeID, of partition: PartitionID) {
+        guard Int(partition.rawValue) < partitionCount, !replicas[Int(partition.rawValue)].contains(ownID) else { return }
+        leaderships.withLock { views in
+            if views[Int(partition.rawValue)].leader == leader { views[Int(partition.rawValue)].leader = nil }
+        }
+    }
+
     public func generation(of partition: PartitionID) -> UInt64 {
         leaderships.withLock { leaderships in
             let view = leaderships[Int(partition.rawValue)]

@@ -14,43 +14,8 @@ extension NodeRuntime: PeerReceiver {
             if let node = served.servingNode(of: partition) { return try await perform(call, on: node) }
             return try await performHere(call)
         }
-        // The partition's leader can move while the call is under way (a failover): the call
-        // goes wherever the partition is served now, and again after a refusal that only says
-        // "not here", until `forwardTimeout`. Clients see a slower answer, not an error.
-        let deadline = ContinuousClock.now + configuration.forwardTimeout
-        var pause = Duration.milliseconds(10)
-        var turn = 0
-        while true {
-            do {
-                switch served.route(partition) {
-                case .here: return try await performHere(call)
-                case let .elsewhere(leader?): return try await perform(call, on: leader)
-                case .elsewhere(nil):
-                    guard let replica = served.replica(of: partition, turn: turn) else { return try await performHere(call) }
-                    return try await perform(call, on: replica)
-                }
-            } catch {
-                guard Self.failoverCodes.contains(error.code), ContinuousClock.now + pause < deadline else { throw error }
-                served.noteLeader(from: error, of: partition)
-                Self.failoverRetries.increment()
-                turn += 1
-                do {
-                    try await Task.sleep(for: pause)
-                } catch {
-                    throw .unavailable(code: "cancelled", message: "the call was cancelled while its partition changed leader")
-                }
-                pause = min(pause * 2, .milliseconds(160))
-            }
-        }
+        return try await performReplicated(call, partition: partition)
     }
-
-    /// Refusals that mean "not here, not now": the partition's leader moved or is being
-    /// elected. Nothing of the call took effect, or (a stale term) it may still commit and a
-    /// retry decides on the state that says so.
-    static let failoverCodes: Set<String> = [
-        RuntimeError.partitionElsewhere, ClusterError.Code.notLeader.rawValue, ClusterError.Code.stale.rawValue,
-        ClusterError.Code.peerUnavailable.rawValue, RuntimeError.entityRetired, ClusterError.Code.shuttingDown.rawValue,
-    ]
 
     /// Whether this node serves staff member `staff`'s account (reads of it are local).
     public func servesAccount(of staff: StaffID) -> Bool {

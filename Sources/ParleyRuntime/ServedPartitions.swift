@@ -105,6 +105,17 @@ public struct ServedPartitions: Sendable {
         leadership.noteLeader(leader, of: partition)
     }
 
+    /// Whether this node replicates `partition` (and so has a Raft view of its leader).
+    func replicates(_ partition: PartitionID) -> Bool {
+        guard let node, let placement else { return true }
+        return placement.replicas(of: partition).contains(node)
+    }
+
+    /// Drops `leader` as the hint for `partition` (it did not answer), so the replicas are asked.
+    func forgetLeader(_ leader: NodeID, of partition: PartitionID) {
+        leadership?.forgetLeader(leader, of: partition)
+    }
+
     /// The refusal for commands of `partition`, nil when this node serves it.
     func refusal(for partition: PartitionID) -> RuntimeError? {
         guard let leadership else { return elsewhere[partition].map { .servedElsewhere(partition, serving: $0.label) } }

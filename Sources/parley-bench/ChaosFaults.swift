@@ -51,8 +51,10 @@ struct ChaosFaults: Sendable {
                 switch kind {
                 case "kill-two": targets = Array(serving.shuffled(using: &random).prefix(2))
                 case "kill-leader":
+                    // One of the three busiest written partitions (of the last 3 s) with a known leader.
                     let recent = ledger.recentAcks(withinMs: 3_000)
-                    let busiest = written.filter { leaders[$0] != nil }.max { (recent[$0] ?? 0, $1) < (recent[$1] ?? 0, $0) }
+                    let ranked = written.filter { leaders[$0] != nil }.sorted { (recent[$0] ?? 0, $1) > (recent[$1] ?? 0, $0) }
+                    let busiest = ranked.prefix(3).randomElement(using: &random)
                     if let busiest, let leader = leaders[busiest] {
                         targets = [leader]
                         note = "leader of p\(busiest) (\(recent[busiest] ?? 0) acks in 3 s)"

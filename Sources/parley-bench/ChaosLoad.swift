@@ -84,6 +84,7 @@ struct ChaosSenders: Sendable {
             case .deadlineExceeded: return "deadline exceeded"
             case .remoteConnectionClosed: return "connection closed"
             case .connectTimeout: return "connect timeout"
+            case .getConnectionFromPoolTimeout: return "no pooled connection within the connect timeout"
             default: break
             }
         }

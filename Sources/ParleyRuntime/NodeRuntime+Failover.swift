@@ -1,0 +1,93 @@
+import ParleyCluster
+import ParleyDomain
+
+/// Calls on replicated partitions, whose leaders move (a failover, a transfer).
+extension NodeRuntime {
+    /// Performs `call` wherever `partition` is served now. A refusal that only says "not here,
+    /// not now" is retried, with a pause doubling from 10 to 160 ms, until `forwardTimeout`;
+    /// an attempt at a node that stops being the leader meanwhile (the Raft view moved on,
+    /// e.g. it was killed) is abandoned at once and retried at the new one; an attempt at a
+    /// node that is only a hint (this node does not replicate the partition) gets at most
+    /// `hintedAttemptLimit`, after which the hint is dropped and the replicas are asked.
+    /// Clients see a slower answer during a failover, not an error.
+    func performReplicated(_ call: EntityCall, partition: PartitionID) async throws(RuntimeError) -> EntityReply {
+        let served = configuration.servedPartitions
+        let deadline = ContinuousClock.now + configuration.forwardTimeout
+        var pause = Duration.milliseconds(10)
+        var turn = 0
+        while true {
+            do {
+                let route = served.route(partition)
+                switch route {
+                case .here:
+                    return try await performHere(call)
+                case let .elsewhere(leader?):
+                    return try await attempt(call, on: leader, while: route, partition: partition, deadline: deadline)
+                case .elsewhere(nil):
+                    guard let replica = served.replica(of: partition, turn: turn) else { return try await performHere(call) }
+                    return try await attempt(call, on: replica, while: route, partition: partition, deadline: deadline)
+                }
+            } catch {
+                guard Self.failoverCodes.contains(error.code), ContinuousClock.now + pause < deadline else { throw error }
+                served.noteLeader(from: error, of: partition)
+                Self.failoverRetries.increment()
+                turn += 1
+                do {
+                    try await Task.sleep(for: pause)
+                } catch {
+                    throw .unavailable(code: "cancelled", message: "the call was cancelled while its partition changed leader")
+                }
+                pause = min(pause * 2, .milliseconds(160))
+            }
+        }
+    }
+
+    /// How long an attempt at a node known only by hint may take before the replicas are asked.
+    static let hintedAttemptLimit: Duration = .seconds(1)
+
+    /// Refusals that mean "not here, not now": the partition's leader moved or is being
+    /// elected. Nothing of the call took effect, or (a stale term, an abandoned attempt) it may
+    /// still commit and a retry decides on the state that says so (a post's idempotency key
+    /// makes its retry a replay).
+    static let failoverCodes: Set<String> = [
+        RuntimeError.partitionElsewhere, ClusterError.Code.notLeader.rawValue, ClusterError.Code.stale.rawValue,
+        ClusterError.Code.peerUnavailable.rawValue, RuntimeError.entityRetired, ClusterError.Code.shuttingDown.rawValue,
+    ]
+
+    /// One forwarded attempt at `node`, abandoned (as `peer_unavailable`) when this node's
+    /// view of `partition` moves on from `route`, or, for a node not known as the leader by
+    /// this node's own Raft view (a hint, or a replica asked while no leader is known), after
+    /// `hintedAttemptLimit`.
+    private func attempt(
+        _ call: EntityCall, on node: NodeID, while route: PartitionRoute, partition: PartitionID, deadline: ContinuousClock.Instant
+    ) async throws(RuntimeError) -> EntityReply {
+        let served = configuration.servedPartitions
+        let viewed = served.replicates(partition)
+        let known = viewed && route == .elsewhere(node)
+        let limit = known ? deadline : min(deadline, ContinuousClock.now + Self.hintedAttemptLimit)
+        let outcome: Result<EntityReply, RuntimeError>? = await withTaskGroup(of: Result<EntityReply, RuntimeError>?.self) { group in
+            group.addTask {
+                do throws(RuntimeError) {
+                    return .success(try await self.perform(call, on: node))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            group.addTask {
+                // Watches the view: nil once the attempt should be abandoned.
+                while ContinuousClock.now < limit, !Task.isCancelled {
+                    if viewed, served.route(partition) != route { return nil }
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        if let outcome { return try outcome.get() }
+        if !viewed { served.forgetLeader(node, of: partition) }
+        throw .unavailable(
+            code: ClusterError.Code.peerUnavailable.rawValue, message: "\(node) stopped leading partition \(partition) or did not answer in time")
+    }
+}
