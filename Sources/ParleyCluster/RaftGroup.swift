@@ -10,9 +10,8 @@ struct RaftGroup: Sendable {
     /// The hard state last written (a term or vote change must be fsync'd before any message
     /// goes out; a commit index alone need not).
     var persistedHardState: HardState
-    /// The last entry applied to the state family.
-    var applied: UInt64
-    /// The applied index last written beside the state.
+    /// The applied index last written beside the state (`node.appliedIndex` is the last entry
+    /// applied: the shell applies what a Ready commits before it advances the node).
     var appliedWritten: UInt64
     /// Proposals of this node's leadership by log index, with the term they were proposed in.
     var pending: [UInt64: (term: UInt64, ticket: AppendTicket)] = [:]
@@ -24,19 +23,18 @@ struct RaftGroup: Sendable {
     /// Ticks since leadership was last handed to the preferred leader.
     var ticksSinceTransfer = 0
 
-    init(partition: PartitionID, node: RaftNode, persistedLastIndex: UInt64, applied: UInt64) {
+    init(partition: PartitionID, node: RaftNode, persistedLastIndex: UInt64) {
         self.partition = partition
         self.node = node
         persistedHardState = node.hardState
         self.persistedLastIndex = persistedLastIndex
-        self.applied = applied
-        appliedWritten = applied
+        appliedWritten = node.appliedIndex
     }
 
     /// This node leads and has caught up with its own term.
     var servingHere: Bool {
         guard node.role == .leader, let start = leaderStartIndex else { return false }
-        return applied >= start
+        return node.appliedIndex >= start
     }
 
     /// One tick, and what the shell decides on it: proposals that outlived this node's

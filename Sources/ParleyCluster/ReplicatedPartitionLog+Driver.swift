@@ -246,11 +246,11 @@ extension ReplicatedPartitionLog {
                          waiting.term == entry.term
                             ? outcome : .failure(ClusterError(.stale, "entry \(entry.index) of \(partition) was replaced by a newer leader's"))))
                 }
-                group.applied = entry.index
             }
-            if group.applied >= group.appliedWritten + configuration.appliedIndexInterval {
-                writes.put(LogLayout.appliedKey(partition), LogLayout.encodeIndex(group.applied))
-                group.appliedWritten = group.applied
+            let applied = ready.committedEntries.last!.index
+            if applied >= group.appliedWritten + configuration.appliedIndexInterval {
+                writes.put(LogLayout.appliedKey(partition), LogLayout.encodeIndex(applied))
+                group.appliedWritten = applied
             }
             groups[partition] = group
         }

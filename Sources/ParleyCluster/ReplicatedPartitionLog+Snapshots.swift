@@ -48,19 +48,19 @@ extension ReplicatedPartitionLog {
     /// all applied state is durable and a restart replays nothing before it.
     func flushState(_ groups: inout [PartitionID: RaftGroup]) throws(StorageError) {
         var writes = StateWrites(family: families.state)
-        for (partition, group) in groups where group.appliedWritten < group.applied {
-            writes.put(LogLayout.appliedKey(partition), LogLayout.encodeIndex(group.applied))
+        for (partition, group) in groups where group.appliedWritten < group.node.appliedIndex {
+            writes.put(LogLayout.appliedKey(partition), LogLayout.encodeIndex(group.node.appliedIndex))
         }
         if !writes.batch.isEmpty { try database.write(writes.batch, durability: .unlogged) }
         try database.flush(families.state)
-        for partition in groups.keys { groups[partition]!.appliedWritten = groups[partition]!.applied }
+        for partition in groups.keys { groups[partition]!.appliedWritten = groups[partition]!.node.appliedIndex }
     }
 
     /// Leader: a snapshot message carries the partition's state as applied now (at least as
     /// recent as the compaction point it was decided on) and that index's term. Nil when the
     /// state cannot be read; the caller reports the snapshot as failed.
     func snapshotMessage(_ message: Message, of partition: PartitionID, group: RaftGroup) -> Message? {
-        guard let voters = message.snapshot?.metadata.voters, let term = group.node.term(at: group.applied) else { return nil }
+        guard let voters = message.snapshot?.metadata.voters, let term = group.node.term(at: group.node.appliedIndex) else { return nil }
         var pairs: [(key: [UInt8], value: [UInt8])] = []
         do throws(StorageError) {
             try database.scan(KeyRange.prefix(partition.keyPrefix), in: families.state) { key, value in
@@ -72,7 +72,7 @@ extension ReplicatedPartitionLog {
             return nil
         }
         var filled = message
-        filled.snapshot = ParleyRaft.Snapshot(metadata: SnapshotMetadata(index: group.applied, term: term, voters: voters), data: ReplicaLayout.encodeState(pairs))
+        filled.snapshot = ParleyRaft.Snapshot(metadata: SnapshotMetadata(index: group.node.appliedIndex, term: term, voters: voters), data: ReplicaLayout.encodeState(pairs))
         return filled
     }
 
@@ -93,7 +93,6 @@ extension ReplicatedPartitionLog {
         let entries = ReplicaLayout.entriesRange(partition)
         writes.deleteRange(from: entries.lower, to: entries.upper ?? ReplicaLayout.entryKey(partition, UInt64.max), in: raftFamily)
         writes.put(ReplicaLayout.snapshotKey(partition), ReplicaLayout.encodeSnapshotMetadata(snapshot.metadata), in: raftFamily)
-        group.applied = snapshot.metadata.index
         group.appliedWritten = snapshot.metadata.index
         group.persistedLastIndex = snapshot.metadata.index
         return true

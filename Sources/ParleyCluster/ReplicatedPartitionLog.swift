@@ -122,7 +122,7 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
                     heartbeatTick: configuration.heartbeatTicks, seed: configuration.seed &+ UInt64(partition.rawValue))
                 raftConfiguration.maxEntriesPerMessage = 512
                 let node = try RaftNode(config: raftConfiguration, restoring: persisted)
-                groups[partition] = RaftGroup(partition: partition, node: node, persistedLastIndex: lastIndex, applied: persisted.applied ?? 0)
+                groups[partition] = RaftGroup(partition: partition, node: node, persistedLastIndex: lastIndex)
             }
         } catch let error as ClusterError {
             throw error

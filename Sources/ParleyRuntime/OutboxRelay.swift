@@ -69,8 +69,8 @@ public final class OutboxRelay: Service {
     func relayBatch() async -> (delivered: Int, failed: Bool) {
         let store = runtime.store
         var failed = false
-        var done = WriteBatch()
-        var deliveredKeys: [[UInt8]] = []
+        /// Records to delete: delivered, or unreadable.
+        var done: [[UInt8]] = []
         var byStaff: [StaffID: [(key: [UInt8], batch: NoticeBatch)]] = [:]
         var order: [StaffID] = []
         let served = runtime.configuration.servedPartitions
@@ -89,8 +89,7 @@ public final class OutboxRelay: Service {
                 var reader = BinaryReader(record.value)
                 guard let batch = try? NoticeBatch.decode(from: &reader) else {
                     logger.error("dropping an unreadable outbox record", metadata: ["partition": "\(partition)"])
-                    done.delete(record.key, in: store.family)
-                    deliveredKeys.append(record.key)
+                    done.append(record.key)
                     continue
                 }
                 if byStaff[batch.staff] == nil { order.append(batch.staff) }
@@ -99,8 +98,7 @@ public final class OutboxRelay: Service {
         }
         var total = 0
         func record(_ outcome: (delivered: [[UInt8]], failed: Bool)) {
-            for key in outcome.delivered { done.delete(key, in: store.family) }
-            deliveredKeys += outcome.delivered
+            done += outcome.delivered
             total += outcome.delivered.count
             failed = failed || outcome.failed
         }
@@ -119,11 +117,13 @@ public final class OutboxRelay: Service {
         }
         if served.isReplicated {
             // Only deleted records count: those whose deletion failed are still there.
-            let deletion = await deleteThroughTheLog(deliveredKeys)
+            let deletion = await deleteThroughTheLog(done)
             return (deletion.deleted, failed || deletion.failed)
         } else if !done.isEmpty {
+            var deletes = WriteBatch()
+            for key in done { deletes.delete(key, in: store.family) }
             do {
-                try await store.database.writeAsync(done, sync: false)
+                try await store.database.writeAsync(deletes, sync: false)
             } catch {
                 logger.warning("outbox cleanup failed; records will be delivered again", metadata: ["error": "\(error)"])
             }
