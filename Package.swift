@@ -132,7 +132,7 @@ let package = Package(
         .executableTarget(
             name: "parley-bench",
             dependencies: [
-                "ParleyStorage", "ParleyCluster", "ParleyPeer", "ParleyTestKit",
+                "ParleyStorage", "ParleyCluster", "ParleyPeer", "ParleyTestKit", "ParleyRaft",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

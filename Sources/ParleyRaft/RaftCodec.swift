@@ -4,7 +4,7 @@
 /// incompatible versions fail loudly instead of misreading each other.
 ///
 /// Layout (version 1): `version u8, count varint, count × (group varint, message)`, where a
-/// message is `kind u8, from, to, term, logTerm, index, commit, rejectHint (varints),
+/// message is `kind u8` (1 append … 12 readIndexResponse, see `code(_:)`), `from, to, term, logTerm, index, commit, rejectHint (varints),
 /// flags u8 (1: reject, 2: campaignTransfer, 4: snapshot follows), context bytes,
 /// entries (count, then term, index, data bytes each), [snapshot: index, term, voters
 /// (count, ids), data bytes]`.
@@ -41,11 +41,52 @@ public enum RaftCodec {
         return messages
     }
 
-    private static let kinds = MessageKind.allCases
+    /// Each kind's byte on the wire: fixed here, so reordering or adding cases never changes
+    /// the format of version 1.
+    private static func code(_ kind: MessageKind) -> UInt8 {
+        switch kind {
+        case .append: 1
+        case .appendResponse: 2
+        case .vote: 3
+        case .voteResponse: 4
+        case .preVote: 5
+        case .preVoteResponse: 6
+        case .heartbeat: 7
+        case .heartbeatResponse: 8
+        case .snapshot: 9
+        case .timeoutNow: 10
+        case .readIndex: 11
+        case .readIndexResponse: 12
+        }
+    }
+
+    private static func kind(_ code: UInt8) -> MessageKind? {
+        switch code {
+        case 1: .append
+        case 2: .appendResponse
+        case 3: .vote
+        case 4: .voteResponse
+        case 5: .preVote
+        case 6: .preVoteResponse
+        case 7: .heartbeat
+        case 8: .heartbeatResponse
+        case 9: .snapshot
+        case 10: .timeoutNow
+        case 11: .readIndex
+        case 12: .readIndexResponse
+        default: nil
+        }
+    }
 
     private static func write(_ m: Message, to w: inout RaftWireWriter) {
-        w.bytes.append(UInt8(kinds.firstIndex(of: m.kind)!))
-        for value in [m.from, m.to, m.term, m.logTerm, m.index, m.commit, m.rejectHint] { w.varint(value) }
+        w.bytes.append(code(m.kind))
+        w.varint(m.from)
+        w.varint(m.to)
+        w.varint(m.term)
+        w.varint(m.logTerm)
+        w.varint(m.index)
+        w.varint(m.commit)
+        w.varint(m.rejectHint)
         var flags: UInt8 = 0
         if m.reject { flags |= 1 }
         if m.campaignTransfer { flags |= 2 }
@@ -68,9 +109,9 @@ public enum RaftCodec {
     }
 
     private static func readMessage(_ r: inout RaftWireReader) throws(RaftCodecError) -> Message {
-        let kindIndex = Int(try r.byte())
-        guard kindIndex < kinds.count else { throw RaftCodecError("unknown raft message kind \(kindIndex)") }
-        var m = Message(kind: kinds[kindIndex])
+        let code = try r.byte()
+        guard let kind = kind(code) else { throw RaftCodecError("unknown raft message kind \(code)") }
+        var m = Message(kind: kind)
         m.from = try r.varint()
         m.to = try r.varint()
         m.term = try r.varint()

@@ -112,12 +112,13 @@ struct ChaosCheck: Sendable {
                     mismatch = true
                     verdict.details.append("room \(room): \(node) returns \(history.count) messages, \(nodes[0]) \(reference.count); first difference at index \(Self.firstDifference(history, reference))")
                 }
-                var seen: [String: Int] = [:]
-                for message in history { seen[message.text, default: 0] += 1 }
-                for (text, count) in seen where count > 1 {
-                    verdict.duplicated += count - 1
-                    verdict.details.append("room \(room) on \(node): \"\(text)\" appears \(count) times")
-                }
+            }
+            // Counted once, in the reference history: every other node's was compared with it.
+            var seen: [String: Int] = [:]
+            for message in reference { seen[message.text, default: 0] += 1 }
+            for (text, count) in seen where count > 1 {
+                verdict.duplicated += count - 1
+                verdict.details.append("room \(room) on \(nodes[0]): \"\(text)\" appears \(count) times")
             }
             if mismatch { verdict.orderMismatches += 1 }
             for message in reference {

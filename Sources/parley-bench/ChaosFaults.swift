@@ -1,3 +1,4 @@
+import ParleyRaft
 import Foundation
 
 #if canImport(Glibc)
@@ -20,7 +21,7 @@ struct ChaosFaults: Sendable {
 
     /// Injects faults until `deadline`; returns the nodes that could not be started again.
     func run(until deadline: ContinuousClock.Instant) async -> [String] {
-        var random = ChaosRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         let order = Self.kinds.shuffled(using: &random)
         for index in 0..<1_000 {
             let wait = Duration.milliseconds(Int.random(in: 2_000...4_000, using: &random))

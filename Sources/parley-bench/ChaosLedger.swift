@@ -108,7 +108,6 @@ final class ChaosLedger: Sendable {
     private let attempts = Mutex<[Attempt]>([])
     private let failures = Mutex<[String: Int]>([:])
     private let faults = Mutex<[Fault]>([])
-    private let events = Mutex<[String]>([])
 
     init(started: ContinuousClock.Instant) { self.started = started }
 
@@ -136,9 +135,8 @@ final class ChaosLedger: Sendable {
         log("fault at \(rounded(fault.atMs)) ms: \(fault.kind) \(fault.nodes.joined(separator: ","))\(fault.note.isEmpty ? "" : " (\(fault.note))")")
     }
 
-    /// A line of the timeline, printed at once and kept.
+    /// A line of the timeline, printed at once.
     func log(_ line: String) {
-        events.withLock { $0.append(line) }
         note("chaos: " + line)
     }
 
@@ -160,20 +158,5 @@ final class ChaosLedger: Sendable {
             }
             return counts
         }
-    }
-}
-
-/// A small seeded random source (splitmix64), so a run's fault schedule follows its seed.
-struct ChaosRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

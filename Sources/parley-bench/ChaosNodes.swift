@@ -169,7 +169,6 @@ final class ChaosNodes: Sendable {
     /// Running and not SIGSTOPped.
     func isServing(_ node: String) -> Bool { isRunning(node) && !stopped.withLock { $0.contains(node) } }
 
-    var runningNodes: [String] { ids.filter(isRunning) }
 
     func pid(of node: String) -> Int32 { process(of: node)?.pid ?? 0 }
 

@@ -19,6 +19,8 @@ struct H2LoadRun {
         var threads = 1
         var seconds = 10
         var warmUpSeconds = 1
+        /// HTTP/1.1 (`--h1`) rather than cleartext HTTP/2 (etcd's JSON gateway has no h2c).
+        var http1 = false
     }
 
     /// Runs h2load against `url` (cleartext HTTP/2 with prior knowledge), posting `body` when
@@ -35,15 +37,19 @@ struct H2LoadRun {
             "-c", "\(settings.clients)", "-m", "\(settings.streamsPerClient)", "-t", "\(settings.threads)",
             "-D", "\(settings.seconds)", "--warm-up-time", "\(settings.warmUpSeconds)", "--log-file", logPath,
         ]
+        if settings.http1 { arguments.append("--h1") }
         for header in headers { arguments += ["-H", header] }
+        let bodyPath = workDirectory + "/h2load-body-\(UUID().uuidString).json"
         if let body {
-            let bodyPath = workDirectory + "/h2load-body-\(UUID().uuidString).json"
             try Data(body.utf8).write(to: URL(fileURLWithPath: bodyPath))
             arguments += ["-d", bodyPath]
         }
         arguments += urls
+        defer {
+            try? FileManager.default.removeItem(atPath: logPath)
+            try? FileManager.default.removeItem(atPath: bodyPath)
+        }
         let output = try await runProcess("/usr/bin/h2load", arguments, limit: .seconds(settings.seconds + settings.warmUpSeconds + 60))
-        defer { try? FileManager.default.removeItem(atPath: logPath) }
         var run = try parseReport(output)
         let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
         run.latenciesMilliseconds = parseLatencies(log).map { $0 / 1_000 }

@@ -149,9 +149,10 @@ struct ReplicatedBenchmark<System: ReplicatedSystem>: Sendable {
             for (index, node) in nodes.enumerated() {
                 var share = settings
                 share.clients = settings.clients / nodes.count + (index < settings.clients % nodes.count ? 1 : 0)
+                share.http1 = http1
                 group.addTask {
-                    try await runH2Load(
-                        urls: system.loadURLs(node: node), settings: share, http1: http1, headers: system.loadHeaders, body: system.loadBody,
+                    try await H2LoadRun.run(
+                        urls: system.loadURLs(node: node), settings: share, headers: system.loadHeaders, body: system.loadBody,
                         workDirectory: work)
                 }
             }
@@ -288,31 +289,6 @@ struct SpreadLoad: Sendable {
     var succeeded: Int { run.succeeded }
     var failed: Int { run.failed }
     var non2xx: Int { run.non2xx }
-}
-
-/// As `H2LoadRun.run(urls:…)`, over HTTP/1.1 (`--h1`) when `http1`: etcd's JSON gateway
-/// answers HTTP/1.1 only (on its client port, HTTP/2 goes to the gRPC server). The report and
-/// the per-request log are read by `H2LoadRun`'s parsers.
-func runH2Load(urls: [String], settings: H2LoadRun.Settings, http1: Bool, headers: [String], body: String, workDirectory: String) async throws -> H2LoadRun {
-    let logPath = workDirectory + "/h2load-\(UUID().uuidString).log"
-    let bodyPath = workDirectory + "/h2load-body-\(UUID().uuidString).json"
-    try Data(body.utf8).write(to: URL(fileURLWithPath: bodyPath))
-    var arguments = [
-        "-c", "\(settings.clients)", "-m", "\(settings.streamsPerClient)", "-t", "\(settings.threads)",
-        "-D", "\(settings.seconds)", "--warm-up-time", "\(settings.warmUpSeconds)", "--log-file", logPath, "-d", bodyPath,
-    ]
-    if http1 { arguments.append("--h1") }
-    for header in headers { arguments += ["-H", header] }
-    arguments += urls
-    defer {
-        try? FileManager.default.removeItem(atPath: logPath)
-        try? FileManager.default.removeItem(atPath: bodyPath)
-    }
-    let output = try await runProcess("/usr/bin/h2load", arguments, limit: .seconds(settings.seconds + settings.warmUpSeconds + 60))
-    var run = try H2LoadRun.parseReport(output)
-    run.latenciesMilliseconds = H2LoadRun.parseLatencies((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "").map { $0 / 1_000 }
-    run.p99Milliseconds = percentile(run.latenciesMilliseconds, 0.99)
-    return run
 }
 
 /// GETs (or, with `body`, POSTs) `url` and returns the JSON object answered; throws on a
