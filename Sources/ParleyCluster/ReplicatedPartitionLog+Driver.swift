@@ -86,10 +86,16 @@ extension ReplicatedPartitionLog {
     }
 
     private func propose(_ proposal: Proposal, in groups: inout [PartitionID: RaftGroup]) {
-        guard var group = groups[proposal.partition] else {
+        guard groups[proposal.partition] != nil else {
             proposal.ticket.complete(.failure(notLeader(proposal.partition, leadership(of: proposal.partition))))
             return
         }
+        // In place (`&groups[…]!`): a copy of the group would share its log's storage, and
+        // the append would then copy every retained entry.
+        propose(proposal, to: &groups[proposal.partition]!)
+    }
+
+    private func propose(_ proposal: Proposal, to group: inout RaftGroup) {
         guard group.servingHere, group.node.term == proposal.generation else {
             let error =
                 group.servingHere
@@ -104,7 +110,6 @@ extension ReplicatedPartitionLog {
         } catch {
             proposal.ticket.complete(.failure(ClusterError(.notLeader, "partition \(proposal.partition) refused the entry: \(error.code)")))
         }
-        groups[proposal.partition] = group
     }
 
     /// One Ready round of every group that has one: persist (one fsync for all), send,
@@ -226,7 +231,6 @@ extension ReplicatedPartitionLog {
         var writes = StateWrites(family: families.state)
         var count = 0
         for (partition, ready) in readies where !ready.committedEntries.isEmpty {
-            var group = groups[partition]!
             for entry in ready.committedEntries {
                 var outcome: AppendTicket.Outcome = .success(LogPosition(partition: partition, index: entry.index, generation: entry.term))
                 if !entry.data.isEmpty {
@@ -240,7 +244,7 @@ extension ReplicatedPartitionLog {
                         outcome = .failure(ClusterError(.rejected, "\(error)"))
                     }
                 }
-                if let waiting = group.pending.removeValue(forKey: entry.index) {
+                if let waiting = groups[partition]!.pending.removeValue(forKey: entry.index) {
                     settled.append(
                         (waiting.ticket,
                          waiting.term == entry.term
@@ -248,11 +252,10 @@ extension ReplicatedPartitionLog {
                 }
             }
             let applied = ready.committedEntries.last!.index
-            if applied >= group.appliedWritten + configuration.appliedIndexInterval {
+            if applied >= groups[partition]!.appliedWritten + configuration.appliedIndexInterval {
                 writes.put(LogLayout.appliedKey(partition), LogLayout.encodeIndex(applied))
-                group.appliedWritten = applied
+                groups[partition]!.appliedWritten = applied
             }
-            groups[partition] = group
         }
         guard !writes.batch.isEmpty else { return true }
         do throws(StorageError) {

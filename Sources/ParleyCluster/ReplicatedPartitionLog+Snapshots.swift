@@ -23,14 +23,13 @@ extension ReplicatedPartitionLog {
         }
         var writes = WriteBatch()
         for partition in due {
-            var group = groups[partition]!
-            let first = group.node.firstIndex
-            let index = group.node.appliedIndex - retained
+            let first = groups[partition]!.node.firstIndex
+            let index = groups[partition]!.node.appliedIndex - retained
             do throws(RaftError) {
-                let snapshot = try group.node.createSnapshot(at: index, data: [])
+                // In place: a copy of the group would copy its whole log.
+                let snapshot = try groups[partition]!.node.createSnapshot(at: index, data: [])
                 writes.put(ReplicaLayout.snapshotKey(partition), ReplicaLayout.encodeSnapshotMetadata(snapshot.metadata), in: raftFamily)
                 writes.deleteRange(from: ReplicaLayout.entryKey(partition, first), to: ReplicaLayout.entryKey(partition, index + 1), in: raftFamily)
-                groups[partition] = group
             } catch {
                 logger.warning("compaction refused", metadata: ["partition": "\(partition)", "error": "\(error.code)"])
             }
