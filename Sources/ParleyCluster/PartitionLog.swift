@@ -140,4 +140,6 @@ public protocol PartitionLeadership: Sendable {
     func noteLeader(_ leader: NodeID, of partition: PartitionID)
     /// `leader`, the hint for `partition`, did not answer: forget it (where it is a hint).
     func forgetLeader(_ leader: NodeID, of partition: PartitionID)
+    /// Returns once `route(partition)` differs from `route`, or when the task is cancelled.
+    func waitForRouteChange(of partition: PartitionID, from route: PartitionRoute) async
 }

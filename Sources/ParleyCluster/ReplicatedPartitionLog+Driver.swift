@@ -286,7 +286,11 @@ extension ReplicatedPartitionLog {
     func publishLeadership(_ group: RaftGroup) {
         let soft = group.node.softState
         let view = Leadership(term: group.node.term, leader: ids.node(of: soft.leader), servingHere: group.servingHere)
-        leaderships.withLock { $0[Int(group.partition.rawValue)] = view }
+        let changed = leaderships.withLock { views in
+            defer { views[Int(group.partition.rawValue)] = view }
+            return views[Int(group.partition.rawValue)] != view
+        }
+        if changed { routeWaiters.routeChanged(group.partition, to: route(of: view)) }
     }
 
     /// At the end: the applied indexes written and the state flushed (a restart replays

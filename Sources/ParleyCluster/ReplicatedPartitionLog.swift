@@ -85,6 +85,7 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
     let inbox = Mutex(Inbox())
     let wakeDriver = DispatchSemaphore(value: 0)
     let leaderships: Mutex<[Leadership]>
+    let routeWaiters = RouteChangeWaiters()
     /// The groups as recovered; the driver takes them when it starts and owns them after.
     let recoveredGroups: Mutex<[PartitionID: RaftGroup]?>
     let outboxes: [NodeID: PeerOutbox]
@@ -151,7 +152,10 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
     /// Served here while this node leads and has caught up; else the leader this node knows
     /// (as a replica, from Raft; otherwise from the last refusal that named one).
     public func route(_ partition: PartitionID) -> PartitionRoute {
-        let view = leadership(of: partition)
+        route(of: leadership(of: partition))
+    }
+
+    func route(of view: Leadership) -> PartitionRoute {
         if view.servingHere { return .here }
         return .elsewhere(view.leader == ownID ? nil : view.leader)
     }
@@ -160,14 +164,25 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
     /// from a refusal that named it), so later calls go there directly.
     public func noteLeader(_ leader: NodeID, of partition: PartitionID) {
         guard Int(partition.rawValue) < partitionCount, !replicas[Int(partition.rawValue)].contains(ownID) else { return }
-        leaderships.withLock { $0[Int(partition.rawValue)].leader = leader }
+        let changed = leaderships.withLock { views in
+            defer { views[Int(partition.rawValue)].leader = leader }
+            return views[Int(partition.rawValue)].leader != leader
+        }
+        if changed { routeWaiters.routeChanged(partition, to: .elsewhere(leader)) }
     }
 
     public func forgetLeader(_ leader: NodeID, of partition: PartitionID) {
         guard Int(partition.rawValue) < partitionCount, !replicas[Int(partition.rawValue)].contains(ownID) else { return }
-        leaderships.withLock { views in
-            if views[Int(partition.rawValue)].leader == leader { views[Int(partition.rawValue)].leader = nil }
+        let changed = leaderships.withLock { views in
+            guard views[Int(partition.rawValue)].leader == leader else { return false }
+            views[Int(partition.rawValue)].leader = nil
+            return true
         }
+        if changed { routeWaiters.routeChanged(partition, to: .elsewhere(nil)) }
+    }
+
+    public func waitForRouteChange(of partition: PartitionID, from route: PartitionRoute) async {
+        await routeWaiters.wait(for: partition, from: route) { self.route(partition) }
     }
 
     public func generation(of partition: PartitionID) -> UInt64 {

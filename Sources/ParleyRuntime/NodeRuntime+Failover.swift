@@ -55,30 +55,36 @@ extension NodeRuntime {
     ]
 
     /// One forwarded attempt at `node`, abandoned (as `peer_unavailable`) when this node's
-    /// view of `partition` moves on from `route`, or, for a node not known as the leader by
-    /// this node's own Raft view (a hint, or a replica asked while no leader is known), after
-    /// `hintedAttemptLimit`.
+    /// view of `partition` moves on from `route` (it is woken by the change: no timer per
+    /// call), or, for a node not known as the leader by this node's own Raft view (a hint, or
+    /// a replica asked while no leader is known), after `hintedAttemptLimit`.
     private func attempt(
         _ call: EntityCall, on node: NodeID, while route: PartitionRoute, partition: PartitionID, deadline: ContinuousClock.Instant
     ) async throws(RuntimeError) -> EntityReply {
         let served = configuration.servedPartitions
         let viewed = served.replicates(partition)
         let known = viewed && route == .elsewhere(node)
-        let limit = known ? deadline : min(deadline, ContinuousClock.now + Self.hintedAttemptLimit)
+        let timeout = (known ? deadline : min(deadline, ContinuousClock.now + Self.hintedAttemptLimit)) - ContinuousClock.now
+        guard viewed else {
+            // No view of its own to watch: the peer call's own deadline bounds the attempt.
+            do {
+                return try await perform(call, on: node, timeout: timeout)
+            } catch where error.code == ClusterError.Code.peerUnavailable.rawValue {
+                served.forgetLeader(node, of: partition)
+                throw error
+            }
+        }
         let outcome: Result<EntityReply, RuntimeError>? = await withTaskGroup(of: Result<EntityReply, RuntimeError>?.self) { group in
             group.addTask {
                 do throws(RuntimeError) {
-                    return .success(try await self.perform(call, on: node))
+                    return .success(try await self.perform(call, on: node, timeout: timeout))
                 } catch {
                     return .failure(error)
                 }
             }
             group.addTask {
-                // Watches the view: nil once the attempt should be abandoned.
-                while ContinuousClock.now < limit, !Task.isCancelled {
-                    if viewed, served.route(partition) != route { return nil }
-                    try? await Task.sleep(for: .milliseconds(20))
-                }
+                // Nil once the view moved on: the attempt is abandoned.
+                await served.waitForRouteChange(of: partition, from: route)
                 return nil
             }
             let first = await group.next() ?? nil
@@ -86,8 +92,6 @@ extension NodeRuntime {
             return first
         }
         if let outcome { return try outcome.get() }
-        if !viewed { served.forgetLeader(node, of: partition) }
-        throw .unavailable(
-            code: ClusterError.Code.peerUnavailable.rawValue, message: "\(node) stopped leading partition \(partition) or did not answer in time")
+        throw .unavailable(code: ClusterError.Code.peerUnavailable.rawValue, message: "\(node) stopped leading partition \(partition)")
     }
 }

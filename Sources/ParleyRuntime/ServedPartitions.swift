@@ -92,6 +92,16 @@ public struct ServedPartitions: Sendable {
         return placement.replicas(of: partition).contains(node)
     }
 
+    /// Returns once `partition`'s route differs from `route` (never for a static placement,
+    /// whose routes do not move), or when the task is cancelled.
+    func waitForRouteChange(of partition: PartitionID, from route: PartitionRoute) async {
+        if let leadership {
+            await leadership.waitForRouteChange(of: partition, from: route)
+        } else {
+            while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+        }
+    }
+
     /// Drops `leader` as the hint for `partition` (it did not answer), so the replicas are asked.
     func forgetLeader(_ leader: NodeID, of partition: PartitionID) {
         leadership?.forgetLeader(leader, of: partition)
