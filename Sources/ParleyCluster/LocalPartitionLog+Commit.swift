@@ -178,6 +178,8 @@ struct LogMetrics: Sendable {
     let failures = Counter(label: "parley_log_commit_failures_total")
     let batchEntries = Recorder(label: "parley_log_commit_batch_entries", aggregate: true)
     let commitDuration = Metrics.Timer(label: "parley_log_commit_duration")
+    /// Snapshot chunks a leader sent and a follower took.
+    let snapshotChunks = Counter(label: "parley_raft_snapshot_chunks_sent_total")
 }
 
 extension Metrics.Timer {

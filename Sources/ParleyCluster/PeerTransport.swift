@@ -13,6 +13,9 @@ public enum PeerMessageKind: UInt8, Sendable, CaseIterable {
     /// Raft messages of any partitions both nodes replicate (ParleyRaft's `RaftCodec`),
     /// answered empty: Raft's own messages carry every answer.
     case raft = 4
+    /// One chunk of a partition's snapshot streamed to a follower (`SnapshotChunk`),
+    /// answered with one byte: taken, start again, or refused.
+    case raftSnapshot = 5
 }
 
 /// How a node reaches the other nodes of its cluster. ParleyPeer implements it over gRPC
@@ -40,7 +43,10 @@ public struct PeerRouter: PeerReceiver {
     }
 
     public func receive(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID) async -> [UInt8] {
-        kind == .raft ? await raft.receive(kind, body, from: node) : await others.receive(kind, body, from: node)
+        switch kind {
+        case .raft, .raftSnapshot: await raft.receive(kind, body, from: node)
+        case .entityCall, .liveEvents, .liveInterest: await others.receive(kind, body, from: node)
+        }
     }
 }
 

@@ -21,7 +21,7 @@ extension ReplicatedPartitionLog {
         var failed = false
         var handOffDeadline: ContinuousClock.Instant?
         while !failed {
-            let (proposals, messages, closed) = takeInputs(until: nextTick, draining: handOffDeadline != nil)
+            let (proposals, messages, reports, closed) = takeInputs(until: nextTick, draining: handOffDeadline != nil)
             if closed {
                 for proposal in proposals { proposal.ticket.complete(.failure(ClusterError(.shuttingDown, "the node is shutting down"))) }
                 // A stopping node first hands the partitions it leads to caught-up replicas,
@@ -34,6 +34,7 @@ extension ReplicatedPartitionLog {
                 if !stillLeading || ContinuousClock.now >= handOffDeadline! { break }
             }
             for (partition, message) in messages { groups[partition]?.node.step(message) }
+            for (partition, follower, sent) in reports { groups[partition]?.node.reportSnapshot(to: follower, succeeded: sent) }
             let now = ContinuousClock.now
             if now >= nextTick {
                 let electionTicks = configuration.electionTicks
@@ -61,16 +62,18 @@ extension ReplicatedPartitionLog {
 
     /// Waits until something arrived, the log closed (unless already `draining`) or
     /// `deadline` passed; takes the inputs.
-    private func takeInputs(until deadline: ContinuousClock.Instant, draining: Bool) -> ([Proposal], [(PartitionID, Message)], Bool) {
+    private func takeInputs(until deadline: ContinuousClock.Instant, draining: Bool) -> Inputs {
         for attempt in 0..<2 {
-            let taken: ([Proposal], [(PartitionID, Message)], Bool)? = inbox.withLock { inbox in
-                if !inbox.proposals.isEmpty || !inbox.messages.isEmpty || (inbox.closed && !draining) || attempt == 1 {
+            let taken: Inputs? = inbox.withLock { inbox in
+                let waiting = !inbox.proposals.isEmpty || !inbox.messages.isEmpty || !inbox.snapshotReports.isEmpty
+                if waiting || (inbox.closed && !draining) || attempt == 1 {
                     defer {
                         inbox.proposals = []
                         inbox.messages = []
+                        inbox.snapshotReports = []
                         inbox.driverSleeping = false
                     }
-                    return (inbox.proposals, inbox.messages, inbox.closed)
+                    return (inbox.proposals, inbox.messages, inbox.snapshotReports, inbox.closed)
                 }
                 inbox.driverSleeping = true
                 return nil
@@ -82,8 +85,12 @@ extension ReplicatedPartitionLog {
                 _ = wakeDriver.wait(timeout: .now() + .nanoseconds(Int(nanoseconds)))
             }
         }
-        return ([], [], false)
+        return ([], [], [], false)
     }
+
+    /// What a round takes from the inbox: proposals, peers' messages, ended snapshot
+    /// transfers, and whether the log closed.
+    private typealias Inputs = ([Proposal], [(PartitionID, Message)], [(PartitionID, UInt64, Bool)], Bool)
 
     private func propose(_ proposal: Proposal, in groups: inout [PartitionID: RaftGroup]) {
         guard groups[proposal.partition] != nil else {
@@ -202,22 +209,20 @@ extension ReplicatedPartitionLog {
         return true
     }
 
-    /// Queues `messages` for their peers, all of a peer's in one batch; a snapshot message is
-    /// filled with the partition's state first.
+    /// Queues `messages` for their peers, all of a peer's in one batch; a snapshot message
+    /// starts a transfer of its own instead (streamed in chunks).
     private func send(_ messages: [(PartitionID, [Message])], groups: inout [PartitionID: RaftGroup]) {
         var byPeer: [NodeID: [(group: UInt32, message: Message)]] = [:]
         for (partition, list) in messages {
             for message in list {
                 guard let peer = ids.node(of: message.to) else { continue }
-                var outgoing = message
                 if message.kind == .snapshot {
-                    guard let filled = snapshotMessage(message, of: partition, group: groups[partition]!) else {
+                    if !startSnapshotTransfer(message, of: partition, group: groups[partition]!) {
                         groups[partition]!.node.reportSnapshot(to: message.to, succeeded: false)
-                        continue
                     }
-                    outgoing = filled
+                    continue
                 }
-                byPeer[peer, default: []].append((UInt32(partition.rawValue), outgoing))
+                byPeer[peer, default: []].append((UInt32(partition.rawValue), message))
             }
         }
         for (peer, batch) in byPeer { outboxes[peer]?.enqueue(batch) }

@@ -55,26 +55,6 @@ extension ReplicatedPartitionLog {
         for partition in groups.keys { groups[partition]!.appliedWritten = groups[partition]!.node.appliedIndex }
     }
 
-    /// Leader: a snapshot message carries the partition's state as applied now (at least as
-    /// recent as the compaction point it was decided on) and that index's term. Nil when the
-    /// state cannot be read; the caller reports the snapshot as failed.
-    func snapshotMessage(_ message: Message, of partition: PartitionID, group: RaftGroup) -> Message? {
-        guard let voters = message.snapshot?.metadata.voters, let term = group.node.term(at: group.node.appliedIndex) else { return nil }
-        var pairs: [(key: [UInt8], value: [UInt8])] = []
-        do throws(StorageError) {
-            try database.scan(KeyRange.prefix(partition.keyPrefix), in: families.state) { key, value in
-                pairs.append((key, value))
-                return true
-            }
-        } catch {
-            logger.warning("state could not be read for a snapshot", metadata: ["partition": "\(partition)", "error": "\(error)"])
-            return nil
-        }
-        var filled = message
-        filled.snapshot = ParleyRaft.Snapshot(metadata: SnapshotMetadata(index: group.node.appliedIndex, term: term, voters: voters), data: ReplicaLayout.encodeState(pairs))
-        return filled
-    }
-
     /// Follower: adds to `writes` (the round's fsync'd batch) what installing `snapshot`
     /// takes: the partition's state replaced by the snapshot's, its log emptied, the snapshot
     /// record and applied index written. False when the data is unreadable (nothing added).

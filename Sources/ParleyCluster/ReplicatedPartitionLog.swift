@@ -41,6 +41,16 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
         public var retainedEntries: UInt64 = 10_000
         /// Ticks between checks for logs due for compaction.
         public var compactionCheckTicks = 100
+        /// Snapshots stream in chunks of about this many bytes of state (one key and value at
+        /// least), each answered before the next is sent.
+        public var snapshotChunkBytes = 1 << 20
+        /// How long a follower may take to answer one chunk before the transfer fails (Raft
+        /// sends the snapshot again later).
+        public var snapshotChunkTimeout: Duration = .seconds(10)
+        /// Snapshots this node streams at once; Raft retries the others later.
+        public var maxSnapshotTransfers = 4
+        /// A follower refuses a snapshot whose state grows beyond this while it arrives.
+        public var maxSnapshotBytes = 1 << 30
         /// Seeds the election timeouts' randomness.
         public var seed = UInt64.random(in: 1...UInt64.max)
 
@@ -57,6 +67,8 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
     struct Inbox {
         var proposals: [Proposal] = []
         var messages: [(PartitionID, Message)] = []
+        /// Ended snapshot transfers: partition, follower (Raft id), whether it took the snapshot.
+        var snapshotReports: [(PartitionID, UInt64, Bool)] = []
         var closed = false
         var driverSleeping = false
     }
@@ -86,6 +98,8 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
     let wakeDriver = DispatchSemaphore(value: 0)
     let leaderships: Mutex<[Leadership]>
     let routeWaiters = RouteChangeWaiters()
+    let snapshotTransfers: SnapshotTransferQueue
+    let snapshotAssembler: SnapshotAssembler
     /// The groups as recovered; the driver takes them when it starts and owns them after.
     let recoveredGroups: Mutex<[PartitionID: RaftGroup]?>
     let outboxes: [NodeID: PeerOutbox]
@@ -133,6 +147,8 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
             throw ClusterError(.storageFailure, "\(error)")
         }
         recoveredGroups = Mutex(groups)
+        snapshotTransfers = SnapshotTransferQueue(limit: configuration.maxSnapshotTransfers)
+        snapshotAssembler = SnapshotAssembler(maxBytes: configuration.maxSnapshotBytes)
         leaderships = Mutex(Array(repeating: Leadership(), count: partitionCount))
         let peers = Set(placement.partitions(replicatedOn: ownID).flatMap { placement.replicas(of: $0) }).subtracting([ownID])
         outboxes = Dictionary(uniqueKeysWithValues: peers.map { ($0, PeerOutbox(peer: $0, limit: configuration.maxQueuedMessagesPerPeer)) })
@@ -219,8 +235,9 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
     }
 
     /// Raft messages from a peer: queued for the driver. Answered at once and empty: Raft's
-    /// own messages carry every answer.
+    /// own messages carry every answer. A snapshot chunk is answered with what became of it.
     public func receive(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID) async -> [UInt8] {
+        if kind == .raftSnapshot { return receiveSnapshotChunk(body, from: node) }
         guard kind == .raft else { return [] }
         let batch: [(group: UInt32, message: Message)]
         do {
@@ -250,6 +267,7 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
                     for outbox in outboxes.values {
                         group.addTask { await self.sendLoop(outbox) }
                     }
+                    group.addTask { await self.snapshotStreamingLoop() }
                     await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
                         let thread = Thread {
                             self.driveUntilClosed()
@@ -259,6 +277,7 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
                         thread.start()
                     }
                     for outbox in outboxes.values { outbox.finish() }
+                    snapshotTransfers.close()
                 }
             } onGracefulShutdown: {
                 self.close()

@@ -82,6 +82,7 @@ extension PeerNetwork {
         case .liveEvents: .liveEvents
         case .liveInterest: .liveInterest
         case .raft: .raft
+        case .raftSnapshot: .raftSnapshot
         }
     }
 
@@ -91,6 +92,7 @@ extension PeerNetwork {
         case .liveEvents: .liveEvents
         case .liveInterest: .liveInterest
         case .raft: .raft
+        case .raftSnapshot: .raftSnapshot
         default: nil
         }
     }

@@ -139,7 +139,7 @@ public final class LiveRelay: RoomEventSink, StaffEventSink, Service {
                 logger.warning("unreadable live events from a peer", metadata: ["peer": "\(node)", "error": "\(error)"])
             }
             return []
-        case .entityCall, .raft:
+        case .entityCall, .raft, .raftSnapshot:
             return []
         }
     }

@@ -51,7 +51,7 @@ extension NodeRuntime: PeerReceiver {
             return EntityCallCodec.encode(await answer(body, from: node))
         case .liveEvents, .liveInterest:
             return await relay?.receive(kind, body, from: node) ?? []
-        case .raft:
+        case .raft, .raftSnapshot:
             return []  // the node's `PeerRouter` hands these to the replicated log
         }
     }

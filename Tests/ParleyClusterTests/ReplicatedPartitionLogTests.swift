@@ -92,7 +92,8 @@ struct ReplicatedPartitionLogTests {
     }
 
     @Test func aFollowerBehindTheCompactedLogCatchesUpFromASnapshotAndRestartsFromIt() async throws {
-        try await withReplicaCluster(configure: { $0.retainedEntries = 20; $0.compactionCheckTicks = 4 }) { cluster in
+        // Chunks of about 200 bytes: the snapshot (150 entries' state) streams in many.
+        try await withReplicaCluster(configure: { $0.retainedEntries = 20; $0.compactionCheckTicks = 4; $0.snapshotChunkBytes = 200 }) { cluster in
             let partition = PartitionID(2)
             let leader = try await cluster.servingNode(of: partition)
             let absent = try #require(cluster.ids.first { $0 != leader })
@@ -112,6 +113,9 @@ struct ReplicatedPartitionLogTests {
             try await eventually("the absent node caught up from a snapshot") {
                 try acknowledged.allSatisfy { try cluster.applied(absent, partition, $0.0) == $0.1 }
             }
+            let received = try #require(cluster.log(absent)).snapshotAssembler.counts
+            #expect(received.snapshots >= 1)
+            #expect(received.chunks >= 5 * received.snapshots)
             // It takes entries after the snapshot as usual, and restarts from its snapshot.
             let more = try await log.append([0xC1], to: partition, generation: log.generation(of: partition)).result()
             try await eventually("the caught-up node applied a later entry") { try cluster.applied(absent, partition, more.index) == [0xC1] }
@@ -125,7 +129,8 @@ struct ReplicatedPartitionLogTests {
     }
 
     @Test func aNodeStoppingGracefullyHandsItsLeadershipsOverFirst() async throws {
-        try await withReplicaCluster { cluster in
+        // 50 ms ticks: the hand-over may take up to 1 s (two election timeouts) on a busy machine.
+        try await withReplicaCluster(configure: { $0.tickInterval = .milliseconds(50) }) { cluster in
             let partition = PartitionID(3)
             let leader = try await cluster.servingNode(of: partition)
             let log = try #require(cluster.log(leader))
@@ -134,7 +139,7 @@ struct ReplicatedPartitionLogTests {
             // When the stop returns, another replica already leads: no election timeout to wait.
             let others = cluster.ids.filter { $0 != leader }
             #expect(others.contains { cluster.log($0)?.leadership(of: partition).leader != nil && cluster.log($0)?.leadership(of: partition).leader != leader })
-            let successor = try await cluster.servingNode(of: partition, within: .milliseconds(500))
+            let successor = try await cluster.servingNode(of: partition, within: .seconds(1))
             #expect(successor != leader)
             let next = try #require(cluster.log(successor))
             let after = try await next.append([0xD1], to: partition, generation: next.generation(of: partition)).result()

@@ -37,6 +37,7 @@ nonisolated enum Parley_Peer_V1_MessageKind: SwiftProtobuf.Enum, Swift.CaseItera
   case liveEvents // = 2
   case liveInterest // = 3
   case raft // = 4
+  case raftSnapshot // = 5
   case UNRECOGNIZED(Int)
 
   init() {
@@ -50,6 +51,7 @@ nonisolated enum Parley_Peer_V1_MessageKind: SwiftProtobuf.Enum, Swift.CaseItera
     case 2: self = .liveEvents
     case 3: self = .liveInterest
     case 4: self = .raft
+    case 5: self = .raftSnapshot
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -61,6 +63,7 @@ nonisolated enum Parley_Peer_V1_MessageKind: SwiftProtobuf.Enum, Swift.CaseItera
     case .liveEvents: return 2
     case .liveInterest: return 3
     case .raft: return 4
+    case .raftSnapshot: return 5
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -72,6 +75,7 @@ nonisolated enum Parley_Peer_V1_MessageKind: SwiftProtobuf.Enum, Swift.CaseItera
     .liveEvents,
     .liveInterest,
     .raft,
+    .raftSnapshot,
   ]
 
 }
@@ -118,7 +122,7 @@ nonisolated struct Parley_Peer_V1_FrameBatch: Sendable {
 fileprivate nonisolated let _protobuf_package = "parley.peer.v1"
 
 nonisolated extension Parley_Peer_V1_MessageKind: SwiftProtobuf._ProtoNameProviding {
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MESSAGE_KIND_UNSPECIFIED\0\u{1}ENTITY_CALL\0\u{1}LIVE_EVENTS\0\u{1}LIVE_INTEREST\0\u{1}RAFT\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MESSAGE_KIND_UNSPECIFIED\0\u{1}ENTITY_CALL\0\u{1}LIVE_EVENTS\0\u{1}LIVE_INTEREST\0\u{1}RAFT\0\u{1}RAFT_SNAPSHOT\0")
 }
 
 nonisolated extension Parley_Peer_V1_Frame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
