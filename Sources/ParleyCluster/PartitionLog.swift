@@ -142,4 +142,7 @@ public protocol PartitionLeadership: Sendable {
     func forgetLeader(_ leader: NodeID, of partition: PartitionID)
     /// Returns once `route(partition)` differs from `route`, or when the task is cancelled.
     func waitForRouteChange(of partition: PartitionID, from route: PartitionRoute) async
+    /// Returns once a quorum confirmed that this node still leads `partition` (after the call
+    /// began) and it applied what was committed then; a read after it is linearizable.
+    func confirmLeadership(of partition: PartitionID) async throws(ClusterError)
 }

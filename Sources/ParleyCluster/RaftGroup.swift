@@ -22,6 +22,8 @@ struct RaftGroup: Sendable {
     var orphanedTicks = 0
     /// Ticks since leadership was last handed to the preferred leader.
     var ticksSinceTransfer = 0
+    /// Reads waiting for ReadIndex to confirm this node's leadership.
+    var reads = PendingReads()
 
     init(partition: PartitionID, node: RaftNode, persistedLastIndex: UInt64) {
         self.partition = partition

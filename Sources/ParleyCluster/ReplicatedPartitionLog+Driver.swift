@@ -21,9 +21,11 @@ extension ReplicatedPartitionLog {
         var failed = false
         var handOffDeadline: ContinuousClock.Instant?
         while !failed {
-            let (proposals, messages, reports, closed) = takeInputs(until: nextTick, draining: handOffDeadline != nil)
-            if closed {
-                for proposal in proposals { proposal.ticket.complete(.failure(ClusterError(.shuttingDown, "the node is shutting down"))) }
+            let inputs = takeInputs(until: nextTick, draining: handOffDeadline != nil)
+            if inputs.closed {
+                let stopping = ClusterError(.shuttingDown, "the node is shutting down")
+                for proposal in inputs.proposals { proposal.ticket.complete(.failure(stopping)) }
+                for (_, read) in inputs.reads { read.complete(.failure(stopping)) }
                 // A stopping node first hands the partitions it leads to caught-up replicas,
                 // so their clients see a transfer rather than an election timeout.
                 if handOffDeadline == nil {
@@ -33,23 +35,28 @@ extension ReplicatedPartitionLog {
                 let stillLeading = groups.values.contains { $0.node.role == .leader }
                 if !stillLeading || ContinuousClock.now >= handOffDeadline! { break }
             }
-            for (partition, message) in messages { groups[partition]?.node.step(message) }
-            for (partition, follower, sent) in reports { groups[partition]?.node.reportSnapshot(to: follower, succeeded: sent) }
+            for (partition, message) in inputs.messages { groups[partition]?.node.step(message) }
+            for (partition, follower, sent) in inputs.snapshotReports { groups[partition]?.node.reportSnapshot(to: follower, succeeded: sent) }
             let now = ContinuousClock.now
             if now >= nextTick {
                 let electionTicks = configuration.electionTicks
                 var expired: [AppendTicket] = []
+                var unconfirmed: [AppendTicket] = []
                 for partition in groups.keys {
                     let preferred = replicas[Int(partition.rawValue)].first.map { ids.raftID(of: $0) } ?? 0
                     expired += groups[partition]!.tick(preferred: preferred, electionTicks: electionTicks)
+                    unconfirmed += groups[partition]!.reads.tick(limit: electionTicks)
                 }
                 let unknown = ClusterError(.stale, "this node lost its leadership and did not learn whether the entry committed")
                 for ticket in expired { ticket.complete(.failure(unknown)) }
+                let unheard = ClusterError(.notLeader, "no quorum confirmed this node's leadership within an election timeout")
+                for ticket in unconfirmed { ticket.complete(.failure(unheard)) }
                 ticks += 1
                 if ticks % configuration.compactionCheckTicks == 0 { compactIfDue(&groups) }
                 nextTick = max(nextTick + interval, now)
             }
-            for proposal in proposals { propose(proposal, in: &groups) }
+            for proposal in inputs.proposals { propose(proposal, in: &groups) }
+            requestReads(inputs.reads, in: &groups)
             // A round's advance can leave more to do (answers queued while applying).
             var rounds = 0
             while rounds < 8, !failed, groups.values.contains(where: { $0.node.hasReady }) {
@@ -62,18 +69,16 @@ extension ReplicatedPartitionLog {
 
     /// Waits until something arrived, the log closed (unless already `draining`) or
     /// `deadline` passed; takes the inputs.
-    private func takeInputs(until deadline: ContinuousClock.Instant, draining: Bool) -> Inputs {
+    private func takeInputs(until deadline: ContinuousClock.Instant, draining: Bool) -> Inbox {
         for attempt in 0..<2 {
-            let taken: Inputs? = inbox.withLock { inbox in
-                let waiting = !inbox.proposals.isEmpty || !inbox.messages.isEmpty || !inbox.snapshotReports.isEmpty
-                if waiting || (inbox.closed && !draining) || attempt == 1 {
+            let taken: Inbox? = inbox.withLock { inbox in
+                if inbox.hasWork || (inbox.closed && !draining) || attempt == 1 {
                     defer {
-                        inbox.proposals = []
-                        inbox.messages = []
-                        inbox.snapshotReports = []
-                        inbox.driverSleeping = false
+                        let closed = inbox.closed
+                        inbox = Inbox()
+                        inbox.closed = closed
                     }
-                    return (inbox.proposals, inbox.messages, inbox.snapshotReports, inbox.closed)
+                    return inbox
                 }
                 inbox.driverSleeping = true
                 return nil
@@ -85,12 +90,38 @@ extension ReplicatedPartitionLog {
                 _ = wakeDriver.wait(timeout: .now() + .nanoseconds(Int(nanoseconds)))
             }
         }
-        return ([], [], [], false)
+        return Inbox()
     }
 
-    /// What a round takes from the inbox: proposals, peers' messages, ended snapshot
-    /// transfers, and whether the log closed.
-    private typealias Inputs = ([Proposal], [(PartitionID, Message)], [(PartitionID, UInt64, Bool)], Bool)
+    /// Each partition's reads of this round become one ReadIndex request, answered once a
+    /// quorum confirmed this node's leadership (or refused here at once when it does not serve).
+    private func requestReads(_ reads: [(PartitionID, AppendTicket)], in groups: inout [PartitionID: RaftGroup]) {
+        guard !reads.isEmpty else { return }
+        var byPartition: [PartitionID: [AppendTicket]] = [:]
+        for (partition, ticket) in reads { byPartition[partition, default: []].append(ticket) }
+        for (partition, tickets) in byPartition {
+            guard groups[partition]?.servingHere == true else {
+                let error = notLeader(partition, leadership(of: partition))
+                for ticket in tickets { ticket.complete(.failure(error)) }
+                continue
+            }
+            let context = groups[partition]!.reads.request(tickets)
+            do throws(RaftError) {
+                try groups[partition]!.node.readIndex(context: context)
+            } catch {
+                let refused = ClusterError(.notLeader, "partition \(partition) refused the read: \(error.code)")
+                for ticket in groups[partition]!.reads.withdraw(context) { ticket.complete(.failure(refused)) }
+            }
+        }
+    }
+
+    /// Serves the confirmed reads whose index `partition` has applied.
+    private func serveReads(of partition: PartitionID, in groups: inout [PartitionID: RaftGroup]) {
+        for read in groups[partition]!.reads.takeServable(applied: groups[partition]!.node.appliedIndex) {
+            let position = LogPosition(partition: partition, index: read.index, generation: read.term)
+            for ticket in read.tickets { ticket.complete(.success(position)) }
+        }
+    }
 
     private func propose(_ proposal: Proposal, in groups: inout [PartitionID: RaftGroup]) {
         guard groups[proposal.partition] != nil else {
@@ -202,8 +233,12 @@ extension ReplicatedPartitionLog {
                     // Waiting proposals stay: applying their indexes tells whether they
                     // committed (same term) or were replaced; `RaftGroup.tick` gives up on them.
                     groups[partition]!.leaderStartIndex = nil
+                    let deposed = ClusterError(.notLeader, "this node stopped leading partition \(partition) before confirming the read")
+                    for ticket in groups[partition]!.reads.takeAll() { ticket.complete(.failure(deposed)) }
                 }
             }
+            if !ready.readStates.isEmpty { groups[partition]!.reads.confirm(ready.readStates, term: groups[partition]!.node.term) }
+            if !groups[partition]!.reads.isEmpty { serveReads(of: partition, in: &groups) }
             publishLeadership(groups[partition]!)
         }
         return true
@@ -308,14 +343,18 @@ extension ReplicatedPartitionLog {
         }
         let error = ClusterError(.shuttingDown, "the node stopped before the entry committed")
         for partition in groups.keys {
-            for ticket in groups[partition]!.takePending() { ticket.complete(.failure(error)) }
+            for ticket in groups[partition]!.takePending() + groups[partition]!.reads.takeAll() { ticket.complete(.failure(error)) }
             groups[partition]!.leaderStartIndex = nil
             publishLeadership(groups[partition]!)
         }
-        let leftover = inbox.withLock { inbox in
-            defer { inbox.proposals = [] }
-            return inbox.proposals
+        let (leftover, reads) = inbox.withLock { inbox in
+            defer {
+                inbox.proposals = []
+                inbox.reads = []
+            }
+            return (inbox.proposals, inbox.reads)
         }
         for proposal in leftover { proposal.ticket.complete(.failure(error)) }
+        for (_, read) in reads { read.complete(.failure(error)) }
     }
 }

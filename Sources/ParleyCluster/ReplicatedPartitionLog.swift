@@ -69,7 +69,11 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
         var messages: [(PartitionID, Message)] = []
         /// Ended snapshot transfers: partition, follower (Raft id), whether it took the snapshot.
         var snapshotReports: [(PartitionID, UInt64, Bool)] = []
+        /// Reads waiting to be confirmed by ReadIndex.
+        var reads: [(PartitionID, AppendTicket)] = []
         var closed = false
+
+        var hasWork: Bool { !proposals.isEmpty || !messages.isEmpty || !snapshotReports.isEmpty || !reads.isEmpty }
         var driverSleeping = false
     }
 
@@ -227,6 +231,29 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
         if refused { ticket.complete(.failure(ClusterError(.shuttingDown, "the node is shutting down"))) }
         if wake { wakeDriver.signal() }
         return ticket
+    }
+
+    /// Returns once a quorum of `partition`'s replicas confirmed, after this call began, that
+    /// this node leads it (Raft's ReadIndex: one heartbeat round, shared by every read of a
+    /// driver round), and this node applied everything committed when the call began. A read
+    /// of the applied state after this sees every write acknowledged before the call: a leader
+    /// cut off from its quorum refuses (`log_not_leader`) instead of answering stale data.
+    public func confirmLeadership(of partition: PartitionID) async throws(ClusterError) {
+        guard Int(partition.rawValue) < partitionCount else {
+            throw ClusterError(.unknownPartition, "no partition \(partition) of \(partitionCount)")
+        }
+        let view = leadership(of: partition)
+        guard view.servingHere else { throw notLeader(partition, view) }
+        let ticket = AppendTicket()
+        let (refused, wake): (Bool, Bool) = inbox.withLock { inbox in
+            guard !inbox.closed else { return (true, false) }
+            inbox.reads.append((partition, ticket))
+            defer { inbox.driverSleeping = false }
+            return (false, inbox.driverSleeping)
+        }
+        if refused { throw ClusterError(.shuttingDown, "the node is shutting down") }
+        if wake { wakeDriver.signal() }
+        _ = try await ticket.result()
     }
 
     func notLeader(_ partition: PartitionID, _ view: Leadership) -> ClusterError {

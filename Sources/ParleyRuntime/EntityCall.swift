@@ -30,6 +30,15 @@ public enum EntityCall: Sendable, Equatable {
     /// The channels of the partitions the callee serves (no one entity: asked of every node).
     case servedChannels
 
+    /// Whether the call only reads (and so needs the leadership confirmed, not an entry).
+    /// Credentials are not: every request checks them and caches them anyway.
+    var isRead: Bool {
+        switch self {
+        case .roomState, .message, .messages, .journal, .file, .fileBytes, .staffAccount, .mentions, .presence, .channel: true
+        case .roomCommand, .postMessage, .uploadFile, .staffCommand, .deliverNotices, .staffCredentials, .channelCommand, .servedChannels: false
+        }
+    }
+
     /// The entity the call is for; nil for `servedChannels`.
     var entity: EntityID? {
         switch self {

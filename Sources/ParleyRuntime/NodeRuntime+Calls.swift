@@ -76,7 +76,12 @@ extension NodeRuntime: PeerReceiver {
     func performHere(_ call: EntityCall) async throws(RuntimeError) -> EntityReply {
         // Nothing is read or decided here for a partition another node serves (the registries
         // refuse too; this also covers reads and file chunks that go to the store directly).
-        if let entity = call.entity { try guardServed(entity) }
+        if let entity = call.entity {
+            let partition = try guardServed(entity)
+            // A read is served only once a quorum confirmed this node still leads: a leader
+            // cut off from its replicas refuses rather than answer from stale state.
+            if call.isRead { try await configuration.servedPartitions.confirmRead(of: partition) }
+        }
         switch call {
         case let .roomCommand(room, command):
             return .room(try await sendHere(command, to: room))
@@ -145,9 +150,11 @@ extension NodeRuntime: PeerReceiver {
     }
 
     /// Refuses calls for an entity whose partition another node serves.
-    private func guardServed(_ entity: EntityID) throws(RuntimeError) {
+    @discardableResult
+    private func guardServed(_ entity: EntityID) throws(RuntimeError) -> PartitionID {
         let partition = partitioner.partition(for: entity.description)
         if let refusal = configuration.servedPartitions.refusal(for: partition) { throw refusal }
+        return partition
     }
 
     /// The staff member's sessions on this node and those other nodes keep renewing.

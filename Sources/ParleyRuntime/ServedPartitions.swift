@@ -102,6 +102,18 @@ public struct ServedPartitions: Sendable {
         }
     }
 
+    /// Returns once a read of `partition`, served here, is linearizable: with replication, a
+    /// quorum confirmed this node's leadership after the call began (Raft's ReadIndex); a
+    /// static placement's partition has no other server, so at once.
+    func confirmRead(of partition: PartitionID) async throws(RuntimeError) {
+        guard let leadership else { return }
+        do throws(ClusterError) {
+            try await leadership.confirmLeadership(of: partition)
+        } catch {
+            throw .log(error)
+        }
+    }
+
     /// Drops `leader` as the hint for `partition` (it did not answer), so the replicas are asked.
     func forgetLeader(_ leader: NodeID, of partition: PartitionID) {
         leadership?.forgetLeader(leader, of: partition)

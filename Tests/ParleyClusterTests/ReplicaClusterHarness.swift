@@ -126,7 +126,7 @@ func withReplicaCluster<R: Sendable>(
     }
     let placement = Placement(try ClusterMembership(members: members, partitionCount: partitions, replicationFactor: 3))
     var configuration = ReplicatedPartitionLog.Configuration()
-    configuration.tickInterval = .milliseconds(25)
+    configuration.tickInterval = .milliseconds(40)
     configuration.seed = 42
     configure(&configuration)
     let (starts, startContinuation) = AsyncStream.makeStream(of: (ReplicatedPartitionLog, RunFinished).self)

@@ -5,7 +5,9 @@ import Testing
 
 @testable import ParleyCluster
 
-@Suite("Replicated partition log (Raft over three in-process nodes)")
+// Serialized: each case runs three nodes on 40-50 ms ticks; run side by side on a busy machine,
+// starved drivers miss heartbeats and elections start mid-case.
+@Suite("Replicated partition log (Raft over three in-process nodes)", .serialized)
 struct ReplicatedPartitionLogTests {
     @Test func entriesCommitOnTheLeaderAndApplyOnEveryReplica() async throws {
         try await withReplicaCluster { cluster in
@@ -39,6 +41,8 @@ struct ReplicatedPartitionLogTests {
             let leader = try await cluster.servingNode(of: partition)
             let follower = try #require(cluster.ids.first { $0 != leader })
             let followerLog = try #require(cluster.log(follower))
+            // (A quorum of two may commit the leader's first entry before this follower heard of it.)
+            try await eventually("the follower knows the leader") { followerLog.leadership(of: partition).leader == leader }
             #expect(followerLog.generation(of: partition) == 0)
             let refused = await #expect(throws: ClusterError.self) {
                 try await followerLog.append([1], to: partition, generation: 1).result()
@@ -145,6 +149,35 @@ struct ReplicatedPartitionLogTests {
             let after = try await next.append([0xD1], to: partition, generation: next.generation(of: partition)).result()
             #expect(after.index > before.index && after.generation > before.generation)
             #expect(try cluster.applied(successor, partition, before.index) == [0xD0])
+        }
+    }
+
+    @Test func readsAreConfirmedByAQuorumAndALeaderCutOffRefusesThemWhileItStillBelievesItLeads() async throws {
+        // Election timeouts of 1 to 2 s: the cut-off leader keeps believing it leads meanwhile.
+        try await withReplicaCluster(configure: { $0.electionTicks = 40 }) { cluster in
+            let partition = PartitionID(1)
+            let leader = try await cluster.servingNode(of: partition)
+            let log = try #require(cluster.log(leader))
+            _ = try await log.append([0xE0], to: partition, generation: log.generation(of: partition)).result()
+            try await log.confirmLeadership(of: partition)
+            let follower = try #require(cluster.ids.first { $0 != leader })
+            await #expect(throws: ClusterError.self) { try await cluster.log(follower)!.confirmLeadership(of: partition) }
+
+            cluster.network.setReachable(leader, false)
+            #expect(log.leadership(of: partition).servingHere)
+            do {
+                try await log.confirmLeadership(of: partition)
+                Issue.record("a leader cut off from every replica confirmed a read")
+            } catch {
+                #expect((error as? ClusterError)?.code == .notLeader)
+            }
+            // The others elect a leader of their own, which confirms reads.
+            cluster.network.setReachable(leader, true)
+            try await eventually("a leader confirms reads again", within: .seconds(15)) {
+                cluster.ids.contains { cluster.log($0)?.leadership(of: partition).servingHere == true }
+            }
+            let serving = try #require(cluster.ids.first { cluster.log($0)?.leadership(of: partition).servingHere == true })
+            try await cluster.log(serving)!.confirmLeadership(of: partition)
         }
     }
 
