@@ -36,8 +36,8 @@ actor RoomActor: ActivatedEntity {
     /// Idempotency keys of posts decided but not yet durable.
     private var pendingKeys: Set<String> = []
     /// Recently posted or changed messages, newest first to be looked up (including ones not
-    /// yet durable, which the store cannot see).
-    private var recentMessages: [UInt64: Message] = [:]
+    /// yet durable, which the store cannot see), with the event that wrote each version.
+    private var recentMessages: [UInt64: (message: Message, eventSeq: UInt64)] = [:]
     private static let recentMessageLimit = 256
     /// Committed events wait here until every earlier one is published.
     private var committed: [UInt64: [JournalEntry]] = [:]
@@ -89,7 +89,7 @@ actor RoomActor: ActivatedEntity {
         for event in decided {
             next.apply(event)
             entries.append(JournalEntry(room: id, eventSeq: next.lastEventSeq, event: event))
-            remember(event)
+            remember(event, at: next.lastEventSeq)
         }
         state = next
         let key: String? = if case let .post(post) = command { post.idempotencyKey } else { nil }
@@ -149,20 +149,25 @@ actor RoomActor: ActivatedEntity {
 
     /// Message `seq`, if `reader` may read the room.
     func message(_ seq: UInt64, readBy reader: StaffID) throws(RuntimeError) -> Message {
-        _ = try readableState(by: reader)
-        guard let message = lookup(seq) else { throw .rejected(DomainError(.messageNotFound, "room \(id) has no message \(seq)")) }
+        let readable = try readableState(by: reader)
+        guard let message = lookup(seq, committedThrough: readable.lastEventSeq) else {
+            throw .rejected(DomainError(.messageNotFound, "room \(id) has no message \(seq)"))
+        }
         return message
     }
 
-    private func lookup(_ seq: UInt64) -> Message? {
-        if let cached = recentMessages[seq] { return cached }
+    /// Message `seq` as last decided (what new commands decide on), or, with
+    /// `committedThrough`, as of that committed event (what reads see: never a version a
+    /// failover could still take back).
+    private func lookup(_ seq: UInt64, committedThrough committed: UInt64? = nil) -> Message? {
+        if let cached = recentMessages[seq], cached.eventSeq <= committed ?? .max { return cached.message }
         return try? store.message(in: id, seq: seq)
     }
 
-    private func remember(_ event: RoomEvent) {
+    private func remember(_ event: RoomEvent, at eventSeq: UInt64) {
         switch event {
         case let .messagePosted(message), let .messageEdited(message), let .messageRecalled(message, _), let .messagePreviewed(message):
-            recentMessages[message.seq] = message
+            recentMessages[message.seq] = (message, eventSeq)
             if recentMessages.count > Self.recentMessageLimit, let oldest = recentMessages.keys.min() {
                 recentMessages[oldest] = nil
             }
