@@ -101,10 +101,11 @@ public final class LocalPartitionLog: NodePartitionLog {
     public static var requiredFamilies: [String] { LogLayout.allFamilies }
 
     /// Opens (creating if needed) a database laid out for the log: its families, with the
-    /// log family's memtable tuned for appends.
+    /// memtables of the two logs' families (this one's, and the Raft log's, which is only
+    /// written while the node runs and read when it starts) tuned for appends.
     public static func openDatabase(at path: String) throws(StorageError) -> Database {
         var options = DatabaseOptions()
-        options.appendOnlyFamilies = [LogLayout.logFamily]
+        options.appendOnlyFamilies = [LogLayout.logFamily, ReplicaLayout.family]
         // The replicated log's family too, so one data directory serves either log.
         return try Database.open(at: path, columnFamilies: ReplicatedPartitionLog.requiredFamilies, options: options)
     }

@@ -36,7 +36,7 @@ final class ReplicaCluster: Sendable {
     func start(_ node: NodeID) throws {
         let directory = nodes.withLock { $0[node]!.directory }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let database = try Database.open(at: directory + "/db", columnFamilies: ReplicatedPartitionLog.requiredFamilies)
+        let database = try LocalPartitionLog.openDatabase(at: directory + "/db")
         let (inbox, transport) = network.join(node)
         let log = try ReplicatedPartitionLog(
             database: database, placement: placement, ownID: node, stateMachine: RecordingStateMachine(), transport: transport,
