@@ -15,4 +15,18 @@ public struct PersistentState: Sendable, Equatable {
         self.entries = entries
         self.applied = applied
     }
+
+    /// Records what `ready` asks to persist, as a shell's disk would: a snapshot replaces the
+    /// log, new entries replace any persisted tail from their first index, and the hard state.
+    public mutating func persist(_ ready: Ready) {
+        if let snapshot = ready.snapshot {
+            self.snapshot = snapshot
+            entries = []
+        }
+        if let first = ready.entries.first {
+            entries.removeAll { $0.index >= first.index }
+            entries.append(contentsOf: ready.entries)
+        }
+        if let hardState = ready.hardState { self.hardState = hardState }
+    }
 }

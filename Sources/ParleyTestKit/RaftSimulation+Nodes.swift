@@ -37,15 +37,7 @@ struct SimNode {
 
     /// Persists one Ready's snapshot, entries and hard state (the fsync).
     mutating func persist(_ rd: Ready) {
-        if let snap = rd.snapshot {
-            disk.snapshot = snap
-            disk.entries = []
-        }
-        if let first = rd.entries.first {
-            disk.entries.removeAll { $0.index >= first.index }
-            disk.entries.append(contentsOf: rd.entries)
-        }
-        if let hs = rd.hardState { disk.hardState = hs }
+        disk.persist(rd)
     }
 }
 

@@ -53,18 +53,8 @@ struct TestNetwork {
     mutating func processReady(_ id: NodeID) -> [Message] {
         guard var node = nodes[id], node.hasReady else { return [] }
         let rd = node.ready()
-        var disk = disks[id]!
-        if let snap = rd.snapshot {
-            disk.snapshot = snap
-            disk.entries = []
-            snapshotsApplied[id, default: []].append(snap)
-        }
-        if let first = rd.entries.first {
-            disk.entries.removeAll { $0.index >= first.index }
-            disk.entries.append(contentsOf: rd.entries)
-        }
-        if let hs = rd.hardState { disk.hardState = hs }
-        disks[id] = disk
+        disks[id]!.persist(rd)
+        if let snap = rd.snapshot { snapshotsApplied[id, default: []].append(snap) }
         applied[id, default: []].append(contentsOf: rd.committedEntries)
         readStates[id, default: []].append(contentsOf: rd.readStates)
         node.advance(rd)
