@@ -157,12 +157,7 @@ extension ReplicatedPartitionLog {
 
     /// Hands the transfer's end to the driver, which tells Raft.
     private func report(_ transfer: SnapshotTransfer, sent: Bool) {
-        let wake = inbox.withLock { inbox in
-            inbox.snapshotReports.append((transfer.partition, transfer.message.to, sent))
-            defer { inbox.driverSleeping = false }
-            return inbox.driverSleeping
-        }
-        if wake { wakeDriver.signal() }
+        toDriver { $0.snapshotReports.append((transfer.partition, transfer.message.to, sent)) }
     }
 
     /// Follower: one chunk from `node`; the complete snapshot goes to the driver.
@@ -178,12 +173,7 @@ extension ReplicatedPartitionLog {
         case .restart: return [SnapshotChunk.Answer.restart.rawValue]
         case .refused: return [SnapshotChunk.Answer.refused.rawValue]
         case let .complete(message):
-            let wake = inbox.withLock { inbox in
-                inbox.messages.append((chunk.partition, message))
-                defer { inbox.driverSleeping = false }
-                return inbox.driverSleeping
-            }
-            if wake { wakeDriver.signal() }
+            toDriver { $0.messages.append((chunk.partition, message)) }
             return [SnapshotChunk.Answer.accepted.rawValue]
         }
     }

@@ -222,14 +222,10 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
             return .failed(ClusterError(.stale, "partition \(partition) is at term \(view.term), not \(generation)"))
         }
         let ticket = AppendTicket()
-        let (refused, wake): (Bool, Bool) = inbox.withLock { inbox in
-            guard !inbox.closed else { return (true, false) }
-            inbox.proposals.append(Proposal(partition: partition, generation: generation, payload: payload, ticket: ticket))
-            defer { inbox.driverSleeping = false }
-            return (false, inbox.driverSleeping)
+        let queued = toDriver(unlessClosed: true) {
+            $0.proposals.append(Proposal(partition: partition, generation: generation, payload: payload, ticket: ticket))
         }
-        if refused { ticket.complete(.failure(ClusterError(.shuttingDown, "the node is shutting down"))) }
-        if wake { wakeDriver.signal() }
+        if !queued { ticket.complete(.failure(ClusterError(.shuttingDown, "the node is shutting down"))) }
         return ticket
     }
 
@@ -245,14 +241,9 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
         let view = leadership(of: partition)
         guard view.servingHere else { throw notLeader(partition, view) }
         let ticket = AppendTicket()
-        let (refused, wake): (Bool, Bool) = inbox.withLock { inbox in
-            guard !inbox.closed else { return (true, false) }
-            inbox.reads.append((partition, ticket))
-            defer { inbox.driverSleeping = false }
-            return (false, inbox.driverSleeping)
+        guard toDriver(unlessClosed: true, { $0.reads.append((partition, ticket)) }) else {
+            throw ClusterError(.shuttingDown, "the node is shutting down")
         }
-        if refused { throw ClusterError(.shuttingDown, "the node is shutting down") }
-        if wake { wakeDriver.signal() }
         _ = try await ticket.result()
     }
 
@@ -274,14 +265,11 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
             return []
         }
         let sender = ids.raftID(of: node)
-        let wake = inbox.withLock { inbox in
+        toDriver { inbox in
             for (group, message) in batch where group < partitionCount && message.from == sender {
                 inbox.messages.append((PartitionID(UInt16(group)), message))
             }
-            defer { inbox.driverSleeping = false }
-            return inbox.driverSleeping
         }
-        if wake { wakeDriver.signal() }
         return []
     }
 
@@ -317,12 +305,21 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
 
     /// Stops taking entries; the driver finishes its round, flushes the state and ends.
     public func close() {
-        let wake = inbox.withLock { inbox in
-            inbox.closed = true
+        toDriver { $0.closed = true }
+    }
+
+    /// Changes the driver's inbox and wakes the driver if it sleeps. With `unlessClosed`,
+    /// changes nothing once the log closed, and answers false.
+    @discardableResult
+    func toDriver(unlessClosed: Bool = false, _ change: (inout Inbox) -> Void) -> Bool {
+        let (taken, wake) = inbox.withLock { inbox -> (Bool, Bool) in
+            if unlessClosed, inbox.closed { return (false, false) }
+            change(&inbox)
             defer { inbox.driverSleeping = false }
-            return inbox.driverSleeping
+            return (true, inbox.driverSleeping)
         }
         if wake { wakeDriver.signal() }
+        return taken
     }
 
     /// Sends what the driver queued for `outbox`'s peer, everything queued in one message,
