@@ -4,7 +4,7 @@ import ParleyDomain
 /// Calls on replicated partitions, whose leaders move (a failover, a transfer).
 extension NodeRuntime {
     /// Performs `call` wherever `partition` is served now. A refusal that only says "not here,
-    /// not now" is retried, with a pause doubling from 10 to 160 ms, until `forwardTimeout`;
+    /// not now" is retried (`FailoverRetries`: pauses doubling from 10 to 160 ms) until `forwardTimeout`;
     /// an attempt at a node that stops being the leader meanwhile (the Raft view moved on,
     /// e.g. it was killed) is abandoned at once and retried at the new one; an attempt at a
     /// node that is only a hint (this node does not replicate the partition) gets at most
@@ -12,9 +12,7 @@ extension NodeRuntime {
     /// Clients see a slower answer during a failover, not an error.
     func performReplicated(_ call: EntityCall, partition: PartitionID) async throws(RuntimeError) -> EntityReply {
         let served = configuration.servedPartitions
-        let deadline = ContinuousClock.now + configuration.forwardTimeout
-        var pause = Duration.milliseconds(10)
-        var turn = 0
+        var retries = FailoverRetries(deadline: ContinuousClock.now + configuration.forwardTimeout)
         while true {
             do {
                 let route = served.route(partition)
@@ -22,37 +20,26 @@ extension NodeRuntime {
                 case .here:
                     return try await performHere(call)
                 case let .elsewhere(leader?):
-                    return try await attempt(call, on: leader, while: route, partition: partition, deadline: deadline)
+                    return try await attempt(call, on: leader, while: route, partition: partition, deadline: retries.deadline)
                 case .elsewhere(nil):
-                    guard let replica = served.replica(of: partition, turn: turn) else { return try await performHere(call) }
-                    return try await attempt(call, on: replica, while: route, partition: partition, deadline: deadline)
+                    guard let replica = served.replica(of: partition, turn: retries.turn) else { return try await performHere(call) }
+                    return try await attempt(call, on: replica, while: route, partition: partition, deadline: retries.deadline)
                 }
             } catch {
-                guard Self.failoverCodes.contains(error.code), ContinuousClock.now + pause < deadline else { throw error }
+                guard case let .retry(pause) = retries.next(afterRefusal: error.code, at: ContinuousClock.now) else { throw error }
                 served.noteLeader(from: error, of: partition)
                 Self.failoverRetries.increment()
-                turn += 1
                 do {
                     try await Task.sleep(for: pause)
                 } catch {
                     throw .unavailable(code: "cancelled", message: "the call was cancelled while its partition changed leader")
                 }
-                pause = min(pause * 2, .milliseconds(160))
             }
         }
     }
 
     /// How long an attempt at a node known only by hint may take before the replicas are asked.
     static let hintedAttemptLimit: Duration = .seconds(1)
-
-    /// Refusals that mean "not here, not now": the partition's leader moved or is being
-    /// elected. Nothing of the call took effect, or (a stale term, an abandoned attempt) it may
-    /// still commit and a retry decides on the state that says so (a post's idempotency key
-    /// makes its retry a replay).
-    static let failoverCodes: Set<String> = [
-        RuntimeError.partitionElsewhere, ClusterError.Code.notLeader.rawValue, ClusterError.Code.stale.rawValue,
-        ClusterError.Code.peerUnavailable.rawValue, RuntimeError.entityRetired, ClusterError.Code.shuttingDown.rawValue,
-    ]
 
     /// One forwarded attempt at `node`, abandoned (as `peer_unavailable`) when this node's
     /// view of `partition` moves on from `route` (it is woken by the change: no timer per
