@@ -35,6 +35,10 @@ final class PeerStream: Sendable {
         var endReason: String?
         /// How many times the peer asked this node to close the stream (it was stopping).
         var closesRequested = 0
+        /// The peer accepted a stream once, and the last attempt to reach it again failed: it
+        /// went away (killed, or its network is down), so calls fail fast until it is back.
+        var everAccepted = false
+        var goneAway = false
         /// Frames written, and the batches they went in.
         var framesWritten = 0
         var batchesWritten = 0
@@ -68,7 +72,7 @@ final class PeerStream: Sendable {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8], any Error>) in
                     let outcome = state.withLock { state -> Result<(any Channel)?, ClusterError> in
                         if state.stopped { return .failure(ClusterError(.peerUnavailable, "this node is stopping")) }
-                        if failFast, state.open == nil { return .failure(ClusterError(.peerUnavailable, "\(peer) is down")) }
+                        if failFast || state.goneAway, state.open == nil { return .failure(ClusterError(.peerUnavailable, "\(peer) is down")) }
                         var frame = Parley_Peer_V1_Frame()
                         frame.id = id
                         frame.kind = kind
@@ -142,8 +146,16 @@ final class PeerStream: Sendable {
         var pause = Duration.milliseconds(50)
         while !isStopped {
             let started = ContinuousClock.now
-            let reason = await openOnce(connection: connection, identity: identity, maxMessageBytes: maxMessageBytes)
+            let (reason, unreachable) = await openOnce(connection: connection, identity: identity, maxMessageBytes: maxMessageBytes)
             failWritten(reason: reason)
+            if unreachable, state.withLock({ state in
+                state.goneAway = state.everAccepted
+                return state.goneAway
+            }) {
+                // A peer that was up and now cannot be reached: its waiting calls fail now
+                // (callers retry elsewhere) rather than wait for a stream that may not come.
+                failQueued(reason: reason)
+            }
             if ContinuousClock.now - started > .seconds(1) { pause = .milliseconds(50) }
             // Sliced so a stop is noticed within 100 ms.
             let until = ContinuousClock.now + pause
@@ -154,8 +166,9 @@ final class PeerStream: Sendable {
         failQueued(reason: "this node is stopping")
     }
 
-    /// One stream, from opening to close; returns why it closed.
-    private func openOnce(connection: PeerConnection, identity: HPACKHeaders, maxMessageBytes: Int) async -> String {
+    /// One stream, from opening to close; returns why it closed, and whether the peer could
+    /// not be reached at all.
+    private func openOnce(connection: PeerConnection, identity: HPACKHeaders, maxMessageBytes: Int) async -> (String, Bool) {
         do {
             let connected = try await connection.connected()
             let created = connected.channel.eventLoop.makePromise(of: (any Channel).self)
@@ -167,12 +180,13 @@ final class PeerStream: Sendable {
             let channel = try await created.futureResult.get()
             state.withLock { $0.current = channel }
             try? await channel.closeFuture.get()
-            return state.withLock { state in
+            let reason = state.withLock { state in
                 state.current = nil
                 return state.endReason
-            } ?? "the stream closed"
+            }
+            return (reason ?? "the stream closed", false)
         } catch {
-            return "\(error)"
+            return ("\(error)", true)
         }
     }
 
@@ -184,6 +198,8 @@ final class PeerStream: Sendable {
             guard !state.stopped else { return true }
             state.open = channel
             state.endReason = nil
+            state.everAccepted = true
+            state.goneAway = false
             return false
         }
         if stopped {

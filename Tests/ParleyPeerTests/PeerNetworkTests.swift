@@ -137,6 +137,33 @@ struct PeerNetworkTests {
         }
     }
 
+    @Test func callsToAPeerThatWentAwayFailFastBeforeItsHandshakesFail() async throws {
+        let ports = [try FreePort.loopback(), try FreePort.loopback()]
+        let membership = try Self.membership(ports)
+        let logger = Logger(label: "peer-test")
+        // Handshakes every 30 s: within this test only the message stream can notice node-2 going.
+        var configuration = Self.configuration()
+        configuration.heartbeat = .seconds(30)
+        let one = try PeerNetwork(membership: membership, ownID: NodeID("node-1")!, configuration: configuration, logger: logger)
+        let two = try PeerNetwork(membership: membership, ownID: NodeID("node-2")!, configuration: configuration, logger: logger)
+        one.inbox.set(EchoReceiver())
+        two.inbox.set(EchoReceiver())
+        try await Self.running([one]) {
+            try await Self.running([two]) {
+                #expect(await Self.eventually { one.statuses().first { $0.peer.id.rawValue == "node-2" }?.health.isUp == true })
+                _ = try await one.exchange(.entityCall, [1], with: NodeID("node-2")!, timeout: .seconds(5))
+            }
+            // node-2 stopped; its handshakes still count it up, but reaching it again failed.
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(one.statuses().first { $0.peer.id.rawValue == "node-2" }?.health.isDown == false)
+            let started = ContinuousClock.now
+            await #expect(throws: ClusterError.self) {
+                _ = try await one.exchange(.entityCall, [2], with: NodeID("node-2")!, timeout: .seconds(5))
+            }
+            #expect(ContinuousClock.now - started < .seconds(2))
+        }
+    }
+
     /// Answers after `delay` (a slow entity call).
     struct SlowReceiver: PeerReceiver {
         let delay: Duration
