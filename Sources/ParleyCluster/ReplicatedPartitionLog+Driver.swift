@@ -23,9 +23,7 @@ extension ReplicatedPartitionLog {
         while !failed {
             let inputs = takeInputs(until: nextTick, draining: handOffDeadline != nil)
             if inputs.closed {
-                let stopping = ClusterError(.shuttingDown, "the node is shutting down")
-                for proposal in inputs.proposals { proposal.ticket.complete(.failure(stopping)) }
-                for (_, read) in inputs.reads { read.complete(.failure(stopping)) }
+                inputs.failWaiting(ClusterError(.shuttingDown, "the node is shutting down"))
                 // A stopping node first hands the partitions it leads to caught-up replicas,
                 // so their clients see a transfer rather than an election timeout.
                 if handOffDeadline == nil {
@@ -326,11 +324,7 @@ extension ReplicatedPartitionLog {
     func publishLeadership(_ group: RaftGroup) {
         let soft = group.node.softState
         let view = Leadership(term: group.node.term, leader: ids.node(of: soft.leader), servingHere: group.servingHere)
-        let changed = leaderships.withLock { views in
-            defer { views[Int(group.partition.rawValue)] = view }
-            return views[Int(group.partition.rawValue)] != view
-        }
-        if changed { routeWaiters.routeChanged(group.partition, to: route(of: view)) }
+        updateLeadership(of: group.partition) { $0 = view }
     }
 
     /// At the end: the applied indexes written and the state flushed (a restart replays
@@ -347,14 +341,13 @@ extension ReplicatedPartitionLog {
             groups[partition]!.leaderStartIndex = nil
             publishLeadership(groups[partition]!)
         }
-        let (leftover, reads) = inbox.withLock { inbox in
+        let leftover = inbox.withLock { inbox in
             defer {
                 inbox.proposals = []
                 inbox.reads = []
             }
-            return (inbox.proposals, inbox.reads)
+            return inbox
         }
-        for proposal in leftover { proposal.ticket.complete(.failure(error)) }
-        for (_, read) in reads { read.complete(.failure(error)) }
+        leftover.failWaiting(error)
     }
 }

@@ -74,6 +74,12 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
         var closed = false
 
         var hasWork: Bool { !proposals.isEmpty || !messages.isEmpty || !snapshotReports.isEmpty || !reads.isEmpty }
+
+        /// Fails every proposal and read waiting here (the log is stopping).
+        func failWaiting(_ error: ClusterError) {
+            for proposal in proposals { proposal.ticket.complete(.failure(error)) }
+            for (_, read) in reads { read.complete(.failure(error)) }
+        }
         var driverSleeping = false
     }
 
@@ -184,21 +190,24 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
     /// from a refusal that named it), so later calls go there directly.
     public func noteLeader(_ leader: NodeID, of partition: PartitionID) {
         guard Int(partition.rawValue) < partitionCount, !replicas[Int(partition.rawValue)].contains(ownID) else { return }
-        let changed = leaderships.withLock { views in
-            defer { views[Int(partition.rawValue)].leader = leader }
-            return views[Int(partition.rawValue)].leader != leader
-        }
-        if changed { routeWaiters.routeChanged(partition, to: .elsewhere(leader)) }
+        updateLeadership(of: partition) { $0.leader = leader }
     }
 
     public func forgetLeader(_ leader: NodeID, of partition: PartitionID) {
         guard Int(partition.rawValue) < partitionCount, !replicas[Int(partition.rawValue)].contains(ownID) else { return }
-        let changed = leaderships.withLock { views in
-            guard views[Int(partition.rawValue)].leader == leader else { return false }
-            views[Int(partition.rawValue)].leader = nil
-            return true
+        updateLeadership(of: partition) { if $0.leader == leader { $0.leader = nil } }
+    }
+
+    /// Changes what this node knows of `partition`'s leadership; callers waiting for its route
+    /// to change are woken when it did.
+    func updateLeadership(of partition: PartitionID, _ change: (inout Leadership) -> Void) {
+        let (before, after) = leaderships.withLock { views -> (Leadership, Leadership) in
+            let before = views[Int(partition.rawValue)]
+            change(&views[Int(partition.rawValue)])
+            return (before, views[Int(partition.rawValue)])
         }
-        if changed { routeWaiters.routeChanged(partition, to: .elsewhere(nil)) }
+        let route = route(of: after)
+        if route != self.route(of: before) { routeWaiters.routeChanged(partition, to: route) }
     }
 
     public func waitForRouteChange(of partition: PartitionID, from route: PartitionRoute) async {
@@ -213,11 +222,12 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
     }
 
     public func append(_ payload: [UInt8], to partition: PartitionID, generation: UInt64) -> AppendTicket {
-        guard Int(partition.rawValue) < partitionCount else {
-            return .failed(ClusterError(.unknownPartition, "no partition \(partition) of \(partitionCount)"))
+        let view: Leadership
+        do throws(ClusterError) {
+            view = try servingView(of: partition)
+        } catch {
+            return .failed(error)
         }
-        let view = leadership(of: partition)
-        guard view.servingHere else { return .failed(notLeader(partition, view)) }
         guard view.term == generation else {
             return .failed(ClusterError(.stale, "partition \(partition) is at term \(view.term), not \(generation)"))
         }
@@ -235,16 +245,23 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
     /// of the applied state after this sees every write acknowledged before the call: a leader
     /// cut off from its quorum refuses (`log_not_leader`) instead of answering stale data.
     public func confirmLeadership(of partition: PartitionID) async throws(ClusterError) {
-        guard Int(partition.rawValue) < partitionCount else {
-            throw ClusterError(.unknownPartition, "no partition \(partition) of \(partitionCount)")
-        }
-        let view = leadership(of: partition)
-        guard view.servingHere else { throw notLeader(partition, view) }
+        _ = try servingView(of: partition)
         let ticket = AppendTicket()
         guard toDriver(unlessClosed: true, { $0.reads.append((partition, ticket)) }) else {
             throw ClusterError(.shuttingDown, "the node is shutting down")
         }
         _ = try await ticket.result()
+    }
+
+    /// `partition`'s view when this node serves it; else why not (`log_unknown_partition`,
+    /// `log_not_leader`).
+    private func servingView(of partition: PartitionID) throws(ClusterError) -> Leadership {
+        guard Int(partition.rawValue) < partitionCount else {
+            throw ClusterError(.unknownPartition, "no partition \(partition) of \(partitionCount)")
+        }
+        let view = leadership(of: partition)
+        guard view.servingHere else { throw notLeader(partition, view) }
+        return view
     }
 
     func notLeader(_ partition: PartitionID, _ view: Leadership) -> ClusterError {
