@@ -81,6 +81,33 @@ final class ReplicaCluster: Sendable {
         return found!
     }
 
+    /// Appends `bytes` to `partition` through whichever node serves it, the way an entity call
+    /// does through a failover: a refusal because leadership moved (`notLeader`, `stale`) finds
+    /// the serving node again and retries, within `limit`. On a starved machine a driver can miss
+    /// heartbeats and an election start mid-test; the entry is still acknowledged exactly once
+    /// as far as the caller knows, which is what the tests check.
+    func appendThroughServingNode(_ bytes: [UInt8], to partition: PartitionID, within limit: Duration = .seconds(10)) async throws -> LogPosition {
+        let deadline = ContinuousClock.now + limit
+        while true {
+            let node = try await servingNode(of: partition, within: limit)
+            guard let log = log(node) else { continue }
+            let outcome: Result<LogPosition, ClusterError>
+            do {
+                outcome = .success(try await log.append(bytes, to: partition, generation: log.generation(of: partition)).result())
+            } catch {
+                outcome = .failure(error)
+            }
+            switch outcome {
+            case .success(let position):
+                return position
+            case .failure(let error) where (error.code == .notLeader || error.code == .stale) && ContinuousClock.now < deadline:
+                try await Task.sleep(for: .milliseconds(20))
+            case .failure(let error):
+                throw error
+            }
+        }
+    }
+
     /// What `node` applied for entry `index` of `partition`.
     func applied(_ node: NodeID, _ partition: PartitionID, _ index: UInt64) throws -> [UInt8]? {
         guard let database = database(node) else { return nil }

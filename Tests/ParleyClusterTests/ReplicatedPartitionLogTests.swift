@@ -13,12 +13,11 @@ struct ReplicatedPartitionLogTests {
         try await withReplicaCluster { cluster in
             for slot in 0..<4 {
                 let partition = PartitionID(UInt16(slot))
-                let leader = try await cluster.servingNode(of: partition)
-                let log = try #require(cluster.log(leader))
                 var indexes: [UInt64] = []
                 for value in 0..<20 {
-                    indexes.append(try await log.append([UInt8(slot), UInt8(value)], to: partition, generation: log.generation(of: partition)).result().index)
+                    indexes.append(try await cluster.appendThroughServingNode([UInt8(slot), UInt8(value)], to: partition).index)
                 }
+                let leader = try await cluster.servingNode(of: partition)
                 #expect(indexes == indexes.sorted() && Set(indexes).count == 20)
                 // Every replica applies every acknowledged entry, with the same bytes.
                 try await eventually("every replica applied \(partition)") {
@@ -66,23 +65,21 @@ struct ReplicatedPartitionLogTests {
     @Test func aStoppedLeaderIsReplacedWithNothingAcknowledgedLostAndCatchesUpOnRestart() async throws {
         try await withReplicaCluster { cluster in
             let partition = PartitionID(0)
-            let first = try await cluster.servingNode(of: partition)
-            let firstLog = try #require(cluster.log(first))
             var acknowledged: [(UInt64, [UInt8])] = []
             for value in 0..<30 {
-                let position = try await firstLog.append([0xA0, UInt8(value)], to: partition, generation: firstLog.generation(of: partition)).result()
+                let position = try await cluster.appendThroughServingNode([0xA0, UInt8(value)], to: partition)
                 acknowledged.append((position.index, [0xA0, UInt8(value)]))
             }
+            let first = try await cluster.servingNode(of: partition)
             await cluster.stop(first)
 
             let second = try await cluster.servingNode(of: partition)
             #expect(second != first)
-            let secondLog = try #require(cluster.log(second))
-            #expect(secondLog.generation(of: partition) > 0)
+            #expect(try #require(cluster.log(second)).generation(of: partition) > 0)
             // The new leader has every entry the old one acknowledged, at the same index.
             for (index, bytes) in acknowledged { #expect(try cluster.applied(second, partition, index) == bytes) }
             for value in 0..<30 {
-                let position = try await secondLog.append([0xB0, UInt8(value)], to: partition, generation: secondLog.generation(of: partition)).result()
+                let position = try await cluster.appendThroughServingNode([0xB0, UInt8(value)], to: partition)
                 acknowledged.append((position.index, [0xB0, UInt8(value)]))
             }
 
@@ -102,14 +99,13 @@ struct ReplicatedPartitionLogTests {
             let leader = try await cluster.servingNode(of: partition)
             let absent = try #require(cluster.ids.first { $0 != leader })
             await cluster.stop(absent)
-            let log = try #require(cluster.log(leader))
             var acknowledged: [(UInt64, [UInt8])] = []
             for value in 0..<150 {
                 let bytes = [0xC0, UInt8(value)]
-                acknowledged.append((try await log.append(bytes, to: partition, generation: log.generation(of: partition)).result().index, bytes))
+                acknowledged.append((try await cluster.appendThroughServingNode(bytes, to: partition).index, bytes))
             }
             // The leader's log is compacted past what the absent node has.
-            let database = try #require(cluster.database(leader))
+            let database = try #require(cluster.database(try await cluster.servingNode(of: partition)))
             try await eventually("the leader compacted its log") {
                 try database.get(ReplicaLayout.entryKey(partition, 1), in: database.family(ReplicaLayout.family)) == nil
             }
@@ -121,11 +117,11 @@ struct ReplicatedPartitionLogTests {
             #expect(received.snapshots >= 1)
             #expect(received.chunks >= 5 * received.snapshots)
             // It takes entries after the snapshot as usual, and restarts from its snapshot.
-            let more = try await log.append([0xC1], to: partition, generation: log.generation(of: partition)).result()
+            let more = try await cluster.appendThroughServingNode([0xC1], to: partition)
             try await eventually("the caught-up node applied a later entry") { try cluster.applied(absent, partition, more.index) == [0xC1] }
             await cluster.stop(absent)
             try cluster.start(absent)
-            let after = try await log.append([0xC2], to: partition, generation: log.generation(of: partition)).result()
+            let after = try await cluster.appendThroughServingNode([0xC2], to: partition)
             try await eventually("the restarted node applied an entry after its snapshot") {
                 try cluster.applied(absent, partition, after.index) == [0xC2] && cluster.applied(absent, partition, acknowledged[0].0) == acknowledged[0].1
             }
