@@ -11,7 +11,7 @@ public enum PeerMessageKind: UInt8, Sendable, CaseIterable {
     /// What the sending node's sessions follow (rooms, staff), renewed as soft state.
     case liveInterest = 3
     /// Raft messages of any partitions both nodes replicate (ParleyRaft's `RaftCodec`),
-    /// answered empty: Raft's own messages carry every answer.
+    /// posted: Raft's own messages carry every answer.
     case raft = 4
     /// One chunk of a partition's snapshot streamed to a follower (`SnapshotChunk`),
     /// answered with one byte: taken, start again, or refused.
@@ -24,12 +24,26 @@ public protocol PeerTransport: Sendable {
     /// Sends `body` to `node` and returns its answer. Fails with `peer_unavailable` when the
     /// node cannot be reached or does not answer within `timeout`.
     func exchange(_ kind: PeerMessageKind, _ body: [UInt8], with node: NodeID, timeout: Duration) async throws(ClusterError) -> [UInt8]
+
+    /// Posts `body` to `node`: nothing answers it and the sender never learns whether it
+    /// arrived, for protocols that resend what matters on their own (Raft). Messages posted to
+    /// one node arrive in the order posted, or not at all; the call never waits.
+    func post(_ kind: PeerMessageKind, _ body: [UInt8], to node: NodeID)
 }
 
 /// What a node does with its peers' messages.
 public protocol PeerReceiver: Sendable {
     /// Handles a message from `node`; the bytes returned are the answer.
     func receive(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID) async -> [UInt8]
+
+    /// Takes a message `node` posted (answered by nothing), on the transport's I/O thread: it
+    /// must return quickly and never block.
+    func receivePosted(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID)
+}
+
+extension PeerReceiver {
+    /// A receiver that takes no posted messages drops them: no peer posts it any.
+    public func receivePosted(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID) {}
 }
 
 /// Hands Raft messages to the replicated log and everything else to the runtime.
@@ -46,6 +60,13 @@ public struct PeerRouter: PeerReceiver {
         switch kind {
         case .raft, .raftSnapshot: await raft.receive(kind, body, from: node)
         case .entityCall, .liveEvents, .liveInterest: await others.receive(kind, body, from: node)
+        }
+    }
+
+    public func receivePosted(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID) {
+        switch kind {
+        case .raft, .raftSnapshot: raft.receivePosted(kind, body, from: node)
+        case .entityCall, .liveEvents, .liveInterest: others.receivePosted(kind, body, from: node)
         }
     }
 }
@@ -65,6 +86,11 @@ public final class PeerInbox: Sendable {
             throw ClusterError(.peerUnavailable, "this node is still starting and takes no peer messages yet")
         }
         return await target.receive(kind, body, from: node)
+    }
+
+    /// Hands a posted message to the receiver; dropped before one is set.
+    public func deliverPosted(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID) {
+        receiver.withLock { $0 }?.receivePosted(kind, body, from: node)
     }
 }
 
@@ -100,12 +126,24 @@ public final class InProcessPeerTransport: Sendable {
         return try await inbox.deliver(kind, body, from: sender)
     }
 
+    fileprivate func deliverPosted(_ kind: PeerMessageKind, _ body: [UInt8], from sender: NodeID, to target: NodeID) {
+        let inbox = nodes.withLock { nodes -> PeerInbox? in
+            guard let from = nodes[sender], from.up, let to = nodes[target], to.up else { return nil }
+            return to.inbox
+        }
+        inbox?.deliverPosted(kind, body, from: sender)
+    }
+
     private struct Sender: PeerTransport {
         let from: NodeID
         let network: InProcessPeerTransport
 
         func exchange(_ kind: PeerMessageKind, _ body: [UInt8], with node: NodeID, timeout: Duration) async throws(ClusterError) -> [UInt8] {
             try await network.deliver(kind, body, from: from, to: node)
+        }
+
+        func post(_ kind: PeerMessageKind, _ body: [UInt8], to node: NodeID) {
+            network.deliverPosted(kind, body, from: from, to: node)
         }
     }
 }

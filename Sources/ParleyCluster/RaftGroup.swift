@@ -2,7 +2,12 @@ import ParleyRaft
 
 /// One partition's replica on this node, as the driver thread keeps it: the Raft instance,
 /// what of its log is on disk, what is applied, and the proposals waiting to commit.
-struct RaftGroup: Sendable {
+///
+/// A class, changed in place: the driver reads and changes its groups dozens of times a
+/// round, and a value in a dictionary is copied on every read (retaining the node's whole
+/// state) and moved out and back on every change. Not `Sendable`: only the driver thread
+/// touches a group once the log runs (the log hands them over once, through a mutex).
+final class RaftGroup {
     let partition: PartitionID
     var node: RaftNode
     /// The last log index persisted (a longer persisted tail is deleted when overwritten).
@@ -33,6 +38,11 @@ struct RaftGroup: Sendable {
         appliedWritten = node.appliedIndex
     }
 
+    /// The node's Ready, if it has one.
+    func takeReady() -> Ready? {
+        node.hasReady ? node.ready() : nil
+    }
+
     /// This node leads and has caught up with its own term.
     var servingHere: Bool {
         guard node.role == .leader, let start = leaderStartIndex else { return false }
@@ -44,7 +54,7 @@ struct RaftGroup: Sendable {
     /// be failed (their entries may still commit); a leader that is not the partition's
     /// preferred leader hands leadership to it once it is caught up (at most every two
     /// election timeouts), so leaderships spread as placement intends, also after a restart.
-    mutating func tick(preferred: UInt64, electionTicks: Int) -> [AppendTicket] {
+    func tick(preferred: UInt64, electionTicks: Int) -> [AppendTicket] {
         node.tick()
         var expired: [AppendTicket] = []
         if node.role != .leader, !pending.isEmpty {
@@ -64,7 +74,7 @@ struct RaftGroup: Sendable {
     }
 
     /// Takes every waiting proposal, for failing them when leadership moves on.
-    mutating func takePending() -> [AppendTicket] {
+    func takePending() -> [AppendTicket] {
         defer { pending = [:] }
         return pending.values.map(\.ticket)
     }

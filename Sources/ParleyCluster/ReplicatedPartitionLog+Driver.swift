@@ -6,11 +6,13 @@ extension ReplicatedPartitionLog {
     /// The driver thread: rounds until the log closes, then the state flushed and every
     /// waiting proposer answered.
     func driveUntilClosed() {
-        var groups = recoveredGroups.withLock { recovered in
+        let groups = recoveredGroups.withLock { recovered in
             defer { recovered = nil }
             return recovered ?? [:]
         }
-        for partition in groups.keys {
+        // The partitions replicated here, fixed while the driver runs.
+        let partitions = groups.keys.sorted()
+        for partition in partitions {
             // A fresh cluster's preferred leaders stand at once rather than after a timeout.
             if groups[partition]!.node.term == 0, replicas[Int(partition.rawValue)].first == ownID { groups[partition]!.node.campaign() }
             publishLeadership(groups[partition]!)
@@ -28,7 +30,7 @@ extension ReplicatedPartitionLog {
                 // so their clients see a transfer rather than an election timeout.
                 if handOffDeadline == nil {
                     handOffDeadline = ContinuousClock.now + interval * (2 * configuration.electionTicks)
-                    handOffLeaderships(&groups)
+                    handOffLeaderships(groups)
                 }
                 let stillLeading = groups.values.contains { $0.node.role == .leader }
                 if !stillLeading || ContinuousClock.now >= handOffDeadline! { break }
@@ -40,7 +42,7 @@ extension ReplicatedPartitionLog {
                 let electionTicks = configuration.electionTicks
                 var expired: [AppendTicket] = []
                 var unconfirmed: [AppendTicket] = []
-                for partition in groups.keys {
+                for partition in partitions {
                     let preferred = replicas[Int(partition.rawValue)].first.map { ids.raftID(of: $0) } ?? 0
                     expired += groups[partition]!.tick(preferred: preferred, electionTicks: electionTicks)
                     unconfirmed += groups[partition]!.reads.tick(limit: electionTicks)
@@ -50,19 +52,19 @@ extension ReplicatedPartitionLog {
                 let unheard = ClusterError(.notLeader, "no quorum confirmed this node's leadership within an election timeout")
                 for ticket in unconfirmed { ticket.complete(.failure(unheard)) }
                 ticks += 1
-                if ticks % configuration.compactionCheckTicks == 0 { compactIfDue(&groups) }
+                if ticks % configuration.compactionCheckTicks == 0 { compactIfDue(groups) }
                 nextTick = max(nextTick + interval, now)
             }
-            for proposal in inputs.proposals { propose(proposal, in: &groups) }
-            requestReads(inputs.reads, in: &groups)
+            for proposal in inputs.proposals { propose(proposal, in: groups) }
+            requestReads(inputs.reads, in: groups)
             // A round's advance can leave more to do (answers queued while applying).
-            var rounds = 0
-            while rounds < 8, !failed, groups.values.contains(where: { $0.node.hasReady }) {
-                failed = !processReadies(&groups)
-                rounds += 1
+            for _ in 0..<8 {
+                let outcome = processReadies(of: partitions, in: groups)
+                failed = outcome == .failed
+                if outcome != .processed { break }
             }
         }
-        finish(&groups)
+        finish(groups)
     }
 
     /// Waits until something arrived, the log closed (unless already `draining`) or
@@ -93,7 +95,7 @@ extension ReplicatedPartitionLog {
 
     /// Each partition's reads of this round become one ReadIndex request, answered once a
     /// quorum confirmed this node's leadership (or refused here at once when it does not serve).
-    private func requestReads(_ reads: [(PartitionID, AppendTicket)], in groups: inout [PartitionID: RaftGroup]) {
+    private func requestReads(_ reads: [(PartitionID, AppendTicket)], in groups: [PartitionID: RaftGroup]) {
         guard !reads.isEmpty else { return }
         var byPartition: [PartitionID: [AppendTicket]] = [:]
         for (partition, ticket) in reads { byPartition[partition, default: []].append(ticket) }
@@ -114,24 +116,22 @@ extension ReplicatedPartitionLog {
     }
 
     /// Serves the confirmed reads whose index `partition` has applied.
-    private func serveReads(of partition: PartitionID, in groups: inout [PartitionID: RaftGroup]) {
+    private func serveReads(of partition: PartitionID, in groups: [PartitionID: RaftGroup]) {
         for read in groups[partition]!.reads.takeServable(applied: groups[partition]!.node.appliedIndex) {
             let position = LogPosition(partition: partition, index: read.index, generation: read.term)
             for ticket in read.tickets { ticket.complete(.success(position)) }
         }
     }
 
-    private func propose(_ proposal: Proposal, in groups: inout [PartitionID: RaftGroup]) {
+    private func propose(_ proposal: Proposal, in groups: [PartitionID: RaftGroup]) {
         guard groups[proposal.partition] != nil else {
             proposal.ticket.complete(.failure(notLeader(proposal.partition, leadership(of: proposal.partition))))
             return
         }
-        // In place (`&groups[…]!`): a copy of the group would share its log's storage, and
-        // the append would then copy every retained entry.
-        propose(proposal, to: &groups[proposal.partition]!)
+        propose(proposal, to: groups[proposal.partition]!)
     }
 
-    private func propose(_ proposal: Proposal, to group: inout RaftGroup) {
+    private func propose(_ proposal: Proposal, to group: RaftGroup) {
         guard group.servingHere, group.node.term == proposal.generation else {
             let error =
                 group.servingHere
@@ -148,12 +148,23 @@ extension ReplicatedPartitionLog {
         }
     }
 
+    /// What one round of Readies did.
+    private enum RoundOutcome {
+        /// No group had a Ready.
+        case idle
+        case processed
+        /// The disk failed: the driver must stop.
+        case failed
+    }
+
     /// One Ready round of every group that has one: persist (one fsync for all), send,
-    /// apply, settle, advance. False when the disk failed and the driver must stop.
-    private func processReadies(_ groups: inout [PartitionID: RaftGroup]) -> Bool {
+    /// apply, settle, advance.
+    private func processReadies(of partitions: [PartitionID], in groups: [PartitionID: RaftGroup]) -> RoundOutcome {
         var readies: [(PartitionID, Ready)] = []
-        for (partition, group) in groups where group.node.hasReady { readies.append((partition, group.node.ready())) }
-        guard !readies.isEmpty else { return true }
+        for partition in partitions {
+            if let ready = groups[partition]!.takeReady() { readies.append((partition, ready)) }
+        }
+        guard !readies.isEmpty else { return .idle }
 
         // A leader's messages go out before its own write (appends to followers, heartbeats):
         // its disk and theirs work at the same time. That is safe because this driver takes
@@ -164,7 +175,7 @@ extension ReplicatedPartitionLog {
         for (partition, ready) in readies where groups[partition]!.node.role == .leader && ready.snapshot == nil {
             leaderMessages.append((partition, ready.messages))
         }
-        send(leaderMessages, groups: &groups)
+        send(leaderMessages, groups: groups)
 
         var raftWrites = WriteBatch()
         // Only new entries, a snapshot or a changed term or vote need the fsync; a commit
@@ -174,9 +185,9 @@ extension ReplicatedPartitionLog {
         var written = false
         for (partition, ready) in readies {
             if let snapshot = ready.snapshot {
-                guard install(snapshot, of: partition, group: &groups[partition]!, into: &raftWrites) else {
+                guard install(snapshot, of: partition, group: groups[partition]!, into: &raftWrites) else {
                     logger.critical("this node stops replicating until it restarts and catches up again", metadata: ["partition": "\(partition)"])
-                    return false
+                    return .failed
                 }
                 durable = true
             }
@@ -207,18 +218,18 @@ extension ReplicatedPartitionLog {
             } catch {
                 logger.critical("Raft state could not be made durable; this node stops replicating until it restarts", metadata: ["error": "\(error)"])
                 metrics.failures.increment()
-                return false
+                return .failed
             }
             if durable { metrics.batches.increment() }
         }
         let leading = Set(leaderMessages.map(\.0))
-        send(readies.filter { !leading.contains($0.0) }.map { ($0.0, $0.1.messages) }, groups: &groups)
+        send(readies.filter { !leading.contains($0.0) }.map { ($0.0, $0.1.messages) }, groups: groups)
 
         var settled: [(AppendTicket, AppendTicket.Outcome)] = []
-        let applied = apply(readies, to: &groups, settling: &settled)
+        let applied = apply(readies, to: groups, settling: &settled)
         guard applied else {
             for (ticket, _) in settled { ticket.complete(.failure(ClusterError(.storageFailure, "state could not be applied; the node must restart"))) }
-            return false
+            return .failed
         }
         for (ticket, outcome) in settled { ticket.complete(outcome) }
 
@@ -236,15 +247,16 @@ extension ReplicatedPartitionLog {
                 }
             }
             if !ready.readStates.isEmpty { groups[partition]!.reads.confirm(ready.readStates, term: groups[partition]!.node.term) }
-            if !groups[partition]!.reads.isEmpty { serveReads(of: partition, in: &groups) }
+            if !groups[partition]!.reads.isEmpty { serveReads(of: partition, in: groups) }
             publishLeadership(groups[partition]!)
         }
-        return true
+        return .processed
     }
 
-    /// Queues `messages` for their peers, all of a peer's in one batch; a snapshot message
-    /// starts a transfer of its own instead (streamed in chunks).
-    private func send(_ messages: [(PartitionID, [Message])], groups: inout [PartitionID: RaftGroup]) {
+    /// Posts `messages` to their peers, all of a peer's in one batch (the transport carries
+    /// them in order, on the pair's one stream); a snapshot message starts a transfer of its
+    /// own instead (streamed in chunks).
+    private func send(_ messages: [(PartitionID, [Message])], groups: [PartitionID: RaftGroup]) {
         var byPeer: [NodeID: [(group: UInt32, message: Message)]] = [:]
         for (partition, list) in messages {
             for message in list {
@@ -258,13 +270,13 @@ extension ReplicatedPartitionLog {
                 byPeer[peer, default: []].append((UInt32(partition.rawValue), message))
             }
         }
-        for (peer, batch) in byPeer { outboxes[peer]?.enqueue(batch) }
+        for (peer, batch) in byPeer where peers.contains(peer) { transport.post(.raft, RaftCodec.encode(batch), to: peer) }
     }
 
     /// Applies the committed entries of `readies` in one unlogged write (the log can rebuild
     /// it), with applied indexes every `appliedIndexInterval` entries. False on a disk error.
     private func apply(
-        _ readies: [(PartitionID, Ready)], to groups: inout [PartitionID: RaftGroup], settling settled: inout [(AppendTicket, AppendTicket.Outcome)]
+        _ readies: [(PartitionID, Ready)], to groups: [PartitionID: RaftGroup], settling settled: inout [(AppendTicket, AppendTicket.Outcome)]
     ) -> Bool {
         var writes = StateWrites(family: families.state)
         var count = 0
@@ -309,7 +321,7 @@ extension ReplicatedPartitionLog {
 
     /// Hands every partition this node leads to its most caught-up other replica; until the
     /// transfer lands the partition takes no entries here (callers go to the replicas).
-    private func handOffLeaderships(_ groups: inout [PartitionID: RaftGroup]) {
+    private func handOffLeaderships(_ groups: [PartitionID: RaftGroup]) {
         for partition in groups.keys where groups[partition]!.node.role == .leader {
             let node = groups[partition]!.node
             let target = node.voters.filter { $0 != node.id }.max { (node.replication(of: $0)?.match ?? 0) < (node.replication(of: $1)?.match ?? 0) }
@@ -329,9 +341,9 @@ extension ReplicatedPartitionLog {
 
     /// At the end: the applied indexes written and the state flushed (a restart replays
     /// nothing), and every proposer still waiting told the node stopped.
-    private func finish(_ groups: inout [PartitionID: RaftGroup]) {
+    private func finish(_ groups: [PartitionID: RaftGroup]) {
         do throws(StorageError) {
-            try flushState(&groups)
+            try flushState(groups)
         } catch {
             logger.error("could not flush state at shutdown; the next start replays the log", metadata: ["error": "\(error)"])
         }

@@ -8,7 +8,7 @@ extension ReplicatedPartitionLog {
     /// Compacts every group whose log holds more than twice `retainedEntries`: the state is
     /// flushed first (a restart replays entries after the flushed applied index, so those
     /// must stay), then each such log is cut to its last `retainedEntries` applied entries.
-    func compactIfDue(_ groups: inout [PartitionID: RaftGroup]) {
+    func compactIfDue(_ groups: [PartitionID: RaftGroup]) {
         let retained = configuration.retainedEntries
         let due = groups.keys.filter { partition in
             let node = groups[partition]!.node
@@ -16,7 +16,7 @@ extension ReplicatedPartitionLog {
         }
         guard !due.isEmpty else { return }
         do throws(StorageError) {
-            try flushState(&groups)
+            try flushState(groups)
         } catch {
             logger.warning("state flush for log compaction failed; will retry", metadata: ["error": "\(error)"])
             return
@@ -45,7 +45,7 @@ extension ReplicatedPartitionLog {
 
     /// Writes every group's applied index beside its state and flushes the state family, so
     /// all applied state is durable and a restart replays nothing before it.
-    func flushState(_ groups: inout [PartitionID: RaftGroup]) throws(StorageError) {
+    func flushState(_ groups: [PartitionID: RaftGroup]) throws(StorageError) {
         var writes = StateWrites(family: families.state)
         for (partition, group) in groups where group.appliedWritten < group.node.appliedIndex {
             writes.put(LogLayout.appliedKey(partition), LogLayout.encodeIndex(group.node.appliedIndex))
@@ -58,7 +58,7 @@ extension ReplicatedPartitionLog {
     /// Follower: adds to `writes` (the round's fsync'd batch) what installing `snapshot`
     /// takes: the partition's state replaced by the snapshot's, its log emptied, the snapshot
     /// record and applied index written. False when the data is unreadable (nothing added).
-    func install(_ snapshot: ParleyRaft.Snapshot, of partition: PartitionID, group: inout RaftGroup, into writes: inout WriteBatch) -> Bool {
+    func install(_ snapshot: ParleyRaft.Snapshot, of partition: PartitionID, group: RaftGroup, into writes: inout WriteBatch) -> Bool {
         guard let pairs = ReplicaLayout.decodeState(snapshot.data),
             pairs.allSatisfy({ $0.key.starts(with: partition.keyPrefix) }),
             let upper = KeyRange.successor(ofPrefix: partition.keyPrefix)

@@ -29,12 +29,6 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
         public var electionTicks = 10
         /// How many entries a partition applies between writes of its applied index.
         public var appliedIndexInterval: UInt64 = 256
-        /// How long one send of Raft messages to a peer may take before it is given up
-        /// (Raft resends what matters).
-        public var sendTimeout: Duration = .seconds(1)
-        /// Messages queued for one peer beyond this are dropped, oldest first (a peer that
-        /// is down; Raft resends what matters once it is back).
-        public var maxQueuedMessagesPerPeer = 100_000
         /// How many of a partition's latest applied entries its log keeps after compaction
         /// (a follower that fell further behind is sent a snapshot); a log is compacted once
         /// it holds twice this many.
@@ -112,7 +106,8 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
     let snapshotAssembler: SnapshotAssembler
     /// The groups as recovered; the driver takes them when it starts and owns them after.
     let recoveredGroups: Mutex<[PartitionID: RaftGroup]?>
-    let outboxes: [NodeID: PeerOutbox]
+    /// The other replicas of any partition here: the peers Raft messages go to.
+    let peers: Set<NodeID>
     let transport: any PeerTransport
     let metrics = LogMetrics()
 
@@ -160,8 +155,7 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
         snapshotTransfers = SnapshotTransferQueue(limit: configuration.maxSnapshotTransfers)
         snapshotAssembler = SnapshotAssembler(maxBytes: configuration.maxSnapshotBytes)
         leaderships = Mutex(Array(repeating: Leadership(), count: partitionCount))
-        let peers = Set(placement.partitions(replicatedOn: ownID).flatMap { placement.replicas(of: $0) }).subtracting([ownID])
-        outboxes = Dictionary(uniqueKeysWithValues: peers.map { ($0, PeerOutbox(peer: $0, limit: configuration.maxQueuedMessagesPerPeer)) })
+        peers = Set(placement.partitions(replicatedOn: ownID).flatMap { placement.replicas(of: $0) }).subtracting([ownID])
     }
 
     /// The column families `Database.open` must be given for this log.
@@ -273,13 +267,19 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
     /// own messages carry every answer. A snapshot chunk is answered with what became of it.
     public func receive(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID) async -> [UInt8] {
         if kind == .raftSnapshot { return receiveSnapshotChunk(body, from: node) }
-        guard kind == .raft else { return [] }
+        receivePosted(kind, body, from: node)
+        return []
+    }
+
+    /// Raft messages a peer posted, for the driver (on the transport's I/O thread).
+    public func receivePosted(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID) {
+        guard kind == .raft else { return }
         let batch: [(group: UInt32, message: Message)]
         do {
             batch = try RaftCodec.decode(body)
         } catch {
             logger.warning("unreadable Raft messages from a peer", metadata: ["peer": "\(node)", "error": "\(error)"])
-            return []
+            return
         }
         let sender = ids.raftID(of: node)
         toDriver { inbox in
@@ -287,18 +287,14 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
                 inbox.messages.append((PartitionID(UInt16(group)), message))
             }
         }
-        return []
     }
 
-    /// Drives every group until shutdown; sends to each peer meanwhile.
+    /// Drives every group until shutdown, and streams snapshots to followers meanwhile.
     public func run() async throws {
         logger.info("replicated partition log running", metadata: ["replicas": "\(recoveredGroups.withLock { $0?.count ?? 0 })"])
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 await withDiscardingTaskGroup { group in
-                    for outbox in outboxes.values {
-                        group.addTask { await self.sendLoop(outbox) }
-                    }
                     group.addTask { await self.snapshotStreamingLoop() }
                     await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
                         let thread = Thread {
@@ -308,7 +304,6 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
                         thread.name = "parley.raft.driver"
                         thread.start()
                     }
-                    for outbox in outboxes.values { outbox.finish() }
                     snapshotTransfers.close()
                 }
             } onGracefulShutdown: {
@@ -338,21 +333,6 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
         if wake { wakeDriver.signal() }
         return taken
     }
-
-    /// Sends what the driver queued for `outbox`'s peer, everything queued in one message,
-    /// one send at a time (so the peer gets them in order), until the log stops.
-    private func sendLoop(_ outbox: PeerOutbox) async {
-        for await _ in outbox.signals {
-            let messages = outbox.takeAll()
-            guard !messages.isEmpty else { continue }
-            do {
-                _ = try await transport.exchange(.raft, RaftCodec.encode(messages), with: outbox.peer, timeout: configuration.sendTimeout)
-            } catch {
-                // Lost: Raft resends what matters (heartbeats, probes, votes on timeouts).
-                logger.trace("Raft messages to a peer lost", metadata: ["peer": "\(outbox.peer)", "error": "\(error)"])
-            }
-        }
-    }
 }
 
 /// Raft's numeric node ids for a cluster's members: their place in id order, from 1. Every
@@ -371,36 +351,4 @@ struct ReplicaIDs: Sendable {
     func node(of raftID: UInt64) -> NodeID? {
         raftID >= 1 && raftID <= UInt64(nodes.count) ? nodes[Int(raftID - 1)] : nil
     }
-}
-
-/// The Raft messages waiting for one peer, and the signal that wakes its sender.
-final class PeerOutbox: Sendable {
-    let peer: NodeID
-    private let limit: Int
-    private let queue = Mutex<[(group: UInt32, message: Message)]>([])
-    let signals: AsyncStream<Void>
-    private let continuation: AsyncStream<Void>.Continuation
-
-    init(peer: NodeID, limit: Int) {
-        self.peer = peer
-        self.limit = limit
-        (signals, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-    }
-
-    func enqueue(_ messages: [(group: UInt32, message: Message)]) {
-        queue.withLock { queue in
-            queue.append(contentsOf: messages)
-            if queue.count > limit { queue.removeFirst(queue.count - limit) }
-        }
-        continuation.yield()
-    }
-
-    func takeAll() -> [(group: UInt32, message: Message)] {
-        queue.withLock { queue in
-            defer { queue = [] }
-            return queue
-        }
-    }
-
-    func finish() { continuation.finish() }
 }

@@ -22,9 +22,22 @@ extension PeerNetwork {
         return try await stream.call(Self.wireKind(kind), body, timeout: timeout, failFast: health.isDown)
     }
 
+    /// Posts one message to `node` on its message stream (`PeerTransport.post`): never waits,
+    /// and is dropped when the peer is not a peer, runs another configuration, or is down.
+    public func post(_ kind: PeerMessageKind, _ body: [UInt8], to node: NodeID) {
+        guard let stream = streams[node], let health = health(of: node), !health.isMismatched else { return }
+        stream.post(Self.wireKind(kind), body, failFast: health.isDown)
+    }
+
     /// Frames this node has written to its peers, and the batches they went in.
     public func streamCounters() -> (frames: Int, batches: Int) {
         streams.values.map(\.written).reduce((0, 0)) { ($0.0 + $1.frames, $0.1 + $1.batches) }
+    }
+
+    /// A frame a peer posted (id 0, answered by nothing), handed to the inbox on the event loop.
+    func takePosted(_ frame: Parley_Peer_V1_Frame, from sender: NodeID) {
+        guard let kind = Self.kind(frame.kind) else { return }
+        inbox.deliverPosted(kind, Array(frame.body), from: sender)
     }
 
     /// Hands frames from a peer's stream (on the event loop) to `serveFrames`.

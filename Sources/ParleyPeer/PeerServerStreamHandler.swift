@@ -104,9 +104,14 @@ final class PeerServerStreamHandler: ChannelInboundHandler {
             context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: PeerWire.trailers(.ok), endStream: true))), promise: nil)
         case let .exchange(session):
             let batch = try PeerWire.decode(Parley_Peer_V1_FrameBatch.self, from: message)
-            guard !batch.frames.isEmpty else { return }
-            session.received(batch.frames.count)
-            network.serve(batch.frames, on: session)
+            // Posted frames (id 0) go to the inbox here, in order; the others are answered.
+            var calls: [Parley_Peer_V1_Frame] = []
+            for frame in batch.frames {
+                if frame.id == 0 { network.takePosted(frame, from: session.sender) } else { calls.append(frame) }
+            }
+            guard !calls.isEmpty else { return }
+            session.received(calls.count)
+            network.serve(calls, on: session)
         case .awaitingHeaders, .finished:
             break
         }

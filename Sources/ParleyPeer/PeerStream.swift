@@ -42,7 +42,13 @@ final class PeerStream: Sendable {
         /// Frames written, and the batches they went in.
         var framesWritten = 0
         var batchesWritten = 0
+        /// Posted frames dropped: the peer was gone, the stream stopping, or the queue full.
+        var postsDropped = 0
     }
+
+    /// Frames queued while no stream is open beyond this are not queued: a posted one is
+    /// dropped (its protocol resends what matters once the peer is back).
+    static let postedQueueLimit = 4_096
 
     let peer: NodeID
     /// The largest batch the peer takes; batches are cut to stay within it.
@@ -97,6 +103,29 @@ final class PeerStream: Sendable {
         } catch {
             throw ClusterError(.peerUnavailable, "\(peer): \(error)")
         }
+    }
+
+    /// Queues `body` as a posted frame (id 0): the peer answers none and whether it arrives is
+    /// never known. It goes out in order with everything queued before it; while no stream is
+    /// open it waits for the next (within `postedQueueLimit`), unless the peer is known gone.
+    func post(_ kind: Parley_Peer_V1_MessageKind, _ body: [UInt8], failFast: Bool) {
+        guard body.count <= PeerWire.largestBody(within: maxMessageBytes) else {
+            state.withLock { $0.postsDropped += 1 }
+            return
+        }
+        let channel = state.withLock { state -> (any Channel)? in
+            let unwritable = state.open == nil && (failFast || state.goneAway || state.queued.count >= Self.postedQueueLimit)
+            guard !state.stopped, !unwritable else {
+                state.postsDropped += 1
+                return nil
+            }
+            var frame = Parley_Peer_V1_Frame()
+            frame.kind = kind
+            frame.body = Data(body)
+            state.queued.append(frame)
+            return Self.claimFlush(&state)
+        }
+        channel?.eventLoop.execute { self.flush(on: channel!) }
     }
 
     /// Fails call `id` as cancelled, taking its frame out of the queue if it is still there.
@@ -312,6 +341,9 @@ final class PeerStream: Sendable {
 
     /// Frames written so far, and the batches they went in.
     var written: (frames: Int, batches: Int) { state.withLock { ($0.framesWritten, $0.batchesWritten) } }
+
+    /// Posted frames dropped so far.
+    var postsDropped: Int { state.withLock { $0.postsDropped } }
 
     /// Fails the calls whose frames were written on a stream that closed.
     private func failWritten(reason: String) {

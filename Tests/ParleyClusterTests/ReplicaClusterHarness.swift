@@ -146,7 +146,7 @@ func withReplicaCluster<R: Sendable>(
 ) async throws -> R {
     let root = NSTemporaryDirectory() + "parley-raft-test-" + UUID().uuidString
     defer { try? FileManager.default.removeItem(atPath: root) }
-    let members = try (1...nodeCount).map { index in
+    let members = (1...nodeCount).map { index in
         ClusterMember(
             id: NodeID("node-\(index)")!, peerAddress: HostPort("127.0.0.1:\(17_000 + index)")!,
             clientAddress: HostPort("127.0.0.1:\(18_000 + index)")!)

@@ -86,7 +86,8 @@ nonisolated struct Parley_Peer_V1_Frame: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Chosen by the caller, unique on its stream.
+  /// Chosen by the caller, unique on its stream. 0: posted, answered by nothing (the callee
+  /// takes it on arrival, in order; the caller never learns whether it arrived).
   var id: UInt64 = 0
 
   var kind: Parley_Peer_V1_MessageKind = .unspecified
