@@ -6,6 +6,7 @@ extension ReplicatedPartitionLog {
     /// The driver thread: rounds until the log closes, then the state flushed and every
     /// waiting proposer answered.
     func driveUntilClosed() {
+        Database.disablePerformanceCountersOnThisThread()
         let groups = recoveredGroups.withLock { recovered in
             defer { recovered = nil }
             return recovered ?? [:]
