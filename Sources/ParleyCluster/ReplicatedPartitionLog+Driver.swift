@@ -11,9 +11,7 @@ extension ReplicatedPartitionLog {
             defer { recovered = nil }
             return recovered ?? [:]
         }
-        // The partitions replicated here, fixed while the driver runs.
-        let partitions = groups.keys.sorted()
-        for partition in partitions {
+        for partition in groups.keys {
             // A fresh cluster's preferred leaders stand at once rather than after a timeout.
             if groups[partition]!.node.term == 0, replicas[Int(partition.rawValue)].first == ownID { groups[partition]!.node.campaign() }
             publishLeadership(groups[partition]!)
@@ -43,7 +41,7 @@ extension ReplicatedPartitionLog {
                 let electionTicks = configuration.electionTicks
                 var expired: [AppendTicket] = []
                 var unconfirmed: [AppendTicket] = []
-                for partition in partitions {
+                for partition in groups.keys {
                     let preferred = replicas[Int(partition.rawValue)].first.map { ids.raftID(of: $0) } ?? 0
                     expired += groups[partition]!.tick(preferred: preferred, electionTicks: electionTicks)
                     unconfirmed += groups[partition]!.reads.tick(limit: electionTicks)
@@ -60,7 +58,7 @@ extension ReplicatedPartitionLog {
             requestReads(inputs.reads, in: groups)
             // A round's advance can leave more to do (answers queued while applying).
             for _ in 0..<8 {
-                let outcome = processReadies(of: partitions, in: groups)
+                let outcome = processReadies(of: groups)
                 failed = outcome == .failed
                 if outcome != .processed { break }
             }
@@ -160,10 +158,10 @@ extension ReplicatedPartitionLog {
 
     /// One Ready round of every group that has one: persist (one fsync for all), send,
     /// apply, settle, advance.
-    private func processReadies(of partitions: [PartitionID], in groups: [PartitionID: RaftGroup]) -> RoundOutcome {
+    private func processReadies(of groups: [PartitionID: RaftGroup]) -> RoundOutcome {
         var readies: [(PartitionID, Ready)] = []
-        for partition in partitions {
-            if let ready = groups[partition]!.takeReady() { readies.append((partition, ready)) }
+        for (partition, group) in groups {
+            if let ready = group.takeReady() { readies.append((partition, ready)) }
         }
         guard !readies.isEmpty else { return .idle }
 
@@ -271,7 +269,7 @@ extension ReplicatedPartitionLog {
                 byPeer[peer, default: []].append((UInt32(partition.rawValue), message))
             }
         }
-        for (peer, batch) in byPeer where peers.contains(peer) { transport.post(.raft, RaftCodec.encode(batch), to: peer) }
+        for (peer, batch) in byPeer { transport.post(.raft, RaftCodec.encode(batch), to: peer) }
     }
 
     /// Applies the committed entries of `readies` in one unlogged write (the log can rebuild

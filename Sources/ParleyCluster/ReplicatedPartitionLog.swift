@@ -106,8 +106,6 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
     let snapshotAssembler: SnapshotAssembler
     /// The groups as recovered; the driver takes them when it starts and owns them after.
     let recoveredGroups: Mutex<[PartitionID: RaftGroup]?>
-    /// The other replicas of any partition here: the peers Raft messages go to.
-    let peers: Set<NodeID>
     let transport: any PeerTransport
     let metrics = LogMetrics()
 
@@ -155,7 +153,6 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
         snapshotTransfers = SnapshotTransferQueue(limit: configuration.maxSnapshotTransfers)
         snapshotAssembler = SnapshotAssembler(maxBytes: configuration.maxSnapshotBytes)
         leaderships = Mutex(Array(repeating: Leadership(), count: partitionCount))
-        peers = Set(placement.partitions(replicatedOn: ownID).flatMap { placement.replicas(of: $0) }).subtracting([ownID])
     }
 
     /// The column families `Database.open` must be given for this log.

@@ -125,7 +125,7 @@ final class PeerStream: Sendable {
             state.queued.append(frame)
             return Self.claimFlush(&state)
         }
-        channel?.eventLoop.execute { self.flush(on: channel!) }
+        if let channel { channel.eventLoop.execute { self.flush(on: channel) } }
     }
 
     /// Fails call `id` as cancelled, taking its frame out of the queue if it is still there.
