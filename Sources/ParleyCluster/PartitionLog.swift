@@ -140,8 +140,11 @@ public protocol PartitionLeadership: Sendable {
     func noteLeader(_ leader: NodeID, of partition: PartitionID)
     /// `leader`, the hint for `partition`, did not answer: forget it (where it is a hint).
     func forgetLeader(_ leader: NodeID, of partition: PartitionID)
-    /// Returns once `route(partition)` differs from `route`, or when the task is cancelled.
-    func waitForRouteChange(of partition: PartitionID, from route: PartitionRoute) async
+    /// Runs `wake` once `route(partition)` differs from `route` (at once if it does already),
+    /// unless the watch is ended first (`endWatch`).
+    func watchRouteChange(of partition: PartitionID, from route: PartitionRoute, wake: @escaping @Sendable () -> Void) -> RouteWatch
+    /// Ends a watch; its `wake` does not run after this returns (unless it is running).
+    func endWatch(_ watch: RouteWatch)
     /// Returns once a quorum confirmed that this node still leads `partition` (after the call
     /// began) and it applied what was committed then; a read after it is linearizable.
     func confirmLeadership(of partition: PartitionID) async throws(ClusterError)

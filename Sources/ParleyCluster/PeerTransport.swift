@@ -22,13 +22,23 @@ public enum PeerMessageKind: UInt8, Sendable, CaseIterable {
 /// (HTTP/2); `InProcessPeerTransport` connects nodes in one process for tests.
 public protocol PeerTransport: Sendable {
     /// Sends `body` to `node` and returns its answer. Fails with `peer_unavailable` when the
-    /// node cannot be reached or does not answer within `timeout`.
-    func exchange(_ kind: PeerMessageKind, _ body: [UInt8], with node: NodeID, timeout: Duration) async throws(ClusterError) -> [UInt8]
+    /// node cannot be reached, does not answer within `timeout`, or the call is abandoned
+    /// through `abandonment` first.
+    func exchange(
+        _ kind: PeerMessageKind, _ body: [UInt8], with node: NodeID, timeout: Duration, abandonment: PeerCallAbandonment?
+    ) async throws(ClusterError) -> [UInt8]
 
     /// Posts `body` to `node`: nothing answers it and the sender never learns whether it
     /// arrived, for protocols that resend what matters on their own (Raft). Messages posted to
     /// one node arrive in the order posted, or not at all; the call never waits.
     func post(_ kind: PeerMessageKind, _ body: [UInt8], to node: NodeID)
+}
+
+extension PeerTransport {
+    /// Sends `body` to `node` and returns its answer (a call nothing abandons).
+    public func exchange(_ kind: PeerMessageKind, _ body: [UInt8], with node: NodeID, timeout: Duration) async throws(ClusterError) -> [UInt8] {
+        try await exchange(kind, body, with: node, timeout: timeout, abandonment: nil)
+    }
 }
 
 /// What a node does with its peers' messages.
@@ -138,8 +148,32 @@ public final class InProcessPeerTransport: Sendable {
         let from: NodeID
         let network: InProcessPeerTransport
 
-        func exchange(_ kind: PeerMessageKind, _ body: [UInt8], with node: NodeID, timeout: Duration) async throws(ClusterError) -> [UInt8] {
-            try await network.deliver(kind, body, from: from, to: node)
+        func exchange(
+            _ kind: PeerMessageKind, _ body: [UInt8], with node: NodeID, timeout: Duration, abandonment: PeerCallAbandonment?
+        ) async throws(ClusterError) -> [UInt8] {
+            guard let abandonment else { return try await network.deliver(kind, body, from: from, to: node) }
+            // No frame to withdraw here: the delivery races the abandonment, and the loser is
+            // cancelled (as a caller whose answer is lost, it may still have acted).
+            let network = network
+            let from = from
+            let outcome = await withTaskGroup(of: Result<[UInt8], ClusterError>?.self) { group in
+                group.addTask {
+                    do throws(ClusterError) {
+                        return .success(try await network.deliver(kind, body, from: from, to: node))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+                group.addTask {
+                    await abandonment.waitUntilAbandoned()
+                    return nil
+                }
+                let first = await group.next() ?? nil
+                group.cancelAll()
+                return first
+            }
+            if let outcome { return try outcome.get() }
+            throw ClusterError(.peerUnavailable, "the call to \(node) was abandoned: \(abandonment.reason ?? "")")
         }
 
         func post(_ kind: PeerMessageKind, _ body: [UInt8], to node: NodeID) {

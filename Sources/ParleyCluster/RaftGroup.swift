@@ -29,6 +29,8 @@ final class RaftGroup {
     var ticksSinceTransfer = 0
     /// Reads waiting for ReadIndex to confirm this node's leadership.
     var reads = PendingReads()
+    /// Listed among the driver's `ReadyCandidates`.
+    fileprivate(set) var isCandidate = false
 
     init(partition: PartitionID, node: RaftNode, persistedLastIndex: UInt64) {
         self.partition = partition
@@ -40,13 +42,20 @@ final class RaftGroup {
 
     /// The node's Ready, if it has one.
     func takeReady() -> Ready? {
-        node.hasReady ? node.ready() : nil
+        inspect { $0.hasReady ? $0.ready() : nil }
     }
 
     /// This node leads and has caught up with its own term.
     var servingHere: Bool {
         guard node.role == .leader, let start = leaderStartIndex else { return false }
-        return node.appliedIndex >= start
+        return inspect { $0.appliedIndex } >= start
+    }
+
+    /// What `body` reads of the node, read in place. Reading `node.x` directly, where `x` is
+    /// computed in ParleyRaft, copies the whole node first (the class's property could change
+    /// during the call, as far as the compiler can tell); an exclusive access cannot.
+    func inspect<Value>(_ body: (inout RaftNode) -> Value) -> Value {
+        body(&node)
     }
 
     /// One tick, and what the shell decides on it: proposals that outlived this node's
@@ -77,5 +86,26 @@ final class RaftGroup {
     func takePending() -> [AppendTicket] {
         defer { pending = [:] }
         return pending.values.map(\.ticket)
+    }
+}
+
+/// The groups the driver checks for a Ready in its next round: those something happened to
+/// (a message stepped, a tick, a proposal, a read) since their last check. Between ticks a
+/// round looks at the few groups that are busy rather than at all of the node's.
+struct ReadyCandidates {
+    private var groups: [RaftGroup] = []
+
+    /// Lists `group` (once).
+    mutating func add(_ group: RaftGroup) {
+        guard !group.isCandidate else { return }
+        group.isCandidate = true
+        groups.append(group)
+    }
+
+    /// The listed groups, in the order listed; the list is emptied.
+    mutating func take() -> [RaftGroup] {
+        defer { groups = [] }
+        for group in groups { group.isCandidate = false }
+        return groups
     }
 }

@@ -11,10 +11,12 @@ extension ReplicatedPartitionLog {
             defer { recovered = nil }
             return recovered ?? [:]
         }
-        for partition in groups.keys {
+        var candidates = ReadyCandidates()
+        for (partition, group) in groups {
             // A fresh cluster's preferred leaders stand at once rather than after a timeout.
-            if groups[partition]!.node.term == 0, replicas[Int(partition.rawValue)].first == ownID { groups[partition]!.node.campaign() }
-            publishLeadership(groups[partition]!)
+            if group.node.term == 0, replicas[Int(partition.rawValue)].first == ownID { group.node.campaign() }
+            publishLeadership(group)
+            candidates.add(group)
         }
         let interval = configuration.tickInterval
         var nextTick = ContinuousClock.now + interval
@@ -30,21 +32,31 @@ extension ReplicatedPartitionLog {
                 if handOffDeadline == nil {
                     handOffDeadline = ContinuousClock.now + interval * (2 * configuration.electionTicks)
                     handOffLeaderships(groups)
+                    for group in groups.values { candidates.add(group) }
                 }
                 let stillLeading = groups.values.contains { $0.node.role == .leader }
                 if !stillLeading || ContinuousClock.now >= handOffDeadline! { break }
             }
-            for (partition, message) in inputs.messages { groups[partition]?.node.step(message) }
-            for (partition, follower, sent) in inputs.snapshotReports { groups[partition]?.node.reportSnapshot(to: follower, succeeded: sent) }
+            for (partition, message) in inputs.messages {
+                guard let group = groups[partition] else { continue }
+                group.node.step(message)
+                candidates.add(group)
+            }
+            for (partition, follower, sent) in inputs.snapshotReports {
+                guard let group = groups[partition] else { continue }
+                group.node.reportSnapshot(to: follower, succeeded: sent)
+                candidates.add(group)
+            }
             let now = ContinuousClock.now
             if now >= nextTick {
                 let electionTicks = configuration.electionTicks
                 var expired: [AppendTicket] = []
                 var unconfirmed: [AppendTicket] = []
-                for partition in groups.keys {
+                for (partition, group) in groups {
                     let preferred = replicas[Int(partition.rawValue)].first.map { ids.raftID(of: $0) } ?? 0
-                    expired += groups[partition]!.tick(preferred: preferred, electionTicks: electionTicks)
-                    unconfirmed += groups[partition]!.reads.tick(limit: electionTicks)
+                    expired += group.tick(preferred: preferred, electionTicks: electionTicks)
+                    unconfirmed += group.reads.tick(limit: electionTicks)
+                    candidates.add(group)
                 }
                 let unknown = ClusterError(.stale, "this node lost its leadership and did not learn whether the entry committed")
                 for ticket in expired { ticket.complete(.failure(unknown)) }
@@ -54,13 +66,20 @@ extension ReplicatedPartitionLog {
                 if ticks % configuration.compactionCheckTicks == 0 { compactIfDue(groups) }
                 nextTick = max(nextTick + interval, now)
             }
-            for proposal in inputs.proposals { propose(proposal, in: groups) }
-            requestReads(inputs.reads, in: groups)
-            // A round's advance can leave more to do (answers queued while applying).
+            for proposal in inputs.proposals {
+                if let group = propose(proposal, in: groups) { candidates.add(group) }
+            }
+            for group in requestReads(inputs.reads, in: groups) { candidates.add(group) }
+            // A round's advance can leave more to do (answers queued while applying): the
+            // groups that had a Ready are checked again.
             for _ in 0..<8 {
-                let outcome = processReadies(of: groups)
-                failed = outcome == .failed
-                if outcome != .processed { break }
+                let outcome = processReadies(of: candidates.take(), groups: groups)
+                if case let .processed(processed) = outcome {
+                    for group in processed { candidates.add(group) }
+                    continue
+                }
+                if case .failed = outcome { failed = true }
+                break
             }
         }
         finish(groups)
@@ -94,8 +113,9 @@ extension ReplicatedPartitionLog {
 
     /// Each partition's reads of this round become one ReadIndex request, answered once a
     /// quorum confirmed this node's leadership (or refused here at once when it does not serve).
-    private func requestReads(_ reads: [(PartitionID, AppendTicket)], in groups: [PartitionID: RaftGroup]) {
-        guard !reads.isEmpty else { return }
+    private func requestReads(_ reads: [(PartitionID, AppendTicket)], in groups: [PartitionID: RaftGroup]) -> [RaftGroup] {
+        guard !reads.isEmpty else { return [] }
+        var requested: [RaftGroup] = []
         var byPartition: [PartitionID: [AppendTicket]] = [:]
         for (partition, ticket) in reads { byPartition[partition, default: []].append(ticket) }
         for (partition, tickets) in byPartition {
@@ -107,11 +127,13 @@ extension ReplicatedPartitionLog {
             let context = groups[partition]!.reads.request(tickets)
             do throws(RaftError) {
                 try groups[partition]!.node.readIndex(context: context)
+                requested.append(groups[partition]!)
             } catch {
                 let refused = ClusterError(.notLeader, "partition \(partition) refused the read: \(error.code)")
                 for ticket in groups[partition]!.reads.withdraw(context) { ticket.complete(.failure(refused)) }
             }
         }
+        return requested
     }
 
     /// Serves the confirmed reads whose index `partition` has applied.
@@ -122,12 +144,14 @@ extension ReplicatedPartitionLog {
         }
     }
 
-    private func propose(_ proposal: Proposal, in groups: [PartitionID: RaftGroup]) {
-        guard groups[proposal.partition] != nil else {
+    /// Proposes to the partition's group; returns the group unless it has no replica here.
+    private func propose(_ proposal: Proposal, in groups: [PartitionID: RaftGroup]) -> RaftGroup? {
+        guard let group = groups[proposal.partition] else {
             proposal.ticket.complete(.failure(notLeader(proposal.partition, leadership(of: proposal.partition))))
-            return
+            return nil
         }
-        propose(proposal, to: groups[proposal.partition]!)
+        propose(proposal, to: group)
+        return group
     }
 
     private func propose(_ proposal: Proposal, to group: RaftGroup) {
@@ -151,17 +175,22 @@ extension ReplicatedPartitionLog {
     private enum RoundOutcome {
         /// No group had a Ready.
         case idle
-        case processed
+        /// These groups had one (and may have another after it).
+        case processed([RaftGroup])
         /// The disk failed: the driver must stop.
         case failed
     }
 
-    /// One Ready round of every group that has one: persist (one fsync for all), send,
-    /// apply, settle, advance.
-    private func processReadies(of groups: [PartitionID: RaftGroup]) -> RoundOutcome {
+    /// One Ready round of every candidate that has one: persist (one fsync for all), send,
+    /// apply, settle, advance. Only `candidates` are checked: a group nothing happened to
+    /// since its last check has no Ready, and a node leads a few busy partitions among many.
+    private func processReadies(of candidates: [RaftGroup], groups: [PartitionID: RaftGroup]) -> RoundOutcome {
         var readies: [(PartitionID, Ready)] = []
-        for (partition, group) in groups {
-            if let ready = group.takeReady() { readies.append((partition, ready)) }
+        var processed: [RaftGroup] = []
+        for group in candidates {
+            guard let ready = group.takeReady() else { continue }
+            readies.append((group.partition, ready))
+            processed.append(group)
         }
         guard !readies.isEmpty else { return .idle }
 
@@ -249,7 +278,7 @@ extension ReplicatedPartitionLog {
             if !groups[partition]!.reads.isEmpty { serveReads(of: partition, in: groups) }
             publishLeadership(groups[partition]!)
         }
-        return .processed
+        return .processed(processed)
     }
 
     /// Posts `messages` to their peers, all of a peer's in one batch (the transport carries
@@ -333,8 +362,7 @@ extension ReplicatedPartitionLog {
     }
 
     func publishLeadership(_ group: RaftGroup) {
-        let soft = group.node.softState
-        let view = Leadership(term: group.node.term, leader: ids.node(of: soft.leader), servingHere: group.servingHere)
+        let view = Leadership(term: group.node.term, leader: ids.node(of: group.node.leader), servingHere: group.servingHere)
         updateLeadership(of: group.partition) { $0 = view }
     }
 

@@ -201,8 +201,12 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
         if route != self.route(of: before) { routeWaiters.routeChanged(partition, to: route) }
     }
 
-    public func waitForRouteChange(of partition: PartitionID, from route: PartitionRoute) async {
-        await routeWaiters.wait(for: partition, from: route) { self.route(partition) }
+    public func watchRouteChange(of partition: PartitionID, from route: PartitionRoute, wake: @escaping @Sendable () -> Void) -> RouteWatch {
+        routeWaiters.watch(partition, from: route, current: { self.route(partition) }, wake: wake)
+    }
+
+    public func endWatch(_ watch: RouteWatch) {
+        routeWaiters.end(watch)
     }
 
     public func generation(of partition: PartitionID) -> UInt64 {

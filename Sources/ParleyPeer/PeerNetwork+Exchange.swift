@@ -12,14 +12,16 @@ extension PeerNetwork {
     /// stream is being opened (a peer just started, or never reached yet) the call waits for it
     /// within `timeout`; a peer whose last handshake failed fails fast, so callers retry on
     /// their own schedule. Each call waits on its own: one dead peer delays no call to another.
-    public func exchange(_ kind: PeerMessageKind, _ body: [UInt8], with node: NodeID, timeout: Duration) async throws(ClusterError) -> [UInt8] {
+    public func exchange(
+        _ kind: PeerMessageKind, _ body: [UInt8], with node: NodeID, timeout: Duration, abandonment: PeerCallAbandonment?
+    ) async throws(ClusterError) -> [UInt8] {
         guard let stream = streams[node], let health = health(of: node) else {
             throw ClusterError(.peerUnavailable, "\(node) is not a peer of this node")
         }
         guard !health.isMismatched else {
             throw ClusterError(.peerUnavailable, "\(node) runs another cluster configuration; this node does not talk to it")
         }
-        return try await stream.call(Self.wireKind(kind), body, timeout: timeout, failFast: health.isDown)
+        return try await stream.call(Self.wireKind(kind), body, timeout: timeout, failFast: health.isDown, abandonment: abandonment)
     }
 
     /// Posts one message to `node` on its message stream (`PeerTransport.post`): never waits,

@@ -62,9 +62,12 @@ final class PeerStream: Sendable {
 
     /// Sends `body` and returns the peer's answer. `failFast`: the peer is known to be down, so
     /// a call that finds no accepted stream fails at once instead of waiting for one. A caller
-    /// whose task is cancelled gets `peer_unavailable` at once and its frame, if not yet
-    /// written, is withdrawn (a written one may still be acted on, as with a lost answer).
-    func call(_ kind: Parley_Peer_V1_MessageKind, _ body: [UInt8], timeout: Duration, failFast: Bool) async throws(ClusterError) -> [UInt8] {
+    /// whose task is cancelled, or whose call is abandoned, gets `peer_unavailable` at once and
+    /// its frame, if not yet written, is withdrawn (a written one may still be acted on, as with
+    /// a lost answer).
+    func call(
+        _ kind: Parley_Peer_V1_MessageKind, _ body: [UInt8], timeout: Duration, failFast: Bool, abandonment: PeerCallAbandonment? = nil
+    ) async throws(ClusterError) -> [UInt8] {
         let peer = self.peer
         guard body.count <= PeerWire.largestBody(within: maxMessageBytes) else {
             throw ClusterError(.peerProtocol, "a message of \(body.count) bytes is above the peer network's limit of \(maxMessageBytes)")
@@ -94,6 +97,7 @@ final class PeerStream: Sendable {
                     }
                     // Cancelled before the frame was queued: the handler found nothing to withdraw.
                     if Task.isCancelled { withdraw(id) }
+                    abandonment?.whenAbandoned { reason in self.withdraw(id, reason: "the call to \(peer) was abandoned: \(reason)") }
                 }
             } onCancel: {
                 withdraw(id)
@@ -128,14 +132,15 @@ final class PeerStream: Sendable {
         if let channel { channel.eventLoop.execute { self.flush(on: channel) } }
     }
 
-    /// Fails call `id` as cancelled, taking its frame out of the queue if it is still there.
-    private func withdraw(_ id: UInt64) {
+    /// Fails call `id` (as cancelled unless `reason` says otherwise), taking its frame out of
+    /// the queue if it is still there.
+    private func withdraw(_ id: UInt64, reason: String? = nil) {
         let waiting = state.withLock { state -> Waiting? in
             guard let waiting = state.waiting.removeValue(forKey: id) else { return nil }
             state.queued.removeAll { $0.id == id }
             return waiting
         }
-        waiting?.continuation.resume(throwing: ClusterError(.peerUnavailable, "the call to \(peer) was cancelled"))
+        waiting?.continuation.resume(throwing: ClusterError(.peerUnavailable, reason ?? "the call to \(peer) was cancelled"))
     }
 
     /// The open stream, when a write is to be scheduled on it (none is pending yet).

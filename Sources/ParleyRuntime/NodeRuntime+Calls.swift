@@ -23,12 +23,15 @@ extension NodeRuntime: PeerReceiver {
     }
 
     /// Sends `call` to `node` and returns its answer (or its refusal, as this node's error).
-    func perform(_ call: EntityCall, on node: NodeID, timeout: Duration? = nil) async throws(RuntimeError) -> EntityReply {
+    func perform(
+        _ call: EntityCall, on node: NodeID, timeout: Duration? = nil, abandonment: PeerCallAbandonment? = nil
+    ) async throws(RuntimeError) -> EntityReply {
         guard let peers else { throw .unavailable(code: ClusterError.Code.peerUnavailable.rawValue, message: "this node has no peers") }
         let answer: [UInt8]
         do {
             answer = try await peers.exchange(
-                .entityCall, EntityCallCodec.encode(call), with: node, timeout: max(.milliseconds(1), timeout ?? configuration.forwardTimeout))
+                .entityCall, EntityCallCodec.encode(call), with: node, timeout: max(.milliseconds(1), timeout ?? configuration.forwardTimeout),
+                abandonment: abandonment)
         } catch {
             Self.forwardFailures.increment()
             throw .unavailable(code: error.code.rawValue, message: "\(node), which serves this entity, did not answer: \(error.message)")

@@ -61,24 +61,17 @@ extension NodeRuntime {
                 throw error
             }
         }
-        let outcome: Result<EntityReply, RuntimeError>? = await withTaskGroup(of: Result<EntityReply, RuntimeError>?.self) { group in
-            group.addTask {
-                do throws(RuntimeError) {
-                    return .success(try await self.perform(call, on: node, timeout: timeout))
-                } catch {
-                    return .failure(error)
-                }
-            }
-            group.addTask {
-                // Nil once the view moved on: the attempt is abandoned.
-                await served.waitForRouteChange(of: partition, from: route)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
+        // Abandoned (its frame withdrawn, its caller answered) once the view moves on.
+        let abandonment = PeerCallAbandonment()
+        let watch = served.watchRouteChange(of: partition, from: route) {
+            abandonment.abandon("\(node) stopped leading partition \(partition)")
         }
-        if let outcome { return try outcome.get() }
-        throw .unavailable(code: ClusterError.Code.peerUnavailable.rawValue, message: "\(node) stopped leading partition \(partition)")
+        defer { served.endWatch(watch) }
+        do {
+            return try await perform(call, on: node, timeout: timeout, abandonment: abandonment)
+        } catch {
+            if let reason = abandonment.reason { throw .unavailable(code: ClusterError.Code.peerUnavailable.rawValue, message: reason) }
+            throw error
+        }
     }
 }

@@ -92,14 +92,15 @@ public struct ServedPartitions: Sendable {
         return placement.replicas(of: partition).contains(node)
     }
 
-    /// Returns once `partition`'s route differs from `route` (never for a static placement,
-    /// whose routes do not move), or when the task is cancelled.
-    func waitForRouteChange(of partition: PartitionID, from route: PartitionRoute) async {
-        if let leadership {
-            await leadership.waitForRouteChange(of: partition, from: route)
-        } else {
-            while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
-        }
+    /// Runs `wake` once `partition`'s route differs from `route`, unless the watch is ended
+    /// first. Nil for a static placement, whose routes never move (nothing to watch).
+    func watchRouteChange(of partition: PartitionID, from route: PartitionRoute, wake: @escaping @Sendable () -> Void) -> RouteWatch? {
+        leadership?.watchRouteChange(of: partition, from: route, wake: wake)
+    }
+
+    /// Ends a watch started by `watchRouteChange`.
+    func endWatch(_ watch: RouteWatch?) {
+        if let watch { leadership?.endWatch(watch) }
     }
 
     /// Returns once a read of `partition`, served here, is linearizable: with replication, a

@@ -40,11 +40,7 @@ struct Serve: AsyncParsableCommand {
             NIOSingletons.groupLoopCountSuggestion = configuration.eventLoopThreads
         }
         let level = configuration.logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { label in StandardErrorLogHandler(label: label, level: level) }
         var logger = Logger(label: "parley")
         logger[metadataKey: "node"] = "\(configuration.nodeID)"
 
