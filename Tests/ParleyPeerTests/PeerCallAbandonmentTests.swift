@@ -14,8 +14,10 @@ struct PeerCallAbandonmentTests {
         let ports = [try FreePort.loopback(), try FreePort.loopback()]
         let membership = try PeerNetworkTests.membership(ports)
         let logger = Logger(label: "peer-test")
-        let one = try PeerNetwork(membership: membership, ownID: NodeID("node-1")!, configuration: PeerNetworkTests.configuration(), logger: logger)
-        let two = try PeerNetwork(membership: membership, ownID: NodeID("node-2")!, configuration: PeerNetworkTests.configuration(), logger: logger)
+        // Calls wait seconds here: handshakes get 3 s (see `PeerNetworkTests.configuration`).
+        let configuration = PeerNetworkTests.configuration(callTimeout: .seconds(3))
+        let one = try PeerNetwork(membership: membership, ownID: NodeID("node-1")!, configuration: configuration, logger: logger)
+        let two = try PeerNetwork(membership: membership, ownID: NodeID("node-2")!, configuration: configuration, logger: logger)
         one.inbox.set(PeerNetworkTests.EchoReceiver())
         // The answer takes 4 s; the abandoned call must fail well before (2 s leaves room for a
         // machine busy with other tests).

@@ -18,10 +18,14 @@ struct PeerNetworkTests {
             }, partitionCount: partitions, replicationFactor: 3)
     }
 
-    static func configuration(joinWindow: Duration = .seconds(10)) -> PeerNetwork.Configuration {
+    /// Quick heartbeats. A handshake unanswered within `callTimeout` resets the connection
+    /// (failing the calls waiting on it), and the whole suite running in parallel on two cores
+    /// can stall this process for half a second: handshakes get 2 s, and tests that keep a
+    /// call waiting for seconds 3 s.
+    static func configuration(joinWindow: Duration = .seconds(10), callTimeout: Duration = .seconds(2)) -> PeerNetwork.Configuration {
         var configuration = PeerNetwork.Configuration()
         configuration.heartbeat = .milliseconds(100)
-        configuration.callTimeout = .milliseconds(500)
+        configuration.callTimeout = callTimeout
         configuration.backoff.initial = .milliseconds(50)
         configuration.backoff.maximum = .milliseconds(200)
         configuration.joinWindow = joinWindow
@@ -51,6 +55,41 @@ struct PeerNetworkTests {
             if let failure { throw failure }
         }
     }
+
+    /// Runs `network` alone until it stops (with the error it threw, nil when none) or until
+    /// `limit`, when it is shut down gracefully (and `TimedOut` returned): a network that
+    /// unexpectedly runs cannot hold the test forever.
+    static func run(_ network: PeerNetwork, stoppingAfter limit: Duration) async -> (any Error)? {
+        let services = ServiceGroup(services: [network], logger: Logger(label: "peer-test"))
+        return await withTaskGroup(of: RunOutcome.self) { group in
+            group.addTask {
+                do {
+                    try await services.run()
+                    return .stopped(nil)
+                } catch {
+                    return .stopped(error)
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return .timedOut
+            }
+            guard case let .stopped(error) = await group.next() else {
+                await services.triggerGracefulShutdown()
+                await group.waitForAll()
+                return TimedOut()
+            }
+            group.cancelAll()
+            return error
+        }
+    }
+
+    private enum RunOutcome: Sendable {
+        case stopped((any Error)?)
+        case timedOut
+    }
+
+    struct TimedOut: Error {}
 
     static func state(_ network: PeerNetwork, of peer: String) -> PeerHealth.Status? {
         network.statuses().first { $0.peer.id.rawValue == peer }?.health.status
@@ -177,8 +216,8 @@ struct PeerNetworkTests {
         let ports = [try FreePort.loopback(), try FreePort.loopback()]
         let membership = try Self.membership(ports)
         let logger = Logger(label: "peer-test")
-        let one = try PeerNetwork(membership: membership, ownID: NodeID("node-1")!, configuration: Self.configuration(), logger: logger)
-        let two = try PeerNetwork(membership: membership, ownID: NodeID("node-2")!, configuration: Self.configuration(), logger: logger)
+        let one = try PeerNetwork(membership: membership, ownID: NodeID("node-1")!, configuration: Self.configuration(callTimeout: .seconds(3)), logger: logger)
+        let two = try PeerNetwork(membership: membership, ownID: NodeID("node-2")!, configuration: Self.configuration(callTimeout: .seconds(3)), logger: logger)
         one.inbox.set(EchoReceiver())
         // The answer takes 4 s; the cancelled call must fail well before (2 s leaves room for a
         // machine busy with other tests).
@@ -217,8 +256,10 @@ struct PeerNetworkTests {
         let one = try PeerNetwork(membership: membership, ownID: NodeID("node-1")!, configuration: Self.configuration(), logger: logger)
         let clash = try PeerNetwork(membership: membership, ownID: NodeID("node-1")!, configuration: Self.configuration(), logger: logger)
         try await Self.running([one]) {
-            #expect(await Self.eventually { Self.state(one, of: "node-2") != .unknown })
-            await #expect(throws: ClusterError.self) { try await clash.run() }  // node-1's port is taken
+            // node-1 runs (its port is bound) before the clash tries the same port.
+            try #require(await Self.eventually { Self.state(one, of: "node-2") != .unknown })
+            let outcome = await Self.run(clash, stoppingAfter: .seconds(10))
+            #expect(outcome is ClusterError, "the clash should fail to listen: \(String(describing: outcome))")
             let started = ContinuousClock.now
             await #expect(throws: ClusterError.self) {
                 _ = try await clash.exchange(.entityCall, [1], with: NodeID("node-2")!, timeout: .seconds(5))
