@@ -150,6 +150,10 @@ public struct RaftCodecError: Error, Sendable, Equatable, CustomStringConvertibl
     public var description: String { "raft.codec: \(message)" }
 }
 
+/// The codec's own LEB128 writer and reader (ParleyDomain's `BinaryWriter` speaks the same
+/// varints): ParleyRaft depends on no other module, as etcd's raft depends on nothing but its
+/// message types, so the state machine can be tested and reused on its own. Forty lines
+/// repeated are cheaper than a dependency from Raft onto the domain's codec.
 struct RaftWireWriter {
     var bytes: [UInt8] = []
 
