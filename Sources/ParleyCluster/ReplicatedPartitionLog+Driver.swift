@@ -73,7 +73,7 @@ extension ReplicatedPartitionLog {
             // A round's advance can leave more to do (answers queued while applying): the
             // groups that had a Ready are checked again.
             for _ in 0..<8 {
-                let outcome = processReadies(of: candidates.take(), groups: groups)
+                let outcome = processReadies(of: candidates.take())
                 if case let .processed(processed) = outcome {
                     for group in processed { candidates.add(group) }
                     continue
@@ -119,27 +119,27 @@ extension ReplicatedPartitionLog {
         var byPartition: [PartitionID: [AppendTicket]] = [:]
         for (partition, ticket) in reads { byPartition[partition, default: []].append(ticket) }
         for (partition, tickets) in byPartition {
-            guard groups[partition]?.servingHere == true else {
+            guard let group = groups[partition], group.servingHere else {
                 let error = notLeader(partition, leadership(of: partition))
                 for ticket in tickets { ticket.complete(.failure(error)) }
                 continue
             }
-            let context = groups[partition]!.reads.request(tickets)
+            let context = group.reads.request(tickets)
             do throws(RaftError) {
-                try groups[partition]!.node.readIndex(context: context)
-                requested.append(groups[partition]!)
+                try group.node.readIndex(context: context)
+                requested.append(group)
             } catch {
                 let refused = ClusterError(.notLeader, "partition \(partition) refused the read: \(error.code)")
-                for ticket in groups[partition]!.reads.withdraw(context) { ticket.complete(.failure(refused)) }
+                for ticket in group.reads.withdraw(context) { ticket.complete(.failure(refused)) }
             }
         }
         return requested
     }
 
-    /// Serves the confirmed reads whose index `partition` has applied.
-    private func serveReads(of partition: PartitionID, in groups: [PartitionID: RaftGroup]) {
-        for read in groups[partition]!.reads.takeServable(applied: groups[partition]!.node.appliedIndex) {
-            let position = LogPosition(partition: partition, index: read.index, generation: read.term)
+    /// Serves the confirmed reads whose index `group` has applied.
+    private func serveReads(of group: RaftGroup) {
+        for read in group.reads.takeServable(applied: group.inspect { $0.appliedIndex }) {
+            let position = LogPosition(partition: group.partition, index: read.index, generation: read.term)
             for ticket in read.tickets { ticket.complete(.success(position)) }
         }
     }
@@ -184,14 +184,8 @@ extension ReplicatedPartitionLog {
     /// One Ready round of every candidate that has one: persist (one fsync for all), send,
     /// apply, settle, advance. Only `candidates` are checked: a group nothing happened to
     /// since its last check has no Ready, and a node leads a few busy partitions among many.
-    private func processReadies(of candidates: [RaftGroup], groups: [PartitionID: RaftGroup]) -> RoundOutcome {
-        var readies: [(PartitionID, Ready)] = []
-        var processed: [RaftGroup] = []
-        for group in candidates {
-            guard let ready = group.takeReady() else { continue }
-            readies.append((group.partition, ready))
-            processed.append(group)
-        }
+    private func processReadies(of candidates: [RaftGroup]) -> RoundOutcome {
+        let readies = candidates.compactMap { group in group.takeReady().map { (group: group, ready: $0) } }
         guard !readies.isEmpty else { return .idle }
 
         // A leader's messages go out before its own write (appends to followers, heartbeats):
@@ -199,11 +193,8 @@ extension ReplicatedPartitionLog {
         // the followers' answers only in a later round, after this round's fsync, so the
         // leader never counts an entry it has not made durable. Everyone else's messages
         // (votes, acknowledgements) promise what is on disk and wait for the fsync.
-        var leaderMessages: [(PartitionID, [Message])] = []
-        for (partition, ready) in readies where groups[partition]!.node.role == .leader && ready.snapshot == nil {
-            leaderMessages.append((partition, ready.messages))
-        }
-        send(leaderMessages, groups: groups)
+        let leading = readies.filter { $0.group.node.role == .leader && $0.ready.snapshot == nil }
+        send(leading)
 
         var raftWrites = WriteBatch()
         // Only new entries, a snapshot or a changed term or vote need the fsync; a commit
@@ -211,9 +202,10 @@ extension ReplicatedPartitionLog {
         // below what it applied).
         var durable = false
         var written = false
-        for (partition, ready) in readies {
+        for (group, ready) in readies {
+            let partition = group.partition
             if let snapshot = ready.snapshot {
-                guard install(snapshot, of: partition, group: groups[partition]!, into: &raftWrites) else {
+                guard install(snapshot, of: partition, group: group, into: &raftWrites) else {
                     logger.critical("this node stops replicating until it restarts and catches up again", metadata: ["partition": "\(partition)"])
                     return .failed
                 }
@@ -223,20 +215,20 @@ extension ReplicatedPartitionLog {
                 for entry in ready.entries {
                     raftWrites.put(ReplicaLayout.entryKey(partition, entry.index), ReplicaLayout.encodeEntry(entry), in: raftFamily)
                 }
-                let persisted = groups[partition]!.persistedLastIndex
+                let persisted = group.persistedLastIndex
                 if persisted > last.index {
                     raftWrites.deleteRange(
                         from: ReplicaLayout.entryKey(partition, last.index + 1), to: ReplicaLayout.entryKey(partition, persisted + 1),
                         in: raftFamily)
                 }
-                groups[partition]!.persistedLastIndex = last.index
+                group.persistedLastIndex = last.index
                 durable = true
             }
             if let hardState = ready.hardState {
                 raftWrites.put(ReplicaLayout.hardStateKey(partition), ReplicaLayout.encodeHardState(hardState), in: raftFamily)
-                let persisted = groups[partition]!.persistedHardState
+                let persisted = group.persistedHardState
                 if hardState.term != persisted.term || hardState.vote != persisted.vote { durable = true }
-                groups[partition]!.persistedHardState = hardState
+                group.persistedHardState = hardState
                 written = true
             }
         }
@@ -250,52 +242,51 @@ extension ReplicatedPartitionLog {
             }
             if durable { metrics.batches.increment() }
         }
-        let leading = Set(leaderMessages.map(\.0))
-        send(readies.filter { !leading.contains($0.0) }.map { ($0.0, $0.1.messages) }, groups: groups)
+        send(readies.filter { round in !leading.contains { $0.group === round.group } })
 
         var settled: [(AppendTicket, AppendTicket.Outcome)] = []
-        let applied = apply(readies, to: groups, settling: &settled)
+        let applied = apply(readies, settling: &settled)
         guard applied else {
             for (ticket, _) in settled { ticket.complete(.failure(ClusterError(.storageFailure, "state could not be applied; the node must restart"))) }
             return .failed
         }
         for (ticket, outcome) in settled { ticket.complete(outcome) }
 
-        for (partition, ready) in readies {
-            groups[partition]!.node.advance(ready)
+        for (group, ready) in readies {
+            group.node.advance(ready)
             if let soft = ready.softState {
                 if soft.role == .leader {
-                    if groups[partition]!.leaderStartIndex == nil { groups[partition]!.leaderStartIndex = groups[partition]!.node.lastIndex }
+                    if group.leaderStartIndex == nil { group.leaderStartIndex = group.inspect { $0.lastIndex } }
                 } else {
                     // Waiting proposals stay: applying their indexes tells whether they
                     // committed (same term) or were replaced; `RaftGroup.tick` gives up on them.
-                    groups[partition]!.leaderStartIndex = nil
-                    let deposed = ClusterError(.notLeader, "this node stopped leading partition \(partition) before confirming the read")
-                    for ticket in groups[partition]!.reads.takeAll() { ticket.complete(.failure(deposed)) }
+                    group.leaderStartIndex = nil
+                    let deposed = ClusterError(.notLeader, "this node stopped leading partition \(group.partition) before confirming the read")
+                    for ticket in group.reads.takeAll() { ticket.complete(.failure(deposed)) }
                 }
             }
-            if !ready.readStates.isEmpty { groups[partition]!.reads.confirm(ready.readStates, term: groups[partition]!.node.term) }
-            if !groups[partition]!.reads.isEmpty { serveReads(of: partition, in: groups) }
-            publishLeadership(groups[partition]!)
+            if !ready.readStates.isEmpty { group.reads.confirm(ready.readStates, term: group.node.term) }
+            if !group.reads.isEmpty { serveReads(of: group) }
+            publishLeadership(group)
         }
-        return .processed(processed)
+        return .processed(readies.map(\.group))
     }
 
-    /// Posts `messages` to their peers, all of a peer's in one batch (the transport carries
+    /// Posts the Readies' messages to their peers, all of a peer's in one batch (the transport carries
     /// them in order, on the pair's one stream); a snapshot message starts a transfer of its
     /// own instead (streamed in chunks).
-    private func send(_ messages: [(PartitionID, [Message])], groups: [PartitionID: RaftGroup]) {
+    private func send(_ readies: [(group: RaftGroup, ready: Ready)]) {
         var byPeer: [NodeID: [(group: UInt32, message: Message)]] = [:]
-        for (partition, list) in messages {
-            for message in list {
+        for (group, ready) in readies {
+            for message in ready.messages {
                 guard let peer = ids.node(of: message.to) else { continue }
                 if message.kind == .snapshot {
-                    if !startSnapshotTransfer(message, of: partition, group: groups[partition]!) {
-                        groups[partition]!.node.reportSnapshot(to: message.to, succeeded: false)
+                    if !startSnapshotTransfer(message, of: group.partition, group: group) {
+                        group.node.reportSnapshot(to: message.to, succeeded: false)
                     }
                     continue
                 }
-                byPeer[peer, default: []].append((UInt32(partition.rawValue), message))
+                byPeer[peer, default: []].append((UInt32(group.partition.rawValue), message))
             }
         }
         for (peer, batch) in byPeer { transport.post(.raft, RaftCodec.encode(batch), to: peer) }
@@ -304,11 +295,12 @@ extension ReplicatedPartitionLog {
     /// Applies the committed entries of `readies` in one unlogged write (the log can rebuild
     /// it), with applied indexes every `appliedIndexInterval` entries. False on a disk error.
     private func apply(
-        _ readies: [(PartitionID, Ready)], to groups: [PartitionID: RaftGroup], settling settled: inout [(AppendTicket, AppendTicket.Outcome)]
+        _ readies: [(group: RaftGroup, ready: Ready)], settling settled: inout [(AppendTicket, AppendTicket.Outcome)]
     ) -> Bool {
         var writes = StateWrites(family: families.state)
         var count = 0
-        for (partition, ready) in readies where !ready.committedEntries.isEmpty {
+        for (group, ready) in readies where !ready.committedEntries.isEmpty {
+            let partition = group.partition
             for entry in ready.committedEntries {
                 var outcome: AppendTicket.Outcome = .success(LogPosition(partition: partition, index: entry.index, generation: entry.term))
                 if !entry.data.isEmpty {
@@ -322,7 +314,7 @@ extension ReplicatedPartitionLog {
                         outcome = .failure(ClusterError(.rejected, "\(error)"))
                     }
                 }
-                if let waiting = groups[partition]!.pending.removeValue(forKey: entry.index) {
+                if let waiting = group.pending.removeValue(forKey: entry.index) {
                     settled.append(
                         (waiting.ticket,
                          waiting.term == entry.term
@@ -330,9 +322,9 @@ extension ReplicatedPartitionLog {
                 }
             }
             let applied = ready.committedEntries.last!.index
-            if applied >= groups[partition]!.appliedWritten + configuration.appliedIndexInterval {
+            if applied >= group.appliedWritten + configuration.appliedIndexInterval {
                 writes.put(LogLayout.appliedKey(partition), LogLayout.encodeIndex(applied))
-                groups[partition]!.appliedWritten = applied
+                group.appliedWritten = applied
             }
         }
         guard !writes.batch.isEmpty else { return true }

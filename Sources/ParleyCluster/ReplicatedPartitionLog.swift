@@ -101,7 +101,7 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
     let inbox = Mutex(Inbox())
     let wakeDriver = DispatchSemaphore(value: 0)
     let leaderships: Mutex<[Leadership]>
-    let routeWaiters = RouteChangeWaiters()
+    let routeWatches = RouteWatches()
     let snapshotTransfers: SnapshotTransferQueue
     let snapshotAssembler: SnapshotAssembler
     /// The groups as recovered; the driver takes them when it starts and owns them after.
@@ -198,15 +198,15 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
             return (before, views[Int(partition.rawValue)])
         }
         let route = route(of: after)
-        if route != self.route(of: before) { routeWaiters.routeChanged(partition, to: route) }
+        if route != self.route(of: before) { routeWatches.routeChanged(partition, to: route) }
     }
 
     public func watchRouteChange(of partition: PartitionID, from route: PartitionRoute, wake: @escaping @Sendable () -> Void) -> RouteWatch {
-        routeWaiters.watch(partition, from: route, current: { self.route(partition) }, wake: wake)
+        routeWatches.watch(partition, from: route, current: { self.route(partition) }, wake: wake)
     }
 
     public func endWatch(_ watch: RouteWatch) {
-        routeWaiters.end(watch)
+        routeWatches.end(watch)
     }
 
     public func generation(of partition: PartitionID) -> UInt64 {

@@ -7,49 +7,49 @@ import Testing
 /// route, never by news of the same one, at once when the change came first, and never after
 /// the watch ended. And the abandonment such a wake triggers.
 @Suite("Route change watches")
-struct RouteChangeWaitersTests {
+struct RouteWatchesTests {
 
     @Test("a change to another route wakes the watch once; news of the same route does not")
     func wokenByChange() {
         let partition = PartitionID(3)
         let node2 = NodeID("node-2")!
         let node3 = NodeID("node-3")!
-        let waiters = RouteChangeWaiters()
+        let watches = RouteWatches()
         let current = Shared(PartitionRoute.elsewhere(node2))
         let wakes = Shared(0)
-        _ = waiters.watch(partition, from: .elsewhere(node2), current: { current.withLock { $0 } }) { wakes.withLock { $0 += 1 } }
-        #expect(waiters.count == 1)
-        waiters.routeChanged(partition, to: .elsewhere(node2))
-        waiters.routeChanged(PartitionID(4), to: .here)
-        #expect(waiters.count == 1)
+        _ = watches.watch(partition, from: .elsewhere(node2), current: { current.withLock { $0 } }) { wakes.withLock { $0 += 1 } }
+        #expect(watches.count == 1)
+        watches.routeChanged(partition, to: .elsewhere(node2))
+        watches.routeChanged(PartitionID(4), to: .here)
+        #expect(watches.count == 1)
         #expect(wakes.withLock { $0 } == 0)
         current.withLock { $0 = .elsewhere(node3) }
-        waiters.routeChanged(partition, to: .elsewhere(node3))
-        waiters.routeChanged(partition, to: .here)
+        watches.routeChanged(partition, to: .elsewhere(node3))
+        watches.routeChanged(partition, to: .here)
         #expect(wakes.withLock { $0 } == 1)
-        #expect(waiters.count == 0)
+        #expect(watches.count == 0)
     }
 
     @Test("a route that already changed wakes at once and leaves nothing registered")
     func alreadyChanged() {
-        let waiters = RouteChangeWaiters()
+        let watches = RouteWatches()
         let wakes = Shared(0)
-        _ = waiters.watch(PartitionID(3), from: .elsewhere(NodeID("node-2")!), current: { .elsewhere(nil) }) { wakes.withLock { $0 += 1 } }
+        _ = watches.watch(PartitionID(3), from: .elsewhere(NodeID("node-2")!), current: { .elsewhere(nil) }) { wakes.withLock { $0 += 1 } }
         #expect(wakes.withLock { $0 } == 1)
-        #expect(waiters.count == 0)
+        #expect(watches.count == 0)
     }
 
     @Test("an ended watch is unregistered and never wakes")
     func ended() {
         let partition = PartitionID(3)
-        let waiters = RouteChangeWaiters()
+        let watches = RouteWatches()
         let wakes = Shared(0)
-        let watch = waiters.watch(partition, from: .here, current: { .here }) { wakes.withLock { $0 += 1 } }
-        #expect(waiters.count == 1)
-        waiters.end(watch)
-        waiters.end(watch)
-        #expect(waiters.count == 0)
-        waiters.routeChanged(partition, to: .elsewhere(nil))
+        let watch = watches.watch(partition, from: .here, current: { .here }) { wakes.withLock { $0 += 1 } }
+        #expect(watches.count == 1)
+        watches.end(watch)
+        watches.end(watch)
+        #expect(watches.count == 0)
+        watches.routeChanged(partition, to: .elsewhere(nil))
         #expect(wakes.withLock { $0 } == 0)
     }
 

@@ -13,7 +13,7 @@ public struct RouteWatch: Sendable, Hashable {
 /// The owner updates its view first and then calls `routeChanged(_:to:)`; a watch registers
 /// first and then checks the view. Either way round, no change is missed, and each watch's
 /// `wake` runs at most once.
-final class RouteChangeWaiters: Sendable {
+final class RouteWatches: Sendable {
     private struct Watches {
         var nextID: UInt64 = 0
         /// Each watch's route (the one it waits to see change) and what it runs then.
