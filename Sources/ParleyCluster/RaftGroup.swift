@@ -25,8 +25,8 @@ final class RaftGroup {
     var leaderStartIndex: UInt64?
     /// Ticks since this node stopped leading with proposals still waiting for their outcome.
     var orphanedTicks = 0
-    /// Ticks since leadership was last handed to the preferred leader.
-    var ticksSinceTransfer = 0
+    /// When leadership goes back to the preferred leader.
+    var rebalancing = LeadershipRebalancing()
     /// Reads waiting for ReadIndex to confirm this node's leadership.
     var reads = PendingReads()
     /// Listed among the driver's `ReadyCandidates`.
@@ -61,8 +61,8 @@ final class RaftGroup {
     /// One tick, and what the shell decides on it: proposals that outlived this node's
     /// leadership by three election timeouts without learning their outcome are returned to
     /// be failed (their entries may still commit); a leader that is not the partition's
-    /// preferred leader hands leadership to it once it is caught up (at most every two
-    /// election timeouts), so leaderships spread as placement intends, also after a restart.
+    /// preferred leader hands leadership to it once it is caught up (as `rebalancing` paces
+    /// it), so leaderships spread as placement intends, also after a restart.
     func tick(preferred: UInt64, electionTicks: Int) -> [AppendTicket] {
         node.tick()
         var expired: [AppendTicket] = []
@@ -72,11 +72,9 @@ final class RaftGroup {
         } else {
             orphanedTicks = 0
         }
-        ticksSinceTransfer += 1
-        if node.role == .leader, preferred != node.id, preferred != 0, ticksSinceTransfer >= 2 * electionTicks,
-            let progress = node.replication(of: preferred), progress.match == node.lastIndex
-        {
-            ticksSinceTransfer = 0
+        let leadsElsewhere = node.role == .leader && preferred != node.id && preferred != 0
+        let caughtUp = leadsElsewhere && inspect { $0.replication(of: preferred)?.match == $0.lastIndex }
+        if rebalancing.tick(leadsElsewhere: leadsElsewhere, preferredCaughtUp: caughtUp, electionTicks: electionTicks) {
             try? node.transferLeadership(to: preferred)
         }
         return expired
