@@ -51,3 +51,33 @@ struct CPUAccount {
         return total > 0 ? steal / total : 0
     }
 }
+
+/// The nodes' CPU over a measured period: each node process's own, and the machine's.
+struct NodesCPU {
+    var before: [CPUAccount]
+    var after: [CPUAccount]
+
+    /// Runs `body`, reading the CPU of processes `pids` (and the machine's) before and after.
+    static func measure<Value>(pids: [Int32], _ body: () async throws -> Value) async throws -> (Value, NodesCPU) {
+        let before = pids.map { CPUAccount.read(pid: $0) }
+        let value = try await body()
+        return (value, NodesCPU(before: before, after: pids.map { CPUAccount.read(pid: $0) }))
+    }
+
+    /// Each node's CPU seconds over the period (nodes that could not be read are left out).
+    var seconds: [Double] { zip(before, after).compactMap { $0.processSeconds(until: $1) } }
+
+    /// The nodes' CPU per operation, in microseconds, for `operations` over the period.
+    func microseconds(per operations: Double) -> Double { seconds.reduce(0, +) / max(operations, 1) * 1_000_000 }
+
+    /// The machine over the period, in percent of all cores' time: busy, the nodes' share of
+    /// it, and the time stolen by other guests; nil when `/proc/stat` could not be read.
+    var machine: (busy: Double, nodes: Double, stolen: Double)? {
+        guard let first = before.first, let last = after.first else { return nil }
+        let busy = last.machineBusy - first.machineBusy
+        let total = busy + (last.machineIdle - first.machineIdle) + (last.machineSteal - first.machineSteal)
+        guard total > 0 else { return nil }
+        let nodes = seconds.reduce(0, +) * CPUAccount.ticksPerSecond
+        return (busy / total * 100, nodes / total * 100, first.stealShare(until: last) * 100)
+    }
+}

@@ -72,18 +72,13 @@ struct ClusterBenchmark: Sendable {
                 group.addTask { (session.room, try await session.run { ready.value.add(1, ordering: .relaxed) }) }
             }
             try await waitUntil("every member subscribed", limit: .seconds(120)) { ready.value.load(ordering: .relaxed) == sessions.count }
-            let countersBefore = try await counters()
-            let cpuBefore = nodePIDs.map { CPUAccount.read(pid: $0) }
-            let (sends, probes) = try await measureSends(rooms: roomIDs, sender: sender, work: work)
-            let cpuAfter = nodePIDs.map { CPUAccount.read(pid: $0) }
-            let countersAfter = try await counters()
-            let delta = { (name: String) in (countersAfter[name] ?? 0) - (countersBefore[name] ?? 0) }
-            let seconds = zip(cpuBefore, cpuAfter).compactMap { $0.processSeconds(until: $1) }
+            let countersBefore = await counters()
+            let ((sends, probes), cpu) = try await NodesCPU.measure(pids: nodePIDs) { try await measureSends(rooms: roomIDs, sender: sender, work: work) }
+            let countersAfter = await counters()
+            let delta = { (name: String) in Int((countersAfter[name] ?? 0) - (countersBefore[name] ?? 0)) }
             let total = Double(sends.succeeded + sends.failed)
-            note("bench: nodes' CPU \(seconds.map(rounded)) s for the load: \(rounded(seconds.reduce(0, +) / max(total, 1) * 1_000_000)) µs per send (warm-up included)")
-            if let first = cpuBefore.first, let last = cpuAfter.first {
-                note("bench: machine time stolen by other guests during the load: \(rounded(first.stealShare(until: last) * 100)) %")
-            }
+            note("bench: nodes' CPU \(cpu.seconds.map(rounded)) s for the load: \(rounded(cpu.microseconds(per: total))) µs per send (warm-up included)")
+            if let machine = cpu.machine { note("bench: machine time stolen by other guests during the load: \(rounded(machine.stolen)) %") }
             for (index, room) in roomIDs.enumerated() {
                 _ = try await call(httpURLs[index % nodes], "/v1/rooms/\(room)/messages", token: sender, body: #"{"text":"\#(BenchMember.endMarker)"}"#)
             }
@@ -144,14 +139,12 @@ struct ClusterBenchmark: Sendable {
         let nodes = h2cURLs.count
         let body = #"{"text":"a message of ordinary length from the benchmark's load"}"#
         let headers = ["authorization: Bearer \(sender)", "content-type: application/json"]
-        let runs = try await withThrowingTaskGroup(of: H2LoadRun?.self) { group in
-            for (index, h2c) in h2cURLs.enumerated() {
-                var share = settings
-                share.clients = settings.clients / nodes + (index < settings.clients % nodes ? 1 : 0)
-                group.addTask {
-                    try await H2LoadRun.run(
-                        urls: rooms.map { h2c + "/v1/rooms/\($0)/messages" }, settings: share, headers: headers, body: body, workDirectory: work)
-                }
+        let load = try await withThrowingTaskGroup(of: SpreadLoad?.self) { group in
+            group.addTask {
+                defer { probes.running.store(false, ordering: .relaxed) }
+                return try await SpreadLoad.run(
+                    urlsByNode: h2cURLs.map { h2c in rooms.map { h2c + "/v1/rooms/\($0)/messages" } }, settings: settings, headers: headers,
+                    body: body, workDirectory: work)
             }
             group.addTask {
                 // Until the load ends (every h2load has returned), bounded by its length.
@@ -165,19 +158,13 @@ struct ClusterBenchmark: Sendable {
                 }
                 return nil
             }
-            var runs: [H2LoadRun] = []
-            for try await result in group {
-                guard let result else { continue }
-                runs.append(result)
-                if runs.count == nodes { probes.running.store(false, ordering: .relaxed) }
-            }
-            return runs
+            var load: SpreadLoad?
+            for try await result in group where result != nil { load = result }
+            guard let load else { throw BenchError("the load did not finish") }
+            return load
         }
-        let latencies = runs.flatMap(\.latenciesMilliseconds)
-        let merged = H2LoadRun(
-            requestsPerSecond: runs.map(\.requestsPerSecond).reduce(0, +), p99Milliseconds: percentile(latencies, 0.99),
-            succeeded: runs.map(\.succeeded).reduce(0, +), failed: runs.map(\.failed).reduce(0, +), non2xx: runs.map(\.non2xx).reduce(0, +))
-        note("bench: sends per node \(runs.map { $0.requestsPerSecond.rounded() }) req/s; in all \(merged.requestsPerSecond.rounded()) req/s, p99 \(rounded(merged.p99Milliseconds)) ms, \(merged.succeeded) succeeded, \(merged.failed) failed, \(merged.non2xx) non-2xx")
+        let merged = load.run
+        note("bench: sends per node \(load.perNode.map { $0.rounded() }) req/s; in all \(merged.requestsPerSecond.rounded()) req/s, p99 \(rounded(merged.p99Milliseconds)) ms, \(merged.succeeded) succeeded, \(merged.failed) failed, \(merged.non2xx) non-2xx")
         guard merged.non2xx == 0, merged.failed == 0 else { throw BenchError("h2load saw failed sends") }
         return (merged, probes.rooms.withLock { $0 })
     }
@@ -189,18 +176,8 @@ struct ClusterBenchmark: Sendable {
     ]
 
     /// The nodes' counters of `counterNames`, summed over the nodes.
-    private func counters() async throws -> [String: Int] {
-        var sums: [String: Int] = [:]
-        for http in httpURLs {
-            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: http + "/metrics"), timeout: .seconds(30))
-            let text = String(buffer: try await response.body.collect(upTo: 16 << 20))
-            for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-                let fields = line.split(separator: " ")
-                guard fields.count >= 2, let value = Double(fields[1]), Self.counterNames.contains(String(fields[0])) else { continue }
-                sums[String(fields[0]), default: 0] += Int(value)
-            }
-        }
-        return sums
+    private func counters() async -> [String: Double] {
+        await summedCounters(Self.counterNames, metricsURLs: httpURLs.map { $0 + "/metrics" }, client: .shared)
     }
 
     private func createStaff(_ id: String) async throws -> String {
@@ -210,6 +187,6 @@ struct ClusterBenchmark: Sendable {
     }
 
     private func call(_ base: String, _ path: String, token: String, body: String) async throws -> [String: Any] {
-        try await postJSON(base + path, token: token, body: body)
+        try await requestJSON(base + path, token: token, body: body)
     }
 }

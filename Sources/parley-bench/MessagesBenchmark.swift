@@ -155,22 +155,8 @@ struct MessagesBenchmark: Sendable {
     }
 
     private func call(_ path: String, token: String, body: String) async throws -> [String: Any] {
-        try await postJSON(httpURL + path, token: token, body: body)
+        try await requestJSON(httpURL + path, token: token, body: body)
     }
-}
-
-/// POSTs `body` to `url` and returns the JSON object answered; refuses any non-2xx answer.
-func postJSON(_ url: String, token: String, body: String) async throws -> [String: Any] {
-    var request = HTTPClientRequest(url: url)
-    request.method = .POST
-    request.headers.add(name: "authorization", value: "Bearer \(token)")
-    request.headers.add(name: "content-type", value: "application/json")
-    request.body = .bytes(ByteBuffer(string: body))
-    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-    let data = try await response.body.collect(upTo: 1 << 20)
-    let object = (try? JSONSerialization.jsonObject(with: Data(data.readableBytesView))) as? [String: Any] ?? [:]
-    guard (200..<300).contains(response.status.code) else { throw BenchError("POST \(url): \(response.status.code) \(object)") }
-    return object
 }
 
 final class Counter: Sendable {

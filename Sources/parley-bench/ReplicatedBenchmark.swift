@@ -107,25 +107,19 @@ struct ReplicatedBenchmark<System: ReplicatedSystem>: Sendable {
         note("\(name): \(system.nodeCount) nodes, \(settings.clients) h2load clients over \(transport), \(settings.warmUpSeconds) s warm-up + \(settings.seconds) s")
 
         let countersBefore = await counters(client: client)
-        let cpuBefore = nodePIDs.map { CPUAccount.read(pid: $0) }
-        let load = try await spreadLoad(over: Array(0..<system.nodeCount), settings: settings, work: work)
-        let cpuAfter = nodePIDs.map { CPUAccount.read(pid: $0) }
+        let (load, cpu) = try await NodesCPU.measure(pids: nodePIDs) {
+            try await spreadLoad(over: Array(0..<system.nodeCount), settings: settings, work: work)
+        }
         let countersAfter = await counters(client: client)
         guard load.succeeded > 0 else { throw BenchError("no write succeeded under load (h2load: \(load.failed) failed)") }
-        let cpu = zip(cpuBefore, cpuAfter).compactMap { $0.processSeconds(until: $1) }
         let writes = load.run.requestsPerSecond * Double(max(load.succeeded - load.non2xx, 0)) / Double(max(load.succeeded, 1))
         note("\(name): writes per node \(load.perNode.map { $0.rounded() }) req/s; in all \(writes.rounded()) writes/s, p99 \(rounded(load.run.p99Milliseconds)) ms, \(load.succeeded) succeeded, \(load.failed) failed, \(load.non2xx) non-2xx")
         // The CPU and the counters cover the warm-up too: per write of the whole run, its
         // writes estimated at the measured rate.
         let written = max(load.run.requestsPerSecond * Double(settings.seconds + settings.warmUpSeconds), 1)
-        note("\(name): nodes' CPU \(cpu.map(rounded)) s for the load (warm-up included): \(rounded(cpu.reduce(0, +) / written * 1_000_000)) µs per write")
-        if let first = cpuBefore.first, let last = cpuAfter.first {
-            let busy = last.machineBusy - first.machineBusy
-            let total = busy + (last.machineIdle - first.machineIdle) + (last.machineSteal - first.machineSteal)
-            let nodes = cpu.reduce(0, +) * CPUAccount.ticksPerSecond
-            if total > 0 {
-                note("\(name): machine busy \(rounded(busy / total * 100)) % during the load (all cores): the nodes \(rounded(nodes / total * 100)) %, everything else (h2load, this tool, anyone else's work) \(rounded((busy - nodes) / total * 100)) %; stolen by other guests \(rounded(first.stealShare(until: last) * 100)) %")
-            }
+        note("\(name): nodes' CPU \(cpu.seconds.map(rounded)) s for the load (warm-up included): \(rounded(cpu.microseconds(per: written))) µs per write")
+        if let machine = cpu.machine {
+            note("\(name): machine busy \(rounded(machine.busy)) % during the load (all cores): the nodes \(rounded(machine.nodes)) %, everything else (h2load, this tool, anyone else's work) \(rounded(machine.busy - machine.nodes)) %; stolen by other guests \(rounded(machine.stolen)) %")
         }
         let perWrite = system.counterNames.map { counter in
             "\(counter) \(rounded(((countersAfter[counter] ?? 0) - (countersBefore[counter] ?? 0)) / written))"
@@ -143,28 +137,11 @@ struct ReplicatedBenchmark<System: ReplicatedSystem>: Sendable {
 
     /// One h2load per node in `nodes`, side by side, with the clients spread over them.
     private func spreadLoad(over nodes: [Int], settings: H2LoadRun.Settings, work: String) async throws -> SpreadLoad {
-        let system = system
-        let http1 = http1
-        let runs = try await withThrowingTaskGroup(of: H2LoadRun.self) { group in
-            for (index, node) in nodes.enumerated() {
-                var share = settings
-                share.clients = settings.clients / nodes.count + (index < settings.clients % nodes.count ? 1 : 0)
-                share.http1 = http1
-                group.addTask {
-                    try await H2LoadRun.run(
-                        urls: system.loadURLs(node: node), settings: share, headers: system.loadHeaders, body: system.loadBody,
-                        workDirectory: work)
-                }
-            }
-            var runs: [H2LoadRun] = []
-            for try await run in group { runs.append(run) }
-            return runs
-        }
-        let latencies = runs.flatMap(\.latenciesMilliseconds)
-        let merged = H2LoadRun(
-            requestsPerSecond: runs.map(\.requestsPerSecond).reduce(0, +), p99Milliseconds: percentile(latencies, 0.99),
-            succeeded: runs.map(\.succeeded).reduce(0, +), failed: runs.map(\.failed).reduce(0, +), non2xx: runs.map(\.non2xx).reduce(0, +))
-        return SpreadLoad(run: merged, perNode: runs.map(\.requestsPerSecond))
+        var settings = settings
+        settings.http1 = http1
+        return try await SpreadLoad.run(
+            urlsByNode: nodes.map { system.loadURLs(node: $0) }, settings: settings, headers: system.loadHeaders, body: system.loadBody,
+            workDirectory: work)
     }
 
     /// The load on the survivors-to-be; 2 s into its measured period, the leader's SIGKILL,
@@ -204,24 +181,9 @@ struct ReplicatedBenchmark<System: ReplicatedSystem>: Sendable {
         return (failover.0, failover.1)
     }
 
-    /// `counterNames` summed over the nodes (unlabelled and labelled series alike); a node
-    /// that does not answer counts nothing.
+    /// `counterNames` summed over the nodes.
     private func counters(client: HTTPClient) async -> [String: Double] {
-        var sums: [String: Double] = [:]
-        for node in 0..<system.nodeCount {
-            var request = HTTPClientRequest(url: system.metricsURL(node: node))
-            request.method = .GET
-            guard let response = try? await client.execute(request, timeout: .seconds(10)),
-                let body = try? await response.body.collect(upTo: 32 << 20)
-            else { continue }
-            for line in String(buffer: body).split(separator: "\n") where !line.hasPrefix("#") {
-                let fields = line.split(separator: " ")
-                guard fields.count >= 2, let value = Double(fields[1]) else { continue }
-                let series = String(fields[0].prefix { $0 != "{" })
-                if system.counterNames.contains(series) { sums[series, default: 0] += value }
-            }
-        }
-        return sums
+        await summedCounters(system.counterNames, metricsURLs: (0..<system.nodeCount).map { system.metricsURL(node: $0) }, client: client)
     }
 
     /// A write every 20 ms from `killed` (each bounded by 3 s), through the survivors in
@@ -280,31 +242,4 @@ private final class FirstSuccesses: Sendable {
 private enum FailoverPart: Sendable {
     case load(SpreadLoad)
     case failover(Double, Double?, [Double])
-}
-
-/// h2loads side by side, merged.
-struct SpreadLoad: Sendable {
-    var run: H2LoadRun
-    var perNode: [Double]
-    var succeeded: Int { run.succeeded }
-    var failed: Int { run.failed }
-    var non2xx: Int { run.non2xx }
-}
-
-/// GETs (or, with `body`, POSTs) `url` and returns the JSON object answered; throws on a
-/// non-2xx answer or a timeout of 5 s.
-func fetchJSON(_ url: String, body: String? = nil, client: HTTPClient) async throws -> [String: Any] {
-    var request = HTTPClientRequest(url: url)
-    if let body {
-        request.method = .POST
-        request.headers.add(name: "content-type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: body))
-    }
-    let response = try await client.execute(request, timeout: .seconds(5))
-    let data = try await response.body.collect(upTo: 4 << 20)
-    guard (200..<300).contains(response.status.code) else { throw BenchError("\(url): \(response.status.code)") }
-    guard let object = try JSONSerialization.jsonObject(with: Data(data.readableBytesView)) as? [String: Any] else {
-        throw BenchError("\(url): not a JSON object")
-    }
-    return object
 }

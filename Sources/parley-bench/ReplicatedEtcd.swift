@@ -52,7 +52,7 @@ struct EtcdSystem: ReplicatedSystem {
     static func statuses(_ endpoints: [String], client: HTTPClient) async throws -> [(member: String, leader: String)] {
         var statuses: [(member: String, leader: String)] = []
         for endpoint in endpoints {
-            let object = try await fetchJSON(endpoint + "/v3/maintenance/status", body: "{}", client: client)
+            let object = try await requestJSON(endpoint + "/v3/maintenance/status", body: "{}", client: client, timeout: .seconds(5))
             guard let header = object["header"] as? [String: Any], let member = header["member_id"] as? String else {
                 throw BenchError("\(endpoint)/v3/maintenance/status: no member_id")
             }

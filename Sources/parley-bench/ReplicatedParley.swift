@@ -45,7 +45,7 @@ struct ParleySystem: ReplicatedSystem {
             try await Task.sleep(for: .milliseconds(100))
             views = try await clusterViews(httpURLs, client: client)
         }
-        let created = try await postJSON(httpURLs[0] + "/v1/staff", token: admin, body: #"{"id":"bench-sender","display_name":"Bench"}"#)
+        let created = try await requestJSON(httpURLs[0] + "/v1/staff", token: admin, body: #"{"id":"bench-sender","display_name":"Bench"}"#)
         guard let sender = created["token"] as? String else { throw BenchError("could not create the sender: \(created)") }
         var rooms: [String] = []
         for room in 0..<roomCount {
@@ -109,7 +109,7 @@ struct ParleySystem: ReplicatedSystem {
     static func clusterViews(_ urls: [String], client: HTTPClient) async throws -> [(id: String, leaders: [String?])] {
         var views: [(id: String, leaders: [String?])] = []
         for url in urls {
-            let object = try await fetchJSON(url + "/cluster", client: client)
+            let object = try await requestJSON(url + "/cluster", client: client, timeout: .seconds(5))
             guard let id = object["node_id"] as? String, let leaders = object["leaders"] as? [Any] else {
                 throw BenchError("\(url)/cluster: no node_id or leaders")
             }
@@ -119,7 +119,7 @@ struct ParleySystem: ReplicatedSystem {
     }
 
     static func createRoom(_ base: String, name: String, token: String) async throws -> String {
-        let created = try await postJSON(base + "/v1/rooms", token: token, body: #"{"name":"\#(name)"}"#)
+        let created = try await requestJSON(base + "/v1/rooms", token: token, body: #"{"name":"\#(name)"}"#)
         guard let id = created["id"] as? String else { throw BenchError("no room id in \(created)") }
         return id
     }
