@@ -188,61 +188,48 @@ extension ReplicatedPartitionLog {
         let readies = candidates.compactMap { group in group.takeReady().map { (group: group, ready: $0) } }
         guard !readies.isEmpty else { return .idle }
 
-        // A leader's messages go out before its own write (appends to followers, heartbeats):
-        // its disk and theirs work at the same time. That is safe because this driver takes
-        // the followers' answers only in a later round, after this round's fsync, so the
-        // leader never counts an entry it has not made durable. Everyone else's messages
-        // (votes, acknowledgements) promise what is on disk and wait for the fsync.
-        let leading = readies.filter { $0.group.node.role == .leader && $0.ready.snapshot == nil }
-        send(leading)
+        let plan = ReadyRoundPlan(
+            readies.map { group, ready in
+                ReadyRoundPlan.Input(
+                    leads: group.inspect { $0.role == .leader }, ready: ready, persistedLastIndex: group.persistedLastIndex,
+                    persistedHardState: group.persistedHardState)
+            })
+        let rounds = zip(readies, plan.parts)
+        send(rounds.filter { $0.1.sendsBeforeWrite }.map(\.0))
 
         var raftWrites = WriteBatch()
-        // Only new entries, a snapshot or a changed term or vote need the fsync; a commit
-        // index alone can be lost (a restart learns it again from the leader, and never
-        // below what it applied).
-        var durable = false
-        var written = false
-        for (group, ready) in readies {
+        for ((group, ready), part) in rounds {
             let partition = group.partition
-            if let snapshot = ready.snapshot {
+            if part.installsSnapshot, let snapshot = ready.snapshot {
                 guard install(snapshot, of: partition, group: group, into: &raftWrites) else {
                     logger.critical("this node stops replicating until it restarts and catches up again", metadata: ["partition": "\(partition)"])
                     return .failed
                 }
-                durable = true
             }
-            if let last = ready.entries.last {
-                for entry in ready.entries {
-                    raftWrites.put(ReplicaLayout.entryKey(partition, entry.index), ReplicaLayout.encodeEntry(entry), in: raftFamily)
-                }
-                let persisted = group.persistedLastIndex
-                if persisted > last.index {
-                    raftWrites.deleteRange(
-                        from: ReplicaLayout.entryKey(partition, last.index + 1), to: ReplicaLayout.entryKey(partition, persisted + 1),
-                        in: raftFamily)
-                }
-                group.persistedLastIndex = last.index
-                durable = true
+            for entry in part.entries {
+                raftWrites.put(ReplicaLayout.entryKey(partition, entry.index), ReplicaLayout.encodeEntry(entry), in: raftFamily)
             }
-            if let hardState = ready.hardState {
+            if let stale = part.staleTail {
+                raftWrites.deleteRange(
+                    from: ReplicaLayout.entryKey(partition, stale.lowerBound), to: ReplicaLayout.entryKey(partition, stale.upperBound + 1), in: raftFamily)
+            }
+            if let hardState = part.hardState {
                 raftWrites.put(ReplicaLayout.hardStateKey(partition), ReplicaLayout.encodeHardState(hardState), in: raftFamily)
-                let persisted = group.persistedHardState
-                if hardState.term != persisted.term || hardState.vote != persisted.vote { durable = true }
-                group.persistedHardState = hardState
-                written = true
             }
+            group.persistedLastIndex = part.persistedLastIndex
+            group.persistedHardState = part.persistedHardState
         }
-        if durable || written {
+        if let durability = plan.durability {
             do throws(StorageError) {
-                try database.write(raftWrites, durability: durable ? .fsync : .buffered)
+                try database.write(raftWrites, durability: durability == .fsync ? .fsync : .buffered)
             } catch {
                 logger.critical("Raft state could not be made durable; this node stops replicating until it restarts", metadata: ["error": "\(error)"])
                 metrics.failures.increment()
                 return .failed
             }
-            if durable { metrics.batches.increment() }
+            if durability == .fsync { metrics.batches.increment() }
         }
-        send(readies.filter { round in !leading.contains { $0.group === round.group } })
+        send(rounds.filter { !$0.1.sendsBeforeWrite }.map(\.0))
 
         var settled: [(AppendTicket, AppendTicket.Outcome)] = []
         let applied = apply(readies, settling: &settled)
