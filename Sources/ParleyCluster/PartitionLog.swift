@@ -37,6 +37,7 @@ public struct StateWrites: Sendable {
     }
 
     public mutating func put(_ key: [UInt8], _ value: [UInt8]) { batch.put(key, value, in: family) }
+    public mutating func put(_ key: [UInt8], _ value: ArraySlice<UInt8>) { batch.put(key, value, in: family) }
 
     public mutating func delete(_ key: [UInt8]) { batch.delete(key, in: family) }
 

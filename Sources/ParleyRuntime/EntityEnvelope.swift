@@ -68,6 +68,12 @@ enum EntityEnvelope: Equatable {
     }
 
     static func decode(_ bytes: [UInt8]) throws(DecodingError) -> EntityEnvelope {
+        try decodeLocatingEvents(bytes).envelope
+    }
+
+    /// As `decode`, with where each room event's encoding lies in `bytes` (in event order;
+    /// empty for other kinds): applying stores those bytes as they are, not encoded again.
+    static func decodeLocatingEvents(_ bytes: [UInt8]) throws(DecodingError) -> (envelope: EntityEnvelope, roomEvents: [Range<Int>]) {
         var reader = BinaryReader(bytes)
         let version = try reader.readUInt8()
         guard version == Self.version else { throw DecodingError("unsupported envelope version \(version)") }
@@ -80,7 +86,7 @@ enum EntityEnvelope: Equatable {
             guard index <= UInt64(UInt32.max) else { throw DecodingError("chunk index \(index) out of range") }
             let bytes = try reader.readBytes()
             try reader.expectEnd()
-            return .fileChunk(RoomID(unchecked: key), file: file, index: UInt32(index), bytes: bytes)
+            return (.fileChunk(RoomID(unchecked: key), file: file, index: UInt32(index), bytes: bytes), [])
         }
         if rawKind == Self.outboxDeliveredKind {
             let count = try reader.readVarint()
@@ -88,13 +94,13 @@ enum EntityEnvelope: Equatable {
             var keys: [[UInt8]] = []
             for _ in 0..<count { keys.append(try reader.readBytes()) }
             try reader.expectEnd()
-            return .outboxDelivered(keys)
+            return (.outboxDelivered(keys), [])
         }
         if rawKind == Self.uploadDiscardedKind {
             guard RoomID.isValid(key) else { throw DecodingError("invalid room id \(key)") }
             let file = try reader.readString()
             try reader.expectEnd()
-            return .uploadDiscarded(RoomID(unchecked: key), file: file)
+            return (.uploadDiscarded(RoomID(unchecked: key), file: file), [])
         }
         let firstEventSeq = try reader.readVarint()
         let count = try reader.readVarint()
@@ -103,25 +109,32 @@ enum EntityEnvelope: Equatable {
         case .room:
             guard RoomID.isValid(key) else { throw DecodingError("invalid room id \(key)") }
             var events: [RoomEvent] = []
-            for _ in 0..<count { events.append(try RoomEvent.decode(from: &reader)) }
+            var ranges: [Range<Int>] = []
+            events.reserveCapacity(Int(count))
+            ranges.reserveCapacity(Int(count))
+            for _ in 0..<count {
+                let start = reader.offset
+                events.append(try RoomEvent.decode(from: &reader))
+                ranges.append(start..<reader.offset)
+            }
             let noticeCount = try reader.readVarint()
             guard noticeCount <= UInt64(bytes.count) else { throw DecodingError("notice count \(noticeCount) exceeds entry size") }
             var notices: [NoticeBatch] = []
             for _ in 0..<noticeCount { notices.append(try NoticeBatch.decode(from: &reader)) }
             try reader.expectEnd()
-            return .room(RoomID(unchecked: key), firstEventSeq: firstEventSeq, events, notices: notices)
+            return (.room(RoomID(unchecked: key), firstEventSeq: firstEventSeq, events, notices: notices), ranges)
         case .staff:
             guard StaffID.isValid(key) else { throw DecodingError("invalid staff id \(key)") }
             var events: [StaffEvent] = []
             for _ in 0..<count { events.append(try StaffEvent.decode(from: &reader)) }
             try reader.expectEnd()
-            return .staff(StaffID(unchecked: key), events)
+            return (.staff(StaffID(unchecked: key), events), [])
         case .channel:
             guard ChannelID.isValid(key) else { throw DecodingError("invalid channel id \(key)") }
             var events: [ChannelEvent] = []
             for _ in 0..<count { events.append(try ChannelEvent.decode(from: &reader)) }
             try reader.expectEnd()
-            return .channel(ChannelID(unchecked: key), events)
+            return (.channel(ChannelID(unchecked: key), events), [])
         case let other:
             throw DecodingError("no events are defined for entity kind \(other.map(String.init(describing:)) ?? "\(rawKind)")")
         }

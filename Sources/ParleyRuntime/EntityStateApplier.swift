@@ -7,9 +7,11 @@ public struct EntityStateApplier: PartitionStateMachine {
     public init() {}
 
     public func apply(_ entry: LogEntry, to writes: inout StateWrites) throws {
-        switch try EntityEnvelope.decode(entry.payload) {
+        let (envelope, eventRanges) = try EntityEnvelope.decodeLocatingEvents(entry.payload)
+        switch envelope {
         case let .room(id, firstEventSeq, events, notices):
-            RoomStore.addWrites(for: events, firstEventSeq: firstEventSeq, of: id, in: entry.partition, to: &writes)
+            let encoded = eventRanges.map { entry.payload[$0] }
+            RoomStore.addWrites(for: events, encoded: encoded, firstEventSeq: firstEventSeq, of: id, in: entry.partition, to: &writes)
             for (ordinal, batch) in notices.enumerated() {
                 var writer = BinaryWriter()
                 batch.encode(into: &writer)

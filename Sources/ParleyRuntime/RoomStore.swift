@@ -60,46 +60,74 @@ struct RoomStore: Sendable {
         StateKeys.entityPrefix(partition, .room(room)) + [record.rawValue] + suffix
     }
 
-    static func addWrites(for events: [RoomEvent], firstEventSeq: UInt64, of room: RoomID, in partition: PartitionID, to writes: inout StateWrites) {
-        func memberKey(_ record: Record, _ staff: StaffID) -> [UInt8] { key(partition, room, record, Array(staff.rawValue.utf8)) }
+    /// The writes that apply `events` (numbered from `firstEventSeq`). `encoded`: each event's
+    /// encoding as the log entry carries it, stored as it is in the journal (and, for a message,
+    /// its part after the event's tag byte: the message's own encoding); nil, or a count that
+    /// does not match, encodes them here.
+    static func addWrites(
+        for events: [RoomEvent], encoded: [ArraySlice<UInt8>]? = nil, firstEventSeq: UInt64, of room: RoomID, in partition: PartitionID,
+        to writes: inout StateWrites
+    ) {
+        let prefix = StateKeys.entityPrefix(partition, .room(room))
+        func key(_ record: Record, _ suffix: [UInt8] = []) -> [UInt8] {
+            var key = prefix
+            key.reserveCapacity(prefix.count + 1 + suffix.count)
+            key.append(record.rawValue)
+            key.append(contentsOf: suffix)
+            return key
+        }
+        func memberKey(_ record: Record, _ staff: StaffID) -> [UInt8] { key(record, Array(staff.rawValue.utf8)) }
         func join(_ staff: StaffID, at: Timestamp, readSeq: UInt64) {
             writes.put(memberKey(.member, staff), StateKeys.bigEndian(UInt64(bitPattern: at.milliseconds)))
             writes.put(memberKey(.readPointer, staff), StateKeys.bigEndian(readSeq))
         }
-        func putMessage(_ message: Message) {
+        let encoded = encoded.flatMap { $0.count == events.count ? $0 : nil }
+        /// `encoded`: the message's encoding, when at hand.
+        func putMessage(_ message: Message, encoded: ArraySlice<UInt8>?) {
+            let messageKey = key(.message, StateKeys.bigEndian(message.seq))
+            if let encoded {
+                writes.put(messageKey, encoded)
+                return
+            }
             var writer = BinaryWriter(capacity: message.text.utf8.count + 64)
             message.encode(into: &writer)
-            writes.put(key(partition, room, .message, StateKeys.bigEndian(message.seq)), writer.bytes)
+            writes.put(messageKey, writer.bytes)
         }
         for (offset, event) in events.enumerated() {
             let eventSeq = firstEventSeq + UInt64(offset)
-            var journal = BinaryWriter()
-            event.encode(into: &journal)
-            writes.put(key(partition, room, .journal, StateKeys.bigEndian(eventSeq)), journal.bytes)
+            // A message event's encoding is its tag byte, then the message's (but a recall's,
+            // which carries the removed file after it).
+            let messageBytes = encoded?[offset].dropFirst()
+            let journalKey = key(.journal, StateKeys.bigEndian(eventSeq))
+            if let encoded {
+                writes.put(journalKey, encoded[offset])
+            } else {
+                var journal = BinaryWriter()
+                event.encode(into: &journal)
+                writes.put(journalKey, journal.bytes)
+            }
             if eventSeq % journalPruneInterval == 0, eventSeq > journalRetention {
-                writes.deleteRange(
-                    from: key(partition, room, .journal),
-                    to: key(partition, room, .journal, StateKeys.bigEndian(eventSeq - journalRetention)))
+                writes.deleteRange(from: key(.journal), to: key(.journal, StateKeys.bigEndian(eventSeq - journalRetention)))
             }
             switch event {
             case let .created(profile, initial):
                 var writer = BinaryWriter()
                 profile.encode(into: &writer)
-                writes.put(key(partition, room, .profile), writer.bytes)
+                writes.put(key(.profile), writer.bytes)
                 for staff in initial { join(staff, at: profile.createdAt, readSeq: 0) }
             case let .messagePosted(message):
-                putMessage(message)
+                putMessage(message, encoded: messageBytes)
                 if let file = message.attachment {
-                    writes.put(key(partition, room, .fileIndex, Array(file.id.utf8)), StateKeys.bigEndian(message.seq))
+                    writes.put(key(.fileIndex, Array(file.id.utf8)), StateKeys.bigEndian(message.seq))
                     writes.delete(pendingUploadKey(partition, room, file: file.id))
                 }
                 if let idempotencyKey = message.idempotencyKey {
-                    writes.put(key(partition, room, .idempotency, Array(idempotencyKey.utf8)), StateKeys.bigEndian(message.seq))
+                    writes.put(key(.idempotency, Array(idempotencyKey.utf8)), StateKeys.bigEndian(message.seq))
                 }
             case let .messageEdited(message), let .messagePreviewed(message):
-                putMessage(message)
+                putMessage(message, encoded: messageBytes)
             case let .messageRecalled(message, removedFile):
-                putMessage(message)
+                putMessage(message, encoded: nil)
                 if let file = removedFile { addDiscardWrites(of: file, in: room, partition: partition, to: &writes) }
             case let .readPointerMoved(staff, seq):
                 writes.put(memberKey(.readPointer, staff), StateKeys.bigEndian(seq))
@@ -112,11 +140,11 @@ struct RoomStore: Sendable {
             case .profileUpdated(let profile):
                 var writer = BinaryWriter()
                 profile.encode(into: &writer)
-                writes.put(key(partition, room, .profile), writer.bytes)
+                writes.put(key(.profile), writer.bytes)
             case let .informationUpdated(information):
                 var writer = BinaryWriter()
                 information.encode(into: &writer)
-                writes.put(key(partition, room, .information), writer.bytes)
+                writes.put(key(.information), writer.bytes)
             }
         }
     }

@@ -28,6 +28,11 @@ public struct WriteBatch: Sendable {
         append(.put, family, key, value)
     }
 
+    /// Puts `value` as it lies in a larger buffer (copied into the batch, as every value is).
+    public mutating func put(_ key: [UInt8], _ value: ArraySlice<UInt8>, in family: ColumnFamily) {
+        append(.put, family, key, value)
+    }
+
     public mutating func delete(_ key: [UInt8], in family: ColumnFamily) {
         append(.delete, family, key, [])
     }
@@ -51,6 +56,10 @@ public struct WriteBatch: Sendable {
     }
 
     private mutating func append(_ tag: Tag, _ family: ColumnFamily, _ first: [UInt8], _ second: [UInt8]) {
+        append(tag, family, first, second[...])
+    }
+
+    private mutating func append(_ tag: Tag, _ family: ColumnFamily, _ first: [UInt8], _ second: ArraySlice<UInt8>) {
         buffer.append(tag.rawValue)
         appendUInt32(UInt32(family.index))
         appendUInt32(UInt32(first.count))

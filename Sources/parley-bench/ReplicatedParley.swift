@@ -20,9 +20,13 @@ struct ParleySystem: ReplicatedSystem {
     var loadHeaders: [String] { ["authorization: Bearer \(sender)", "content-type: application/json"] }
     var loadBody: String { #"{"text":"a message of ordinary length from the benchmark's load"}"# }
     func loadURLs(node: Int) -> [String] { rooms.map { loadBases[node] + "/v1/rooms/\($0)/messages" } }
-    /// Entity calls, those forwarded to another node, fsync'd Raft writes and applied entries.
+    /// Entity calls, those forwarded to another node, fsync'd Raft writes, applied entries, and
+    /// the peer frames sent with the batches (HTTP/2 DATA frames) they went in.
     var counterNames: [String] {
-        ["parley_entity_calls_total", "parley_forwarded_calls_total", "parley_log_commits_total", "parley_log_appends_total"]
+        [
+            "parley_entity_calls_total", "parley_forwarded_calls_total", "parley_log_commits_total", "parley_log_appends_total",
+            "parley_peer_frames_sent_total", "parley_peer_batches_sent_total",
+        ]
     }
     func metricsURL(node: Int) -> String { httpURLs[node] + "/metrics" }
 

@@ -1,0 +1,49 @@
+import ParleyDomain
+import Testing
+
+@testable import ParleyCluster
+@testable import ParleyRuntime
+@testable import ParleyStorage
+
+/// Applying a room's log entry stores each event (in the journal) and each message version (in
+/// its record) as the entry carries them, without encoding them again: the writes must be the
+/// very ones encoding the decoded events would make, for every kind of event.
+@Suite("Applying room entries")
+struct EntityStateApplierTests {
+    @Test func theWritesOfAnEntryAreThoseOfItsEventsEncodedAgain() throws {
+        let bo = StaffID(unchecked: "bo")
+        let room = RoomID(unchecked: "r_apply")
+        let profile = RoomProfile(
+            kind: .space, name: "Team", description: "d", visibility: .public, createdBy: bo, createdAt: Timestamp(milliseconds: 1_700_000_000_123))
+        let posted = Message(seq: 1, author: bo, text: "hi 👋", postedAt: Timestamp(milliseconds: 5), idempotencyKey: "k")
+        var edited = posted
+        edited.text = "hello"
+        edited.editedAt = Timestamp(milliseconds: 9)
+        var recalled = edited
+        recalled.text = ""
+        let events: [RoomEvent] = [
+            .created(profile, members: [bo]), .messagePosted(posted), .messageEdited(edited), .messagePreviewed(edited),
+            .readPointerMoved(bo, seq: 1), .messageRecalled(recalled, removedFile: "f_1"),
+            .messagePosted(Message(seq: 2, author: bo, text: "", postedAt: Timestamp(milliseconds: -1), idempotencyKey: nil)),
+        ]
+        let partition = PartitionID(3)
+        let family = ColumnFamily(name: "state", index: 1)
+        let payload = EntityEnvelope.room(room, firstEventSeq: 40, events).encoded()
+
+        var applied = StateWrites(family: family)
+        try EntityStateApplier().apply(LogEntry(partition: partition, index: 7, generation: 1, payload: payload), to: &applied)
+        var encodedAgain = StateWrites(family: family)
+        RoomStore.addWrites(for: events, firstEventSeq: 40, of: room, in: partition, to: &encodedAgain)
+
+        #expect(applied.batch.count == encodedAgain.batch.count)
+        #expect(applied.batch.buffer == encodedAgain.batch.buffer)
+        // And the message record reads back as the message.
+        var messages: [Message] = []
+        applied.batch.forEachOperation { tag, _, key, value in
+            guard tag == .put, Array(key) == RoomStore.key(partition, room, .message, StateKeys.bigEndian(1)) else { return }
+            var reader = BinaryReader(Array(value))
+            if let message = try? Message.decode(from: &reader) { messages.append(message) }
+        }
+        #expect(messages == [posted, edited, edited, recalled])
+    }
+}
