@@ -42,6 +42,7 @@ extension ReplicatedPartitionLog {
                 group.node.step(message)
                 candidates.add(group)
             }
+            if !inputs.flushedForCompaction.isEmpty { compact(inputs.flushedForCompaction, groups) }
             for (partition, follower, sent) in inputs.snapshotReports {
                 guard let group = groups[partition] else { continue }
                 group.node.reportSnapshot(to: follower, succeeded: sent)

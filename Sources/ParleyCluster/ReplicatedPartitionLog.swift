@@ -65,9 +65,13 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
         var snapshotReports: [(PartitionID, UInt64, Bool)] = []
         /// Reads waiting to be confirmed by ReadIndex.
         var reads: [(PartitionID, AppendTicket)] = []
+        /// A state flush for compaction finished: each partition's log may be cut at its index.
+        var flushedForCompaction: [PartitionID: UInt64] = [:]
         var closed = false
 
-        var hasWork: Bool { !proposals.isEmpty || !messages.isEmpty || !snapshotReports.isEmpty || !reads.isEmpty }
+        var hasWork: Bool {
+            !proposals.isEmpty || !messages.isEmpty || !snapshotReports.isEmpty || !reads.isEmpty || !flushedForCompaction.isEmpty
+        }
 
         /// Fails every proposal and read waiting here (the log is stopping).
         func failWaiting(_ error: ClusterError) {
@@ -103,6 +107,7 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
     let leaderships: Mutex<[Leadership]>
     let routeWatches = RouteWatches()
     let snapshotTransfers: SnapshotTransferQueue
+    let compactionFlushes = CompactionFlushes()
     let snapshotAssembler: SnapshotAssembler
     /// The groups as recovered; the driver takes them when it starts and owns them after.
     let recoveredGroups: Mutex<[PartitionID: RaftGroup]?>
@@ -297,6 +302,7 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
             await withGracefulShutdownHandler {
                 await withDiscardingTaskGroup { group in
                     group.addTask { await self.snapshotStreamingLoop() }
+                    group.addTask { await self.compactionFlushLoop() }
                     await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
                         let thread = Thread {
                             self.driveUntilClosed()
@@ -306,6 +312,7 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
                         thread.start()
                     }
                     snapshotTransfers.close()
+                    compactionFlushes.close()
                 }
             } onGracefulShutdown: {
                 self.close()
