@@ -74,7 +74,8 @@ final class RaftGroup {
         }
         let leadsElsewhere = node.role == .leader && preferred != node.id && preferred != 0
         let caughtUp = leadsElsewhere && inspect { $0.replication(of: preferred)?.match == $0.lastIndex }
-        if rebalancing.tick(leadsElsewhere: leadsElsewhere, preferredCaughtUp: caughtUp, electionTicks: electionTicks) {
+        let preferredLeads = preferred != 0 && inspect { $0.leader } == preferred
+        if rebalancing.tick(leadsElsewhere: leadsElsewhere, preferredCaughtUp: caughtUp, preferredLeads: preferredLeads, electionTicks: electionTicks) {
             try? node.transferLeadership(to: preferred)
         }
         return expired

@@ -3,9 +3,10 @@ import Testing
 @testable import ParleyCluster
 
 /// The pace at which a leader that is not its partition's preferred leader hands leadership
-/// back: after two election timeouts once the preferred replica is caught up, then, while the
-/// hand-offs do not land, twice as long each time (up to 32 election timeouts), and from the
-/// start again once this node stops leading.
+/// back: two election timeouts after it began leading, once the preferred replica is caught
+/// up; then, while hand-offs do not land (this node leads again without the preferred replica
+/// having led), twice as long each time, up to 32 election timeouts; from the start again once
+/// the preferred replica is seen leading.
 @Suite("Leadership rebalancing")
 struct LeadershipRebalancingTests {
     static let electionTicks = 10
@@ -20,10 +21,16 @@ struct LeadershipRebalancingTests {
         return nil
     }
 
+    /// One tick as a follower, knowing `preferredLeads`.
+    static func follow(_ rebalancing: inout LeadershipRebalancing, preferredLeads: Bool) {
+        let attempted = rebalancing.tick(leadsElsewhere: false, preferredCaughtUp: false, preferredLeads: preferredLeads, electionTicks: electionTicks)
+        #expect(!attempted)
+    }
+
     @Test func theFirstHandOffWaitsTwoElectionTimeoutsAndACaughtUpReplica() {
         var rebalancing = LeadershipRebalancing()
         #expect(Self.ticksUntilAttempt(&rebalancing, caughtUp: false, limit: 100) == nil)
-        // Caught up now, and two election timeouts have passed since it started counting.
+        // Caught up now, and two election timeouts have passed since it began leading.
         #expect(Self.ticksUntilAttempt(&rebalancing) == 1)
         var fresh = LeadershipRebalancing()
         #expect(Self.ticksUntilAttempt(&fresh) == 2 * Self.electionTicks)
@@ -39,15 +46,23 @@ struct LeadershipRebalancingTests {
         #expect(gaps == [2, 4, 8, 16, 32, 32, 32])
     }
 
-    @Test func aNodeThatStopsLeadingStartsOver() {
+    @Test func aHandOffWhoseTargetLosesItsElectionStillBacksOff() {
+        var rebalancing = LeadershipRebalancing()
+        #expect(Self.ticksUntilAttempt(&rebalancing) == 2 * Self.electionTicks)
+        // This node stepped down for the target, which did not win; this node leads again.
+        for _ in 0..<5 { Self.follow(&rebalancing, preferredLeads: false) }
+        #expect(rebalancing.wait == 4)
+        #expect(Self.ticksUntilAttempt(&rebalancing) == 4 * Self.electionTicks)
+    }
+
+    @Test func theWaitStartsOverOnceThePreferredReplicaLeads() {
         var rebalancing = LeadershipRebalancing()
         for _ in 0..<3 { _ = Self.ticksUntilAttempt(&rebalancing) }
         #expect(rebalancing.wait == 16)
-        // The hand-off landed: this node follows for a tick, then leads elsewhere again.
-        let attempted = rebalancing.tick(leadsElsewhere: false, preferredCaughtUp: false, electionTicks: Self.electionTicks)
-        #expect(!attempted)
+        Self.follow(&rebalancing, preferredLeads: true)  // the hand-off landed
         #expect(rebalancing.wait == LeadershipRebalancing.firstWait)
-        #expect(Self.ticksUntilAttempt(&rebalancing) == 2 * Self.electionTicks - 1)
+        // Leading again later (the preferred replica went away): two election timeouts from then.
+        #expect(Self.ticksUntilAttempt(&rebalancing) == 2 * Self.electionTicks)
     }
 
     @Test func thePreferredLeaderItselfNeverHandsOff() {
