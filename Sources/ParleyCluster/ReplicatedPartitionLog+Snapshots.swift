@@ -45,6 +45,8 @@ extension ReplicatedPartitionLog {
             toDriver { $0.flushedForCompaction.merge(flushed) { max($0, $1) } }
             compactionFlushes.ended()
         }
+        // Ended early (the task was cancelled): nothing more is asked of a loop that is gone.
+        compactionFlushes.close()
     }
 
     /// Cuts each partition's log at its point in `points`, now that the state as applied up to

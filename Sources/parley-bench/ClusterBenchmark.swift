@@ -72,9 +72,9 @@ struct ClusterBenchmark: Sendable {
                 group.addTask { (session.room, try await session.run { ready.value.add(1, ordering: .relaxed) }) }
             }
             try await waitUntil("every member subscribed", limit: .seconds(120)) { ready.value.load(ordering: .relaxed) == sessions.count }
-            let countersBefore = await counters()
+            let countersBefore = try await counters()
             let ((sends, probes), cpu) = try await NodesCPU.measure(pids: nodePIDs) { try await measureSends(rooms: roomIDs, sender: sender, work: work) }
-            let countersAfter = await counters()
+            let countersAfter = try await counters()
             let delta = { (name: String) in Int((countersAfter[name] ?? 0) - (countersBefore[name] ?? 0)) }
             let total = Double(sends.succeeded + sends.failed)
             note("bench: nodes' CPU \(cpu.seconds.map(rounded)) s for the load: \(rounded(cpu.microseconds(per: total))) µs per send (warm-up included)")
@@ -176,8 +176,8 @@ struct ClusterBenchmark: Sendable {
     ]
 
     /// The nodes' counters of `counterNames`, summed over the nodes.
-    private func counters() async -> [String: Double] {
-        await summedCounters(Self.counterNames, metricsURLs: httpURLs.map { $0 + "/metrics" }, client: .shared)
+    private func counters() async throws -> [String: Double] {
+        try await summedCounters(Self.counterNames, metricsURLs: httpURLs.map { $0 + "/metrics" }, client: .shared)
     }
 
     private func createStaff(_ id: String) async throws -> String {

@@ -3,14 +3,14 @@ import Foundation
 import NIOCore
 
 /// Counters `names` read from every node's `/metrics` (Prometheus text) and summed over the
-/// nodes, unlabelled and labelled series alike; a node that does not answer within 10 s counts
-/// nothing.
-func summedCounters(_ names: [String], metricsURLs: [String], client: HTTPClient) async -> [String: Double] {
+/// nodes, unlabelled and labelled series alike; throws when a node does not answer within
+/// 10 s (a sum missing a node would skew every difference taken from it).
+func summedCounters(_ names: [String], metricsURLs: [String], client: HTTPClient) async throws -> [String: Double] {
     var sums: [String: Double] = [:]
     for url in metricsURLs {
-        guard let response = try? await client.execute(HTTPClientRequest(url: url), timeout: .seconds(10)),
-            let body = try? await response.body.collect(upTo: 32 << 20)
-        else { continue }
+        let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+        guard response.status == .ok else { throw BenchError("GET \(url): \(response.status.code)") }
+        let body = try await response.body.collect(upTo: 32 << 20)
         for line in String(buffer: body).split(separator: "\n") where !line.hasPrefix("#") {
             let fields = line.split(separator: " ")
             guard fields.count >= 2, let value = Double(fields[1]) else { continue }

@@ -106,11 +106,12 @@ struct ReplicatedBenchmark<System: ReplicatedSystem>: Sendable {
         let transport = http1 ? "HTTP/1.1" : "h2c"
         note("\(name): \(system.nodeCount) nodes, \(settings.clients) h2load clients over \(transport), \(settings.warmUpSeconds) s warm-up + \(settings.seconds) s")
 
-        let countersBefore = await counters(client: client)
+        // Counters are details: a node that does not answer leaves them out, not the run.
+        let countersBefore = try? await counters(client: client)
         let (load, cpu) = try await NodesCPU.measure(pids: nodePIDs) {
             try await spreadLoad(over: Array(0..<system.nodeCount), settings: settings, work: work)
         }
-        let countersAfter = await counters(client: client)
+        let countersAfter = try? await counters(client: client)
         guard load.succeeded > 0 else { throw BenchError("no write succeeded under load (h2load: \(load.failed) failed)") }
         let writes = load.run.requestsPerSecond * Double(max(load.succeeded - load.non2xx, 0)) / Double(max(load.succeeded, 1))
         note("\(name): writes per node \(load.perNode.map { $0.rounded() }) req/s; in all \(writes.rounded()) writes/s, p99 \(rounded(load.run.p99Milliseconds)) ms, \(load.succeeded) succeeded, \(load.failed) failed, \(load.non2xx) non-2xx")
@@ -121,10 +122,14 @@ struct ReplicatedBenchmark<System: ReplicatedSystem>: Sendable {
         if let machine = cpu.machine {
             note("\(name): machine busy \(rounded(machine.busy)) % during the load (all cores): the nodes \(rounded(machine.nodes)) %, everything else (h2load, this tool, anyone else's work) \(rounded(machine.busy - machine.nodes)) %; stolen by other guests \(rounded(machine.stolen)) %")
         }
-        let perWrite = system.counterNames.map { counter in
-            "\(counter) \(rounded(((countersAfter[counter] ?? 0) - (countersBefore[counter] ?? 0)) / written))"
+        if let countersBefore, let countersAfter {
+            let perWrite = system.counterNames.map { counter in
+                "\(counter) \(rounded(((countersAfter[counter] ?? 0) - (countersBefore[counter] ?? 0)) / written))"
+            }
+            note("\(name): per write, summed over the nodes (warm-up included): \(perWrite.joined(separator: ", "))")
+        } else {
+            note("\(name): a node's /metrics did not answer: no counters per write")
         }
-        note("\(name): per write, summed over the nodes (warm-up included): \(perWrite.joined(separator: ", "))")
         if load.failed > 0 || load.non2xx > 0 { note("\(name): WARNING: writes failed under load (reported, not retried)") }
 
         let failover = try await measureFailover(client: client, work: work)
@@ -182,8 +187,8 @@ struct ReplicatedBenchmark<System: ReplicatedSystem>: Sendable {
     }
 
     /// `counterNames` summed over the nodes.
-    private func counters(client: HTTPClient) async -> [String: Double] {
-        await summedCounters(system.counterNames, metricsURLs: (0..<system.nodeCount).map { system.metricsURL(node: $0) }, client: client)
+    private func counters(client: HTTPClient) async throws -> [String: Double] {
+        try await summedCounters(system.counterNames, metricsURLs: (0..<system.nodeCount).map { system.metricsURL(node: $0) }, client: client)
     }
 
     /// A write every 20 ms from `killed` (each bounded by 3 s), through the survivors in

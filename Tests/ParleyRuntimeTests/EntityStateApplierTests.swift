@@ -21,10 +21,20 @@ struct EntityStateApplierTests {
         edited.editedAt = Timestamp(milliseconds: 9)
         var recalled = edited
         recalled.text = ""
+        let al = StaffID(unchecked: "al")
+        var reply = Message(seq: 2, author: al, text: "@bo @all yes", postedAt: Timestamp(milliseconds: 11), idempotencyKey: nil)
+        reply.mentions = [bo]
+        reply.mentionsAll = true
+        let information = RoomInformation(
+            visitor: [RoomInformation.Field(name: "plan", value: "gold")], contact: ContactInfo(firstName: "Ann", email: "ann@example.com"))
+        var renamed = profile
+        renamed.name = "Team 2"
         let events: [RoomEvent] = [
             .created(profile, members: [bo]), .messagePosted(posted), .messageEdited(edited), .messagePreviewed(edited),
             .readPointerMoved(bo, seq: 1), .messageRecalled(recalled, removedFile: "f_1"),
-            .messagePosted(Message(seq: 2, author: bo, text: "", postedAt: Timestamp(milliseconds: -1), idempotencyKey: nil)),
+            .membersAdded([al], by: bo, joinedAt: Timestamp(milliseconds: 10), readSeq: 1), .messagePosted(reply),
+            .muteChanged(al, .mentionsOnly), .profileUpdated(renamed), .informationUpdated(information), .memberRemoved(al, by: bo),
+            .messagePosted(Message(seq: 3, author: bo, text: "", postedAt: Timestamp(milliseconds: -1), idempotencyKey: nil)),
         ]
         let partition = PartitionID(3)
         let family = ColumnFamily(name: "state", index: 1)
