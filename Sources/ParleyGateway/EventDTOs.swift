@@ -80,15 +80,14 @@ struct JournalResponse: Encodable {
 
 /// `POST /v1/staff`.
 struct CreateStaffRequest: RequestBody {
-    static let fieldNames = ["id", "display_name", "role"]
-
     var id: String?
     var displayName: String
     var role: String?
 
-    enum CodingKeys: String, CodingKey {
-        case id, role
-        case displayName = "display_name"
+    init(_ fields: JSONFields) throws(GatewayError) {
+        id = try fields.optionalString("id")
+        displayName = try fields.string("display_name")
+        role = try fields.optionalString("role")
     }
 }
 

@@ -4,33 +4,30 @@ import ParleyRuntime
 
 /// `POST /v1/channels`.
 struct CreateChannelRequest: RequestBody {
-    static let fieldNames = ["name", "kind", "web_link", "phone_number"]
-
     var name: String
     var kind: String
     var webLink: String?
     var phoneNumber: String?
 
-    enum CodingKeys: String, CodingKey {
-        case name, kind
-        case webLink = "web_link"
-        case phoneNumber = "phone_number"
+    init(_ fields: JSONFields) throws(GatewayError) {
+        name = try fields.string("name")
+        kind = try fields.string("kind")
+        webLink = try fields.optionalString("web_link")
+        phoneNumber = try fields.optionalString("phone_number")
     }
 }
 
 /// `PATCH /v1/channels/{channelID}`: absent fields stay; an empty web link or phone number
 /// removes it.
 struct UpdateChannelRequest: RequestBody {
-    static let fieldNames = ["name", "web_link", "phone_number"]
-
     var name: String?
     var webLink: String?
     var phoneNumber: String?
 
-    enum CodingKeys: String, CodingKey {
-        case name
-        case webLink = "web_link"
-        case phoneNumber = "phone_number"
+    init(_ fields: JSONFields) throws(GatewayError) {
+        name = try fields.optionalString("name")
+        webLink = try fields.optionalString("web_link")
+        phoneNumber = try fields.optionalString("phone_number")
     }
 }
 

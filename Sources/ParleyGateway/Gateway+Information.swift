@@ -74,19 +74,21 @@ struct InformationResponse: Encodable {
 
 /// `PUT /v1/rooms/{roomID}/information/visitor/{field}`.
 struct VisitorFieldRequest: RequestBody {
-    static let fieldNames = ["value"]
     var value: String
+
+    init(_ fields: JSONFields) throws(GatewayError) { value = try fields.string("value") }
 }
 
 /// `PUT /v1/rooms/{roomID}/information/contact`.
 struct ContactRequest: RequestBody {
-    static let fieldNames = ["first_name", "last_name", "phone", "email", "timezone"]
     var firstName, lastName, phone, email, timezone: String?
 
-    enum CodingKeys: String, CodingKey {
-        case phone, email, timezone
-        case firstName = "first_name"
-        case lastName = "last_name"
+    init(_ fields: JSONFields) throws(GatewayError) {
+        firstName = try fields.optionalString("first_name")
+        lastName = try fields.optionalString("last_name")
+        phone = try fields.optionalString("phone")
+        email = try fields.optionalString("email")
+        timezone = try fields.optionalString("timezone")
     }
 }
 

@@ -4,26 +4,28 @@ import ParleyRuntime
 
 /// `PUT /v1/me/shortcuts/{code}`.
 struct ShortcutRequest: RequestBody {
-    static let fieldNames = ["kind", "title", "value"]
-
     var kind: String
     var title: String?
     var value: String
+
+    init(_ fields: JSONFields) throws(GatewayError) {
+        kind = try fields.string("kind")
+        title = try fields.optionalString("title")
+        value = try fields.string("value")
+    }
 }
 
 /// `POST /v1/rooms/{roomID}/quick-links`.
 /// `channel_id` picks a channel's quick link; without it the code is one of the sender's own.
 struct QuickLinkRequest: RequestBody {
-    static let fieldNames = ["code", "channel_id", "idempotency_key"]
-
     var code: String
     var channelID: String?
     var idempotencyKey: String?
 
-    enum CodingKeys: String, CodingKey {
-        case code
-        case channelID = "channel_id"
-        case idempotencyKey = "idempotency_key"
+    init(_ fields: JSONFields) throws(GatewayError) {
+        code = try fields.string("code")
+        channelID = try fields.optionalString("channel_id")
+        idempotencyKey = try fields.optionalString("idempotency_key")
     }
 }
 

@@ -3,81 +3,87 @@ import ParleyDomain
 
 /// `POST /v1/rooms`.
 struct CreateRoomRequest: RequestBody {
-    static let fieldNames = ["kind", "name", "description", "visibility", "members"]
-
     var kind: String?
     /// Required for spaces and conferences; direct rooms have none.
     var name: String?
     var description: String?
     var visibility: String?
     var members: [String]?
+
+    init(_ fields: JSONFields) throws(GatewayError) {
+        kind = try fields.optionalString("kind")
+        name = try fields.optionalString("name")
+        description = try fields.optionalString("description")
+        visibility = try fields.optionalString("visibility")
+        members = try fields.optionalStrings("members")
+    }
 }
 
 /// `PATCH /v1/rooms/{roomID}`.
 struct UpdateRoomRequest: RequestBody {
-    static let fieldNames = ["name", "description", "visibility"]
-
     var name: String?
     var description: String?
     var visibility: String?
+
+    init(_ fields: JSONFields) throws(GatewayError) {
+        name = try fields.optionalString("name")
+        description = try fields.optionalString("description")
+        visibility = try fields.optionalString("visibility")
+    }
 }
 
 /// `POST /v1/rooms/{roomID}/messages`.
 struct PostMessageRequest: RequestBody {
-    static let fieldNames = ["text", "idempotency_key", "reply_to"]
-
     var text: String
     var idempotencyKey: String?
     var replyTo: UInt64?
 
-    enum CodingKeys: String, CodingKey {
-        case text
-        case idempotencyKey = "idempotency_key"
-        case replyTo = "reply_to"
+    init(_ fields: JSONFields) throws(GatewayError) {
+        text = try fields.string("text")
+        idempotencyKey = try fields.optionalString("idempotency_key")
+        replyTo = try fields.optionalUnsignedInteger("reply_to")
     }
 }
 
 /// `PATCH /v1/rooms/{roomID}/messages/{seq}`.
 struct EditMessageRequest: RequestBody {
-    static let fieldNames = ["text"]
-
     var text: String
+
+    init(_ fields: JSONFields) throws(GatewayError) { text = try fields.string("text") }
 }
 
 /// `POST /v1/rooms/{roomID}/messages/{seq}/forward`.
 struct ForwardMessageRequest: RequestBody {
-    static let fieldNames = ["to_room", "text", "idempotency_key"]
-
     var toRoom: String
     var text: String?
     var idempotencyKey: String?
 
-    enum CodingKeys: String, CodingKey {
-        case text
-        case toRoom = "to_room"
-        case idempotencyKey = "idempotency_key"
+    init(_ fields: JSONFields) throws(GatewayError) {
+        toRoom = try fields.string("to_room")
+        text = try fields.optionalString("text")
+        idempotencyKey = try fields.optionalString("idempotency_key")
     }
 }
 
 /// `POST /v1/rooms/{roomID}/read`.
 struct MarkReadRequest: RequestBody {
-    static let fieldNames = ["seq"]
-
     var seq: UInt64
+
+    init(_ fields: JSONFields) throws(GatewayError) { seq = try fields.unsignedInteger("seq") }
 }
 
 /// `PUT /v1/rooms/{roomID}/settings`.
 struct RoomSettingsRequest: RequestBody {
-    static let fieldNames = ["mute"]
-
     var mute: String
+
+    init(_ fields: JSONFields) throws(GatewayError) { mute = try fields.string("mute") }
 }
 
 /// `POST /v1/rooms/{roomID}/members`.
 struct AddMembersRequest: RequestBody {
-    static let fieldNames = ["members"]
-
     var members: [String]
+
+    init(_ fields: JSONFields) throws(GatewayError) { members = try fields.strings("members") }
 }
 
 struct RoomResponse: Encodable {

@@ -1,0 +1,57 @@
+/// The fields of a JSON request body (`JSONObjectReader`), taken by name with the gateway's
+/// errors: a required field that is absent is `missing field`; a field present with `null` is
+/// refused rather than read as absent (optional fields are absent or have a value, as the API's
+/// schema says); a value of another type is `has the wrong type`. Fields the body type does not
+/// take are ignored.
+struct JSONFields {
+    let values: [String: JSONObjectReader.Value]
+
+    func string(_ name: String) throws(GatewayError) -> String {
+        guard let value = try optionalString(name) else { throw GatewayError.invalidArgument("missing field \(name)") }
+        return value
+    }
+
+    func optionalString(_ name: String) throws(GatewayError) -> String? {
+        guard let value = try present(name) else { return nil }
+        guard case let .string(string) = value else { throw Self.wrongType(name) }
+        return string
+    }
+
+    func unsignedInteger(_ name: String) throws(GatewayError) -> UInt64 {
+        guard let value = try optionalUnsignedInteger(name) else { throw GatewayError.invalidArgument("missing field \(name)") }
+        return value
+    }
+
+    /// A whole number from 0 to 2^64 - 1, written without fraction or exponent.
+    func optionalUnsignedInteger(_ name: String) throws(GatewayError) -> UInt64? {
+        guard let value = try present(name) else { return nil }
+        guard case let .integer(text) = value, let number = UInt64(text) else { throw Self.wrongType(name) }
+        return number
+    }
+
+    func strings(_ name: String) throws(GatewayError) -> [String] {
+        guard let value = try optionalStrings(name) else { throw GatewayError.invalidArgument("missing field \(name)") }
+        return value
+    }
+
+    func optionalStrings(_ name: String) throws(GatewayError) -> [String]? {
+        guard let value = try present(name) else { return nil }
+        guard case let .array(elements) = value else { throw Self.wrongType(name) }
+        var strings: [String] = []
+        strings.reserveCapacity(elements.count)
+        for element in elements {
+            guard case let .string(string) = element else { throw Self.wrongType(name) }
+            strings.append(string)
+        }
+        return strings
+    }
+
+    /// The field's value; nil when absent; `must not be null` when null.
+    private func present(_ name: String) throws(GatewayError) -> JSONObjectReader.Value? {
+        guard let value = values[name] else { return nil }
+        guard value != .null else { throw GatewayError.invalidArgument("field \(name) must not be null") }
+        return value
+    }
+
+    private static func wrongType(_ name: String) -> GatewayError { GatewayError.invalidArgument("field \(name) has the wrong type") }
+}
