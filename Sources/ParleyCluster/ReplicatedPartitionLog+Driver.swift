@@ -286,6 +286,10 @@ extension ReplicatedPartitionLog {
         _ readies: [(group: RaftGroup, ready: Ready)], settling settled: inout [(AppendTicket, AppendTicket.Outcome)]
     ) -> Bool {
         var writes = StateWrites(family: families.state)
+        // A room entry's events are stored twice (journal and message record) with their keys:
+        // room for that up front, rather than growing the batch one doubling at a time.
+        let payloadBytes = readies.reduce(0) { total, item in item.ready.committedEntries.reduce(total) { $0 + $1.data.count } }
+        writes.reserveCapacity(bytes: payloadBytes * 2 + 128 * readies.count)
         var count = 0
         for (group, ready) in readies where !ready.committedEntries.isEmpty {
             let partition = group.partition

@@ -43,9 +43,8 @@ public struct StaffAuthenticator: Sendable {
     func authenticate(_ request: Request, runtime: NodeRuntime) async throws -> Caller {
         let token: String
         if let header = request.headers[.authorization] {
-            let parts = header.split(separator: " ", maxSplits: 1)
-            guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw GatewayError.unauthenticated }
-            token = Self.trimmingBlanks(parts[1])
+            guard let bearer = Self.bearerToken(in: header) else { throw GatewayError.unauthenticated }
+            token = bearer
         } else if let query = request.uri.queryParameters.get("access_token") {
             token = query
         } else {
@@ -54,11 +53,12 @@ public struct StaffAuthenticator: Sendable {
         if Self.constantTimeEqual(Array(token.utf8), adminToken) {
             return Caller(staff: Self.adminStaff, role: .admin)
         }
-        let pieces = token.split(separator: ".", maxSplits: 1)
-        guard pieces.count == 2, let staff = StaffID(rawValue: String(pieces[0])), staff != Self.adminStaff else {
+        guard let dot = token.utf8.firstIndex(of: UInt8(ascii: ".")),
+            let staff = StaffID(rawValue: String(token[..<dot])), staff != Self.adminStaff
+        else {
             throw GatewayError.invalidToken
         }
-        let hash = Self.hash(pieces[1])
+        let hash = Self.hash(token[token.utf8.index(after: dot)...])
         if let known = credentials.credentials(of: staff), Self.constantTimeEqual(hash, known.tokenHash) {
             return Caller(staff: staff, role: known.role)
         }
@@ -69,6 +69,17 @@ public struct StaffAuthenticator: Sendable {
             credentials.store(staff, tokenHash: account.tokenHash, role: account.role)
         }
         return Caller(staff: staff, role: account.role)
+    }
+
+    /// The token of an `Authorization: Bearer <token>` value (the scheme in any case, blanks
+    /// around the token dropped); nil for another scheme or no token part.
+    static func bearerToken(in header: String) -> String? {
+        let bytes = header.utf8
+        guard let space = bytes.firstIndex(of: UInt8(ascii: " ")) else { return nil }
+        let scheme = bytes[..<space]
+        guard scheme.count == 6, zip(scheme, "bearer".utf8).allSatisfy({ $0 | 0x20 == $1 }) else { return nil }
+        let token = trimmingBlanks(Substring(header[bytes.index(after: space)...]))
+        return token.isEmpty ? nil : token
     }
 
     static func trimmingBlanks(_ text: Substring) -> String {

@@ -14,7 +14,7 @@ enum StateKeys {
     }
 
     static func bigEndian(_ value: UInt64) -> [UInt8] {
-        stride(from: 56, through: 0, by: -8).map { UInt8(truncatingIfNeeded: value >> UInt64($0)) }
+        withUnsafeBytes(of: value.bigEndian) { Array($0) }
     }
 
     static func readBigEndian(_ bytes: ArraySlice<UInt8>) -> UInt64? {
