@@ -22,11 +22,22 @@ struct JSONFields {
         return value
     }
 
-    /// A whole number from 0 to 2^64 - 1, written without fraction or exponent.
+    /// A whole number from 0 to 2^64 - 1; written with a fraction or an exponent (`3.0`,
+    /// `1e2`) it is taken when its value is exactly a whole number up to 2^53.
     func optionalUnsignedInteger(_ name: String) throws(GatewayError) -> UInt64? {
         guard let value = try present(name) else { return nil }
-        guard case let .integer(text) = value, let number = UInt64(text) else { throw Self.wrongType(name) }
-        return number
+        switch value {
+        case let .integer(text):
+            guard let number = UInt64(text) else { throw Self.wrongType(name) }
+            return number
+        case let .number(text):
+            guard let number = Double(text), number >= 0, number <= 9_007_199_254_740_992, number.rounded(.towardZero) == number else {
+                throw Self.wrongType(name)
+            }
+            return UInt64(number)
+        default:
+            throw Self.wrongType(name)
+        }
     }
 
     func strings(_ name: String) throws(GatewayError) -> [String] {

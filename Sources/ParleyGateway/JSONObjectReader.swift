@@ -1,6 +1,7 @@
-/// A strict reader of JSON request bodies (RFC 8259): the body must be one JSON object; its
-/// fields are kept by name (the last of a repeated name wins) for a `RequestBody` to take, and
-/// anything else in it is checked for validity and skipped. Every request body of the API is a
+/// A strict reader of JSON request bodies (RFC 8259, in UTF-8; a leading byte order mark is
+/// ignored): the body must be one JSON object; its fields are kept by name (a name given twice
+/// is refused) for a `RequestBody` to take, and anything else in it is checked for validity
+/// (every string valid UTF-8, no lone surrogate, at most `maximumDepth` levels) and skipped. Every request body of the API is a
 /// flat object of strings, unsigned integers and arrays of strings, so this reads them without
 /// Foundation's decoder (which cost more than the rest of a message post's gateway work).
 struct JSONObjectReader {
@@ -9,8 +10,8 @@ struct JSONObjectReader {
         case string(String)
         /// A number without fraction or exponent, as written (a sign included).
         case integer(Substring)
-        /// Any other number.
-        case number
+        /// A number with a fraction or an exponent, as written.
+        case number(Substring)
         case bool(Bool)
         case null
         case array([Value])
@@ -30,6 +31,8 @@ struct JSONObjectReader {
     /// JSON value, or is one but not an object.
     static func fields(of bytes: [UInt8]) throws(GatewayError) -> JSONFields {
         var reader = JSONObjectReader(bytes)
+        // RFC 8259 lets a parser ignore a UTF-8 byte order mark.
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { reader.position = 3 }
         reader.skipWhitespace()
         guard reader.peek() == UInt8(ascii: "{") else {
             // Say "not an object" only of a body that is valid JSON.
@@ -95,7 +98,10 @@ struct JSONObjectReader {
             skipWhitespace()
             try expect(UInt8(ascii: ":"))
             let value = try readValue(depth: depth)
-            if keeping { fields[name] = value }
+            if keeping {
+                // RFC 8259 leaves a repeated name's meaning open: refused rather than guessed.
+                guard fields.updateValue(value, forKey: name) == nil else { throw GatewayError.invalidJSON("the body repeats the field \(name)") }
+            }
             skipWhitespace()
             switch peek() {
             case UInt8(ascii: ","): position += 1
@@ -157,8 +163,8 @@ struct JSONObjectReader {
             skipDigits()
             integral = false
         }
-        guard integral else { return .number }
-        return .integer(Substring(decoding: bytes[start..<position], as: UTF8.self))
+        let text = Substring(decoding: bytes[start..<position], as: UTF8.self)
+        return integral ? .integer(text) : .number(text)
     }
 
     private mutating func skipDigits() {
@@ -225,7 +231,9 @@ struct JSONObjectReader {
             throw Self.invalid
         }
         guard let scalar = Unicode.Scalar(value) else { throw Self.invalid }
-        return Array(String(Character(scalar)).utf8)
+        var encoded: [UInt8] = []
+        UTF8.encode(scalar) { encoded.append($0) }
+        return encoded
     }
 
     private mutating func readHex4() throws(GatewayError) -> UInt16 {

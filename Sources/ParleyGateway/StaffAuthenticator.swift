@@ -53,7 +53,8 @@ public struct StaffAuthenticator: Sendable {
         if Self.constantTimeEqual(Array(token.utf8), adminToken) {
             return Caller(staff: Self.adminStaff, role: .admin)
         }
-        guard let dot = token.utf8.firstIndex(of: UInt8(ascii: ".")),
+        // The secret is hex, the staff id may hold dots: the last dot divides them.
+        guard let dot = token.utf8.lastIndex(of: UInt8(ascii: ".")),
             let staff = StaffID(rawValue: String(token[..<dot])), staff != Self.adminStaff
         else {
             throw GatewayError.invalidToken

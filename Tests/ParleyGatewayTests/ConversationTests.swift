@@ -11,6 +11,10 @@ struct ConversationTests {
         try await withNode(transport) { client in
             let bo = try await client.staffToken("bo", name: "Bo Li")
             #expect(bo.hasPrefix("bo."))
+            // A staff id may hold dots: its token still signs it in (the secret follows the last dot).
+            let dotted = try await client.staffToken("bo.smith")
+            #expect(try await client.call("/v1/staff/bo.smith", .get, token: dotted).status == .ok)
+            #expect(try await client.call("/v1/staff/bo.smith", .get, token: "." + dotted).json.errorCode == "invalid_token")
             let me = try await client.call("/v1/staff/bo", .get, token: bo)
             #expect(me.status == .ok && me.json["display_name"] as? String == "Bo Li" && me.json["token"] == nil)
             // Agents cannot create staff; a tampered or rotated token stops working.

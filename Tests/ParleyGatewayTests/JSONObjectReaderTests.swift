@@ -22,24 +22,29 @@ struct JSONObjectReaderTests {
     @Test func readsFieldsEscapesAndNumbers() throws {
         let body = try fields(
             #" { "text" : "a \"quoted\" \\ \/ \b\f\n\r\t line \u00e9 \ud83d\ude00 👋", "n": 18446744073709551615, "#
-                + #""list": ["a", "b"], "skip": {"deep": [1, -2.5e-3, true, false, null, {"x": []}]}, "text2": "", "dup": "1", "dup": "2"}"#)
+                + #""list": ["a", "b"], "skip": {"deep": [1, -2.5e-3, true, false, null, {"x": [], "x": 1}]}, "text2": "", "three": 3.0, "hundred": 1e2}"#)
         #expect(try body.string("text") == "a \"quoted\" \\ / \u{8}\u{c}\n\r\t line é 😀 👋")
         #expect(try body.unsignedInteger("n") == UInt64.max)
         #expect(try body.strings("list") == ["a", "b"])
         #expect(try body.string("text2") == "")
-        #expect(try body.string("dup") == "2")
+        #expect(try body.unsignedInteger("three") == 3)
+        #expect(try body.unsignedInteger("hundred") == 100)
+        // A byte order mark before the body is ignored.
+        #expect(try JSONObjectReader.fields(of: [0xEF, 0xBB, 0xBF] + Array(#"{"a":"b"}"#.utf8)).string("a") == "b")
         #expect(try body.optionalString("absent") == nil)
         #expect(try fields("{}").values.isEmpty)
     }
 
     @Test func fieldMistakesAreInvalidArguments() throws {
-        let body = try fields(#"{"s": 5, "n": -1, "f": 1.0, "e": 1e2, "big": 18446744073709551616, "null": null, "mixed": ["a", 1], "o": {}}"#)
+        let body = try fields(
+            #"{"s": 5, "n": -1, "f": 1.5, "e": 1e20, "nf": -1.0, "big": 18446744073709551616, "null": null, "mixed": ["a", 1], "o": {}}"#)
         let cases: [(() throws(GatewayError) -> Void, String)] = [
             ({ () throws(GatewayError) in _ = try body.string("missing") }, "missing field missing"),
             ({ () throws(GatewayError) in _ = try body.string("s") }, "field s has the wrong type"),
             ({ () throws(GatewayError) in _ = try body.unsignedInteger("n") }, "field n has the wrong type"),
             ({ () throws(GatewayError) in _ = try body.optionalUnsignedInteger("f") }, "field f has the wrong type"),
             ({ () throws(GatewayError) in _ = try body.optionalUnsignedInteger("e") }, "field e has the wrong type"),
+            ({ () throws(GatewayError) in _ = try body.optionalUnsignedInteger("nf") }, "field nf has the wrong type"),
             ({ () throws(GatewayError) in _ = try body.optionalUnsignedInteger("big") }, "field big has the wrong type"),
             ({ () throws(GatewayError) in _ = try body.optionalString("null") }, "field null must not be null"),
             ({ () throws(GatewayError) in _ = try body.strings("mixed") }, "field mixed has the wrong type"),
@@ -61,14 +66,17 @@ struct JSONObjectReaderTests {
             "", " ", "{", "}", #"{"a"}"#, #"{"a":}"#, #"{"a":1,}"#, #"{,"a":1}"#, #"{"a":1 "b":2}"#, "{'a':1}", #"{a:1}"#,
             #"{"a":01}"#, #"{"a":1.}"#, #"{"a":.5}"#, #"{"a":-}"#, #"{"a":1e}"#, #"{"a":+1}"#, #"{"a":tru}"#, #"{"a":nul}"#,
             #"{"a":"\x"}"#, #"{"a":"\u12"}"#, #"{"a":"\ud83d"}"#, #"{"a":"\ude00"}"#, #"{"a":"\ud83d\u0041"}"#, "{\"a\":\"tab\there\"}",
-            #"{"a":"unterminated}"#, #"{"a":[1,2}"#, #"{"a":[1,]}"#, #"{"a":1}}"#, #"{"a":1} x"#, #"{} {}"#, "\u{FEFF}{}",
+            #"{"a":"unterminated}"#, #"{"a":[1,2}"#, #"{"a":[1,]}"#, #"{"a":1}}"#, #"{"a":1} x"#, #"{} {}"#, "\u{FEFF}\u{FEFF}{}",
         ]
         for text in malformed {
             let error = failure(text)
             #expect(error?.code == "invalid_json", "\(text)")
         }
         // Invalid UTF-8 in a string, and nesting past the limit.
-        #expect(throws: GatewayError.self) { try JSONObjectReader.fields(of: [0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0xC3, 0x28, 0x22, 0x7D]) }
+        let invalidUTF8: [UInt8] = [0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0xC3, 0x28, 0x22, 0x7D]
+        #expect(throws: GatewayError.invalidJSON("the body is not valid JSON")) { try JSONObjectReader.fields(of: invalidUTF8) }
+        // A name given twice is refused, not guessed at.
+        #expect(failure(#"{"text":"a","text":"b"}"#)?.message == "the body repeats the field text")
         let deep = "{\"a\":" + String(repeating: "[", count: 40) + String(repeating: "]", count: 40) + "}"
         #expect(failure(deep)?.code == "invalid_json")
         let deepEnough = "{\"a\":" + String(repeating: "[", count: 30) + String(repeating: "]", count: 30) + "}"
@@ -91,7 +99,7 @@ struct JSONObjectReaderTests {
             #"{"members":["a","b"],"nested":{"x":[1,2.5,-3e4,true,false,null]},"name":"Ω"}"#,
             #"{ "a" : [ { } , [ ] ] , "b" : -0.0e+1 }"#,
         ]
-        let replacements = Array(#""\{}[],:0-e.u x"#.utf8) + [0x01, 0x7F]
+        let replacements = Array(#""\{}[],:0-e.u x"#.utf8) + [0x01, 0x7F, 0x80, 0xC3, 0xFF]
         var checked = 0
         for seed in seeds {
             let bytes = Array(seed.utf8)
