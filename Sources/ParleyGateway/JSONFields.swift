@@ -6,10 +6,7 @@
 struct JSONFields {
     let values: [String: JSONObjectReader.Value]
 
-    func string(_ name: String) throws(GatewayError) -> String {
-        guard let value = try optionalString(name) else { throw GatewayError.invalidArgument("missing field \(name)") }
-        return value
-    }
+    func string(_ name: String) throws(GatewayError) -> String { try required(name, optionalString(name)) }
 
     func optionalString(_ name: String) throws(GatewayError) -> String? {
         guard let value = try present(name) else { return nil }
@@ -17,10 +14,7 @@ struct JSONFields {
         return string
     }
 
-    func unsignedInteger(_ name: String) throws(GatewayError) -> UInt64 {
-        guard let value = try optionalUnsignedInteger(name) else { throw GatewayError.invalidArgument("missing field \(name)") }
-        return value
-    }
+    func unsignedInteger(_ name: String) throws(GatewayError) -> UInt64 { try required(name, optionalUnsignedInteger(name)) }
 
     /// A whole number from 0 to 2^64 - 1; written with a fraction or an exponent (`3.0`,
     /// `1e2`) it is taken when its value is exactly a whole number up to 2^53.
@@ -40,10 +34,7 @@ struct JSONFields {
         }
     }
 
-    func strings(_ name: String) throws(GatewayError) -> [String] {
-        guard let value = try optionalStrings(name) else { throw GatewayError.invalidArgument("missing field \(name)") }
-        return value
-    }
+    func strings(_ name: String) throws(GatewayError) -> [String] { try required(name, optionalStrings(name)) }
 
     func optionalStrings(_ name: String) throws(GatewayError) -> [String]? {
         guard let value = try present(name) else { return nil }
@@ -55,6 +46,11 @@ struct JSONFields {
             strings.append(string)
         }
         return strings
+    }
+
+    private func required<Wanted>(_ name: String, _ value: Wanted?) throws(GatewayError) -> Wanted {
+        guard let value else { throw GatewayError.invalidArgument("missing field \(name)") }
+        return value
     }
 
     /// The field's value; nil when absent; `must not be null` when null.

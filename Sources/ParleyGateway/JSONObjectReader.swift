@@ -1,9 +1,10 @@
 /// A strict reader of JSON request bodies (RFC 8259, in UTF-8; a leading byte order mark is
 /// ignored): the body must be one JSON object; its fields are kept by name (a name given twice
 /// is refused) for a `RequestBody` to take, and anything else in it is checked for validity
-/// (every string valid UTF-8, no lone surrogate, at most `maximumDepth` levels) and skipped. Every request body of the API is a
-/// flat object of strings, unsigned integers and arrays of strings, so this reads them without
-/// Foundation's decoder (which cost more than the rest of a message post's gateway work).
+/// (every string valid UTF-8, no lone surrogate, at most `maximumDepth` levels) and skipped.
+/// Every request body of the API is a flat object of strings, unsigned integers and arrays of
+/// strings, so this reads them without Foundation's decoder (which cost more than the rest of
+/// a message post's gateway work).
 struct JSONObjectReader {
     /// A field's value, as far as a request body needs it.
     enum Value: Equatable {
@@ -12,7 +13,7 @@ struct JSONObjectReader {
         case integer(Substring)
         /// A number with a fraction or an exponent, as written.
         case number(Substring)
-        case bool(Bool)
+        case bool
         case null
         case array([Value])
         /// An object's content is validated, not kept: no request field is an object.
@@ -74,8 +75,8 @@ struct JSONObjectReader {
             _ = try readObject(depth: depth + 1, keeping: false)
             return .object
         case UInt8(ascii: "["): return .array(try readArray(depth: depth + 1))
-        case UInt8(ascii: "t"): try readLiteral("true"); return .bool(true)
-        case UInt8(ascii: "f"): try readLiteral("false"); return .bool(false)
+        case UInt8(ascii: "t"): try readLiteral("true"); return .bool
+        case UInt8(ascii: "f"): try readLiteral("false"); return .bool
         case UInt8(ascii: "n"): try readLiteral("null"); return .null
         default: return try readNumber()
         }
@@ -83,53 +84,49 @@ struct JSONObjectReader {
 
     /// An object's fields (only when `keeping`; otherwise it is only checked).
     private mutating func readObject(depth: Int, keeping: Bool) throws(GatewayError) -> [String: Value] {
-        guard depth <= Self.maximumDepth else { throw GatewayError.invalidJSON("the body nests deeper than \(Self.maximumDepth) levels") }
-        try expect(UInt8(ascii: "{"))
         var fields: [String: Value] = [:]
-        skipWhitespace()
-        if peek() == UInt8(ascii: "}") {
-            position += 1
-            return fields
-        }
-        while true {
-            skipWhitespace()
-            guard peek() == UInt8(ascii: "\"") else { throw Self.invalid }
-            let name = try readString()
-            skipWhitespace()
-            try expect(UInt8(ascii: ":"))
-            let value = try readValue(depth: depth)
-            if keeping {
-                // RFC 8259 leaves a repeated name's meaning open: refused rather than guessed.
-                guard fields.updateValue(value, forKey: name) == nil else { throw GatewayError.invalidJSON("the body repeats the field \(name)") }
-            }
-            skipWhitespace()
-            switch peek() {
-            case UInt8(ascii: ","): position += 1
-            case UInt8(ascii: "}"):
-                position += 1
-                return fields
-            default: throw Self.invalid
+        try readSequence(from: UInt8(ascii: "{"), to: UInt8(ascii: "}"), depth: depth) { (reader) throws(GatewayError) in
+            reader.skipWhitespace()
+            guard reader.peek() == UInt8(ascii: "\"") else { throw Self.invalid }
+            let name = try reader.readString()
+            reader.skipWhitespace()
+            try reader.expect(UInt8(ascii: ":"))
+            let value = try reader.readValue(depth: depth)
+            // RFC 8259 leaves a repeated name's meaning open: refused rather than guessed.
+            if keeping, fields.updateValue(value, forKey: name) != nil {
+                throw GatewayError.invalidJSON("the body repeats the field \(name)")
             }
         }
+        return fields
     }
 
     private mutating func readArray(depth: Int) throws(GatewayError) -> [Value] {
-        guard depth <= Self.maximumDepth else { throw GatewayError.invalidJSON("the body nests deeper than \(Self.maximumDepth) levels") }
-        try expect(UInt8(ascii: "["))
         var elements: [Value] = []
+        try readSequence(from: UInt8(ascii: "["), to: UInt8(ascii: "]"), depth: depth) { (reader) throws(GatewayError) in
+            elements.append(try reader.readValue(depth: depth))
+        }
+        return elements
+    }
+
+    /// `open`, then elements `readElement` reads separated by commas, then `close`.
+    private mutating func readSequence(
+        from open: UInt8, to close: UInt8, depth: Int, _ readElement: (inout JSONObjectReader) throws(GatewayError) -> Void
+    ) throws(GatewayError) {
+        guard depth <= Self.maximumDepth else { throw GatewayError.invalidJSON("the body nests deeper than \(Self.maximumDepth) levels") }
+        try expect(open)
         skipWhitespace()
-        if peek() == UInt8(ascii: "]") {
+        if peek() == close {
             position += 1
-            return elements
+            return
         }
         while true {
-            elements.append(try readValue(depth: depth))
+            try readElement(&self)
             skipWhitespace()
             switch peek() {
             case UInt8(ascii: ","): position += 1
-            case UInt8(ascii: "]"):
+            case close:
                 position += 1
-                return elements
+                return
             default: throw Self.invalid
             }
         }
@@ -209,7 +206,7 @@ struct JSONObjectReader {
             case UInt8(ascii: "n"): decoded.append(0x0A)
             case UInt8(ascii: "r"): decoded.append(0x0D)
             case UInt8(ascii: "t"): decoded.append(0x09)
-            case UInt8(ascii: "u"): decoded.append(contentsOf: try readEscapedScalar())
+            case UInt8(ascii: "u"): try readEscapedScalar(into: &decoded)
             default: throw Self.invalid
             }
             chunkStart = position
@@ -217,8 +214,8 @@ struct JSONObjectReader {
         throw Self.invalid
     }
 
-    /// The UTF-8 of a `\u` escape whose `u` was just read (and of its low surrogate's).
-    private mutating func readEscapedScalar() throws(GatewayError) -> [UInt8] {
+    /// Appends the UTF-8 of a `\u` escape whose `u` was just read (and of its low surrogate's).
+    private mutating func readEscapedScalar(into decoded: inout [UInt8]) throws(GatewayError) {
         let unit = try readHex4()
         var value = UInt32(unit)
         if (0xD800...0xDBFF).contains(unit) {
@@ -231,9 +228,7 @@ struct JSONObjectReader {
             throw Self.invalid
         }
         guard let scalar = Unicode.Scalar(value) else { throw Self.invalid }
-        var encoded: [UInt8] = []
-        UTF8.encode(scalar) { encoded.append($0) }
-        return encoded
+        UTF8.encode(scalar) { decoded.append($0) }
     }
 
     private mutating func readHex4() throws(GatewayError) -> UInt16 {
