@@ -7,9 +7,9 @@ import Synchronization
     import Glibc
 #endif
 
-/// `parley-bench replicated parley --http URL,… --h2c URL,… --admin-token T --node-pids P,… [--protocol h1|h2c] [--rooms R]`
-/// or `parley-bench replicated etcd --endpoints URL,… --node-pids P,…`, both with
-/// `[--seconds S] [--clients C] [--failover-seconds F]`: against a running 3-node cluster (as
+/// `parley-bench replicated parley --http URL,… --h2c URL,… --admin-token T --node-pids P,… [--protocol h1|h2c] [--rooms R]
+/// [--placement spread|leader]` or `parley-bench replicated etcd --endpoints URL,… --node-pids P,…`, both with
+/// `[--seconds S] [--clients C] [--failover-seconds F] [--no-failover]`: against a running 3-node cluster (as
 /// `scripts/bench-replicated` starts them), in one run:
 /// - throughput: one h2load per node, side by side, the `clients` spread over them, posting
 ///   writes for `seconds` after a 1 s warm-up (HTTP/1.1 unless `--protocol h2c`);
@@ -18,8 +18,10 @@ import Synchronization
 ///   (each bounded by 3 s) until one has succeeded on every probe target: the failover is the
 ///   time from the kill to the end of the earliest successful write that needed a new leader
 ///   (each target's on stderr).
-/// Prints `{"writes_per_s","p99_ms","failover_ms","all_led_ms","failed","non2xx"}`
-/// (`all_led_ms`: from the kill until every survivor sees a live leader for everything;
+///   (`--no-failover`: throughput only; failover_ms and all_led_ms print -1).
+/// Prints `{"writes_per_s","p99_ms","cpu_us_per_write","failover_ms","all_led_ms","failed","non2xx"}`
+/// (`cpu_us_per_write`: the nodes' CPU time over the load, warm-up included, per write;
+/// `all_led_ms`: from the kill until every survivor sees a live leader for everything;
 /// `failed`, `non2xx`: of the throughput run). Details on stderr.
 func runReplicatedBenchmark(_ arguments: [String]) async throws {
     var configuration = HTTPClient.Configuration()
@@ -87,6 +89,9 @@ struct ReplicatedBenchmark<System: ReplicatedSystem>: Sendable {
     let http1: Bool
     var settings = H2LoadRun.Settings()
     var failoverSeconds = 8
+    /// False with `--no-failover` (e.g. a cluster without replicas, whose partitions die with
+    /// their node).
+    var measuresFailover = true
 
     init(system: System, arguments: [String], http1: Bool) throws {
         self.system = system
@@ -96,6 +101,7 @@ struct ReplicatedBenchmark<System: ReplicatedSystem>: Sendable {
         settings.clients = option("--clients", in: arguments).flatMap(Int.init).map { min(max($0, system.nodeCount), 1_000) } ?? 64
         settings.seconds = option("--seconds", in: arguments).flatMap(Int.init).map { min(max($0, 1), 600) } ?? 10
         failoverSeconds = option("--failover-seconds", in: arguments).flatMap(Int.init).map { min(max($0, 4), 60) } ?? 8
+        measuresFailover = !arguments.contains("--no-failover")
     }
 
     func run(client: HTTPClient) async throws {
@@ -132,9 +138,10 @@ struct ReplicatedBenchmark<System: ReplicatedSystem>: Sendable {
         }
         if load.failed > 0 || load.non2xx > 0 { note("\(name): WARNING: writes failed under load (reported, not retried)") }
 
-        let failover = try await measureFailover(client: client, work: work)
+        let failover = measuresFailover ? try await measureFailover(client: client, work: work) : (firstWrite: -1, allLed: nil)
         printJSONLine([
             "writes_per_s": writes.rounded(), "p99_ms": rounded(load.run.p99Milliseconds),
+            "cpu_us_per_write": rounded(cpu.microseconds(per: written)),
             "failover_ms": rounded(failover.firstWrite), "all_led_ms": rounded(failover.allLed ?? -1),
             "failed": Double(load.failed), "non2xx": Double(load.non2xx),
         ])

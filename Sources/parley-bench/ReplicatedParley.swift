@@ -19,7 +19,13 @@ struct ParleySystem: ReplicatedSystem {
     var nodeCount: Int { httpURLs.count }
     var loadHeaders: [String] { ["authorization: Bearer \(sender)", "content-type: application/json"] }
     var loadBody: String { #"{"text":"a message of ordinary length from the benchmark's load"}"# }
-    func loadURLs(node: Int) -> [String] { rooms.map { loadBases[node] + "/v1/rooms/\($0)/messages" } }
+    /// With `--placement leader`: the rooms each node leads the partition of when the load
+    /// starts, so that no post is forwarded (a diagnostic: how much forwarding costs). Empty:
+    /// every node posts to every room, as clients that connect to any node do.
+    var roomsByLeader: [[String]] = []
+    func loadURLs(node: Int) -> [String] {
+        (roomsByLeader.isEmpty ? rooms : roomsByLeader[node]).map { loadBases[node] + "/v1/rooms/\($0)/messages" }
+    }
     /// Entity calls, those forwarded to another node, fsync'd Raft writes, applied entries, and
     /// the peer frames sent with the batches (HTTP/2 DATA frames) they went in.
     var counterNames: [String] {
@@ -57,9 +63,24 @@ struct ParleySystem: ReplicatedSystem {
         }
         let counts = views.map { view in view.leaders.filter { $0 == view.id }.count }
         note("parley: \(roomCount) rooms; partitions led by \(zip(views, counts).map { "\($0.id) \($1)" }.joined(separator: ", ")) of \(views[0].leaders.count)")
-        return ParleySystem(
+        var system = ParleySystem(
             httpURLs: httpURLs, loadBases: http1 ? httpURLs : h2cURLs, http1: http1, sender: sender, rooms: rooms,
             partitions: views[0].leaders.count)
+        switch option("--placement", in: arguments) ?? "spread" {
+        case "spread": break
+        case "leader":
+            let partitioner = Partitioner(partitionCount: system.partitions)
+            system.roomsByLeader = views.map { view in
+                rooms.filter { view.leaders[Int(partitioner.partition(for: "room/\($0)").rawValue)] == view.id }
+            }
+            guard system.roomsByLeader.allSatisfy({ !$0.isEmpty }) else {
+                throw BenchError("--placement leader: a node leads none of the \(roomCount) rooms' partitions (take more --rooms)")
+            }
+            note("parley: --placement leader: each node posts only to rooms on partitions it leads (\(system.roomsByLeader.map(\.count)) rooms)")
+        case let other:
+            throw BenchError("--placement takes spread or leader, not \(other)")
+        }
+        return system
     }
 
     /// The node leading the most partitions, and up to 4 fresh rooms on partitions it leads
