@@ -32,9 +32,15 @@ let package = Package(
             pkgConfig: "rocksdb",
             providers: [.apt(["librocksdb-dev"])]
         ),
+        // C++: a RocksDB slice transform for memtable insert hints (RocksDB's C API cannot
+        // make one), registered by name and named in an options string.
+        .target(
+            name: "CRocksDBHints",
+            dependencies: ["CRocksDB"]
+        ),
         .target(
             name: "ParleyStorage",
-            dependencies: ["CRocksDB"],
+            dependencies: ["CRocksDB", "CRocksDBHints"],
             swiftSettings: strict
         ),
         .target(
@@ -141,11 +147,11 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "ParleyStorageTests", dependencies: ["ParleyStorage"]),
+        .testTarget(name: "ParleyStorageTests", dependencies: ["ParleyStorage", "ParleyRaft"]),
         .testTarget(name: "ParleyDomainTests", dependencies: ["ParleyDomain"]),
         .testTarget(name: "ParleyClusterTests", dependencies: ["ParleyCluster", "ParleyStorage", "ParleyRaft"]),
         .target(name: "ParleyTestKit", dependencies: ["ParleyRaft"], swiftSettings: strict),
-        .testTarget(name: "ParleyTestKitTests", dependencies: ["ParleyTestKit"]),
+        .testTarget(name: "ParleyTestKitTests", dependencies: ["ParleyTestKit", "ParleyRaft"]),
         .testTarget(name: "ParleyRaftTests", dependencies: ["ParleyRaft", "ParleyTestKit"]),
         .testTarget(
             name: "ParleyPeerTests",
@@ -181,5 +187,6 @@ let package = Package(
             ]
         ),
     ],
-    swiftLanguageModes: [.v6]
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
 )

@@ -102,10 +102,12 @@ public final class LocalPartitionLog: NodePartitionLog {
 
     /// Opens (creating if needed) a database laid out for the log: its families, with the
     /// memtables of the two logs' families (this one's, and the Raft log's, which is only
-    /// written while the node runs and read when it starts) tuned for appends.
-    public static func openDatabase(at path: String) throws(StorageError) -> Database {
+    /// written while the node runs and read when it starts) tuned for appends, and the state
+    /// family's inserts of `stateInsertHints` keys hinted (the state machines' layout).
+    public static func openDatabase(at path: String, stateInsertHints: SequencedRecordKeys? = nil) throws(StorageError) -> Database {
         var options = DatabaseOptions()
         options.appendOnlyFamilies = [LogLayout.logFamily, ReplicaLayout.family]
+        if let stateInsertHints { options.insertHintedFamilies[LogLayout.stateFamily] = stateInsertHints }
         // The replicated log's family too, so one data directory serves either log.
         return try Database.open(at: path, columnFamilies: ReplicatedPartitionLog.requiredFamilies, options: options)
     }

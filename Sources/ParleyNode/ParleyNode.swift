@@ -49,7 +49,7 @@ public struct ParleyNode: Sendable {
         }
         (adminToken, adminTokenOrigin) = try AdminToken.resolve(configured: configuration.adminToken, dataDirectory: configuration.dataDirectory)
         let databasePath = (configuration.dataDirectory as NSString).appendingPathComponent("db")
-        database = try LocalPartitionLog.openDatabase(at: databasePath)
+        database = try LocalPartitionLog.openDatabase(at: databasePath, stateInsertHints: NodeRuntime.stateInsertHints)
         var runtimeConfiguration = RuntimeConfiguration()
         runtimeConfiguration.passivateAfter = .milliseconds(Int64(configuration.passivateAfterSeconds * 1_000))
         runtimeConfiguration.passivationSweepInterval = .milliseconds(Int64(configuration.passivationSweepSeconds * 1_000))

@@ -29,6 +29,10 @@ public struct RuntimeConfiguration: Sendable {
 /// partition, retries commands fenced by a generation change on a fresh activation, and
 /// reads applied state for queries.
 public final class NodeRuntime: Sendable {
+    /// The state keys whose memtable inserts take RocksDB's insert hints, for
+    /// `LocalPartitionLog.openDatabase(at:stateInsertHints:)`.
+    public static var stateInsertHints: SequencedRecordKeys { StateKeys.insertHints }
+
     public let configuration: RuntimeConfiguration
     public let partitioner: Partitioner
     let store: RoomStore

@@ -1,5 +1,6 @@
 import ParleyCluster
 import ParleyDomain
+import ParleyStorage
 
 /// Keys of the partition state column family: `partition(2) ++ kind(1) ++ key ++ 0x00 ++
 /// record`, so one partition's state is one contiguous range (for snapshots and transfer) and
@@ -12,6 +13,12 @@ enum StateKeys {
         key.append(0)
         return key
     }
+
+    /// The keys whose memtable inserts take RocksDB's insert hints: a room's journal and
+    /// messages and a staff member's mentions, each written in sequence order. Their range
+    /// deletions (pruning) start at the bare record prefix, as hinted families require.
+    static let insertHints = SequencedRecordKeys(
+        fixedPrefixBytes: 3, records: [RoomStore.Record.journal.rawValue, RoomStore.Record.message.rawValue, StaffStore.mentionRecord])
 
     static func bigEndian(_ value: UInt64) -> [UInt8] {
         withUnsafeBytes(of: value.bigEndian) { Array($0) }

@@ -21,6 +21,9 @@ public struct DatabaseOptions: Sendable {
     /// Families written mostly in key order and read rarely (a log): their memtable is a
     /// vector, so inserts are appends instead of skip-list searches, sorted only when read.
     public var appendOnlyFamilies: Set<String> = []
+    /// Families whose memtable inserts take insert hints for keys of the given layout (see
+    /// `SequencedRecordKeys`, and the range deletions it forbids).
+    public var insertHintedFamilies: [String: SequencedRecordKeys] = [:]
 
     public init() {}
 }
@@ -49,7 +52,9 @@ public final class Database: @unchecked Sendable {
     // other call holds the shared side and checks `isClosed` under it.
     let handle: OpaquePointer
     private let familyHandles: [OpaquePointer]
-    private let familyIndex: [String: Int]
+    let familyIndex: [String: Int]
+    /// The insert-hinted families' key layouts, by family index.
+    let hintedKeys: [Int: SequencedRecordKeys]
     private let options: OpaquePointer
     private let syncWrite: OpaquePointer
     private let plainWrite: OpaquePointer
@@ -100,7 +105,16 @@ public final class Database: @unchecked Sendable {
             rocksdb_options_set_memtable_vector_rep(appendOnlyOptions)
         }
         defer { if let appendOnlyOptions { rocksdb_options_destroy(appendOnlyOptions) } }
-        let familyOptions: [OpaquePointer?] = names.map { settings.appendOnlyFamilies.contains($0) ? appendOnlyOptions : options }
+        var hintedOptions: [String: OpaquePointer] = [:]
+        defer { hintedOptions.values.forEach { rocksdb_options_destroy($0) } }
+        for (name, keys) in settings.insertHintedFamilies where names.contains(name) && !settings.appendOnlyFamilies.contains(name) {
+            // Hints are taken only by inserts that are not concurrent.
+            rocksdb_options_set_allow_concurrent_memtable_write(options, 0)
+            hintedOptions[name] = try Database.options(options, hintingInsertsOf: keys)
+        }
+        let familyOptions: [OpaquePointer?] = names.map {
+            settings.appendOnlyFamilies.contains($0) ? appendOnlyOptions : hintedOptions[$0] ?? options
+        }
         var error: UnsafeMutablePointer<CChar>?
         let cNames = names.map { strdup($0) }
         defer { cNames.forEach { free($0) } }
@@ -125,6 +139,9 @@ public final class Database: @unchecked Sendable {
         self.handle = db
         self.familyHandles = handles.map { $0! }
         self.familyIndex = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+        self.hintedKeys = Dictionary(uniqueKeysWithValues: names.enumerated().compactMap { index, name in
+            hintedOptions[name] == nil ? nil : settings.insertHintedFamilies[name].map { (index, $0) }
+        })
         self.options = options
         self.syncWrite = rocksdb_writeoptions_create()
         rocksdb_writeoptions_set_sync(syncWrite, 1)
@@ -210,6 +227,7 @@ public final class Database: @unchecked Sendable {
             case .unlogged: unloggedWrite
             }
         try withOpenHandle { () throws(StorageError) in
+            if !hintedKeys.isEmpty { try refuseHintedRangeDeletions(in: batch) }
             let native = rocksdb_writebatch_create()
             defer { rocksdb_writebatch_destroy(native) }
             batch.forEachOperation { tag, family, first, second in

@@ -15,7 +15,7 @@ struct CommittedReadsTests {
         let dir = NSTemporaryDirectory() + "parley-committed-reads-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let database = try LocalPartitionLog.openDatabase(at: dir + "/db")
+        let database = try LocalPartitionLog.openDatabase(at: dir + "/db", stateInsertHints: NodeRuntime.stateInsertHints)
         defer { database.close() }
         let log = try LocalPartitionLog(database: database, partitionCount: 16, stateMachine: EntityStateApplier())
         let gate = HeldAppends(log)

@@ -39,7 +39,7 @@ final class InProcessCluster: Sendable {
         for member in members {
             let path = directory + "/" + member.id.rawValue
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            let database = try LocalPartitionLog.openDatabase(at: path + "/db")
+            let database = try LocalPartitionLog.openDatabase(at: path + "/db", stateInsertHints: NodeRuntime.stateInsertHints)
             let (inbox, transport) = network.join(member.id)
             var configuration = RuntimeConfiguration()
             let log: any NodePartitionLog

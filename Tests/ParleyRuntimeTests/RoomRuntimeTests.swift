@@ -172,7 +172,7 @@ struct RoomJournalTests {
         let dir = NSTemporaryDirectory() + "parley-journal-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let database = try LocalPartitionLog.openDatabase(at: dir + "/db")
+        let database = try LocalPartitionLog.openDatabase(at: dir + "/db", stateInsertHints: NodeRuntime.stateInsertHints)
         defer { database.close() }
         let log = try LocalPartitionLog(database: database, partitionCount: 4, stateMachine: EntityStateApplier())
         let runtime = NodeRuntime(database: database, stateFamily: log.stateColumnFamily, log: log, clock: ManualClock(), events: sink)

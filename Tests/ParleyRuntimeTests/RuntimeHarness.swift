@@ -41,7 +41,7 @@ func withRuntime<R: Sendable>(
     let dir = directory ?? NSTemporaryDirectory() + "parley-runtime-test-" + UUID().uuidString
     defer { if directory == nil { try? FileManager.default.removeItem(atPath: dir) } }
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    let database = try LocalPartitionLog.openDatabase(at: dir + "/db")
+    let database = try LocalPartitionLog.openDatabase(at: dir + "/db", stateInsertHints: NodeRuntime.stateInsertHints)
     defer { database.close() }
     let log = try LocalPartitionLog(database: database, partitionCount: 16, stateMachine: applier)
     let runtime = NodeRuntime(database: database, stateFamily: log.stateColumnFamily, log: log, clock: clock, configuration: configuration)

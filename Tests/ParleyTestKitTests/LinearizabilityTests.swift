@@ -1,3 +1,4 @@
+import ParleyRaft
 import ParleyTestKit
 import Testing
 
@@ -188,17 +189,6 @@ struct LinearizabilityTests {
 
 // MARK: - Randomized
 
-/// SplitMix64: a small deterministic generator, so failures reproduce from the seed.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Runs clients against a sequential map, giving each operation a call, a linearization
 /// point and a response at distinct steps of one schedule. Every value written is unique.
@@ -208,7 +198,7 @@ private func generateLinearizableHistory(
     seed: UInt64, clients: Int, operationsPerClient: Int, keys: [String]
 ) -> [KVOperation] {
     enum Phase { case idle, invoked(Int), applied(Int) }
-    var rng = SplitMix64(state: seed)
+    var rng = SplitMix64(seed: seed)
     var store: [String: String] = [:]
     var history: [KVOperation] = []
     var phases = Array(repeating: Phase.idle, count: clients)
@@ -342,7 +332,7 @@ struct LinearizabilityRandomizedTests {
         }
         #expect(overlapping.count > 500)
         #expect(LinearizabilityChecker.check(history) == .linearizable)
-        var rng = SplitMix64(state: seed &* 7919)
+        var rng = SplitMix64(seed: seed &* 7919)
         #expect(LinearizabilityChecker.check(history.shuffled(using: &rng)) == .linearizable)
 
         for kind in Corruption.allCases {
@@ -352,7 +342,7 @@ struct LinearizabilityRandomizedTests {
     }
 
     @Test func agreesWithBruteForceOnSmallRandomHistories() {
-        var rng = SplitMix64(state: 42)
+        var rng = SplitMix64(seed: 42)
         var outcomes = (linearizable: 0, not: 0)
         for _ in 0..<600 {
             let count = Int.random(in: 1...7, using: &rng)
