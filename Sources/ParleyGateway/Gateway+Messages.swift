@@ -72,7 +72,7 @@ extension Gateway {
 
     /// The idempotency key from the `Idempotency-Key` header or the body; both must agree.
     static func idempotencyKey(_ request: Request, body: String?) throws(GatewayError) -> String? {
-        let header = request.headers[.idempotencyKey]
+        let header = request.headers.value(of: .idempotencyKey)
         if let header, let body, header != body {
             throw GatewayError(.conflict, code: "idempotency_key_conflict", "the Idempotency-Key header and the idempotency_key field differ")
         }

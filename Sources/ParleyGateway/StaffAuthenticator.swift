@@ -42,7 +42,7 @@ public struct StaffAuthenticator: Sendable {
     /// names.
     func authenticate(_ request: Request, runtime: NodeRuntime) async throws -> Caller {
         let token: String
-        if let header = request.headers[.authorization] {
+        if let header = request.headers.value(of: .authorization) {
             guard let bearer = Self.bearerToken(in: header) else { throw GatewayError.unauthenticated }
             token = bearer
         } else if let query = request.uri.queryParameters.get("access_token") {

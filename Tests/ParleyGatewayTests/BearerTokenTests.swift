@@ -1,3 +1,4 @@
+import HTTPTypes
 import Testing
 
 @testable import ParleyGateway
@@ -15,5 +16,25 @@ struct BearerTokenTests {
         for header in ["Basic Ym86eA==", "Bearer", "Bearer ", "Bearer \t ", "Bearerx token", "Bear token", "", " Bearer"] {
             #expect(StaffAuthenticator.bearerToken(in: header) == nil, "\(header)")
         }
+    }
+}
+
+/// `HTTPFields.value(of:)`: what the subscript gives, for none, one or several fields.
+@Suite("Header lookup")
+struct HeaderLookupTests {
+    @Test func itAgreesWithTheSubscript() {
+        var fields = HTTPFields()
+        #expect(fields.value(of: .authorization) == nil)
+        fields.append(HTTPField(name: .contentType, value: "application/json"))
+        fields.append(HTTPField(name: .authorization, value: "Bearer a"))
+        #expect(fields.value(of: .authorization) == "Bearer a")
+        #expect(fields.value(of: HTTPField.Name("AUTHORIZATION")!) == "Bearer a")
+        fields.append(HTTPField(name: .authorization, value: "Bearer b"))
+        #expect(fields.value(of: .authorization) == fields[.authorization])
+        #expect(fields.value(of: .authorization) == "Bearer a, Bearer b")
+        fields.append(HTTPField(name: .cookie, value: "a=1"))
+        fields.append(HTTPField(name: .cookie, value: "b=2"))
+        #expect(fields.value(of: .cookie) == fields[.cookie])
+        #expect(fields.value(of: .idempotencyKey) == nil)
     }
 }
