@@ -14,19 +14,26 @@ extension Database {
         return hinted
     }
 
-    /// Throws, before anything is written, when `batch` has a range deletion in an
-    /// insert-hinted family that starts at a hinted key (see `SequencedRecordKeys`).
-    func refuseHintedRangeDeletions(in batch: WriteBatch) throws(StorageError) {
-        var refused: Int?
-        batch.forEachOperation { tag, family, start, _ in
-            guard refused == nil, tag == .deleteRange, let keys = hintedKeys[family], keys.matches(start) else { return }
-            refused = family
+    /// Adds the deletion of `[start, end)` to `batch` for an insert-hinted family whose
+    /// layout `start` has: as a point deletion of `start` and a range deletion from its
+    /// immediate successor (`start ++ 0x00`, one byte too long for the layout), the same keys,
+    /// so that no range tombstone starts at a hinted key (see `SequencedRecordKeys`). An
+    /// empty range deletes nothing and adds nothing (an inverted one is refused by the caller).
+    static func addRangeDeletion(
+        from start: UnsafeBufferPointer<UInt8>, to end: UnsafeBufferPointer<UInt8>, startingAtAHintedKey family: OpaquePointer,
+        to batch: OpaquePointer
+    ) {
+        guard start.lexicographicallyPrecedes(end) else { return }
+        let successor = Array(start) + [0]
+        start.withMemoryRebound(to: CChar.self) { start in
+            rocksdb_writebatch_delete_cf(batch, family, start.baseAddress, start.count)
         }
-        if let refused {
-            let name = familyIndex.first { $0.value == refused }?.key ?? "\(refused)"
-            throw StorageError(
-                code: .invalidArgument,
-                message: "a range deletion in the insert-hinted column family \(name) starts at a hinted key; start it at the record prefix")
+        successor.withUnsafeBufferPointer { successor in
+            successor.withMemoryRebound(to: CChar.self) { successor in
+                end.withMemoryRebound(to: CChar.self) { end in
+                    rocksdb_writebatch_delete_range_cf(batch, family, successor.baseAddress, successor.count, end.baseAddress, end.count)
+                }
+            }
         }
     }
 }

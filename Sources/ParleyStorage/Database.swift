@@ -22,7 +22,8 @@ public struct DatabaseOptions: Sendable {
     /// vector, so inserts are appends instead of skip-list searches, sorted only when read.
     public var appendOnlyFamilies: Set<String> = []
     /// Families whose memtable inserts take insert hints for keys of the given layout (see
-    /// `SequencedRecordKeys`, and the range deletions it forbids).
+    /// `SequencedRecordKeys`, and how range deletions from such keys are written). A family
+    /// that is also in `appendOnlyFamilies` is append-only, without hints.
     public var insertHintedFamilies: [String: SequencedRecordKeys] = [:]
 
     public init() {}
@@ -52,9 +53,9 @@ public final class Database: @unchecked Sendable {
     // other call holds the shared side and checks `isClosed` under it.
     let handle: OpaquePointer
     private let familyHandles: [OpaquePointer]
-    let familyIndex: [String: Int]
+    private let familyIndex: [String: Int]
     /// The insert-hinted families' key layouts, by family index.
-    let hintedKeys: [Int: SequencedRecordKeys]
+    private let hintedKeys: [Int: SequencedRecordKeys]
     private let options: OpaquePointer
     private let syncWrite: OpaquePointer
     private let plainWrite: OpaquePointer
@@ -110,7 +111,12 @@ public final class Database: @unchecked Sendable {
         for (name, keys) in settings.insertHintedFamilies where names.contains(name) && !settings.appendOnlyFamilies.contains(name) {
             // Hints are taken only by inserts that are not concurrent.
             rocksdb_options_set_allow_concurrent_memtable_write(options, 0)
-            hintedOptions[name] = try Database.options(options, hintingInsertsOf: keys)
+            do {
+                hintedOptions[name] = try Database.options(options, hintingInsertsOf: keys)
+            } catch {
+                rocksdb_options_destroy(options)
+                throw error
+            }
         }
         let familyOptions: [OpaquePointer?] = names.map {
             settings.appendOnlyFamilies.contains($0) ? appendOnlyOptions : hintedOptions[$0] ?? options
@@ -227,11 +233,16 @@ public final class Database: @unchecked Sendable {
             case .unlogged: unloggedWrite
             }
         try withOpenHandle { () throws(StorageError) in
-            if !hintedKeys.isEmpty { try refuseHintedRangeDeletions(in: batch) }
             let native = rocksdb_writebatch_create()
             defer { rocksdb_writebatch_destroy(native) }
+            var invertedRange = false
             batch.forEachOperation { tag, family, first, second in
                 let handle = familyHandles[family]
+                if tag == .deleteRange, let keys = hintedKeys[family], keys.matches(first) {
+                    invertedRange = invertedRange || second.lexicographicallyPrecedes(first)
+                    Self.addRangeDeletion(from: first, to: second, startingAtAHintedKey: handle, to: native!)
+                    return
+                }
                 first.withMemoryRebound(to: CChar.self) { a in
                     second.withMemoryRebound(to: CChar.self) { b in
                         switch tag {
@@ -242,6 +253,8 @@ public final class Database: @unchecked Sendable {
                     }
                 }
             }
+            // As RocksDB refuses an inverted range (and with it the whole batch).
+            if invertedRange { throw StorageError(code: .invalidArgument, message: "Invalid argument: end key comes before start key") }
             var error: UnsafeMutablePointer<CChar>?
             rocksdb_write(handle, writeOptions, native, &error)
             if let failure = Database.takeError(error) { throw failure }

@@ -5,10 +5,11 @@ import CRocksDBHints
 /// one record prefix (e.g. one room's journal) are inserted in sequence order, so each
 /// insert starts where the last one of its prefix went instead of searching the skip list.
 ///
-/// A family with such a layout takes no range deletion that starts at a key of the layout
-/// (`Database.write` refuses it with `storage_invalid_argument`): RocksDB 7.8 shares the hints
-/// between a memtable's point keys and its range tombstones, so such a deletion would corrupt
-/// the memtable. Start a range deletion at the bare record prefix instead.
+/// RocksDB 7.8 shares the hints between a memtable's point keys and its range tombstones, so
+/// a range tombstone starting at a key of the layout would corrupt the memtable.
+/// `Database.write` therefore writes a range deletion from such a key as a point deletion of
+/// it and a range deletion from its immediate successor (outside the layout): the same keys
+/// go. Pruning that starts at the bare record prefix needs neither.
 public struct SequencedRecordKeys: Sendable, Hashable {
     public var fixedPrefixBytes: Int
     public var records: [UInt8]
@@ -18,7 +19,7 @@ public struct SequencedRecordKeys: Sendable, Hashable {
         self.records = records
     }
 
-    /// Whether `key` has this layout (and so takes hints; no range deletion may start there).
+    /// Whether `key` has this layout (and so takes hints; no range tombstone may start there).
     public func matches(_ key: UnsafeBufferPointer<UInt8>) -> Bool {
         records.withUnsafeBufferPointer { records in
             parley_is_sequenced_record_key(fixedPrefixBytes, records.baseAddress, records.count, key.baseAddress, key.count) != 0
