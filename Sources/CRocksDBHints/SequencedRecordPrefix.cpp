@@ -7,7 +7,8 @@
 // point keys' and the range tombstones' (later versions hint the point keys' list only): a
 // range deletion whose start key is in the domain would insert with a splice of the other
 // list. So the domain is narrow on purpose (only keys ending in an 8-byte sequence after a
-// listed record byte), and ParleyStorage refuses a range deletion that starts inside it.
+// listed record byte), and ParleyStorage writes a range deletion that starts inside it as a
+// point deletion plus a range deletion from the start's successor, outside it.
 
 #include "CRocksDBHints.h"
 

@@ -15,8 +15,7 @@ struct StaffStore: Sendable {
     private static let profile: UInt8 = 0x70  // p
     private static let token: UInt8 = 0x74  // t
     private static let room: UInt8 = 0x72  // r<room id>
-    private static let mention: UInt8 = 0x6E  // n<index>
-    static var mentionRecord: UInt8 { mention }
+    static let mention: UInt8 = 0x6E  // n<index> (insert-hinted: `StateKeys.insertHints`)
     private static let shortcut: UInt8 = 0x73  // s<code>
     /// How many of a staff member's newest mentions are kept.
     static let mentionRetention: UInt64 = 100

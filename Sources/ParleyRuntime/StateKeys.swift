@@ -18,7 +18,7 @@ enum StateKeys {
     /// messages and a staff member's mentions, each written in sequence order. Their range
     /// deletions (pruning) start at the bare record prefix, as hinted families require.
     static let insertHints = SequencedRecordKeys(
-        fixedPrefixBytes: 3, records: [RoomStore.Record.journal.rawValue, RoomStore.Record.message.rawValue, StaffStore.mentionRecord])
+        fixedPrefixBytes: 3, records: [RoomStore.Record.journal.rawValue, RoomStore.Record.message.rawValue, StaffStore.mention])
 
     static func bigEndian(_ value: UInt64) -> [UInt8] {
         withUnsafeBytes(of: value.bigEndian) { Array($0) }

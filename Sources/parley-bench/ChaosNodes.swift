@@ -46,9 +46,7 @@ struct ChaosClusterFile: Sendable {
     }
 
     /// The partition of room `id`.
-    func partition(ofRoom id: String) -> Int {
-        Int(Partitioner(partitionCount: partitions).partition(for: "room/" + id).rawValue)
-    }
+    func partition(ofRoom id: String) -> Int { roomPartition(id, of: partitions) }
 
     /// The node ids holding a replica of `partition`.
     func replicas(of partition: Int) -> [String] {

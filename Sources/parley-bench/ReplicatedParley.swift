@@ -69,10 +69,7 @@ struct ParleySystem: ReplicatedSystem {
         switch option("--placement", in: arguments) ?? "spread" {
         case "spread": break
         case "leader":
-            let partitioner = Partitioner(partitionCount: system.partitions)
-            system.roomsByLeader = views.map { view in
-                rooms.filter { view.leaders[Int(partitioner.partition(for: "room/\($0)").rawValue)] == view.id }
-            }
+            system.roomsByLeader = views.map { view in rooms.filter { view.leaders[roomPartition($0, of: system.partitions)] == view.id } }
             guard system.roomsByLeader.allSatisfy({ !$0.isEmpty }) else {
                 throw BenchError("--placement leader: a node leads none of the \(roomCount) rooms' partitions (take more --rooms)")
             }
@@ -91,11 +88,10 @@ struct ParleySystem: ReplicatedSystem {
         guard let leader = counts.indices.max(by: { counts[$0] < counts[$1] }) else { throw BenchError("no nodes") }
         let led = Set(views[leader].leaders.indices.filter { views[leader].leaders[$0] == views[leader].id })
         let survivors = httpURLs.indices.filter { $0 != leader }
-        let partitioner = Partitioner(partitionCount: partitions)
         var probeRooms: [String] = []
         for attempt in 0..<200 where probeRooms.count < 4 {
             let room = try await Self.createRoom(httpURLs[survivors[attempt % survivors.count]], name: "Probe \(attempt)", token: sender)
-            if led.contains(Int(partitioner.partition(for: "room/\(room)").rawValue)) { probeRooms.append(room) }
+            if led.contains(roomPartition(room, of: partitions)) { probeRooms.append(room) }
         }
         guard !probeRooms.isEmpty else { throw BenchError("no room landed on a partition \(views[leader].id) leads in 200 tries") }
         note("parley: will kill \(views[leader].id), leader of \(led.count) partitions; \(probeRooms.count) probe rooms on its partitions")
@@ -106,9 +102,8 @@ struct ParleySystem: ReplicatedSystem {
     func recheck(_ plan: FailoverPlan, client: HTTPClient) async throws -> FailoverPlan {
         let view = try await Self.clusterViews([httpURLs[plan.leader]], client: client)[0]
         let led = Set(view.leaders.indices.filter { view.leaders[$0] == view.id })
-        let partitioner = Partitioner(partitionCount: partitions)
         let rooms = Set(plan.writeURLs.compactMap { $0.split(separator: "/").dropLast().last.map(String.init) })
-        let kept = rooms.filter { led.contains(Int(partitioner.partition(for: "room/\($0)").rawValue)) }.sorted()
+        let kept = rooms.filter { led.contains(roomPartition($0, of: partitions)) }.sorted()
         note("parley: \(view.id) leads \(led.count) partitions just before the kill; \(kept.count) of \(rooms.count) probe rooms still on them")
         guard !kept.isEmpty else { throw BenchError("\(view.id) no longer leads any probe room's partition") }
         return self.plan(leader: plan.leader, leaderID: view.id, probeRooms: kept)
@@ -148,4 +143,9 @@ struct ParleySystem: ReplicatedSystem {
         guard let id = created["id"] as? String else { throw BenchError("no room id in \(created)") }
         return id
     }
+}
+
+/// The partition of room `id` in a cluster of `partitions` partitions.
+func roomPartition(_ id: String, of partitions: Int) -> Int {
+    Int(Partitioner(partitionCount: partitions).partition(for: "room/" + id).rawValue)
 }
