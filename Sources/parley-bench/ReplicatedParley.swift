@@ -69,9 +69,17 @@ struct ParleySystem: ReplicatedSystem {
         switch option("--placement", in: arguments) ?? "spread" {
         case "spread": break
         case "leader":
+            // Room ids are random: more rooms are made until every node leads as many as its share.
+            let share = max(1, roomCount / httpURLs.count)
             system.roomsByLeader = views.map { view in rooms.filter { view.leaders[roomPartition($0, of: system.partitions)] == view.id } }
-            guard system.roomsByLeader.allSatisfy({ !$0.isEmpty }) else {
-                throw BenchError("--placement leader: a node leads none of the \(roomCount) rooms' partitions (take more --rooms)")
+            for attempt in 0..<500 where system.roomsByLeader.contains(where: { $0.count < share }) {
+                let room = try await createRoom(httpURLs[attempt % httpURLs.count], name: "Bench extra \(attempt)", token: sender)
+                let leader = views.firstIndex { $0.id == views[0].leaders[roomPartition(room, of: system.partitions)] }
+                if let leader, system.roomsByLeader[leader].count < share { system.roomsByLeader[leader].append(room) }
+            }
+            system.roomsByLeader = system.roomsByLeader.map { Array($0.prefix(share)) }
+            guard system.roomsByLeader.allSatisfy({ $0.count == share }) else {
+                throw BenchError("--placement leader: no \(share) rooms on partitions each node leads in 500 more rooms")
             }
             note("parley: --placement leader: each node posts only to rooms on partitions it leads (\(system.roomsByLeader.map(\.count)) rooms)")
         case let other:
