@@ -55,6 +55,7 @@ struct ParleySystem: ReplicatedSystem {
             try await Task.sleep(for: .milliseconds(100))
             views = try await clusterViews(httpURLs, client: client)
         }
+        views = try await steadyLeaders(httpURLs, from: views, client: client)
         let created = try await requestJSON(httpURLs[0] + "/v1/staff", token: admin, body: #"{"id":"bench-sender","display_name":"Bench"}"#)
         guard let sender = created["token"] as? String else { throw BenchError("could not create the sender: \(created)") }
         var rooms: [String] = []
@@ -86,6 +87,30 @@ struct ParleySystem: ReplicatedSystem {
             throw BenchError("--placement takes spread or leader, not \(other)")
         }
         return system
+    }
+
+    /// Waits (at most 30 s) until the leaders every node agrees on have not changed for 3 s: at
+    /// a fresh start elections race, and leaders that are not their partition's preferred
+    /// replica hand their partitions over after two election timeouts, so measuring at once
+    /// would time those hand-offs, not a cluster's steady state.
+    static func steadyLeaders(
+        _ urls: [String], from agreed: [(id: String, leaders: [String?])], client: HTTPClient
+    ) async throws -> [(id: String, leaders: [String?])] {
+        let deadline = ContinuousClock.now + .seconds(30)
+        var views = agreed
+        var since = ContinuousClock.now
+        while ContinuousClock.now - since < .seconds(3) {
+            guard ContinuousClock.now < deadline else {
+                note("parley: leaders still moving after 30 s; measuring anyway")
+                return views
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            let next = try await clusterViews(urls, client: client)
+            let agreeing = next.allSatisfy { $0.leaders.allSatisfy { $0 != nil } && $0.leaders == next[0].leaders }
+            if !agreeing || next[0].leaders != views[0].leaders { since = ContinuousClock.now }
+            if agreeing { views = next }
+        }
+        return views
     }
 
     /// The node leading the most partitions, and up to 4 fresh rooms on partitions it leads
