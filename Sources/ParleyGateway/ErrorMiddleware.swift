@@ -47,10 +47,23 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-struct ErrorEnvelope: Encodable {
-    struct Detail: Encodable {
+/// `{"error":{"code":"…","message":"…"}}`: every refusal's body, written without an encoder
+/// (refusals are what a misbehaving client makes many of).
+struct ErrorEnvelope: Encodable, JSONWritable {
+    struct Detail: Encodable, JSONWritable {
         let code: String
         let message: String
+
+        func write(to writer: inout JSONWriter) {
+            writer.object { writer in
+                writer.field("code", code)
+                writer.field("message", message)
+            }
+        }
     }
     let error: Detail
+
+    func write(to writer: inout JSONWriter) {
+        writer.object { writer in writer.field("error", error) }
+    }
 }

@@ -103,21 +103,27 @@ public struct Gateway: Sendable {
     /// The methods `path` allows, if it is one of the API's paths.
     static func allowedMethods(for path: String) -> [HTTPRequest.Method]? {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
-        for (pattern, methods) in routeTable {
-            let parts = pattern.split(separator: "/", omittingEmptySubsequences: true)
-            guard parts.count == segments.count else { continue }
-            if zip(parts, segments).allSatisfy({ $0.hasPrefix(":") || $0 == $1 }) { return methods }
+        for (parts, methods) in routeSegments where parts.count == segments.count {
+            // A nil part is a parameter: it takes any segment.
+            if zip(parts, segments).allSatisfy({ part, segment in part.map { $0 == segment } ?? true }) { return methods }
         }
         return nil
     }
 
+    /// `routeTable` with its paths split once (nil for a parameter): every unknown path a
+    /// client asks for is looked up here, and splitting the table each time was most of a
+    /// 404's cost.
+    private static let routeSegments: [(parts: [Substring?], methods: [HTTPRequest.Method])] = routeTable.map { route in
+        (route.path.split(separator: "/", omittingEmptySubsequences: true).map { $0.hasPrefix(":") ? nil : $0 }, route.methods)
+    }
+
     private func addOperationalRoutes(to router: Router<BasicRequestContext>) {
         router.get("/health") { _, _ in
-            JSONBody.response(["status": "ok"])
+            JSONBody.response(StatusBody(status: "ok"))
         }
         router.get("/ready") { _, _ in
             let phase = readiness.current
-            return JSONBody.response(["status": phase.name], status: phase == .ready ? .ok : .serviceUnavailable)
+            return JSONBody.response(StatusBody(status: phase.name), status: phase == .ready ? .ok : .serviceUnavailable)
         }
         router.get("/openapi.yaml") { _, _ in
             guard let document = Self.openAPIDocument else {
@@ -135,5 +141,14 @@ public struct Gateway: Sendable {
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
         }
+    }
+}
+
+/// `{"status":"…"}`: the answer of `/health` and `/ready`, which orchestrators poll.
+struct StatusBody: Encodable, JSONWritable {
+    let status: String
+
+    func write(to writer: inout JSONWriter) {
+        writer.object { writer in writer.field("status", status) }
     }
 }

@@ -55,6 +55,16 @@ struct JSONWriterTests {
         }
     }
 
+    @Test func refusalsAreWrittenAsTheEncoderWritesThem() throws {
+        for (code, message) in [("route_not_found", "no route GET /v1/nothing"), ("invalid_json", Self.tricky), ("", "")] {
+            let envelope = ErrorEnvelope(error: .init(code: code, message: message))
+            #expect(String(decoding: envelope.jsonBytes, as: UTF8.self) == (try Self.encoded(envelope)))
+        }
+        for status in ["ok", "starting", "draining"] {
+            #expect(String(decoding: StatusBody(status: status).jsonBytes, as: UTF8.self) == (try Self.encoded(StatusBody(status: status))))
+        }
+    }
+
     /// The date and time to the second as the format style writes them (whole seconds are
     /// exact in a Double), and the milliseconds exactly (the format style, going through a
     /// Double, writes .998 for .999).
