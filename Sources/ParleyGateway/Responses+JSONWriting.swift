@@ -98,3 +98,22 @@ extension LinkPreviewResponse: JSONWritable {
         }
     }
 }
+
+extension HistoryResponse: JSONWritable {
+    func write(to writer: inout JSONWriter) {
+        writer.object { object in
+            object.field("messages", messages)
+            object.field("room_id", roomID)
+        }
+    }
+}
+
+extension JournalResponse: JSONWritable {
+    func write(to writer: inout JSONWriter) {
+        writer.object { object in
+            object.field("events", events)
+            object.field("oldest_kept", oldestKept)
+            object.field("room_id", roomID)
+        }
+    }
+}

@@ -55,6 +55,21 @@ struct JSONWriterTests {
         }
     }
 
+    @Test func historyAndJournalPagesAreWrittenAsTheEncoderWritesThem() throws {
+        let messages = Self.messages().map { MessageResponse($0, room: Self.room) }
+        for page in [messages, [], Array(messages.prefix(1))] {
+            let history = HistoryResponse(roomID: Self.room.rawValue, messages: page)
+            #expect(String(decoding: history.jsonBytes, as: UTF8.self) == (try Self.encoded(history)))
+        }
+        let events = Self.messages().enumerated().map { index, message in
+            EventResponse(JournalEntry(room: Self.room, eventSeq: UInt64(index + 1), event: .messagePosted(message)))
+        }
+        for (page, oldest) in [(events, UInt64?.some(1)), ([], nil), (Array(events.suffix(1)), 3)] {
+            let journal = JournalResponse(roomID: Self.room.rawValue, events: page, oldestKept: oldest)
+            #expect(String(decoding: journal.jsonBytes, as: UTF8.self) == (try Self.encoded(journal)))
+        }
+    }
+
     @Test func refusalsAreWrittenAsTheEncoderWritesThem() throws {
         for (code, message) in [("route_not_found", "no route GET /v1/nothing"), ("invalid_json", Self.tricky), ("", "")] {
             let envelope = ErrorEnvelope(error: .init(code: code, message: message))
