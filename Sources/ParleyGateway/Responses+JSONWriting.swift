@@ -117,3 +117,51 @@ extension JournalResponse: JSONWritable {
         }
     }
 }
+
+extension RoomResponse: JSONWritable {
+    func write(to writer: inout JSONWriter) {
+        writer.object { object in
+            object.field("created_at", createdAt)
+            object.field("created_by", createdBy)
+            object.field("description", description)
+            object.field("id", id)
+            object.field("information", information)
+            object.field("kind", kind)
+            object.field("last_event_seq", lastEventSeq)
+            object.field("last_seq", lastSeq)
+            object.field("me", me)
+            object.field("members", members)
+            object.field("name", name)
+            object.field("visibility", visibility)
+        }
+    }
+}
+
+extension RoomResponse.Me: JSONWritable {
+    func write(to writer: inout JSONWriter) {
+        writer.object { object in
+            object.field("mute", mute)
+            object.field("read_seq", readSeq)
+            object.field("unread_count", unreadCount)
+        }
+    }
+}
+
+extension RecentConnectionsResponse: JSONWritable {
+    func write(to writer: inout JSONWriter) {
+        writer.object { object in
+            object.field("rooms", rooms)
+            object.field("unread_rooms", UInt64(clamping: unreadRooms))
+        }
+    }
+}
+
+extension RecentConnectionResponse: JSONWritable {
+    func write(to writer: inout JSONWriter) {
+        writer.object { object in
+            object.field("last_activity", lastActivity)
+            object.field("last_message", lastMessage)
+            object.field("room", room)
+        }
+    }
+}

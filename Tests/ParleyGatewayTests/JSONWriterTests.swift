@@ -70,6 +70,42 @@ struct JSONWriterTests {
         }
     }
 
+    @Test func roomsAreWrittenAsTheEncoderWritesThem() throws {
+        let bo = StaffID(unchecked: "bo"), cy = StaffID(unchecked: "cy")
+        var room = RoomState(id: Self.room)
+        room.apply(.created(
+            RoomProfile(kind: .space, name: "Team \"A\"", description: Self.tricky, visibility: .public, createdBy: bo, createdAt: Timestamp(milliseconds: 5)),
+            members: [bo, cy]))
+        room.apply(.messagePosted(Self.messages()[2]))
+        room.apply(.muteChanged(cy, .mentionsOnly))
+        let full = RoomInformation(
+            enquiry: EnquiryInfo(id: "e_1", channel: "whatsapp", channelDetail: "+1 555", language: "fr", location: "Lyon", time: Timestamp(milliseconds: 1_790_000_000_123)),
+            visitor: [.init(name: "plan", value: "gold \"vip\""), .init(name: "tier", value: "")],
+            device: DeviceInfo(platform: "iOS", userAgent: Self.tricky, screenSize: "390x844", localTime: "10:00", geoLocation: "45.7,4.8"),
+            utm: [.init(name: "utm_source", value: "news")],
+            destination: DestinationInfo(name: "Sales", type: "team", endpoint: "sales@example.com"),
+            contact: ContactInfo(firstName: "Ana", lastName: "Lee", phone: "+33 1", email: "ana@example.com", timezone: "Europe/Paris"),
+            conference: ConferenceInfo(host: bo, participants: ["cy", "guest \"x\""]))
+        var informed = room
+        informed.apply(.informationUpdated(full))
+        var partly = room
+        partly.apply(.informationUpdated(RoomInformation(contact: ContactInfo(email: "a@b.c"))))
+        let rooms = [RoomState(id: RoomID(unchecked: "r_none")), room, informed, partly]
+        for state in rooms {
+            for reader in [bo, cy, StaffID(unchecked: "stranger")] as [StaffID?] + [nil] {
+                let response = RoomResponse(state, for: reader)
+                #expect(String(decoding: response.jsonBytes, as: UTF8.self) == (try Self.encoded(response)))
+            }
+        }
+        let recent = RecentConnectionsResponse(unreadRooms: 2, rooms: [
+            RecentConnectionResponse(room: RoomResponse(informed, for: cy), lastMessage: MessageResponse(Self.messages()[0], room: Self.room), lastActivity: "2026-12-03T10:00:00.000Z"),
+            RecentConnectionResponse(room: RoomResponse(room, for: bo), lastMessage: nil, lastActivity: ""),
+        ])
+        #expect(String(decoding: recent.jsonBytes, as: UTF8.self) == (try Self.encoded(recent)))
+        #expect(String(decoding: RecentConnectionsResponse(unreadRooms: 0, rooms: []).jsonBytes, as: UTF8.self)
+            == (try Self.encoded(RecentConnectionsResponse(unreadRooms: 0, rooms: []))))
+    }
+
     @Test func refusalsAreWrittenAsTheEncoderWritesThem() throws {
         for (code, message) in [("route_not_found", "no route GET /v1/nothing"), ("invalid_json", Self.tricky), ("", "")] {
             let envelope = ErrorEnvelope(error: .init(code: code, message: message))
