@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import ParleyCluster
+import ParleyDomain
 
 /// A running Parley cluster under `parley-bench replicated parley`: the load posts messages
 /// to `rooms` rooms in turn (as `parley-bench cluster` does), through every node; the node
@@ -50,7 +51,7 @@ struct ParleySystem: ReplicatedSystem {
 
         let deadline = ContinuousClock.now + .seconds(60)
         var views = try await clusterViews(httpURLs, client: client)
-        while !views.allSatisfy({ $0.leaders.allSatisfy { $0 != nil } && $0.leaders == views[0].leaders }) {
+        while !agreeOnEveryLeader(views) {
             guard ContinuousClock.now < deadline else { throw BenchError("the nodes did not agree on a leader for every partition within 60 s") }
             try await Task.sleep(for: .milliseconds(100))
             views = try await clusterViews(httpURLs, client: client)
@@ -106,11 +107,16 @@ struct ParleySystem: ReplicatedSystem {
             }
             try await Task.sleep(for: .milliseconds(200))
             let next = try await clusterViews(urls, client: client)
-            let agreeing = next.allSatisfy { $0.leaders.allSatisfy { $0 != nil } && $0.leaders == next[0].leaders }
+            let agreeing = agreeOnEveryLeader(next)
             if !agreeing || next[0].leaders != views[0].leaders { since = ContinuousClock.now }
             if agreeing { views = next }
         }
         return views
+    }
+
+    /// Whether every node names a leader for every partition, and all name the same ones.
+    static func agreeOnEveryLeader(_ views: [(id: String, leaders: [String?])]) -> Bool {
+        views.allSatisfy { $0.leaders.allSatisfy { $0 != nil } && $0.leaders == views[0].leaders }
     }
 
     /// The node leading the most partitions, and up to 4 fresh rooms on partitions it leads
@@ -178,7 +184,8 @@ struct ParleySystem: ReplicatedSystem {
     }
 }
 
-/// The partition of room `id` in a cluster of `partitions` partitions.
+/// The partition of room `id` in a cluster of `partitions` partitions (placed by its entity
+/// address, as the runtime places it).
 func roomPartition(_ id: String, of partitions: Int) -> Int {
-    Int(Partitioner(partitionCount: partitions).partition(for: "room/" + id).rawValue)
+    Int(Partitioner(partitionCount: partitions).partition(for: EntityID.room(RoomID(unchecked: id)).description).rawValue)
 }
