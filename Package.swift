@@ -155,7 +155,13 @@ let package = Package(
         .testTarget(name: "ParleyRaftTests", dependencies: ["ParleyRaft", "ParleyTestKit"]),
         .testTarget(
             name: "ParleyPeerTests",
-            dependencies: ["ParleyPeer", "ParleyCluster", "ParleyTestKit", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "ParleyPeer", "ParleyCluster", "ParleyTestKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
         ),
         .testTarget(
             name: "ParleyLinkPreviewTests",

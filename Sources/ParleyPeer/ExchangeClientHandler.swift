@@ -55,7 +55,7 @@ final class ExchangeClientHandler: ChannelInboundHandler {
             deframer.append(bytes)
             do {
                 while let message = try deframer.next() {
-                    stream.received(try PeerWire.decode(Parley_Peer_V1_FrameBatch.self, from: message), on: context.channel)
+                    stream.received(try PeerFrameBatch(decoding: message), on: context.channel)
                 }
             } catch {
                 end(error.description, context: context)

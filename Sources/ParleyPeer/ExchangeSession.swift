@@ -14,7 +14,7 @@ import Synchronization
 /// waiting for the caller's node to stop too.
 final class ExchangeSession: Sendable {
     private struct State {
-        var answers: [Parley_Peer_V1_Frame] = []
+        var answers: [PeerFrame] = []
         var flushScheduled = false
         /// Frames received and not yet answered.
         var outstanding = 0
@@ -41,7 +41,7 @@ final class ExchangeSession: Sendable {
     func received(_ count: Int) { state.withLock { $0.outstanding += count } }
 
     /// One frame's answer, from the task that handled it.
-    func answer(_ frame: Parley_Peer_V1_Frame) {
+    func answer(_ frame: PeerFrame) {
         let schedule = state.withLock { state -> Bool in
             guard !state.ended else { return false }
             state.answers.append(frame)
@@ -80,7 +80,7 @@ final class ExchangeSession: Sendable {
 
     /// Writes what gathered (on the event loop), and the trailers once everything is answered.
     private func flush() {
-        let (answers, closing, end) = state.withLock { state -> ([Parley_Peer_V1_Frame], Bool, Bool) in
+        let (answers, closing, end) = state.withLock { state -> ([PeerFrame], Bool, Bool) in
             state.flushScheduled = false
             guard !state.ended else { return ([], false, false) }
             defer { state.answers.removeAll(keepingCapacity: true) }
@@ -93,17 +93,7 @@ final class ExchangeSession: Sendable {
         if !answers.isEmpty || closing {
             let groups = answers.isEmpty ? [[]] : PeerWire.batches(of: answers, limit: maxMessageBytes)
             for (index, frames) in groups.enumerated() {
-                var batch = Parley_Peer_V1_FrameBatch()
-                batch.frames = frames
-                batch.closing = closing && index == groups.count - 1
-                do {
-                    try PeerWire.write(batch, on: channel)
-                } catch {
-                    channel.write(HTTP2Frame.FramePayload.headers(.init(headers: PeerWire.trailers(.unavailable, error.description), endStream: true)), promise: nil)
-                    channel.flush()
-                    streamClosed()
-                    return
-                }
+                PeerWire.write(PeerFrameBatch(frames: frames, closing: closing && index == groups.count - 1), on: channel)
             }
         }
         if end {

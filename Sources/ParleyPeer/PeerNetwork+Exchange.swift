@@ -3,7 +3,7 @@ import ParleyCluster
 
 /// Frames that arrived together on one peer's stream, for `serveFrames`.
 struct IncomingFrames: Sendable {
-    let frames: [Parley_Peer_V1_Frame]
+    let frames: [PeerFrame]
     let session: ExchangeSession
 }
 
@@ -37,13 +37,13 @@ extension PeerNetwork {
     }
 
     /// A frame a peer posted (id 0, answered by nothing), handed to the inbox on the event loop.
-    func takePosted(_ frame: Parley_Peer_V1_Frame, from sender: NodeID) {
+    func takePosted(_ frame: PeerFrame, from sender: NodeID) {
         guard let kind = Self.kind(frame.kind) else { return }
-        inbox.deliverPosted(kind, Array(frame.body), from: sender)
+        inbox.deliverPosted(kind, frame.body, from: sender)
     }
 
     /// Hands frames from a peer's stream (on the event loop) to `serveFrames`.
-    func serve(_ frames: [Parley_Peer_V1_Frame], on session: ExchangeSession) {
+    func serve(_ frames: [PeerFrame], on session: ExchangeSession) {
         if case .terminated = work.continuation.yield(IncomingFrames(frames: frames, session: session)) {
             for frame in frames { session.answer(Self.refusal(of: frame, "this node is stopping")) }
         }
@@ -70,25 +70,19 @@ extension PeerNetwork {
     }
 
     /// What `frame` is answered with: the inbox's answer, or why there is none.
-    private static func answer(_ frame: Parley_Peer_V1_Frame, from sender: NodeID, inbox: PeerInbox) async -> Parley_Peer_V1_Frame {
+    private static func answer(_ frame: PeerFrame, from sender: NodeID, inbox: PeerInbox) async -> PeerFrame {
         guard let kind = kind(frame.kind) else {
             return refusal(of: frame, ClusterError(.peerProtocol, "unknown message kind \(frame.kind.rawValue)").description)
         }
         do {
-            var answer = Parley_Peer_V1_Frame()
-            answer.id = frame.id
-            answer.body = Data(try await inbox.deliver(kind, Array(frame.body), from: sender))
-            return answer
+            return PeerFrame(id: frame.id, body: try await inbox.deliver(kind, frame.body, from: sender))
         } catch {
             return refusal(of: frame, error.description)
         }
     }
 
-    private static func refusal(of frame: Parley_Peer_V1_Frame, _ reason: String) -> Parley_Peer_V1_Frame {
-        var answer = Parley_Peer_V1_Frame()
-        answer.id = frame.id
-        answer.error = reason
-        return answer
+    private static func refusal(of frame: PeerFrame, _ reason: String) -> PeerFrame {
+        PeerFrame(id: frame.id, error: reason)
     }
 
     static func wireKind(_ kind: PeerMessageKind) -> Parley_Peer_V1_MessageKind {

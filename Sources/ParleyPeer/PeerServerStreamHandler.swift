@@ -103,9 +103,9 @@ final class PeerServerStreamHandler: ChannelInboundHandler {
             context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(answer)))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: PeerWire.trailers(.ok), endStream: true))), promise: nil)
         case let .exchange(session):
-            let batch = try PeerWire.decode(Parley_Peer_V1_FrameBatch.self, from: message)
+            let batch = try PeerFrameBatch(decoding: message)
             // Posted frames (id 0) go to the inbox here, in order; the others are answered.
-            var calls: [Parley_Peer_V1_Frame] = []
+            var calls: [PeerFrame] = []
             for frame in batch.frames {
                 if frame.id == 0 { network.takePosted(frame, from: session.sender) } else { calls.append(frame) }
             }

@@ -22,7 +22,7 @@ final class PeerStream: Sendable {
     }
 
     private struct State {
-        var queued: [Parley_Peer_V1_Frame] = []
+        var queued: [PeerFrame] = []
         var waiting: [UInt64: Waiting] = [:]
         var nextID: UInt64 = 1
         /// The stream the peer accepted, frames are written on; nil while there is none.
@@ -82,11 +82,7 @@ final class PeerStream: Sendable {
                     let outcome = state.withLock { state -> Result<(any Channel)?, ClusterError> in
                         if state.stopped { return .failure(ClusterError(.peerUnavailable, "this node is stopping")) }
                         if failFast || state.goneAway, state.open == nil { return .failure(ClusterError(.peerUnavailable, "\(peer) is down")) }
-                        var frame = Parley_Peer_V1_Frame()
-                        frame.id = id
-                        frame.kind = kind
-                        frame.body = Data(body)
-                        state.queued.append(frame)
+                        state.queued.append(PeerFrame(id: id, kind: kind, body: body))
                         state.waiting[id] = Waiting(continuation: continuation, deadline: .now + timeout)
                         return .success(Self.claimFlush(&state))
                     }
@@ -123,10 +119,7 @@ final class PeerStream: Sendable {
                 state.postsDropped += 1
                 return nil
             }
-            var frame = Parley_Peer_V1_Frame()
-            frame.kind = kind
-            frame.body = Data(body)
-            state.queued.append(frame)
+            state.queued.append(PeerFrame(kind: kind, body: body))
             return Self.claimFlush(&state)
         }
         if let channel { channel.eventLoop.execute { self.flush(on: channel) } }
@@ -152,7 +145,7 @@ final class PeerStream: Sendable {
 
     /// Writes what is queued as one batch (on the stream's event loop).
     private func flush(on channel: any Channel) {
-        let frames = state.withLock { state -> [Parley_Peer_V1_Frame] in
+        let frames = state.withLock { state -> [PeerFrame] in
             state.flushScheduled = false
             guard state.open === channel, !state.queued.isEmpty else { return [] }
             defer { state.queued.removeAll(keepingCapacity: true) }
@@ -165,14 +158,8 @@ final class PeerStream: Sendable {
         channel.flush()
     }
 
-    private func write(_ frames: [Parley_Peer_V1_Frame], on channel: any Channel) {
-        var batch = Parley_Peer_V1_FrameBatch()
-        batch.frames = frames
-        do {
-            try PeerWire.write(batch, on: channel)
-        } catch {
-            channel.close(promise: nil)
-        }
+    private func write(_ frames: [PeerFrame], on channel: any Channel) {
+        PeerWire.write(PeerFrameBatch(frames: frames), on: channel)
     }
 
     /// Keeps a stream open to the peer until `stop()`.
@@ -243,7 +230,7 @@ final class PeerStream: Sendable {
         }
     }
 
-    func received(_ batch: Parley_Peer_V1_FrameBatch, on channel: any Channel) {
+    func received(_ batch: PeerFrameBatch, on channel: any Channel) {
         for frame in batch.frames { answer(frame) }
         if batch.closing { closeWriter(channel) }
     }
@@ -255,10 +242,10 @@ final class PeerStream: Sendable {
         }
     }
 
-    private func answer(_ frame: Parley_Peer_V1_Frame) {
+    private func answer(_ frame: PeerFrame) {
         guard let waiting = state.withLock({ $0.waiting.removeValue(forKey: frame.id) }) else { return }  // it timed out
         if frame.error.isEmpty {
-            waiting.continuation.resume(returning: Array(frame.body))
+            waiting.continuation.resume(returning: frame.body)
         } else {
             waiting.continuation.resume(throwing: ClusterError(.peerUnavailable, "\(peer): \(frame.error)"))
         }

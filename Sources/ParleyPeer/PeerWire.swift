@@ -39,10 +39,15 @@ enum PeerWire {
         return buffer
     }
 
-    /// Writes `batch` on a stream (on its event loop; the caller flushes) and counts it.
-    static func write(_ batch: Parley_Peer_V1_FrameBatch, on channel: any Channel) throws(ClusterError) {
-        let bytes = try frame(batch, allocator: channel.allocator)
-        channel.write(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(bytes))), promise: nil)
+    /// Writes `batch` on a stream (on its event loop; the caller flushes) and counts it: gRPC's
+    /// prefix and the batch encoded straight into one buffer.
+    static func write(_ batch: PeerFrameBatch, on channel: any Channel) {
+        let size = batch.encodedSize
+        var buffer = channel.allocator.buffer(capacity: size + 5)
+        buffer.writeInteger(UInt8(0))
+        buffer.writeInteger(UInt32(size))
+        batch.encode(into: &buffer)
+        channel.write(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(buffer))), promise: nil)
         framesSent.increment(by: Int64(batch.frames.count))
         batchesSent.increment()
     }
@@ -50,9 +55,9 @@ enum PeerWire {
     /// `frames` cut into batches that each stay within `limit` bytes encoded (a frame costs its
     /// body and error text plus a little framing), in order. A lone frame above the limit
     /// still goes alone: callers refuse such frames before they are queued.
-    static func batches(of frames: [Parley_Peer_V1_Frame], limit: Int) -> [[Parley_Peer_V1_Frame]] {
-        var batches: [[Parley_Peer_V1_Frame]] = []
-        var current: [Parley_Peer_V1_Frame] = []
+    static func batches(of frames: [PeerFrame], limit: Int) -> [[PeerFrame]] {
+        var batches: [[PeerFrame]] = []
+        var current: [PeerFrame] = []
         var size = 0
         for frame in frames {
             let cost = frame.body.count + frame.error.utf8.count + frameOverhead

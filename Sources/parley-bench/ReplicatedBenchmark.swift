@@ -121,6 +121,12 @@ struct ReplicatedBenchmark<System: ReplicatedSystem>: Sendable {
         guard load.succeeded > 0 else { throw BenchError("no write succeeded under load (h2load: \(load.failed) failed)") }
         let writes = load.run.requestsPerSecond * Double(max(load.succeeded - load.non2xx, 0)) / Double(max(load.succeeded, 1))
         note("\(name): writes per node \(load.perNode.map { $0.rounded() }) req/s; in all \(writes.rounded()) writes/s, p99 \(rounded(load.run.p99Milliseconds)) ms, \(load.succeeded) succeeded, \(load.failed) failed, \(load.non2xx) non-2xx")
+        let latencies = load.run.latenciesMilliseconds
+        if !latencies.isEmpty {
+            let mean = latencies.reduce(0, +) / Double(latencies.count)
+            let quantiles = [0.5, 0.9, 0.99, 0.999].map { rounded(percentile(latencies, $0)) }
+            note("\(name): latency mean \(rounded(mean)) ms, p50 \(quantiles[0]), p90 \(quantiles[1]), p99 \(quantiles[2]), p99.9 \(quantiles[3]), max \(rounded(latencies.max() ?? 0)) ms")
+        }
         // The CPU and the counters cover the warm-up too: per write of the whole run, its
         // writes estimated at the measured rate.
         let written = max(load.run.requestsPerSecond * Double(settings.seconds + settings.warmUpSeconds), 1)

@@ -31,7 +31,7 @@ struct SpreadLoad: Sendable {
         let latencies = runs.flatMap(\.latenciesMilliseconds)
         let merged = H2LoadRun(
             requestsPerSecond: runs.map(\.requestsPerSecond).reduce(0, +), p99Milliseconds: percentile(latencies, 0.99),
-            succeeded: runs.map(\.succeeded).reduce(0, +), failed: runs.map(\.failed).reduce(0, +), non2xx: runs.map(\.non2xx).reduce(0, +))
+            latenciesMilliseconds: latencies, succeeded: runs.map(\.succeeded).reduce(0, +), failed: runs.map(\.failed).reduce(0, +), non2xx: runs.map(\.non2xx).reduce(0, +))
         return SpreadLoad(run: merged, perNode: runs.map(\.requestsPerSecond))
     }
 }
