@@ -156,7 +156,7 @@ let package = Package(
         .testTarget(
             name: "ParleyPeerTests",
             dependencies: [
-                "ParleyPeer", "ParleyCluster", "ParleyTestKit",
+                "ParleyPeer", "ParleyCluster", "ParleyRaft", "ParleyTestKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),

@@ -48,8 +48,9 @@ extension PeerFrameBatch {
         return size
     }
 
-    /// Reads a batch from its protobuf encoding. Unknown fields are skipped, as protobuf
-    /// readers do, so a newer peer's additions do not break an older node.
+    /// Reads a batch from its protobuf encoding. Unknown fields (and known ones of another
+    /// wire type) are skipped, as protobuf readers do, so a newer peer's additions do not
+    /// break an older node; what swift-protobuf refuses is refused too (tests compare them).
     init(decoding bytes: [UInt8]) throws(ClusterError) {
         var reader = ProtobufWire.Reader(bytes[...])
         while let (field, wireType) = try reader.nextTag() {
@@ -59,7 +60,7 @@ extension PeerFrameBatch {
             case (4, .varint):
                 closing = try reader.readVarint() != 0
             default:
-                try reader.skip(wireType)
+                try reader.skip(wireType, field: field)
             }
         }
     }
@@ -115,7 +116,7 @@ extension PeerFrame {
                 }
                 self.error = error
             default:
-                try reader.skip(wireType)
+                try reader.skip(wireType, field: field)
             }
         }
     }

@@ -69,15 +69,32 @@ enum ProtobufWire {
             return field
         }
 
-        /// Skips a field of an unknown number. Groups (deprecated, never in these messages)
-        /// are refused.
-        mutating func skip(_ wireType: WireType) throws(ClusterError) {
+        /// Skips a field of an unknown number (`field`, whose tag was just read), groups
+        /// included, as protobuf readers do.
+        mutating func skip(_ wireType: WireType, field: UInt32) throws(ClusterError) {
+            try skip(wireType, field: field, depth: 0)
+        }
+
+        /// How deep groups may nest (swift-protobuf's default message depth limit).
+        static let maxGroupDepth = 100
+
+        private mutating func skip(_ wireType: WireType, field: UInt32, depth: Int) throws(ClusterError) {
             switch wireType {
             case .varint: _ = try readVarint()
             case .lengthDelimited: _ = try readLengthDelimited()
             case .fixed64: try drop(8)
             case .fixed32: try drop(4)
-            case .startGroup, .endGroup: throw Self.malformed("a group field")
+            case .startGroup:
+                guard depth < Self.maxGroupDepth else { throw Self.malformed("groups nested deeper than \(Self.maxGroupDepth)") }
+                while true {
+                    guard let (inner, innerType) = try nextTag() else { throw Self.malformed("a group without its end") }
+                    if innerType == .endGroup {
+                        guard inner == field else { throw Self.malformed("group \(field) ended by field \(inner)'s end") }
+                        return
+                    }
+                    try skip(innerType, field: inner, depth: depth + 1)
+                }
+            case .endGroup: throw Self.malformed("a group's end outside any group")
             }
         }
 
