@@ -118,8 +118,10 @@ struct PeerNetworkTests {
                 _ = try await one.exchange(.entityCall, [1], with: NodeID("node-3")!, timeout: .seconds(2))
                 _ = try await three.exchange(.entityCall, [2], with: NodeID("node-1")!, timeout: .seconds(2))
             }
-            // It asked its callers to close their streams (so it stopped without waiting for them).
-            #expect(one.streams[NodeID("node-3")!]?.closesRequested == 1)
+            // It asked its callers to close their streams (so it stopped without waiting for
+            // them). node-1 reopens a closed stream after a pause (50 ms, doubling): when
+            // node-3's stop outlasts the pause, the new stream is asked to close too.
+            #expect((one.streams[NodeID("node-3")!]?.closesRequested ?? 0) >= 1)
         }
     }
 
