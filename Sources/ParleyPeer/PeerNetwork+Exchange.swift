@@ -1,4 +1,3 @@
-import Foundation
 import ParleyCluster
 
 /// Frames that arrived together on one peer's stream, for `serveFrames`.

@@ -89,10 +89,17 @@ struct H2LoadRun {
 
 /// The `fraction` quantile (nearest rank) of `values`; 0 when there are none.
 func percentile(_ values: [Double], _ fraction: Double) -> Double {
-    guard !values.isEmpty else { return 0 }
+    percentiles(values, [fraction])[0]
+}
+
+/// The `fractions` quantiles (nearest rank) of `values`, sorting them once; 0s when there are none.
+func percentiles(_ values: [Double], _ fractions: [Double]) -> [Double] {
+    guard !values.isEmpty else { return fractions.map { _ in 0 } }
     let sorted = values.sorted()
-    let rank = Int((fraction * Double(sorted.count)).rounded(.up)) - 1
-    return sorted[min(max(rank, 0), sorted.count - 1)]
+    return fractions.map { fraction in
+        let rank = Int((fraction * Double(sorted.count)).rounded(.up)) - 1
+        return sorted[min(max(rank, 0), sorted.count - 1)]
+    }
 }
 
 struct BenchError: Error, CustomStringConvertible {

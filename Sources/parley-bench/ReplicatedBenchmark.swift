@@ -124,7 +124,7 @@ struct ReplicatedBenchmark<System: ReplicatedSystem>: Sendable {
         let latencies = load.run.latenciesMilliseconds
         if !latencies.isEmpty {
             let mean = latencies.reduce(0, +) / Double(latencies.count)
-            let quantiles = [0.5, 0.9, 0.99, 0.999].map { rounded(percentile(latencies, $0)) }
+            let quantiles = percentiles(latencies, [0.5, 0.9, 0.99, 0.999]).map(rounded)
             note("\(name): latency mean \(rounded(mean)) ms, p50 \(quantiles[0]), p90 \(quantiles[1]), p99 \(quantiles[2]), p99.9 \(quantiles[3]), max \(rounded(latencies.max() ?? 0)) ms")
         }
         // The CPU and the counters cover the warm-up too: per write of the whole run, its
