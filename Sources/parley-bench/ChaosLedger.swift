@@ -5,12 +5,10 @@ import Synchronization
 
 /// The chaos test's HTTP client: its own connection pool (many connections per node, short
 /// connect timeout: a refused loopback dial is a dead node), JSON in and out, every request
-/// with a deadline. A dial that fails fails its request at once, and the next request dials
-/// again: AsyncHTTPClient's default instead retries dials with a backoff that grows by a
-/// quarter per failure up to a minute, so after the seconds a killed node is down, the pool
-/// waited tens of seconds before dialling the restarted node (a CI run saw a restarted node
-/// "not ready" for 49 s, while it answered `curl` at once). The senders pause and move to
-/// another node after a failed attempt, so failing fast costs nothing.
+/// with a deadline. A dial that fails fails its request at once and the next request dials
+/// again (AsyncHTTPClient's default backs dials off for up to a minute, which kept a restarted
+/// node out of reach long after it was back); the senders pause and move to another node
+/// after a failed attempt, so failing fast costs nothing.
 struct ChaosHTTP: Sendable {
     let client: HTTPClient
 

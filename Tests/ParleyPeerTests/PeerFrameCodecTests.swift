@@ -161,4 +161,3 @@ struct PeerFrameCodecTests {
         #expect(try deframer.next() == nil)
     }
 }
-
