@@ -22,7 +22,8 @@ import Synchronization
 /// Prints `{"writes_per_s","p99_ms","cpu_us_per_write","failover_ms","all_led_ms","failed","non2xx"}`
 /// (`cpu_us_per_write`: the nodes' CPU time over the load, warm-up included, per write;
 /// `all_led_ms`: from the kill until every survivor sees a live leader for everything;
-/// `failed`, `non2xx`: of the throughput run). Details on stderr.
+/// `failed`, `non2xx`: of the throughput run). Details on stderr. `parley-bench replicated pair`
+/// measures both systems in turns (`runReplicatedPair`).
 func runReplicatedBenchmark(_ arguments: [String]) async throws {
     var configuration = HTTPClient.Configuration()
     // Writes stuck on the dead leader hold their connection up to 3 s: room for them all.
@@ -38,8 +39,10 @@ func runReplicatedBenchmark(_ arguments: [String]) async throws {
         case "etcd":
             let system = try EtcdSystem(arguments: arguments)
             try await ReplicatedBenchmark(system: system, arguments: arguments, http1: true).run(client: client)
+        case "pair":
+            try await runReplicatedPair(arguments, client: client)
         default:
-            throw BenchError("replicated takes parley or etcd")
+            throw BenchError("replicated takes parley, etcd or pair")
         }
         outcome = .success(())
     } catch {
@@ -93,11 +96,13 @@ struct ReplicatedBenchmark<System: ReplicatedSystem>: Sendable {
     /// their node).
     var measuresFailover = true
 
-    init(system: System, arguments: [String], http1: Bool) throws {
+    /// `pidsOption`: the option listing the nodes' pids (`--node-pids`; a paired run names
+    /// each system's own).
+    init(system: System, arguments: [String], http1: Bool, pidsOption: String = "--node-pids") throws {
         self.system = system
         self.http1 = http1
-        nodePIDs = (option("--node-pids", in: arguments) ?? "").split(separator: ",").compactMap { Int32($0) }
-        guard nodePIDs.count == system.nodeCount else { throw BenchError("--node-pids must list one pid per node") }
+        nodePIDs = (option(pidsOption, in: arguments) ?? "").split(separator: ",").compactMap { Int32($0) }
+        guard nodePIDs.count == system.nodeCount else { throw BenchError("\(pidsOption) must list one pid per node") }
         settings.clients = option("--clients", in: arguments).flatMap(Int.init).map { min(max($0, system.nodeCount), 1_000) } ?? 64
         settings.seconds = option("--seconds", in: arguments).flatMap(Int.init).map { min(max($0, 1), 600) } ?? 10
         failoverSeconds = option("--failover-seconds", in: arguments).flatMap(Int.init).map { min(max($0, 4), 60) } ?? 8
@@ -105,9 +110,28 @@ struct ReplicatedBenchmark<System: ReplicatedSystem>: Sendable {
     }
 
     func run(client: HTTPClient) async throws {
+        let work = try Self.workDirectory()
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let load = try await throughput(client: client, work: work)
+        let failover = measuresFailover ? try await measureFailover(client: client, work: work) : (firstWrite: -1, allLed: nil)
+        printJSONLine([
+            "writes_per_s": load.writesPerSecond.rounded(), "p99_ms": rounded(load.p99Milliseconds),
+            "cpu_us_per_write": rounded(load.cpuMicrosecondsPerWrite),
+            "failover_ms": rounded(failover.firstWrite), "all_led_ms": rounded(failover.allLed ?? -1),
+            "failed": Double(load.failed), "non2xx": Double(load.non2xx),
+        ])
+    }
+
+    /// A fresh directory for h2load's logs (the caller removes it).
+    static func workDirectory() throws -> String {
         let work = NSTemporaryDirectory() + "parley-bench-replicated-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: work) }
+        return work
+    }
+
+    /// One throughput run: h2load on every node, side by side, after a warm-up; the details on
+    /// stderr.
+    func throughput(client: HTTPClient, work: String) async throws -> ThroughputFigures {
         let name = system.name
         let transport = http1 ? "HTTP/1.1" : "h2c"
         note("\(name): \(system.nodeCount) nodes, \(settings.clients) h2load clients over \(transport), \(settings.warmUpSeconds) s warm-up + \(settings.seconds) s")
@@ -143,14 +167,9 @@ struct ReplicatedBenchmark<System: ReplicatedSystem>: Sendable {
             note("\(name): a node's /metrics did not answer: no counters per write")
         }
         if load.failed > 0 || load.non2xx > 0 { note("\(name): WARNING: writes failed under load (reported, not retried)") }
-
-        let failover = measuresFailover ? try await measureFailover(client: client, work: work) : (firstWrite: -1, allLed: nil)
-        printJSONLine([
-            "writes_per_s": writes.rounded(), "p99_ms": rounded(load.run.p99Milliseconds),
-            "cpu_us_per_write": rounded(cpu.microseconds(per: written)),
-            "failover_ms": rounded(failover.firstWrite), "all_led_ms": rounded(failover.allLed ?? -1),
-            "failed": Double(load.failed), "non2xx": Double(load.non2xx),
-        ])
+        return ThroughputFigures(
+            writesPerSecond: writes, p99Milliseconds: load.run.p99Milliseconds, latenciesMilliseconds: latencies,
+            cpuSeconds: cpu.seconds.reduce(0, +), written: written, failed: load.failed, non2xx: load.non2xx)
     }
 
     /// One h2load per node in `nodes`, side by side, with the clients spread over them.
@@ -164,7 +183,7 @@ struct ReplicatedBenchmark<System: ReplicatedSystem>: Sendable {
 
     /// The load on the survivors-to-be; 2 s into its measured period, the leader's SIGKILL,
     /// then probe writes until each probe target has taken one.
-    private func measureFailover(client: HTTPClient, work: String) async throws -> (firstWrite: Double, allLed: Double?) {
+    func measureFailover(client: HTTPClient, work: String) async throws -> (firstWrite: Double, allLed: Double?) {
         let name = system.name
         let planned = try await system.failoverPlan(client: client)
         let survivors = (0..<system.nodeCount).filter { $0 != planned.leader }
@@ -255,6 +274,21 @@ struct ReplicatedBenchmark<System: ReplicatedSystem>: Sendable {
 /// The earliest successful probe write of each target, from the kill.
 private final class FirstSuccesses: Sendable {
     let elapsed = Mutex<[String: Duration]>([:])
+}
+
+/// What one throughput run measured.
+struct ThroughputFigures: Sendable {
+    var writesPerSecond: Double
+    var p99Milliseconds: Double
+    /// Every successful write's latency (to pool runs).
+    var latenciesMilliseconds: [Double]
+    /// The nodes' CPU over the run, warm-up included, and the writes estimated over it.
+    var cpuSeconds: Double
+    var written: Double
+    var failed: Int
+    var non2xx: Int
+
+    var cpuMicrosecondsPerWrite: Double { cpuSeconds / max(written, 1) * 1_000_000 }
 }
 
 private enum FailoverPart: Sendable {

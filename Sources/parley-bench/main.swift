@@ -3,7 +3,7 @@ import Foundation
 /// `parley-bench storage [--seconds S] [--only-log]` or
 /// `parley-bench messages --http URL --h2c URL --admin-token T --static URL [--seconds S]` or
 /// `parley-bench cluster --http URL,… --h2c URL,… --admin-token T [--node-pids P,…] [--seconds S]` or
-/// `parley-bench replicated parley|etcd …` (see `runReplicatedBenchmark`) or
+/// `parley-bench replicated parley|etcd|pair …` (see `runReplicatedBenchmark`) or
 /// `parley-bench chaos --cluster FILE --parley PATH [--duration S] …` (see `runChaosCommand`):
 /// each prints one JSON line of figures on stdout and its details on stderr.
 
@@ -65,5 +65,6 @@ default:
     note("       parley-bench chaos --cluster FILE --parley PATH [--duration S] [--senders N] [--rooms N] [--seed N] [--run-dir DIR] [--attempt-timeout-ms MS]")
     note("       parley-bench replicated parley --http URL,… [--h2c URL,…] --admin-token T --node-pids P,… [--protocol h1|h2c] [--rooms R] [--seconds S] [--clients C]")
     note("       parley-bench replicated etcd --endpoints URL,… --node-pids P,… [--seconds S] [--clients C]")
+    note("       parley-bench replicated pair --http URL,… [--h2c URL,…] --admin-token T --parley-pids P,… --endpoints URL,… --etcd-pids P,… [--slices N] [--seconds S] [--clients C]")
     exit(2)
 }

@@ -1,0 +1,76 @@
+import AsyncHTTPClient
+import Foundation
+
+/// `parley-bench replicated pair` with Parley's options (`--http`, `--h2c`, `--admin-token`,
+/// `--parley-pids`, `--rooms`, `--protocol`) and etcd's (`--endpoints`, `--etcd-pids`), and
+/// `[--slices N] [--seconds S] [--clients C] [--failover-seconds F]`: both clusters running
+/// at once (as `scripts/bench-replicated` starts them), measured in turns so that both meet
+/// the same machine. A shared machine's speed drifts by a fifth from one minute to the next,
+/// so two systems measured a minute apart compare their minutes as much as themselves:
+/// - `slices` (4) throughput turns of each system, `seconds` (5) each after a 1 s warm-up,
+///   in the order Parley, etcd, etcd, Parley, Parley, etcd, … (each pair of turns swaps who goes
+///   first, so a drift over the run weighs on both alike); the other cluster idles meanwhile
+///   (its CPU over the turn is reported);
+/// - then one failover of each (Parley's first), as `replicated parley|etcd` measure it.
+/// Prints `{"parley_writes_per_s","etcd_writes_per_s","ratio","parley_p99_ms","etcd_p99_ms",
+/// "parley_failover_ms","etcd_failover_ms","parley_cpu_us_per_write","etcd_cpu_us_per_write","failed","non2xx"}`:
+/// writes/s are the means over the turns, the ratio is Parley's total over etcd's (their turns
+/// are as long), each p99 is over every write of its turns, the CPU per write over its turns,
+/// and `failed`/`non2xx` count both systems' failed throughput writes.
+func runReplicatedPair(_ arguments: [String], client: HTTPClient) async throws {
+    var parley = try ReplicatedBenchmark(
+        system: try await ParleySystem.prepare(arguments: arguments, client: client), arguments: arguments,
+        http1: option("--protocol", in: arguments) != "h2c", pidsOption: "--parley-pids")
+    var etcd = try ReplicatedBenchmark(system: try EtcdSystem(arguments: arguments), arguments: arguments, http1: true, pidsOption: "--etcd-pids")
+    if option("--seconds", in: arguments) == nil { (parley.settings.seconds, etcd.settings.seconds) = (5, 5) }
+    let slices = option("--slices", in: arguments).flatMap(Int.init).map { min(max($0, 1), 20) } ?? 4
+    let work = try ReplicatedBenchmark<ParleySystem>.workDirectory()
+    defer { try? FileManager.default.removeItem(atPath: work) }
+
+    var parleyTurns: [ThroughputFigures] = []
+    var etcdTurns: [ThroughputFigures] = []
+    for slice in 0..<slices {
+        for parleyTurn in slice % 2 == 0 ? [true, false] : [false, true] {
+            if parleyTurn {
+                parleyTurns.append(try await turn(of: parley, idle: etcd.nodePIDs, client: client, work: work))
+            } else {
+                etcdTurns.append(try await turn(of: etcd, idle: parley.nodePIDs, client: client, work: work))
+            }
+        }
+        let ratio = parleyTurns[slice].writesPerSecond / max(etcdTurns[slice].writesPerSecond, 1)
+        note("pair: turn \(slice + 1) of \(slices): parley \(parleyTurns[slice].writesPerSecond.rounded()) writes/s, etcd \(etcdTurns[slice].writesPerSecond.rounded()), ratio \(rounded(ratio))")
+    }
+    let parleyFailover = try await parley.measureFailover(client: client, work: work)
+    let etcdFailover = try await etcd.measureFailover(client: client, work: work)
+
+    let parleyRate = mean(parleyTurns.map(\.writesPerSecond))
+    let etcdRate = mean(etcdTurns.map(\.writesPerSecond))
+    let failed = (parleyTurns + etcdTurns).map(\.failed).reduce(0, +)
+    let non2xx = (parleyTurns + etcdTurns).map(\.non2xx).reduce(0, +)
+    printJSONLine([
+        "parley_writes_per_s": parleyRate.rounded(), "etcd_writes_per_s": etcdRate.rounded(),
+        "ratio": etcdRate > 0 ? (parleyRate / etcdRate * 1_000).rounded() / 1_000 : 0,
+        "parley_p99_ms": rounded(percentile(parleyTurns.flatMap(\.latenciesMilliseconds), 0.99)),
+        "etcd_p99_ms": rounded(percentile(etcdTurns.flatMap(\.latenciesMilliseconds), 0.99)),
+        "parley_failover_ms": rounded(parleyFailover.firstWrite), "etcd_failover_ms": rounded(etcdFailover.firstWrite),
+        "parley_cpu_us_per_write": rounded(cpuPerWrite(parleyTurns)), "etcd_cpu_us_per_write": rounded(cpuPerWrite(etcdTurns)),
+        "failed": Double(failed), "non2xx": Double(non2xx),
+    ])
+}
+
+/// One throughput turn of `bench`, with the CPU the idle cluster (`idle`) spent meanwhile.
+private func turn<System>(
+    of bench: ReplicatedBenchmark<System>, idle: [Int32], client: HTTPClient, work: String
+) async throws -> ThroughputFigures {
+    let (figures, idleCPU) = try await NodesCPU.measure(pids: idle) { try await bench.throughput(client: client, work: work) }
+    let seconds = Double(bench.settings.seconds + bench.settings.warmUpSeconds)
+    note("\(bench.system.name): the other cluster, idle, took \(rounded(idleCPU.seconds.reduce(0, +) / seconds * 100)) % of a core meanwhile")
+    return figures
+}
+
+private func mean(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
+
+/// The nodes' CPU per write over all of `turns`, in microseconds.
+private func cpuPerWrite(_ turns: [ThroughputFigures]) -> Double {
+    turns.map(\.cpuSeconds).reduce(0, +) / max(turns.map(\.written).reduce(0, +), 1) * 1_000_000
+}
