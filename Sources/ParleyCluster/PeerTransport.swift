@@ -49,11 +49,19 @@ public protocol PeerReceiver: Sendable {
     /// Takes a message `node` posted (answered by nothing), on the transport's I/O thread: it
     /// must return quickly and never block.
     func receivePosted(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID)
+
+    /// Learns that `node`'s process is gone (its connection closed and a new dial was
+    /// refused), on the transport's I/O thread: it must return quickly and never block. A hint
+    /// only: a peer that silently stops answering (a crashed machine, a partition) gives none.
+    func peerGone(_ node: NodeID)
 }
 
 extension PeerReceiver {
     /// A receiver that takes no posted messages drops them: no peer posts it any.
     public func receivePosted(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID) {}
+
+    /// A receiver with no use for the hint ignores it.
+    public func peerGone(_ node: NodeID) {}
 }
 
 /// Hands Raft messages to the replicated log and everything else to the runtime.
@@ -79,6 +87,11 @@ public struct PeerRouter: PeerReceiver {
         case .entityCall, .liveEvents, .liveInterest: others.receivePosted(kind, body, from: node)
         }
     }
+
+    public func peerGone(_ node: NodeID) {
+        raft.peerGone(node)
+        others.peerGone(node)
+    }
 }
 
 /// Holds the receiver a transport hands incoming messages to: the transport is built before
@@ -102,6 +115,11 @@ public final class PeerInbox: Sendable {
     public func deliverPosted(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID) {
         receiver.withLock { $0 }?.receivePosted(kind, body, from: node)
     }
+
+    /// Tells the receiver that `node`'s process is gone; dropped before one is set.
+    public func deliverGone(_ node: NodeID) {
+        receiver.withLock { $0 }?.peerGone(node)
+    }
 }
 
 /// Nodes of one process connected directly: an exchange is a call of the target's receiver,
@@ -124,8 +142,20 @@ public final class InProcessPeerTransport: Sendable {
         return (inbox, Sender(from: node, network: self))
     }
 
-    /// Makes `node` unreachable (false) or reachable again (true), in both directions.
+    /// Makes `node` unreachable (false) or reachable again (true), in both directions, as a
+    /// partition or a crashed machine does: nobody is told.
     public func setReachable(_ node: NodeID, _ up: Bool) { nodes.withLock { $0[node]?.up = up } }
+
+    /// Makes `node` unreachable as a killed process is: the other nodes (those reachable) are
+    /// told it is gone, as the socket transport tells them when its connection closes and a
+    /// new dial is refused. `setReachable(node, true)` brings it back.
+    public func kill(_ node: NodeID) {
+        let survivors = nodes.withLock { nodes -> [PeerInbox] in
+            nodes[node]?.up = false
+            return nodes.filter { $0.key != node && $0.value.up }.map(\.value.inbox)
+        }
+        for inbox in survivors { inbox.deliverGone(node) }
+    }
 
     fileprivate func deliver(_ kind: PeerMessageKind, _ body: [UInt8], from sender: NodeID, to target: NodeID) async throws(ClusterError) -> [UInt8] {
         let inbox = nodes.withLock { nodes -> PeerInbox? in

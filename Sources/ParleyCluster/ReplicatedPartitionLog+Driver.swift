@@ -42,6 +42,9 @@ extension ReplicatedPartitionLog {
                 group.node.step(message)
                 candidates.add(group)
             }
+            for node in inputs.gone {
+                for group in leaderGone(node, in: groups) { candidates.add(group) }
+            }
             if !inputs.flushedForCompaction.isEmpty { compact(inputs.flushedForCompaction, groups) }
             for (partition, follower, sent) in inputs.snapshotReports {
                 guard let group = groups[partition] else { continue }
@@ -84,6 +87,24 @@ extension ReplicatedPartitionLog {
             }
         }
         finish(groups)
+    }
+
+    /// `node`'s process is gone: each group whose leader it was, by this node's view, forgets
+    /// it, and the group's successor (its first replica, in placement order, other than
+    /// `node`) campaigns within two ticks instead of an election timeout. One successor per
+    /// group, the same on every survivor, so that they do not split the vote. The groups hinted.
+    private func leaderGone(_ node: NodeID, in groups: [PartitionID: RaftGroup]) -> [RaftGroup] {
+        let raftID = ids.raftID(of: node)
+        var hinted: [RaftGroup] = []
+        for (partition, group) in groups where group.node.role == .follower && group.node.leader == raftID {
+            let successor = replicas[Int(partition.rawValue)].first { $0 != node }
+            group.node.leaderUnreachable(raftID, campaign: successor == ownID)
+            hinted.append(group)
+        }
+        if !hinted.isEmpty {
+            logger.info("a peer's process is gone: its partitions elect at once", metadata: ["peer": "\(node)", "partitions": "\(hinted.count)"])
+        }
+        return hinted
     }
 
     /// Waits until something arrived, the log closed (unless already `draining`) or

@@ -67,10 +67,13 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
         var reads: [(PartitionID, AppendTicket)] = []
         /// A state flush for compaction finished: each partition's log may be cut at its index.
         var flushedForCompaction: [PartitionID: UInt64] = [:]
+        /// Peers whose process the transport found gone.
+        var gone: [NodeID] = []
         var closed = false
 
         var hasWork: Bool {
             !proposals.isEmpty || !messages.isEmpty || !snapshotReports.isEmpty || !reads.isEmpty || !flushedForCompaction.isEmpty
+                || !gone.isEmpty
         }
 
         /// Fails every proposal and read waiting here (the log is stopping).
@@ -293,6 +296,11 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
                 inbox.messages.append((PartitionID(UInt16(group)), message))
             }
         }
+    }
+
+    /// A peer's process is gone: the driver hints the groups it led (`leaderGone`).
+    public func peerGone(_ node: NodeID) {
+        toDriver { $0.gone.append(node) }
     }
 
     /// Drives every group until shutdown, and streams snapshots to followers meanwhile.

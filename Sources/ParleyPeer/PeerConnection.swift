@@ -5,6 +5,10 @@ import NIOSSL
 import ParleyCluster
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// This node's one HTTP/2 connection to a peer (over mutual TLS when configured), dialled
 /// when first needed and again after it closed; the handshakes and the message stream are
 /// streams on it. Callers that find it being dialled wait for that dial, so there is never
@@ -13,6 +17,15 @@ final class PeerConnection: Sendable {
     struct Connected: Sendable {
         let channel: any Channel
         let multiplexer: NIOHTTP2Handler.StreamMultiplexer
+        /// Set before this node closes the connection itself.
+        let closedHere = Flag()
+    }
+
+    /// A flag that is set once, shared by the copies of a `Connected`.
+    final class Flag: Sendable {
+        private let value = Atomic<Bool>(false)
+        func set() { value.store(true, ordering: .releasing) }
+        var isSet: Bool { value.load(ordering: .acquiring) }
     }
 
     let peer: ClusterMember
@@ -21,6 +34,8 @@ final class PeerConnection: Sendable {
     private let current = Mutex<EventLoopFuture<Connected>?>(nil)
     /// Set when the node stops: no new dial.
     private let closed = Atomic<Bool>(false)
+    /// Told when the peer's process is found gone (`probeAfterUnexpectedClose`).
+    private let goneHandler = Mutex<(@Sendable () -> Void)?>(nil)
 
     init(peer: ClusterMember, tls: NIOSSLContext?, connectTimeout: Duration) {
         self.peer = peer
@@ -56,13 +71,53 @@ final class PeerConnection: Sendable {
     func reset() {
         guard let future = current.withLock({ $0 }) else { return }
         forget(future)
-        future.whenSuccess { $0.channel.close(promise: nil) }
+        future.whenSuccess { connected in
+            connected.closedHere.set()
+            connected.channel.close(promise: nil)
+        }
     }
 
     /// Closes the connection for good (the node is stopping): nothing dials again.
     func shutDown() {
         current.withLock { _ in closed.store(true, ordering: .releasing) }
         reset()
+    }
+
+    /// Calls `handler` (on an event loop) whenever the open connection closes without this
+    /// node asking and a new dial is refused: the peer's process is gone (a killed process
+    /// closes its connections and its listening socket at once). A peer that silently stops
+    /// answering (a crashed machine, a partition) is found by the handshakes instead.
+    func whenGone(_ handler: @escaping @Sendable () -> Void) { goneHandler.withLock { $0 = handler } }
+
+    /// Dials the peer's address, bare TCP: refused means nothing listens there any more. A
+    /// dying process may still hold its listening socket for a moment after its connections
+    /// closed, so an accepted dial is tried again 50 ms later, three times in all.
+    private func probeAfterUnexpectedClose(attempt: Int = 1) {
+        guard goneHandler.withLock({ $0 }) != nil, !closed.load(ordering: .acquiring) else { return }
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        ClientBootstrap(group: loop)
+            .connectTimeout(TimeAmount(min(connectTimeout, .milliseconds(500))))
+            .connect(host: peer.peerAddress.host, port: peer.peerAddress.port)
+            .whenComplete { result in
+                switch result {
+                case let .success(channel):
+                    channel.close(promise: nil)
+                    guard attempt < 3 else { return }  // something still listens: no hint
+                    loop.scheduleTask(in: .milliseconds(50)) { self.probeAfterUnexpectedClose(attempt: attempt + 1) }
+                case let .failure(error):
+                    if Self.isRefused(error), let handler = self.goneHandler.withLock({ $0 }) { handler() }
+                }
+            }
+    }
+
+    /// Whether a dial failed because the address refused it (every attempt, for a host name
+    /// with several addresses).
+    static func isRefused(_ error: any Error) -> Bool {
+        if let error = error as? IOError { return error.errnoCode == ECONNREFUSED }
+        if let error = error as? NIOConnectionError {
+            return !error.connectionErrors.isEmpty && error.connectionErrors.allSatisfy { isRefused($0.error) }
+        }
+        return false
     }
 
     private func forget(_ future: EventLoopFuture<Connected>) {
@@ -91,9 +146,13 @@ final class PeerConnection: Sendable {
             .connect(host: peer.peerAddress.host, port: peer.peerAddress.port)
         connecting.whenFailure { multiplexer.fail($0) }
         let connected = connecting.and(multiplexer.futureResult).map { Connected(channel: $0, multiplexer: $1) }
-        // The future holds this connection until the channel closes; then it is forgotten.
+        // The future holds this connection until the channel closes; then it is forgotten. A
+        // close this node did not ask for may mean the peer died.
         connected.whenSuccess { value in
-            value.channel.closeFuture.whenComplete { _ in self.forget(connected) }
+            value.channel.closeFuture.whenComplete { _ in
+                self.forget(connected)
+                if !value.closedHere.isSet { self.probeAfterUnexpectedClose() }
+            }
         }
         return connected
     }

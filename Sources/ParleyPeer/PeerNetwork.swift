@@ -99,6 +99,9 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
             throw error
         }
         if let port = server.port { onListening(own.peerAddress.host, port) }
+        for (peer, connection) in connections {
+            connection.whenGone { [weak self] in self?.peerGone(peer) }
+        }
         let started = ContinuousClock.now
         // Shutdown, a refusal to join, or cancellation (the service group giving up on a
         // graceful stop) sets `stopping`; the loops end, the streams drain, the connections close.
@@ -170,6 +173,19 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
     }
 
     func closedStream(_ session: ExchangeSession) { _ = incoming.withLock { $0.removeValue(forKey: ObjectIdentifier(session)) } }
+
+    /// `peer`'s process is gone (its connection closed unasked and a new dial was refused):
+    /// it is down at once rather than at the next handshake, calls waiting for it fail now,
+    /// and the receiver is told (the Raft groups it led elect at once).
+    func peerGone(_ peer: NodeID) {
+        guard !stopping.load(ordering: .acquiring) else { return }
+        let wasUp = health.withLock { $0[peer]?.isUp ?? false }
+        let reason = "its connection closed and a new dial was refused"
+        record(peer) { $0.failed(at: .now, reason: reason) }
+        streams[peer]?.failUnsent(reason: "\(peer) is gone: \(reason)")
+        if wasUp { logger.warning("peer is gone", metadata: ["peer": "\(peer)", "reason": "\(reason)"]) }
+        inbox.deliverGone(peer)
+    }
 
     /// What is known of `node`, for a call about to be made.
     func health(of node: NodeID) -> PeerHealth? { health.withLock { $0[node] } }

@@ -146,3 +146,23 @@ extension RaftNode {
         }
     }
 }
+
+/// Hints from the shell that a leader is gone.
+extension RaftNode {
+    /// The shell learned that `node`'s process is gone (its connection closed and a new dial
+    /// was refused). A follower that knew it as leader forgets it, which ends that leader's
+    /// lease here: this node grants (pre-)votes at once rather than after an election timeout.
+    /// The shell picks one successor per group (`campaign`), so that the survivors do not
+    /// split the vote: it campaigns within two ticks, leaving the others a tick to take the
+    /// same hint; the others campaign half an election timeout later, should no leader have
+    /// stood by then (the successor missed the hint, or is gone too). A wrong hint costs an
+    /// election at most, never safety: Raft's safety does not rest on whom a follower believes
+    /// to lead, and a live leader's next heartbeat restores it here.
+    public mutating func leaderUnreachable(_ node: NodeID, campaign: Bool) {
+        guard role == .follower, node != 0, node != id, leader == node else { return }
+        leader = 0
+        guard isPromotable else { return }
+        let wait = campaign ? 2 : 2 + config.electionTick / 2
+        electionElapsed = max(electionElapsed, randomizedElectionTimeout - wait)
+    }
+}

@@ -142,6 +142,17 @@ extension RaftSimulation {
             trace("node \(nodes[i].id): crash")
         }
         markCrashed(i)
+        if chance(0.5) { hintGone(i) }
+    }
+
+    /// Tells the live nodes that node `i` is gone, as a node's shell does when its connection
+    /// to a killed peer closes and a new dial is refused: the first live node (by index) is
+    /// the successor. Sometimes a node misses the hint (it took its time to notice).
+    mutating func hintGone(_ i: Int) {
+        let gone = nodes[i].id
+        let alive = nodes.indices.filter { $0 != i && nodes[$0].raft != nil }
+        trace("nodes \(alive.map { nodes[$0].id }): told \(gone) is gone, successor \(alive.first.map { "\(nodes[$0].id)" } ?? "none")")
+        for j in alive where chance(0.9) { nodes[j].raft!.leaderUnreachable(gone, campaign: j == alive.first) }
     }
 
     mutating func markCrashed(_ i: Int) {

@@ -236,6 +236,13 @@ struct RaftSimulation {
             }
         }
         if chance(0.02) { network.maxDelay = 1 + Int(rng.next(below: 5)) }
+        // A wrong hint: a live leader reported gone to one of its followers (a connection
+        // that closed for another reason), which must cost at most an election.
+        if chance(0.005), let j = pick(nodes.indices.filter({ nodes[$0].raft?.role == .follower && nodes[$0].raft!.leader != 0 })) {
+            let leader = nodes[j].raft!.leader
+            trace("node \(nodes[j].id): told its live leader \(leader) is gone")
+            nodes[j].raft!.leaderUnreachable(leader, campaign: chance(0.5))
+        }
     }
 
     mutating func partition() {

@@ -148,6 +148,37 @@ struct ReplicatedPartitionLogTests {
         }
     }
 
+    @Test func aKilledLeadersPartitionsElectAtOnceWhenItsPeersAreToldItIsGone() async throws {
+        // Election timeouts of 2 to 4 s: only the hint elects a successor sooner.
+        try await withReplicaCluster(configure: { $0.tickInterval = .milliseconds(20); $0.electionTicks = 100 }) { cluster in
+            let partition = PartitionID(0)
+            let first = try await cluster.servingNode(of: partition)
+            let before = try await cluster.appendThroughServingNode([0xF0], to: partition)
+            // (The hint concerns followers that know the leader: a node that started last may
+            // not have heard from it yet.)
+            try await eventually("every node knows the leader") { cluster.ids.allSatisfy { cluster.log($0)?.leadership(of: partition).leader == first } }
+            // Cut off silently (a crashed machine): nobody is told, so nobody elects for 2 s.
+            cluster.network.setReachable(first, false)
+            try await Task.sleep(for: .milliseconds(1_500))
+            #expect(cluster.ids.allSatisfy { $0 == first || cluster.log($0)?.leadership(of: partition).servingHere != true })
+            // Killed (its connections close and its port refuses): the survivors are told, and
+            // the partition's successor stands at once.
+            let killed = ContinuousClock.now
+            cluster.network.kill(first)
+            var successor: ParleyCluster.NodeID?
+            try await eventually("a survivor serves \(partition)", within: .seconds(1)) {
+                successor = cluster.ids.first { $0 != first && cluster.log($0)?.leadership(of: partition).servingHere == true }
+                return successor != nil
+            }
+            #expect(ContinuousClock.now - killed < .seconds(1))
+            let serving = try #require(successor)
+            let next = try #require(cluster.log(serving))
+            let after = try await next.append([0xF1], to: partition, generation: next.generation(of: partition)).result()
+            #expect(after.index > before.index)
+            #expect(try cluster.applied(serving, partition, before.index) == [0xF0])
+        }
+    }
+
     @Test func readsAreConfirmedByAQuorumAndALeaderCutOffRefusesThemWhileItStillBelievesItLeads() async throws {
         // Election timeouts of 1 to 2 s: the cut-off leader keeps believing it leads meanwhile.
         try await withReplicaCluster(configure: { $0.electionTicks = 40 }) { cluster in

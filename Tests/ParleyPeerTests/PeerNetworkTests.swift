@@ -3,6 +3,7 @@ import Logging
 import ParleyCluster
 import ParleyTestKit
 import ServiceLifecycle
+import Synchronization
 import Testing
 
 @testable import ParleyPeer
@@ -178,25 +179,35 @@ struct PeerNetworkTests {
         }
     }
 
-    @Test func callsToAPeerThatWentAwayFailFastBeforeItsHandshakesFail() async throws {
+    /// Records the peers it is told are gone.
+    final class GoneRecorder: PeerReceiver {
+        let gone = Mutex<[NodeID]>([])
+        func receive(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID) async -> [UInt8] { body }
+        func peerGone(_ node: NodeID) { gone.withLock { $0.append(node) } }
+    }
+
+    @Test func aPeerWhoseProcessIsGoneIsDownAtOnceAndItsCallsFailFast() async throws {
         let ports = [try FreePort.loopback(), try FreePort.loopback()]
         let membership = try Self.membership(ports)
         let logger = Logger(label: "peer-test")
-        // Handshakes every 30 s: within this test only the message stream can notice node-2 going.
+        // Handshakes every 30 s: within this test they never notice node-2 going.
         var configuration = Self.configuration()
         configuration.heartbeat = .seconds(30)
         let one = try PeerNetwork(membership: membership, ownID: NodeID("node-1")!, configuration: configuration, logger: logger)
         let two = try PeerNetwork(membership: membership, ownID: NodeID("node-2")!, configuration: configuration, logger: logger)
-        one.inbox.set(EchoReceiver())
+        let recorder = GoneRecorder()
+        one.inbox.set(recorder)
         two.inbox.set(EchoReceiver())
         try await Self.running([one]) {
             try await Self.running([two]) {
                 #expect(await Self.eventually { one.statuses().first { $0.peer.id.rawValue == "node-2" }?.health.isUp == true })
                 _ = try await one.exchange(.entityCall, [1], with: NodeID("node-2")!, timeout: .seconds(5))
+                #expect(recorder.gone.withLock { $0.isEmpty })
             }
-            // node-2 stopped; its handshakes still count it up, but reaching it again failed.
-            try await Task.sleep(for: .milliseconds(500))
-            #expect(one.statuses().first { $0.peer.id.rawValue == "node-2" }?.health.isDown == false)
+            // node-2 stopped: its connection closed and its port refuses, so it is down and
+            // the receiver told at once, not at the next handshake (30 s).
+            #expect(await Self.eventually(.seconds(2)) { one.statuses().first { $0.peer.id.rawValue == "node-2" }?.health.isDown == true })
+            #expect(recorder.gone.withLock { $0 } == [NodeID("node-2")!])
             let started = ContinuousClock.now
             await #expect(throws: ClusterError.self) {
                 _ = try await one.exchange(.entityCall, [2], with: NodeID("node-2")!, timeout: .seconds(5))

@@ -113,3 +113,78 @@ import Testing
         }
     }
 }
+
+@Suite struct LeaderUnreachableTests {
+    /// A three-node group whose leader (1) has just gone silent, and the ticks its survivors
+    /// take to elect a new one; `hint` tells each survivor, with node 2 as the successor.
+    static func ticksToNewLeader(hint: Bool) -> (ticks: Int, leader: NodeID?) {
+        var net = TestNetwork.led(by: 1)
+        net.isolated = [1]
+        if hint {
+            net.nodes[2]!.leaderUnreachable(1, campaign: true)
+            net.nodes[3]!.leaderUnreachable(1, campaign: false)
+        }
+        for ticks in 1...100 {
+            net.tick(1, only: [2, 3])
+            if let leader = [NodeID(2), 3].first(where: { net.nodes[$0]!.role == .leader }) { return (ticks, leader) }
+        }
+        return (100, nil)
+    }
+
+    @Test func theSuccessorWinsWithinTwoTicksInsteadOfAnElectionTimeout() {
+        let hinted = Self.ticksToNewLeader(hint: true)
+        #expect(hinted.leader == 2)
+        #expect(hinted.ticks <= 2)
+        let unhinted = Self.ticksToNewLeader(hint: false)
+        #expect(unhinted.leader != nil)
+        #expect(unhinted.ticks >= 10, "without the hint the survivors wait out the election timeout")
+    }
+
+    @Test func theOthersStandHalfAnElectionTimeoutLaterWhenTheSuccessorDoesNot() {
+        // Node 2, the successor, never heard of leader 1 (so it was not told, and holds no
+        // lease for it); node 3 was told, as one of the others. (A successor that missed the
+        // hint but heard from the leader keeps its lease and refuses votes until it runs out.)
+        var net = TestNetwork.led(by: 1, isolated: [2])
+        net.isolated = [1]
+        net.nodes[3]!.leaderUnreachable(1, campaign: false)
+        var ticks = 0
+        while net.leader() == 1 || net.leader() == nil, ticks < 100 {
+            net.tick(1, only: [2, 3])
+            ticks += 1
+        }
+        #expect(net.leader() == 3)
+        #expect(ticks > 2 && ticks <= 7, "2 + electionTick / 2 ticks, not an election timeout (10 to 19)")
+    }
+
+    @Test func aFollowerForgetsOnlyTheLeaderItWasToldOf() {
+        var net = TestNetwork.led(by: 1)
+        net.nodes[2]!.leaderUnreachable(3, campaign: true)
+        #expect(net.nodes[2]!.leader == 1, "3 is not the leader: nothing changes")
+        net.nodes[1]!.leaderUnreachable(1, campaign: true)
+        #expect(net.nodes[1]!.role == .leader, "a leader ignores hints about itself")
+        net.nodes[3]!.leaderUnreachable(1, campaign: false)
+        #expect(net.nodes[3]!.leader == 0)
+        // A wrong hint: the live leader's next heartbeat restores it, and nothing else moved.
+        let term = net.nodes[1]!.term
+        net.tick(2)
+        #expect(net.nodes[3]!.leader == 1)
+        #expect(net.leader() == 1)
+        #expect(net.nodes[1]!.term == term)
+    }
+
+    @Test func aWrongHintAtTheSuccessorCostsAnElectionNotSafety() throws {
+        var net = TestNetwork.led(by: 1)
+        try net.nodes[1]!.propose(bytes("before"))
+        net.drain()
+        let term = net.nodes[1]!.term
+        // Node 2 is told the live leader is gone; node 3 still follows it, so 2's pre-vote
+        // finds no majority and the leader stays.
+        net.nodes[2]!.leaderUnreachable(1, campaign: true)
+        net.tick(3)
+        #expect(net.leader() == 1)
+        #expect(net.nodes[1]!.term == term)
+        try net.nodes[1]!.propose(bytes("after"))
+        net.drain()
+        for id in net.ids { #expect(net.applied[id]!.map(\.data).suffix(2) == [bytes("before"), bytes("after")]) }
+    }
+}

@@ -88,6 +88,15 @@ struct TestNetwork {
         }
     }
 
+    /// A network of `ids` in which `leader` campaigned and won (nodes in `isolated` missed it).
+    static func led(by leader: NodeID, ids: [NodeID] = [1, 2, 3], isolated: Set<NodeID> = []) -> TestNetwork {
+        var net = TestNetwork(ids: ids)
+        net.isolated = isolated
+        net.nodes[leader]!.campaign()
+        net.drain()
+        return net
+    }
+
     /// Ticks until some node leads (bounded); returns it.
     mutating func electLeader(maxTicks: Int = 200) -> NodeID? {
         for _ in 0..<maxTicks {
