@@ -4,7 +4,8 @@ import ParleyDomain
 /// Calls on replicated partitions, whose leaders move (a failover, a transfer).
 extension NodeRuntime {
     /// Performs `call` wherever `partition` is served now. A refusal that only says "not here,
-    /// not now" is retried (`FailoverRetries`: pauses doubling from 10 to 160 ms) until `forwardTimeout`;
+    /// not now" is retried (`FailoverRetries`: pauses doubling from 10 to 160 ms, each cut short
+    /// when the partition's route moves on) until `forwardTimeout`;
     /// an attempt at a node that stops being the leader meanwhile (the Raft view moved on,
     /// e.g. it was killed) is abandoned at once and retried at the new one; an attempt at a
     /// node that is only a hint (this node does not replicate the partition) gets at most
@@ -29,12 +30,30 @@ extension NodeRuntime {
                 guard case let .retry(pause) = retries.next(afterRefusal: error.code, at: ContinuousClock.now) else { throw error }
                 served.noteLeader(from: error, of: partition)
                 Self.failoverRetries.increment()
-                do {
-                    try await Task.sleep(for: pause)
-                } catch {
+                await pauseBeforeRetry(pause, partition: partition)
+                if Task.isCancelled {
                     throw .unavailable(code: "cancelled", message: "the call was cancelled while its partition changed leader")
                 }
             }
+        }
+    }
+
+    /// Waits `pause`, or less if `partition`'s route moves on from what it is now (this node
+    /// learned of a new leader, or became it): the retry goes at once rather than after the
+    /// rest of the pause. Returns at once when the task is cancelled.
+    private func pauseBeforeRetry(_ pause: Duration, partition: PartitionID) async {
+        let served = configuration.servedPartitions
+        let route = served.route(partition)
+        await withTaskGroup(of: Void.self) { waits in
+            waits.addTask { try? await Task.sleep(for: pause) }
+            waits.addTask {
+                let (moved, signal) = AsyncStream<Void>.makeStream()
+                let watch = served.watchRouteChange(of: partition, from: route) { signal.finish() }
+                for await _ in moved {}  // ends when the route moved, or when cancelled
+                served.endWatch(watch)
+            }
+            await waits.next()
+            waits.cancelAll()
         }
     }
 
