@@ -50,14 +50,10 @@ extension PeerNetwork {
                 path: PeerWire.helloPath, request: bytes, timeout: configuration.callTimeout, maxMessageBytes: configuration.maxMessageBytes)
             response = try PeerWire.decode(Parley_Peer_V1_HelloResponse.self, from: answer)
         } catch {
-            let wasUp = health.withLock { $0[peer]?.isUp ?? false }
-            record(peer) { $0.failed(at: .now, reason: error.message) }
-            if wasUp { logger.warning("peer stopped answering", metadata: ["peer": "\(peer)", "error": "\(error.message)"]) }
             // The connection may be stuck (a peer that accepts but never answers): the next
-            // greeting dials afresh. Calls waiting for a stream would only wait out their
-            // deadlines: they fail now, and later ones fail fast while the peer is down.
+            // greeting dials afresh.
             connection.reset()
-            streams[peer]?.failUnsent(reason: "\(peer) is down: \(error.message)")
+            markDown(peer, reason: error.message, warning: "peer stopped answering")
             return nil
         }
         let now = ContinuousClock.now

@@ -179,12 +179,18 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
     /// and the receiver is told (the Raft groups it led elect at once).
     func peerGone(_ peer: NodeID) {
         guard !stopping.load(ordering: .acquiring) else { return }
-        let wasUp = health.withLock { $0[peer]?.isUp ?? false }
-        let reason = "its connection closed and a new dial was refused"
-        record(peer) { $0.failed(at: .now, reason: reason) }
-        streams[peer]?.failUnsent(reason: "\(peer) is gone: \(reason)")
-        if wasUp { logger.warning("peer is gone", metadata: ["peer": "\(peer)", "reason": "\(reason)"]) }
+        markDown(peer, reason: "its connection closed and a new dial was refused", warning: "peer is gone")
         inbox.deliverGone(peer)
+    }
+
+    /// Records `peer` down for `reason` (logging `warning` if it was up). Calls waiting for a
+    /// stream would only wait out their deadlines: they fail now, and later ones fail fast
+    /// while the peer is down.
+    func markDown(_ peer: NodeID, reason: String, warning: Logger.Message) {
+        let wasUp = health.withLock { $0[peer]?.isUp ?? false }
+        record(peer) { $0.failed(at: .now, reason: reason) }
+        if wasUp { logger.warning(warning, metadata: ["peer": "\(peer)", "reason": "\(reason)"]) }
+        streams[peer]?.failUnsent(reason: "\(peer) is down: \(reason)")
     }
 
     /// What is known of `node`, for a call about to be made.

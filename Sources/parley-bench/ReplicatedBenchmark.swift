@@ -291,6 +291,19 @@ struct ThroughputFigures: Sendable {
     var cpuMicrosecondsPerWrite: Double { cpuSeconds / max(written, 1) * 1_000_000 }
 }
 
+extension ThroughputFigures {
+    /// Runs of equal length taken as one: the mean rate, the p99 over every write, the CPU
+    /// and writes summed, the failures counted.
+    init(pooling runs: [ThroughputFigures]) {
+        let latencies = runs.flatMap(\.latenciesMilliseconds)
+        self.init(
+            writesPerSecond: runs.map(\.writesPerSecond).reduce(0, +) / Double(max(runs.count, 1)),
+            p99Milliseconds: percentile(latencies, 0.99), latenciesMilliseconds: latencies,
+            cpuSeconds: runs.map(\.cpuSeconds).reduce(0, +), written: runs.map(\.written).reduce(0, +),
+            failed: runs.map(\.failed).reduce(0, +), non2xx: runs.map(\.non2xx).reduce(0, +))
+    }
+}
+
 private enum FailoverPart: Sendable {
     case load(SpreadLoad)
     case failover(Double, Double?, [Double])

@@ -43,18 +43,15 @@ func runReplicatedPair(_ arguments: [String], client: HTTPClient) async throws {
     let parleyFailover = try await parley.measureFailover(client: client, work: work)
     let etcdFailover = try await etcd.measureFailover(client: client, work: work)
 
-    let parleyRate = mean(parleyTurns.map(\.writesPerSecond))
-    let etcdRate = mean(etcdTurns.map(\.writesPerSecond))
-    let failed = (parleyTurns + etcdTurns).map(\.failed).reduce(0, +)
-    let non2xx = (parleyTurns + etcdTurns).map(\.non2xx).reduce(0, +)
+    let parleyRuns = ThroughputFigures(pooling: parleyTurns)
+    let etcdRuns = ThroughputFigures(pooling: etcdTurns)
     printJSONLine([
-        "parley_writes_per_s": parleyRate.rounded(), "etcd_writes_per_s": etcdRate.rounded(),
-        "ratio": etcdRate > 0 ? (parleyRate / etcdRate * 1_000).rounded() / 1_000 : 0,
-        "parley_p99_ms": rounded(percentile(parleyTurns.flatMap(\.latenciesMilliseconds), 0.99)),
-        "etcd_p99_ms": rounded(percentile(etcdTurns.flatMap(\.latenciesMilliseconds), 0.99)),
+        "parley_writes_per_s": parleyRuns.writesPerSecond.rounded(), "etcd_writes_per_s": etcdRuns.writesPerSecond.rounded(),
+        "ratio": etcdRuns.writesPerSecond > 0 ? (parleyRuns.writesPerSecond / etcdRuns.writesPerSecond * 1_000).rounded() / 1_000 : 0,
+        "parley_p99_ms": rounded(parleyRuns.p99Milliseconds), "etcd_p99_ms": rounded(etcdRuns.p99Milliseconds),
         "parley_failover_ms": rounded(parleyFailover.firstWrite), "etcd_failover_ms": rounded(etcdFailover.firstWrite),
-        "parley_cpu_us_per_write": rounded(cpuPerWrite(parleyTurns)), "etcd_cpu_us_per_write": rounded(cpuPerWrite(etcdTurns)),
-        "failed": Double(failed), "non2xx": Double(non2xx),
+        "parley_cpu_us_per_write": rounded(parleyRuns.cpuMicrosecondsPerWrite), "etcd_cpu_us_per_write": rounded(etcdRuns.cpuMicrosecondsPerWrite),
+        "failed": Double(parleyRuns.failed + etcdRuns.failed), "non2xx": Double(parleyRuns.non2xx + etcdRuns.non2xx),
     ])
 }
 
@@ -66,11 +63,4 @@ private func turn<System>(
     let seconds = Double(bench.settings.seconds + bench.settings.warmUpSeconds)
     note("\(bench.system.name): the other cluster, idle, took \(rounded(idleCPU.seconds.reduce(0, +) / seconds * 100)) % of a core meanwhile")
     return figures
-}
-
-private func mean(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
-
-/// The nodes' CPU per write over all of `turns`, in microseconds.
-private func cpuPerWrite(_ turns: [ThroughputFigures]) -> Double {
-    turns.map(\.cpuSeconds).reduce(0, +) / max(turns.map(\.written).reduce(0, +), 1) * 1_000_000
 }
