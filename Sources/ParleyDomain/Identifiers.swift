@@ -52,25 +52,6 @@ public struct ChannelID: Identifier {
     public init(unchecked rawValue: String) { self.rawValue = rawValue }
 }
 
-/// The kinds of entity; each kind has one state machine and one actor type.
-public enum EntityKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
-    case room = 1
-    case staff = 2
-    case enquiry = 3
-    case binding = 4
-    case channel = 5
-
-    public var description: String {
-        switch self {
-        case .room: "room"
-        case .staff: "staff"
-        case .enquiry: "enquiry"
-        case .binding: "binding"
-        case .channel: "channel"
-        }
-    }
-}
-
 /// The address of one entity: its kind and key. Hashing `description` ("room/<id>") places
 /// the entity on its partition.
 public struct EntityID: Hashable, Sendable, CustomStringConvertible {

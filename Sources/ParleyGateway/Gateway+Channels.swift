@@ -75,14 +75,13 @@ extension Gateway {
 
         channels.post { request, _ -> Response in
             let caller = try await caller(of: request)
-            guard caller.isAdmin else { throw GatewayError.adminOnly }
             let body = try await JSONBody.decode(CreateChannelRequest.self, from: request, limit: configuration.maxBodyBytes)
             guard let kind = ChannelKind(name: body.kind) else {
                 throw GatewayError.invalidArgument("kind must be one of \(ChannelKind.allCases.map(\.name).joined(separator: ", "))")
             }
             let id = ChannelID.random(prefix: "ch_")
             let state = try await runtime.channelCommand(
-                .create(name: body.name, kind: kind, webLink: body.webLink, phoneNumber: body.phoneNumber), for: id)
+                .create(name: body.name, kind: kind, webLink: body.webLink, phoneNumber: body.phoneNumber), for: id, by: caller.principal)
             return JSONBody.response(ChannelResponse(state), status: .created, headers: [.location: "/v1/channels/\(id)"])
         }
 
@@ -93,28 +92,25 @@ extension Gateway {
 
         channels.patch(":channelID") { request, context -> Response in
             let caller = try await caller(of: request)
-            guard caller.isAdmin else { throw GatewayError.adminOnly }
             let id = try Self.channelID(context)
             let body = try await JSONBody.decode(UpdateChannelRequest.self, from: request, limit: configuration.maxBodyBytes)
-            let state = try await runtime.channelCommand(.update(name: body.name, webLink: body.webLink, phoneNumber: body.phoneNumber), for: id)
+            let state = try await runtime.channelCommand(.update(name: body.name, webLink: body.webLink, phoneNumber: body.phoneNumber), for: id, by: caller.principal)
             return JSONBody.response(ChannelResponse(state))
         }
 
         channels.put(":channelID/shortcuts/:code") { request, context -> Response in
             let caller = try await caller(of: request)
-            guard caller.isAdmin else { throw GatewayError.adminOnly }
             let id = try Self.channelID(context)
             let body = try await JSONBody.decode(ShortcutRequest.self, from: request, limit: configuration.maxBodyBytes)
             let shortcut = try Self.shortcut(code: context.parameters.get("code") ?? "", body)
-            let state = try await runtime.channelCommand(.setShortcut(shortcut), for: id)
+            let state = try await runtime.channelCommand(.setShortcut(shortcut), for: id, by: caller.principal)
             return JSONBody.response(ShortcutResponse(state.shortcuts[shortcut.code] ?? shortcut))
         }
 
         channels.delete(":channelID/shortcuts/:code") { request, context -> Response in
             let caller = try await caller(of: request)
-            guard caller.isAdmin else { throw GatewayError.adminOnly }
             let id = try Self.channelID(context)
-            _ = try await runtime.channelCommand(.removeShortcut(code: context.parameters.get("code") ?? ""), for: id)
+            _ = try await runtime.channelCommand(.removeShortcut(code: context.parameters.get("code") ?? ""), for: id, by: caller.principal)
             return Response(status: .noContent)
         }
     }

@@ -59,13 +59,13 @@ extension Gateway {
             let caller = try await caller(of: request)
             let body = try await JSONBody.decode(ShortcutRequest.self, from: request, limit: configuration.maxBodyBytes)
             let shortcut = try Self.shortcut(code: context.parameters.get("code") ?? "", body)
-            let account = try await runtime.staffCommand(.setShortcut(shortcut), for: caller.staff)
+            let account = try await runtime.staffCommand(.setShortcut(shortcut), for: caller.staff, by: caller.principal)
             return JSONBody.response(ShortcutResponse(account.shortcuts[shortcut.code] ?? shortcut))
         }
 
         router.delete("/v1/me/shortcuts/:code") { request, context -> Response in
             let caller = try await caller(of: request)
-            _ = try await runtime.staffCommand(.removeShortcut(code: context.parameters.get("code") ?? ""), for: caller.staff)
+            _ = try await runtime.staffCommand(.removeShortcut(code: context.parameters.get("code") ?? ""), for: caller.staff, by: caller.principal)
             return Response(status: .noContent)
         }
 

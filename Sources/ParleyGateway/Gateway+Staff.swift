@@ -8,7 +8,6 @@ extension Gateway {
 
         staff.post { request, _ -> Response in
             let caller = try await caller(of: request)
-            guard caller.isAdmin else { throw GatewayError.adminOnly }
             let body = try await JSONBody.decode(CreateStaffRequest.self, from: request, limit: configuration.maxBodyBytes)
             let id = try body.id.map(Self.staffID) ?? StaffID.random(prefix: "s_")
             guard id != StaffAuthenticator.adminStaff else {
@@ -16,7 +15,7 @@ extension Gateway {
             }
             guard let role = StaffRole(name: body.role ?? "agent") else { throw GatewayError.invalidArgument("role must be admin or agent") }
             let (token, hash) = StaffAuthenticator.issueToken(for: id)
-            let state = try await runtime.staffCommand(.create(displayName: body.displayName, role: role, tokenHash: hash), for: id)
+            let state = try await runtime.staffCommand(.create(displayName: body.displayName, role: role, tokenHash: hash), for: id, by: caller.principal)
             return JSONBody.response(StaffResponse(state, token: token), status: .created, headers: [.location: "/v1/staff/\(id)"])
         }
 
@@ -37,9 +36,8 @@ extension Gateway {
         staff.post(":staffID/token") { request, context -> Response in
             let caller = try await caller(of: request)
             let id = try Self.staffID(context.parameters.get("staffID") ?? "")
-            guard caller.isAdmin || caller.staff == id else { throw GatewayError.adminOnly }
             let (token, hash) = StaffAuthenticator.issueToken(for: id)
-            let state = try await runtime.staffCommand(.rotateToken(tokenHash: hash), for: id)
+            let state = try await runtime.staffCommand(.rotateToken(tokenHash: hash), for: id, by: caller.principal)
             authenticator.credentials.forget(id)
             return JSONBody.response(StaffResponse(state, token: token))
         }

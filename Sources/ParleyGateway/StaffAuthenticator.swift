@@ -9,6 +9,9 @@ struct Caller: Sendable {
     let role: StaffRole
 
     var isAdmin: Bool { role == .admin }
+
+    /// The caller as the domain's rules see it: what they authorize against.
+    var principal: ParleyDomain.Caller { .staff(staff, role: role) }
 }
 
 /// Maps bearer tokens to staff members. Two kinds of token: the node's bootstrap admin token

@@ -178,7 +178,10 @@ public struct ParleyNode: Sendable {
         // The relay stops before the peer network it sends through.
         var services: [any Service] = peers.map { [$0] } ?? []
         if let relay = runtime.relay { services.append(relay) }
-        services += [log, outbox, PassivationService(runtime: runtime, logger: logger), UploadSweepService(runtime: runtime, logger: logger)]
+        services += [
+            log, outbox, TimerService(runtime: runtime, logger: logger), PassivationService(runtime: runtime, logger: logger),
+            UploadSweepService(runtime: runtime, logger: logger),
+        ]
         if let linkPreviewService { services.append(linkPreviewService) }
         services.append(app)
         if let h2cPort = configuration.clientH2CPort {

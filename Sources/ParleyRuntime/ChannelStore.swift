@@ -3,11 +3,7 @@ import ParleyDomain
 import ParleyStorage
 
 /// A channel's applied state: `p` the profile, `s<code>` its own shortcuts.
-struct ChannelStore: Sendable {
-    let database: Database
-    let family: ColumnFamily
-    let partitioner: Partitioner
-
+enum ChannelStore {
     private static let profile: UInt8 = 0x70  // p
     private static let shortcut: UInt8 = 0x73  // s<code>
 
@@ -32,46 +28,25 @@ struct ChannelStore: Sendable {
         }
     }
 
-    func partition(of channel: ChannelID) -> PartitionID {
-        partitioner.partition(for: EntityID(kind: .channel, key: channel.rawValue).description)
+    /// The channel as applied: its profile and its own shortcuts.
+    static func load(_ reader: EntityRecordReader) throws -> ChannelState {
+        var profile: ChannelProfile?
+        if let raw = try reader.get(Self.profile) {
+            var bytes = BinaryReader(raw)
+            profile = try ChannelProfile.decode(from: &bytes)
+        }
+        var shortcuts: [String: Shortcut] = [:]
+        for entry in try reader.entries(Self.shortcut) {
+            var bytes = BinaryReader(entry.value)
+            let shortcut = try Shortcut.decode(from: &bytes)
+            shortcuts[shortcut.code] = shortcut
+        }
+        return ChannelState(id: ChannelID(unchecked: reader.records.entity.key), profile: profile, shortcuts: shortcuts)
     }
 
-    func load(_ channel: ChannelID) throws(RuntimeError) -> ChannelState {
-        let partition = partition(of: channel)
-        return try readingState { () throws -> ChannelState in
-            var profile: ChannelProfile?
-            if let raw = try database.get(Self.key(partition, channel.rawValue, Self.profile), in: family) {
-                var reader = BinaryReader(raw)
-                profile = try ChannelProfile.decode(from: &reader)
-            }
-            var shortcuts: [String: Shortcut] = [:]
-            for entry in try database.entries(.prefix(Self.key(partition, channel.rawValue, Self.shortcut)), in: family) {
-                var reader = BinaryReader(entry.value)
-                let shortcut = try Shortcut.decode(from: &reader)
-                shortcuts[shortcut.code] = shortcut
-            }
-            return ChannelState(id: channel, profile: profile, shortcuts: shortcuts)
-        }
-    }
-
-    /// Every channel that exists, by id, as applied: its profile records found partition by
-    /// partition, each loaded here (listing activates no actors).
-    func allChannels() throws(RuntimeError) -> [ChannelState] {
-        let ids = try readingState { () throws -> [ChannelID] in
-            var ids: [ChannelID] = []
-            for partition in partitioner.allPartitions {
-                let prefix = partition.keyPrefix + [EntityKind.channel.rawValue]
-                for entry in try database.entries(.prefix(prefix), in: family) {
-                    // key: prefix ++ id ++ 0x00 ++ record; ids never hold 0x00.
-                    let rest = entry.key[prefix.count...]
-                    guard let end = rest.firstIndex(of: 0), Array(entry.key[(end + 1)...]) == [Self.profile] else { continue }
-                    ids.append(ChannelID(unchecked: String(decoding: rest[..<end], as: UTF8.self)))
-                }
-            }
-            return ids
-        }
-        var channels: [ChannelState] = []
-        for id in ids.sorted() { channels.append(try load(id)) }
-        return channels
-    }
+    /// Channels as a registered kind.
+    static let registration = EntityKindRegistration<ChannelState>(
+        storage: EntityStorage(
+            addWrites: { events, records, writes in addWrites(for: events, of: ChannelID(unchecked: records.entity.key), in: records.partition, to: &writes) },
+            load: { reader in try load(reader) }))
 }

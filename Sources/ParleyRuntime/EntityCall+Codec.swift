@@ -8,14 +8,19 @@ import ParleyDomain
 enum EntityCallCodec {
     static let formatVersion: UInt8 = 1
 
+    /// Tags 9 to 15, 17 and 18 were the staff and channel calls before the entity seam made
+    /// them `command`/`read` calls; they stay unused.
     private enum CallTag: UInt8 {
         case roomCommand = 1, roomState, message, messages, journal, uploadFile, file, fileBytes
-        case staffCommand, staffAccount, mentions, presence, channelCommand, channel, servedChannels
-        case postMessage, deliverNotices, staffCredentials
+        case postMessage = 16
+        case command = 19, read, fireTimer
     }
 
+    /// Tags 9 to 13 and 15 were staff, channel, mention, presence and credential replies;
+    /// those travel as `bytes` now.
     private enum ReplyTag: UInt8 {
-        case room = 1, roomState, message, messages, journal, posted, file, bytes, staff, mentions, presence, channel, channels, done, credentials
+        case room = 1, roomState, message, messages, journal, posted, file, bytes
+        case done = 14
     }
 
     private enum OutcomeTag: UInt8 { case applied = 1, replayed }
@@ -80,36 +85,25 @@ enum EntityCallCodec {
             attachment.encode(into: &writer)
             writer.writeVarint(range.lowerBound)
             writer.writeVarint(range.upperBound)
-        case let .deliverNotices(staff, deliveries):
-            tag(.deliverNotices)
-            writer.write(staff.rawValue)
-            StaffCommand.deliverAll(deliveries).encode(into: &writer)
-        case let .staffCommand(staff, command):
-            tag(.staffCommand)
-            writer.write(staff.rawValue)
-            command.encode(into: &writer)
-        case let .staffCredentials(staff):
-            tag(.staffCredentials)
-            writer.write(staff.rawValue)
-        case let .staffAccount(staff):
-            tag(.staffAccount)
-            writer.write(staff.rawValue)
-        case let .mentions(staff, limit):
-            tag(.mentions)
-            writer.write(staff.rawValue)
-            writer.writeVarint(UInt64(max(limit, 0)))
-        case let .presence(staff):
-            tag(.presence)
-            writer.write(staff.rawValue)
-        case let .channelCommand(channel, command):
-            tag(.channelCommand)
-            writer.write(channel.rawValue)
-            command.encode(into: &writer)
-        case let .channel(channel):
-            tag(.channel)
-            writer.write(channel.rawValue)
-        case .servedChannels:
-            tag(.servedChannels)
+        case let .command(entity, caller, payload, origin, reply):
+            tag(.command)
+            entity.encode(into: &writer)
+            caller.encode(into: &writer)
+            writer.write(bytes: payload)
+            writer.write(origin != nil)
+            origin?.encode(into: &writer)
+            writer.write(reply)
+        case let .read(entity, caller, name, payload):
+            tag(.read)
+            entity.encode(into: &writer)
+            caller.encode(into: &writer)
+            writer.write(name)
+            writer.write(bytes: payload)
+        case let .fireTimer(entity, tag: timer, deadline):
+            tag(.fireTimer)
+            entity.encode(into: &writer)
+            writer.write(timer)
+            writer.write(deadline.milliseconds)
         }
         return writer.bytes
     }
@@ -165,24 +159,21 @@ enum EntityCallCodec {
             let upper = try reader.readVarint()
             guard lower <= upper else { throw DecodingError("byte range \(lower)..<\(upper) is reversed") }
             call = .fileBytes(id, attachment, range: lower..<upper)
-        case .staffCommand:
-            let id = try staff()
-            call = .staffCommand(id, try StaffCommand.decode(from: &reader))
-        case .deliverNotices:
-            let id = try staff()
-            guard case let .deliverAll(deliveries) = try StaffCommand.decode(from: &reader) else { throw DecodingError("notices that are not a delivery") }
-            call = .deliverNotices(id, deliveries)
-        case .staffAccount: call = .staffAccount(try staff())
-        case .staffCredentials: call = .staffCredentials(try staff())
-        case .mentions:
-            let id = try staff()
-            call = .mentions(id, limit: try count())
-        case .presence: call = .presence(try staff())
-        case .channelCommand:
-            let id = ChannelID(unchecked: try reader.readString())
-            call = .channelCommand(id, try ChannelCommand.decode(from: &reader))
-        case .channel: call = .channel(ChannelID(unchecked: try reader.readString()))
-        case .servedChannels: call = .servedChannels
+        case .command:
+            let entity = try EntityID.decode(from: &reader)
+            let caller = try Caller.decode(from: &reader)
+            let payload = try reader.readBytes()
+            let origin = try reader.readBool() ? try EffectOrigin.decode(from: &reader) : nil
+            call = .command(entity, caller: caller, payload: payload, origin: origin, reply: try reader.readBool())
+        case .read:
+            let entity = try EntityID.decode(from: &reader)
+            let caller = try Caller.decode(from: &reader)
+            let name = try reader.readString()
+            call = .read(entity, caller: caller, name: name, payload: try reader.readBytes())
+        case .fireTimer:
+            let entity = try EntityID.decode(from: &reader)
+            let timer = try reader.readString()
+            call = .fireTimer(entity, tag: timer, deadline: Timestamp(milliseconds: try reader.readInt64()))
         }
         try reader.expectEnd()
         return call
@@ -256,37 +247,8 @@ enum EntityCallCodec {
         case let .bytes(bytes):
             tag(.bytes)
             writer.write(bytes: bytes)
-        case let .staff(state):
-            tag(.staff)
-            state.encode(into: &writer)
-        case let .mentions(mentions):
-            tag(.mentions)
-            writer.writeVarint(UInt64(mentions.count))
-            for mention in mentions { mention.encode(into: &writer) }
-        case let .presence(presence):
-            tag(.presence)
-            writer.write(presence.staff.rawValue)
-            writer.writeVarint(UInt64(presence.sessions.count))
-            for (node, count) in presence.sessions.sorted(by: { $0.key < $1.key }) {
-                writer.write(node.rawValue)
-                writer.writeVarint(UInt64(count))
-            }
-        case let .channel(state):
-            tag(.channel)
-            state.encode(into: &writer)
-        case let .channels(states):
-            tag(.channels)
-            writer.writeVarint(UInt64(states.count))
-            for state in states { state.encode(into: &writer) }
         case .done:
             tag(.done)
-        case let .credentials(credentials):
-            tag(.credentials)
-            writer.write(credentials != nil)
-            if let credentials {
-                writer.write(bytes: credentials.tokenHash)
-                writer.write(credentials.role.rawValue)
-            }
         }
     }
 
@@ -313,24 +275,7 @@ enum EntityCallCodec {
             return .posted(message, replayed: try reader.readBool())
         case .file: return .file(try FileAttachment.decode(from: &reader))
         case .bytes: return .bytes(try reader.readBytes())
-        case .staff: return .staff(try StaffState.decode(from: &reader))
-        case .mentions: return .mentions(try (0..<count()).map { _ throws(DecodingError) in try Mention.decode(from: &reader) })
-        case .presence:
-            let staff = StaffID(unchecked: try reader.readString())
-            var sessions: [NodeID: Int] = [:]
-            for _ in 0..<(try count()) {
-                let raw = try reader.readString()
-                guard let node = NodeID(raw) else { throw DecodingError("invalid node id \(raw)") }
-                sessions[node] = try count()
-            }
-            return .presence(StaffPresence(staff: staff, sessions: sessions))
-        case .channel: return .channel(try ChannelState.decode(from: &reader))
-        case .channels: return .channels(try (0..<count()).map { _ throws(DecodingError) in try ChannelState.decode(from: &reader) })
         case .done: return .done
-        case .credentials:
-            guard try reader.readBool() else { return .credentials(nil) }
-            let hash = try reader.readBytes()
-            return .credentials(StaffCredentials(tokenHash: hash, role: try reader.read(StaffRole.self, "staff role")))
         }
     }
 

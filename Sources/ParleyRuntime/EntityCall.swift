@@ -16,41 +16,34 @@ public enum EntityCall: Sendable, Equatable {
     case uploadFile(FileUpload)
     case file(RoomID, file: String, reader: StaffID)
     case fileBytes(RoomID, FileAttachment, range: Range<UInt64>)
-    case staffCommand(StaffID, StaffCommand)
-    /// The outbox's deliveries to a staff member (a `deliver`/`deliverAll` command), answered
-    /// with `done` alone: the sender needs no copy of the account.
-    case deliverNotices(StaffID, [StaffDelivery])
-    case staffAccount(StaffID)
-    /// What a bearer token is checked against: the account's token hash and role.
-    case staffCredentials(StaffID)
-    case mentions(StaffID, limit: Int)
-    case presence(StaffID)
-    case channelCommand(ChannelID, ChannelCommand)
-    case channel(ChannelID)
-    /// The channels of the partitions the callee serves (no one entity: asked of every node).
-    case servedChannels
+    /// A command to an entity of a registered kind, in the kind's encoding, by `caller`;
+    /// `origin` when it is another entity's effect (applied once). Answered with the state
+    /// after it as `bytes` when `reply`, else `done`.
+    case command(EntityID, caller: Caller, payload: [UInt8], origin: EffectOrigin?, reply: Bool)
+    /// A read of an entity of a registered kind: `name` "" its state, "soft" its soft state,
+    /// else one of the kind's registered reads. Answered as `bytes`.
+    case read(EntityID, caller: Caller, name: String, payload: [UInt8])
+    /// A timer of the entity fell due (the timer service, on the partition's leader).
+    case fireTimer(EntityID, tag: String, deadline: Timestamp)
 
     /// Whether the call only reads (and so needs the leadership confirmed, not an entry).
     /// Credentials are not: every request checks them and caches them anyway.
+    /// Registered kinds' reads say so themselves (`EntityRead.linearizable`).
     var isRead: Bool {
         switch self {
-        case .roomState, .message, .messages, .journal, .file, .fileBytes, .staffAccount, .mentions, .presence, .channel: true
-        case .roomCommand, .postMessage, .uploadFile, .staffCommand, .deliverNotices, .staffCredentials, .channelCommand, .servedChannels: false
+        case .roomState, .message, .messages, .journal, .file, .fileBytes, .read: true
+        case .roomCommand, .postMessage, .uploadFile, .command, .fireTimer: false
         }
     }
 
-    /// The entity the call is for; nil for `servedChannels`.
+    /// The entity the call is for.
     var entity: EntityID? {
         switch self {
         case let .roomCommand(room, _), let .postMessage(room, _), let .roomState(room, _), let .message(room, _, _), let .messages(room, _, _),
             let .journal(room, _, _, _), let .file(room, _, _), let .fileBytes(room, _, _):
             .room(room)
         case let .uploadFile(upload): .room(upload.room)
-        case let .staffCommand(staff, _), let .deliverNotices(staff, _), let .staffAccount(staff), let .staffCredentials(staff), let .mentions(staff, _), let .presence(staff):
-            EntityID.staff(staff)
-        case let .channelCommand(channel, _), let .channel(channel):
-            EntityID.channel(channel)
-        case .servedChannels: nil
+        case let .command(entity, _, _, _, _), let .read(entity, _, _, _), let .fireTimer(entity, _, _): entity
         }
     }
 }
@@ -103,15 +96,8 @@ public enum EntityReply: Sendable, Equatable {
     case posted(Message, replayed: Bool)
     case file(FileAttachment)
     case bytes([UInt8])
-    case staff(StaffState)
-    case mentions([Mention])
-    case presence(StaffPresence)
-    case channel(ChannelState)
-    case channels([ChannelState])
     /// Done; nothing to say.
     case done
-    /// A staff account's credentials; nil when there is no such account.
-    case credentials(StaffCredentials?)
 
     private static func unexpected(_ reply: EntityReply, _ wanted: String) -> RuntimeError {
         .internalFailure(code: "peer_reply_unexpected", message: "wanted \(wanted), the serving node answered \(reply)")
@@ -142,10 +128,6 @@ public enum EntityReply: Sendable, Equatable {
         return (entries, oldest)
     }
 
-    func credentials() throws(RuntimeError) -> StaffCredentials? {
-        guard case let .credentials(credentials) = self else { throw Self.unexpected(self, "credentials") }
-        return credentials
-    }
 
     func posted() throws(RuntimeError) -> (message: Message, replayed: Bool) {
         guard case let .posted(message, replayed) = self else { throw Self.unexpected(self, "a posted message") }
@@ -162,28 +144,42 @@ public enum EntityReply: Sendable, Equatable {
         return bytes
     }
 
-    func staff() throws(RuntimeError) -> StaffState {
-        guard case let .staff(state) = self else { throw Self.unexpected(self, "a staff account") }
-        return state
+
+
+
+
+}
+
+extension StaffCredentials: BinaryCodable {
+    public func encode(into writer: inout BinaryWriter) {
+        writer.write(bytes: tokenHash)
+        writer.write(role.rawValue)
     }
 
-    func mentions() throws(RuntimeError) -> [Mention] {
-        guard case let .mentions(mentions) = self else { throw Self.unexpected(self, "mentions") }
-        return mentions
+    public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> StaffCredentials {
+        let hash = try reader.readBytes()
+        return StaffCredentials(tokenHash: hash, role: try reader.read(StaffRole.self, "staff role"))
+    }
+}
+
+extension StaffPresence: BinaryCodable {
+    public func encode(into writer: inout BinaryWriter) {
+        writer.write(staff.rawValue)
+        writer.writeVarint(UInt64(sessions.count))
+        for (node, count) in sessions.sorted(by: { $0.key < $1.key }) {
+            writer.write(node.rawValue)
+            writer.writeVarint(UInt64(count))
+        }
     }
 
-    func presence() throws(RuntimeError) -> StaffPresence {
-        guard case let .presence(presence) = self else { throw Self.unexpected(self, "presence") }
-        return presence
-    }
-
-    func channel() throws(RuntimeError) -> ChannelState {
-        guard case let .channel(state) = self else { throw Self.unexpected(self, "a channel") }
-        return state
-    }
-
-    func channels() throws(RuntimeError) -> [ChannelState] {
-        guard case let .channels(states) = self else { throw Self.unexpected(self, "channels") }
-        return states
+    public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> StaffPresence {
+        let staff = StaffID(unchecked: try reader.readString())
+        var sessions: [NodeID: Int] = [:]
+        for _ in 0..<(try reader.readCount(atMost: 100_000, of: "nodes")) {
+            let raw = try reader.readString()
+            guard let node = NodeID(raw) else { throw DecodingError("invalid node id \(raw)") }
+            sessions[node] = try reader.readCount(atMost: Int(Int32.max), of: "sessions")
+        }
+        return StaffPresence(staff: staff, sessions: sessions)
     }
 }

@@ -1,6 +1,7 @@
 import ParleyDomain
 
-/// What one log entry carries: the events one command produced for one entity.
+/// What one log entry of the runtime's own carries: a room's events, file chunks, outbox
+/// deletions. Entries of registered kinds (staff, channels, …) are `EntityEntry`s.
 /// Format (version 1): `version u8, kind u8, key string, first event seq varint, count
 /// varint, events…`; each kind encodes its own events. The first event seq numbers the
 /// events in the entity's journal, so applying them needs no read.
@@ -8,8 +9,6 @@ enum EntityEnvelope: Equatable {
     /// A room's events, and the notices they owe staff members (written to the outbox in
     /// the same commit).
     case room(RoomID, firstEventSeq: UInt64, [RoomEvent], notices: [NoticeBatch] = [])
-    case staff(StaffID, [StaffEvent])
-    case channel(ChannelID, [ChannelEvent])
     /// Bytes of a file shared in a room (no state machine decides anything about them).
     case fileChunk(RoomID, file: String, index: UInt32, bytes: [UInt8])
     /// The chunks of an upload no message took up, collected by the upload sweep.
@@ -32,10 +31,6 @@ enum EntityEnvelope: Equatable {
             Self.writeEvents(.room, id.rawValue, firstEventSeq: firstEventSeq, events, into: &writer) { $0.encode(into: &$1) }
             writer.writeVarint(UInt64(notices.count))
             for batch in notices { batch.encode(into: &writer) }
-        case let .staff(id, events):
-            Self.writeEvents(.staff, id.rawValue, events, into: &writer) { $0.encode(into: &$1) }
-        case let .channel(id, events):
-            Self.writeEvents(.channel, id.rawValue, events, into: &writer) { $0.encode(into: &$1) }
         case let .fileChunk(room, file, index, bytes):
             writer.write(Self.fileChunkKind)
             writer.write(room.rawValue)
@@ -105,8 +100,10 @@ enum EntityEnvelope: Equatable {
         let firstEventSeq = try reader.readVarint()
         let count = try reader.readVarint()
         guard count <= UInt64(bytes.count) else { throw DecodingError("event count \(count) exceeds entry size") }
-        switch EntityKind(rawValue: rawKind) {
-        case .room:
+        guard rawKind == EntityKind.room.rawValue else {
+            throw DecodingError("entity kind \(rawKind) is not registered on this node")
+        }
+        do {
             guard RoomID.isValid(key) else { throw DecodingError("invalid room id \(key)") }
             var events: [RoomEvent] = []
             var ranges: [Range<Int>] = []
@@ -123,20 +120,6 @@ enum EntityEnvelope: Equatable {
             for _ in 0..<noticeCount { notices.append(try NoticeBatch.decode(from: &reader)) }
             try reader.expectEnd()
             return (.room(RoomID(unchecked: key), firstEventSeq: firstEventSeq, events, notices: notices), ranges)
-        case .staff:
-            guard StaffID.isValid(key) else { throw DecodingError("invalid staff id \(key)") }
-            var events: [StaffEvent] = []
-            for _ in 0..<count { events.append(try StaffEvent.decode(from: &reader)) }
-            try reader.expectEnd()
-            return (.staff(StaffID(unchecked: key), events), [])
-        case .channel:
-            guard ChannelID.isValid(key) else { throw DecodingError("invalid channel id \(key)") }
-            var events: [ChannelEvent] = []
-            for _ in 0..<count { events.append(try ChannelEvent.decode(from: &reader)) }
-            try reader.expectEnd()
-            return (.channel(ChannelID(unchecked: key), events), [])
-        case let other:
-            throw DecodingError("no events are defined for entity kind \(other.map(String.init(describing:)) ?? "\(rawKind)")")
         }
     }
 }

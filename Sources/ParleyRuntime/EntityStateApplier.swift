@@ -1,12 +1,23 @@
 import ParleyCluster
 import ParleyDomain
 
-/// The partition state machine of a Parley node: decodes each entry's envelope and hands its
-/// events to the store of the entity's kind, which turns them into blind writes.
+/// The partition state machine of a Parley node: decodes each entry and turns it into blind
+/// writes. An entry of a registered kind goes to that kind's storage, plus the runtime's own
+/// records (outbox effects, timers, applied origins); rooms, file chunks and outbox
+/// deletions are the runtime's own envelopes.
 public struct EntityStateApplier: PartitionStateMachine {
-    public init() {}
+    let kinds: EntityKinds
+
+    /// - Parameter kinds: the kinds this node runs (every node of a cluster the same).
+    public init(kinds: EntityKinds = .standard) {
+        self.kinds = kinds
+    }
 
     public func apply(_ entry: LogEntry, to writes: inout StateWrites) throws {
+        if entry.payload.count > 1, let kind = kinds.kind(entry.payload[1]) {
+            try applyEntity(of: kind, entry, to: &writes)
+            return
+        }
         let (envelope, eventRanges) = try EntityEnvelope.decodeLocatingEvents(entry.payload)
         switch envelope {
         case let .room(id, firstEventSeq, events, notices):
@@ -24,12 +35,26 @@ public struct EntityStateApplier: PartitionStateMachine {
             RoomStore.addDiscardWrites(of: file, in: room, partition: entry.partition, to: &writes)
         case let .outboxDelivered(keys):
             // Only this partition's outbox records: an entry can never touch other state.
-            let prefix = Outbox.prefix(entry.partition)
-            for key in keys where key.starts(with: prefix) { writes.delete(key) }
-        case let .staff(id, events):
-            StaffStore.addWrites(for: events, of: id, in: entry.partition, to: &writes)
-        case let .channel(id, events):
-            ChannelStore.addWrites(for: events, of: id, in: entry.partition, to: &writes)
+            for key in keys where PartitionRecords.isOutboxRecord(key, of: entry.partition) { writes.delete(key) }
         }
+    }
+
+    /// `version u8, kind u8, key, first event seq, count, events…, trailer` (`EntityEntry`).
+    private func applyEntity(of kind: any RegisteredKind, _ entry: LogEntry, to writes: inout StateWrites) throws {
+        var reader = BinaryReader(entry.payload)
+        let version = try reader.readUInt8()
+        guard version == EntityEnvelope.version else { throw DecodingError("unsupported envelope version \(version)") }
+        _ = try reader.readUInt8()
+        let key = try reader.readString()
+        guard (1...200).contains(key.utf8.count), !key.utf8.contains(0) else { throw DecodingError("invalid \(kind.kind) key") }
+        let firstEventSeq = try reader.readVarint()
+        let count = try reader.readCount(atMost: entry.payload.count, of: "events")
+        let entity = EntityID(kind: kind.kind, key: key)
+        let records = EntityRecords(entity: entity, partition: entry.partition, firstEventSeq: firstEventSeq)
+        try kind.addWrites(decoding: count, from: &reader, records: records, to: &writes)
+        let (effects, timers, origin) = try EntityEntry.decodeTrailer(from: &reader, entrySize: entry.payload.count)
+        let decoded = EntityEntry(
+            entity: entity, firstEventSeq: firstEventSeq, events: Array(repeating: [], count: count), effects: effects, timers: timers, origin: origin)
+        decoded.addRuntimeWrites(records, entry: entry, to: &writes)
     }
 }

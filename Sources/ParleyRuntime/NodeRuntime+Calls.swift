@@ -83,7 +83,7 @@ extension NodeRuntime: PeerReceiver {
             let partition = try guardServed(entity)
             // A read is served only once a quorum confirmed this node still leads: a leader
             // cut off from its replicas refuses rather than answer from stale state.
-            if call.isRead { try await configuration.servedPartitions.confirmRead(of: partition) }
+            if call.isRead, needsConfirmation(call) { try await configuration.servedPartitions.confirmRead(of: partition) }
         }
         switch call {
         case let .roomCommand(room, command):
@@ -117,33 +117,22 @@ extension NodeRuntime: PeerReceiver {
             return .file(try await fileHere(file, in: room, reader: reader))
         case let .fileBytes(room, attachment, range):
             return .bytes(try await fileBytesHere(attachment, in: room, range: range))
-        case let .staffCommand(staff, command):
-            return .staff(try await run(command, on: staff.rawValue, in: staffRegistry(for: staff)))
-        case let .deliverNotices(staff, deliveries):
-            _ = try await run(.deliverAll(deliveries), on: staff.rawValue, in: staffRegistry(for: staff))
+        case let .command(entity, caller, payload, origin, reply):
+            let state = try await boundKind(entity.kind).command(entity, payload, caller: caller, origin: origin, reply: reply)
+            return reply ? .bytes(state) : .done
+        case let .read(entity, caller, name, payload):
+            return .bytes(try await boundKind(entity.kind).read(entity, name: name, caller: caller, payload: payload, runtime: self))
+        case let .fireTimer(entity, tag, deadline):
+            try await boundKind(entity.kind).fireTimer(entity, tag: tag, deadline: deadline)
             return .done
-        case let .staffAccount(staff):
-            return .staff(try await current(staff.rawValue, in: staffRegistry(for: staff)))
-        case let .staffCredentials(staff):
-            let account = try await current(staff.rawValue, in: staffRegistry(for: staff))
-            return .credentials(account.profile.map { StaffCredentials(tokenHash: account.tokenHash, role: $0.role) })
-        case let .mentions(staff, limit):
-            let store = staffStore
-            return .mentions(try await store.database.executor.run { () throws(RuntimeError) -> [Mention] in
-                try store.mentions(of: staff, limit: limit)
-            })
-        case let .presence(staff):
-            guard try await current(staff.rawValue, in: staffRegistry(for: staff)).exists else {
-                throw .rejected(DomainError(.staffNotFound, "no staff member \(staff)"))
-            }
-            return .presence(presenceHere(of: staff))
-        case let .channelCommand(channel, command):
-            return .channel(try await run(command, on: channel.rawValue, in: channelRegistry(for: channel)))
-        case let .channel(channel):
-            return .channel(try await current(channel.rawValue, in: channelRegistry(for: channel)))
-        case .servedChannels:
-            return .channels(try await servedChannels())
         }
+    }
+
+    /// Whether a read must wait for a quorum's confirmation: all but registered reads that say
+    /// they need none.
+    private func needsConfirmation(_ call: EntityCall) -> Bool {
+        guard case let .read(entity, _, name, _) = call else { return true }
+        return kinds[entity.kind.rawValue]?.isLinearizable(read: name) ?? true
     }
 
     func roomHere(_ room: RoomID, reader: StaffID) async throws(RuntimeError) -> RoomState {

@@ -8,44 +8,34 @@ public enum QuickLinkSource: Sendable, Equatable {
 }
 
 extension NodeRuntime {
-    /// Runs `command` on channel `id`; answers with the channel after it.
-    public func channelCommand(_ command: ChannelCommand, for id: ChannelID) async throws(RuntimeError) -> ChannelState {
-        try await perform(.channelCommand(id, command)).channel()
+    /// Runs `command` on channel `id` as `caller` (admins only, the rules decide); answers
+    /// with the channel after it.
+    /// The listing is kept by an effect; this waits (briefly) until it shows the change, so
+    /// an admin who lists right after a change sees it.
+    public func channelCommand(_ command: ChannelCommand, for id: ChannelID, by caller: Caller = .system) async throws(RuntimeError) -> ChannelState {
+        let channel = try await self.command(command, to: id.rawValue, of: ChannelState.self, by: caller)
+        await awaitListing(IndexState.channels, member: id.rawValue, summary: channel.encoded)
+        return channel
     }
 
     /// Channel `id` as applied (`exists` is false when there is none).
     public func channel(_ id: ChannelID) async throws(RuntimeError) -> ChannelState {
-        try await perform(.channel(id)).channel()
+        try await state(of: id.rawValue, ChannelState.self)
     }
 
-    /// Every channel, by id, as applied: this node's and every other node's.
+    /// Every channel, by id, from the channel listing: one read of one entity, answered while
+    /// a majority of its partition's replicas lives (whichever other nodes are down).
     public func allChannels() async throws(RuntimeError) -> [ChannelState] {
-        // Every peer is asked at once; any one's failure fails the list (it would be partial).
-        let answers = await withTaskGroup(of: Result<[ChannelState], RuntimeError>.self) { group in
-            for node in configuration.servedPartitions.peers {
-                group.addTask {
-                    do throws(RuntimeError) {
-                        return .success(try await self.perform(.servedChannels, on: node).channels())
-                    } catch {
-                        return .failure(error)
-                    }
-                }
+        let index = try await state(of: IndexState.channels, IndexState.self)
+        var channels: [ChannelState] = []
+        for (member, summary) in index.entries.sorted(by: { $0.key < $1.key }) {
+            do {
+                channels.append(try ChannelState.decode(summary))
+            } catch {
+                logger.error("an unreadable channel listing entry", metadata: ["channel": "\(member)", "error": "\(error)"])
             }
-            var answers: [Result<[ChannelState], RuntimeError>] = []
-            for await answer in group { answers.append(answer) }
-            return answers
         }
-        var channels = try await servedChannels()
-        for answer in answers { channels += try answer.get() }
-        return channels.sorted { $0.id.rawValue < $1.id.rawValue }
-    }
-
-    /// The channels of the partitions this node serves.
-    func servedChannels() async throws(RuntimeError) -> [ChannelState] {
-        let store = channelStore
-        let served = configuration.servedPartitions
-        return try await store.database.executor.run { () throws(RuntimeError) -> [ChannelState] in try store.allChannels() }
-            .filter { served.serves(store.partition(of: $0.id)) }
+        return channels
     }
 
     /// Sends quick link `code` to `room`: from `author`'s own shortcuts or from a channel's
@@ -69,7 +59,4 @@ extension NodeRuntime {
             in: room, MessagePost(author: author, text: shortcut?.expansion ?? "", idempotencyKey: idempotencyKey, quickLink: shortcut))
     }
 
-    func channelRegistry(for id: ChannelID) -> EntityRegistry<ChannelActor> {
-        channels[Int(channelStore.partition(of: id).rawValue)]
-    }
 }

@@ -21,6 +21,10 @@ public struct RuntimeConfiguration: Sendable {
     public var servedPartitions = ServedPartitions.all
     /// How long a call forwarded to the serving node may take before it fails as unavailable.
     public var forwardTimeout: Duration = .seconds(5)
+    /// The entity kinds this node runs besides rooms (the log applier must be given the same).
+    public var kinds = EntityKinds.standard
+    /// Where effects' outgoing deliveries go, by sink name.
+    public var deliverySinks: [String: any DeliverySink] = [:]
 
     public init() {}
 }
@@ -39,12 +43,13 @@ public final class NodeRuntime: Sendable {
     let log: any PartitionLog
     let clock: any WallClock
     let rooms: [EntityRegistry<RoomActor>]
-    let staff: [EntityRegistry<StaffActor>]
     let staffStore: StaffStore
-    let channels: [EntityRegistry<ChannelActor>]
-    let channelStore: ChannelStore
+    /// The registered kinds' actors, by kind tag.
+    let kinds: [UInt8: any BoundKind]
     /// Wakes the outbox relay after commits that wrote outbox records.
     let outboxSignal = OutboxSignal()
+    /// Tells the timer service of a timer just set.
+    let timerSignal = TimerSignal()
     /// Where committed messages with links ask for previews; nil when previews are off.
     let linkPreviews: LinkPreviewQueue?
     let logger: Logger
@@ -84,22 +89,6 @@ public final class NodeRuntime: Sendable {
         let staffStore = StaffStore(database: database, family: stateFamily, partitioner: partitioner)
         self.staffStore = staffStore
         let served = configuration.servedPartitions
-        let staffWiring = StaffActor.Wiring(
-            load: { key throws(RuntimeError) in try staffStore.load(StaffID(unchecked: key)) },
-            envelope: { key, events in .staff(StaffID(unchecked: key), events) },
-            publish: { events, state in staffEvents.publish(events, staff: state) })
-        self.staff = partitioner.allPartitions.map { partition in
-            EntityRegistry(refusal: { served.refusal(for: partition) }, generation: { log.generation(of: partition) }) { key in StaffActor(key: key, partition: partition, wiring: staffWiring, log: log, clock: clock) }
-        }
-        let channelStore = ChannelStore(database: database, family: stateFamily, partitioner: partitioner)
-        self.channelStore = channelStore
-        let channelWiring = ChannelActor.Wiring(
-            load: { key throws(RuntimeError) in try channelStore.load(ChannelID(unchecked: key)) },
-            envelope: { key, events in .channel(ChannelID(unchecked: key), events) },
-            publish: { _, _ in })
-        self.channels = partitioner.allPartitions.map { partition in
-            EntityRegistry(refusal: { served.refusal(for: partition) }, generation: { log.generation(of: partition) }) { key in ChannelActor(key: key, partition: partition, wiring: channelWiring, log: log, clock: clock) }
-        }
         let signal = outboxSignal
         self.rooms = partitioner.allPartitions.map { partition in
             EntityRegistry(refusal: { served.refusal(for: partition) }, generation: { log.generation(of: partition) }) { key in
@@ -108,6 +97,12 @@ public final class NodeRuntime: Sendable {
                     clock: clock, limits: configuration.roomLimits, events: events, outboxWritten: { signal.fire() })
             }
         }
+        let timers = timerSignal
+        let context = KindContext(
+            log: log, clock: clock, database: database, family: stateFamily, sinks: LiveSinks(rooms: events, staff: staffEvents), logger: logger,
+            outboxWritten: { signal.fire() }, timerSet: { timers.fire($0) }, partitioner: partitioner, served: served,
+            maxFencedRetries: configuration.maxFencedRetries)
+        self.kinds = configuration.kinds.byTag.mapValues { $0.bind(to: context) }
     }
 
     /// Creates a room: a space or conference with a new id, or the direct room of a staff
@@ -209,42 +204,6 @@ public final class NodeRuntime: Sendable {
         return message
     }
 
-    /// Runs `command` on staff account `id`; answers with the account after it.
-    public func staffCommand(_ command: StaffCommand, for id: StaffID) async throws(RuntimeError) -> StaffState {
-        try await perform(.staffCommand(id, command)).staff()
-    }
-
-    /// Staff account `id` as applied (`exists` is false when there is none).
-    public func staffAccount(_ id: StaffID) async throws(RuntimeError) -> StaffState {
-        try await perform(.staffAccount(id)).staff()
-    }
-
-    /// Staff member `id`'s token hash and role (nil: no such account), without the rest of
-    /// the account: what a bearer token is checked against.
-    public func staffCredentials(_ id: StaffID) async throws(RuntimeError) -> StaffCredentials? {
-        try await perform(.staffCredentials(id)).credentials()
-    }
-
-    /// Where staff member `id` has live sessions: this node's and those other nodes keep
-    /// renewing (a node that stops renewing drops out within the presence lifetime).
-    /// Fails with `staff_not_found` when there is no such account (one call to the serving node).
-    public func presence(of id: StaffID) async throws(RuntimeError) -> StaffPresence {
-        try await perform(.presence(id)).presence()
-    }
-
-    /// Runs `command` on the entity `key` of a state-machine kind, deciding again on a fresh
-    /// activation when it was only fenced; answers with the state after it.
-    func run<Machine>(_ command: Machine.Command, on key: String, in registry: EntityRegistry<StateMachineActor<Machine>>) async throws(RuntimeError) -> Machine {
-        try await retryingFenced(key) { () async throws(RuntimeError) -> Machine in
-            try await registry.withEntity(key) { (actor) async throws(RuntimeError) -> Machine in try await actor.handle(command) }
-        }
-    }
-
-    /// The entity `key` of a state-machine kind as applied.
-    func current<Machine>(_ key: String, in registry: EntityRegistry<StateMachineActor<Machine>>) async throws(RuntimeError) -> Machine {
-        try await registry.withEntity(key) { (actor) async throws(RuntimeError) -> Machine in try await actor.current() }
-    }
-
     /// The rooms `staff` takes part in, most recent activity first (Recent Connections).
     public func recentConnections(of staff: StaffID) async throws(RuntimeError) -> [RecentConnection] {
         let account = try await staffAccount(staff)
@@ -276,29 +235,20 @@ public final class NodeRuntime: Sendable {
         return RecentConnection(room: state, lastMessage: last, lastActivity: max(last?.postedAt ?? joined, joined))
     }
 
-    /// The newest mentions of `staff`, newest first.
-    public func mentions(of staff: StaffID, limit: Int = 50) async throws(RuntimeError) -> [Mention] {
-        try await perform(.mentions(staff, limit: limit)).mentions()
-    }
 
     /// Lets the outbox relay be woken after commits that wrote outbox records.
     public func onOutboxWritten(_ action: @escaping @Sendable () -> Void) { outboxSignal.set(action) }
-
-    func staffRegistry(for id: StaffID) -> EntityRegistry<StaffActor> {
-        staff[Int(partitioner.partition(for: EntityID.staff(id).description).rawValue)]
-    }
 
     /// Passivates entities idle for `configuration.passivateAfter`; returns how many.
     @discardableResult
     public func passivateIdle(now: ContinuousClock.Instant = .now) -> Int {
         rooms.reduce(0) { $0 + $1.passivateIdle(now: now, idleFor: configuration.passivateAfter) }
-            + staff.reduce(0) { $0 + $1.passivateIdle(now: now, idleFor: configuration.passivateAfter) }
-            + channels.reduce(0) { $0 + $1.passivateIdle(now: now, idleFor: configuration.passivateAfter) }
+            + kinds.values.reduce(0) { $0 + $1.passivateIdle(now: now, idleFor: configuration.passivateAfter) }
     }
 
     /// How many entity actors are active on this node.
     public var activeEntities: Int {
-        rooms.reduce(0) { $0 + $1.activeCount } + staff.reduce(0) { $0 + $1.activeCount } + channels.reduce(0) { $0 + $1.activeCount }
+        rooms.reduce(0) { $0 + $1.activeCount } + kinds.values.reduce(0) { $0 + $1.activeCount }
     }
 
     /// Whether the room's actor is active (for tests and diagnostics).
@@ -386,4 +336,23 @@ final class OutboxSignal: Sendable {
     }
 
     func fire() { action.withLock { $0 }?.run() }
+}
+
+/// A settable call for each timer set, with its deadline, so entities can wake a timer
+/// service created after them.
+final class TimerSignal: Sendable {
+    /// Boxed for the reason `OutboxSignal` gives.
+    private final class Action: Sendable {
+        let run: @Sendable (Timestamp) -> Void
+        init(_ run: @escaping @Sendable (Timestamp) -> Void) { self.run = run }
+    }
+
+    private let action = Mutex<Action?>(nil)
+
+    func set(_ newAction: @escaping @Sendable (Timestamp) -> Void) {
+        let boxed = Action(newAction)
+        action.withLock { $0 = boxed }
+    }
+
+    func fire(_ deadline: Timestamp) { action.withLock { $0 }?.run(deadline) }
 }

@@ -4,12 +4,13 @@ import ParleyDomain
 import ParleyStorage
 import ServiceLifecycle
 
-/// Delivers outbox records to the entities they address (today: staff members' notices),
-/// at least once, then deletes them. Targets apply them once (by the source's event seq), so
-/// a record delivered again after a crash changes nothing.
+/// Delivers outbox records, at least once, then deletes them through the partition's log:
+/// rooms' notices to staff members (applied once by the room's event seq) and the effects of
+/// registered kinds (commands to other entities, applied once by source sequence, and
+/// deliveries to sinks). A record delivered again after a crash or failover changes nothing.
 public final class OutboxRelay: Service {
-    private let runtime: NodeRuntime
-    private let logger: Logger
+    let runtime: NodeRuntime
+    let logger: Logger
     private let wake: AsyncStream<Void>
     private let wakeContinuation: AsyncStream<Void>.Continuation
     /// How long to wait before retrying records whose delivery failed.
@@ -39,6 +40,8 @@ public final class OutboxRelay: Service {
                         }
                     }
                 }
+                // Failed records wait retryDelay, doubling up to maxRetryDelay while they keep failing.
+                var backoff = retryDelay
                 for await _ in wake {
                     var failed = false
                     while true {
@@ -47,8 +50,11 @@ public final class OutboxRelay: Service {
                         if count == 0 { break }
                     }
                     if failed {
-                        try? await Task.sleep(for: retryDelay)
+                        try? await Task.sleep(for: backoff)
+                        backoff = min(backoff * 2, Self.maxRetryDelay)
                         nudge()
+                    } else {
+                        backoff = retryDelay
                     }
                 }
                 group.cancelAll()
@@ -57,6 +63,9 @@ public final class OutboxRelay: Service {
             self.wakeContinuation.finish()
         }
     }
+
+    /// The longest wait before records that keep failing are tried again.
+    static let maxRetryDelay: Duration = .seconds(5)
 
     /// Staff members delivered to at once (each one's records in order, in as few commands as they fit).
     static let concurrentTargets = 64
@@ -85,6 +94,7 @@ public final class OutboxRelay: Service {
                 failed = true
                 continue
             }
+            backlog(partition, kind: "notices").record(records.count)
             for record in records {
                 var reader = BinaryReader(record.value)
                 guard let batch = try? NoticeBatch.decode(from: &reader) else {
@@ -115,6 +125,10 @@ public final class OutboxRelay: Service {
             }
             for await outcome in group { record(outcome) }
         }
+        let effects = await relayEffects()
+        done += effects.done
+        total += effects.done.count
+        failed = failed || effects.failed
         if served.isReplicated {
             // Only deleted records count: those whose deletion failed are still there.
             let deletion = await deleteThroughTheLog(done)
@@ -173,7 +187,8 @@ public final class OutboxRelay: Service {
             guard let staff = chunk.first?.batch.staff else { continue }
             let deliveries = chunk.map { StaffDelivery(room: $0.batch.room, eventSeq: $0.batch.eventSeq, notices: $0.batch.notices) }
             do {
-                _ = try await runtime.perform(.deliverNotices(staff, deliveries))
+                _ = try await runtime.perform(
+                    .command(.staff(staff), caller: .system, payload: StaffCommand.deliverAll(deliveries).encoded, origin: nil, reply: false))
                 delivered += chunk.map(\.key)
             } catch {
                 logger.debug("outbox delivery failed; will retry", metadata: ["staff": "\(staff)", "error": "\(error)"])

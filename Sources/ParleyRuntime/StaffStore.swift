@@ -12,11 +12,11 @@ struct StaffStore: Sendable {
         StateKeys.entityPrefix(partition, EntityID(kind: .staff, key: staff.rawValue)) + [record]
     }
 
-    private static let profile: UInt8 = 0x70  // p
-    private static let token: UInt8 = 0x74  // t
-    private static let room: UInt8 = 0x72  // r<room id>
+    static let profile: UInt8 = 0x70  // p
+    static let token: UInt8 = 0x74  // t
+    static let room: UInt8 = 0x72  // r<room id>
     static let mention: UInt8 = 0x6E  // n<index> (insert-hinted: `StateKeys.insertHints`)
-    private static let shortcut: UInt8 = 0x73  // s<code>
+    static let shortcut: UInt8 = 0x73  // s<code>
     /// How many of a staff member's newest mentions are kept.
     static let mentionRetention: UInt64 = 100
 
@@ -70,33 +70,66 @@ struct StaffStore: Sendable {
         partitioner.partition(for: EntityID(kind: .staff, key: staff.rawValue).description)
     }
 
-    func load(_ staff: StaffID) throws(RuntimeError) -> StaffState {
-        let partition = partition(of: staff)
-        return try readingState { () throws -> StaffState in
-            var profile: StaffProfile?
-            if let rawProfile = try database.get(Self.key(partition, staff, Self.profile), in: family) {
-                var reader = BinaryReader(rawProfile)
-                profile = try StaffProfile.decode(from: &reader)
-            }
-            let hash = try database.get(Self.key(partition, staff, Self.token), in: family) ?? []
-            let roomPrefix = Self.key(partition, staff, Self.room)
-            var rooms: [RoomID: StaffRoomEntry] = [:]
-            for entry in try database.entries(.prefix(roomPrefix), in: family) {
-                var reader = BinaryReader(entry.value)
-                rooms[RoomID(unchecked: String(decoding: entry.key[roomPrefix.count...], as: UTF8.self))] = try StaffRoomEntry.decode(from: &reader)
-            }
-            let mentionPrefix = Self.key(partition, staff, Self.mention)
-            let lastMention = try database.last(in: .prefix(mentionPrefix), of: family).flatMap { StateKeys.readBigEndian($0.key[mentionPrefix.count...]) }
-            var shortcuts: [String: Shortcut] = [:]
-            for entry in try database.entries(.prefix(Self.key(partition, staff, Self.shortcut)), in: family) {
-                var reader = BinaryReader(entry.value)
-                let shortcut = try Shortcut.decode(from: &reader)
-                shortcuts[shortcut.code] = shortcut
-            }
-            return StaffState(
-                id: staff, profile: profile, tokenHash: hash, rooms: rooms, mentionCount: lastMention.map { $0 + 1 } ?? 0, shortcuts: shortcuts)
+    /// The account as applied: profile, token hash, room entries, mention count, shortcuts.
+    static func load(_ reader: EntityRecordReader) throws -> StaffState {
+        let staff = StaffID(unchecked: reader.records.entity.key)
+        var profile: StaffProfile?
+        if let rawProfile = try reader.get(Self.profile) {
+            var bytes = BinaryReader(rawProfile)
+            profile = try StaffProfile.decode(from: &bytes)
         }
+        let hash = try reader.get(Self.token) ?? []
+        var rooms: [RoomID: StaffRoomEntry] = [:]
+        for entry in try reader.entries(Self.room) {
+            var bytes = BinaryReader(entry.value)
+            rooms[RoomID(unchecked: String(decoding: entry.rest, as: UTF8.self))] = try StaffRoomEntry.decode(from: &bytes)
+        }
+        let lastMention = try reader.last(Self.mention).flatMap { StateKeys.readBigEndian($0.rest[...]) }
+        var shortcuts: [String: Shortcut] = [:]
+        for entry in try reader.entries(Self.shortcut) {
+            var bytes = BinaryReader(entry.value)
+            let shortcut = try Shortcut.decode(from: &bytes)
+            shortcuts[shortcut.code] = shortcut
+        }
+        return StaffState(
+            id: staff, profile: profile, tokenHash: hash, rooms: rooms, mentionCount: lastMention.map { $0 + 1 } ?? 0, shortcuts: shortcuts)
     }
+
+    /// Staff accounts as a registered kind: their records, live publication to the member's
+    /// own sessions, and the reads beside the account (credentials, mentions, presence).
+    static let registration = EntityKindRegistration<StaffState>(
+        storage: EntityStorage(
+            addWrites: { events, records, writes in addWrites(for: events, of: StaffID(unchecked: records.entity.key), in: records.partition, to: &writes) },
+            load: { reader in try load(reader) }),
+        publish: { sinks, events, state in sinks.staff.publish(events, staff: state) },
+        reads: [
+            "credentials": EntityRead(linearizable: false) { runtime, entity, _, _ throws(RuntimeError) in
+                let account = try await runtime.localState(of: entity.key, StaffState.self)
+                var writer = BinaryWriter()
+                writer.write(account.profile != nil)
+                if let role = account.profile?.role { StaffCredentials(tokenHash: account.tokenHash, role: role).encode(into: &writer) }
+                return writer.bytes
+            },
+            "mentions": EntityRead { runtime, entity, _, payload throws(RuntimeError) in
+                var reader = BinaryReader(payload)
+                let limit = (try? reader.readCount(atMost: 10_000, of: "mentions")) ?? 50
+                let store = runtime.staffStore
+                let mentions = try await store.database.executor.run { () throws(RuntimeError) -> [Mention] in
+                    try store.mentions(of: StaffID(unchecked: entity.key), limit: limit)
+                }
+                var writer = BinaryWriter()
+                writer.writeVarint(UInt64(mentions.count))
+                for mention in mentions { mention.encode(into: &writer) }
+                return writer.bytes
+            },
+            "presence": EntityRead { runtime, entity, _, _ throws(RuntimeError) in
+                let staff = StaffID(unchecked: entity.key)
+                guard try await runtime.localState(of: entity.key, StaffState.self).exists else {
+                    throw .rejected(DomainError(.staffNotFound, "no staff member \(staff)"))
+                }
+                return runtime.presenceHere(of: staff).encoded
+            },
+        ])
 }
 
 /// Where a staff member's committed events go to be seen live: their own sessions.

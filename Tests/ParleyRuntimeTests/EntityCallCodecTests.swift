@@ -20,15 +20,14 @@ struct EntityCallCodecTests {
         .uploadFile(FileUpload(room: room, staff: bo, name: "a.txt", contentType: "text/plain", bytes: [1, 2, 3], sha256: Array(repeating: 1, count: 32), caption: "c", idempotencyKey: "k")),
         .file(room, file: "f_1", reader: bo),
         .fileBytes(room, attachment, range: 1..<3),
-        .staffCommand(bo, .removeShortcut(code: "x")),
-        .deliverNotices(bo, [StaffDelivery(room: room, eventSeq: 4, notices: [.unread(true)]), StaffDelivery(room: room, eventSeq: 5, notices: [])]),
-        .staffAccount(bo),
-        .staffCredentials(bo),
-        .mentions(bo, limit: 50),
-        .presence(bo),
-        .channelCommand(ChannelID(unchecked: "c_1"), .removeShortcut(code: "x")),
-        .channel(ChannelID(unchecked: "c_1")),
-        .servedChannels,
+        .command(.staff(bo), caller: .staff(bo, role: .agent), payload: StaffCommand.removeShortcut(code: "x").encoded, origin: nil, reply: true),
+        .command(
+            .channel(ChannelID(unchecked: "c_1")), caller: .entity(.room(room)), payload: [1, 2],
+            origin: EffectOrigin(source: .room(room), seq: 1 << 20 | 3), reply: false),
+        .command(EntityID(kind: .index, key: "channels"), caller: .system, payload: [], origin: nil, reply: false),
+        .read(.staff(bo), caller: .visitor("v_1"), name: "mentions", payload: [50]),
+        .read(.channel(ChannelID(unchecked: "c_1")), caller: .channel(ChannelID(unchecked: "c_1")), name: "", payload: []),
+        .fireTimer(EntityID(kind: .enquiry, key: "q_1"), tag: "offer", deadline: Timestamp(milliseconds: 1_700_000_000_000)),
     ]
 
     @Test(arguments: calls)
@@ -44,9 +43,7 @@ struct EntityCallCodecTests {
         let replies: [EntityReply] = [
             .room(.applied(entries, state)), .room(.replayed(message, state)), .roomState(state), .message(message), .messages([message, message]),
             .journal(entries, oldestKept: 1), .journal([], oldestKept: nil), .posted(message, replayed: true), .file(Self.attachment),
-            .bytes([9, 8]), .staff(StaffState(id: Self.bo)), .mentions([Mention(room: Self.room, seq: 1, by: Self.bo, at: Timestamp(milliseconds: 3), notify: true)]),
-            .presence(StaffPresence(staff: Self.bo, sessions: [NodeID("node-2")!: 2])), .channel(ChannelState(id: ChannelID(unchecked: "c_1"))), .channels([]),
-            .done, .credentials(nil), .credentials(StaffCredentials(tokenHash: Array(repeating: 4, count: 32), role: .agent)),
+            .bytes([9, 8]), .bytes(StaffState(id: Self.bo).encoded), .done,
         ]
         for reply in replies {
             #expect(try EntityCallCodec.decodeResult(EntityCallCodec.encode(.success(reply))) == .success(reply))
@@ -58,6 +55,13 @@ struct EntityCallCodecTests {
         for error in errors {
             #expect(try EntityCallCodec.decodeResult(EntityCallCodec.encode(.failure(error))) == .failure(error))
         }
+    }
+
+    @Test func presenceAndCredentialsRoundTrip() throws {
+        let presence = StaffPresence(staff: Self.bo, sessions: [NodeID("node-2")!: 2, NodeID("node-1")!: 1])
+        #expect(try StaffPresence.decode(presence.encoded) == presence)
+        let credentials = StaffCredentials(tokenHash: Array(repeating: 4, count: 32), role: .agent)
+        #expect(try StaffCredentials.decode(credentials.encoded) == credentials)
     }
 
     @Test func malformedCallsAreRefused() {

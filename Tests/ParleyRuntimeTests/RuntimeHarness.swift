@@ -45,15 +45,36 @@ func withRuntime<R: Sendable>(
     defer { database.close() }
     let log = try LocalPartitionLog(database: database, partitionCount: 16, stateMachine: applier)
     let runtime = NodeRuntime(database: database, stateFamily: log.stateColumnFamily, log: log, clock: clock, configuration: configuration)
+    let outbox = OutboxRelay(runtime: runtime, retryDelay: .milliseconds(50))
+    runtime.onOutboxWritten { outbox.nudge() }
+    let timers = TimerService(runtime: runtime, rescanInterval: .milliseconds(50))
     return try await withThrowingTaskGroup(of: R?.self) { group in
         group.addTask {
             try await log.run()
             return nil
         }
-        let result = try await body(runtime)
+        // The outbox relay and the timer service run beside the body, as on a node.
+        let result = await withTaskGroup(of: Result<R, any Error>?.self) { services in
+            services.addTask {
+                try? await outbox.run()
+                return nil
+            }
+            services.addTask {
+                try? await timers.run()
+                return nil
+            }
+            let result: Result<R, any Error>
+            do {
+                result = .success(try await body(runtime))
+            } catch {
+                result = .failure(error)
+            }
+            services.cancelAll()
+            return result
+        }
         log.close()
         for try await _ in group {}
-        return result
+        return try result.get()
     }
 }
 

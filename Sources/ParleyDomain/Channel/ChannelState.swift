@@ -69,7 +69,7 @@ public enum ChannelEvent: Sendable, Equatable {
 }
 
 /// A channel as its actor holds it.
-public struct ChannelState: Sendable, Equatable, EntityStateMachine {
+public struct ChannelState: Sendable, Equatable {
     public let id: ChannelID
     public private(set) var profile: ChannelProfile?
     /// The channel's own shortcuts, by code (the built-in ones are not here).

@@ -40,6 +40,9 @@ public struct BinaryWriter: Sendable {
         bytes.append(contentsOf: utf8)
     }
 
+    /// Appends `raw` as it is, with no length (an encoding already made).
+    public mutating func append(_ raw: [UInt8]) { bytes.append(contentsOf: raw) }
+
     public mutating func write(bytes value: [UInt8]) {
         writeVarint(UInt64(value.count))
         bytes.append(contentsOf: value)

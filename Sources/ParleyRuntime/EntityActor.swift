@@ -1,0 +1,192 @@
+import ParleyCluster
+import ParleyDomain
+import Synchronization
+
+/// The actor of one entity of a registered kind, on its partition's leader. It decides each
+/// command against its state (and soft state), applies the events at once so pipelined
+/// commands decide on top of them, queues the entry (events, effects, timer changes, origin)
+/// on the partition log without suspending in between, answers once it is committed, then
+/// publishes the events. A command from another entity's effect is applied once: a source
+/// sequence at or below the last one applied from that source is dropped.
+actor EntityActor<Rules: EntityRules>: ActivatedEntity {
+    let entity: EntityID
+    let partition: PartitionID
+    private let registration: EntityKindRegistration<Rules>
+    private let context: KindContext
+
+    private var state: Rules?
+    /// The state as of the last committed command: what reads see.
+    private var committedState: Rules?
+    private var soft = Rules.initialSoft
+    private var lastEventSeq: UInt64 = 0
+    /// Deadlines of the entity's timers, by tag, as decided.
+    private var timers: [String: Timestamp] = [:]
+    /// The last effect sequence applied from each source seen so far (read from the store
+    /// on a source's first command, then kept as decided).
+    private var origins: [EntityID: UInt64] = [:]
+    private var decidedCount: UInt64 = 0
+    private var committedCount: UInt64 = 0
+    private var generation: UInt64 = 0
+    private let retired = Atomic<Bool>(false)
+
+    nonisolated var isRetired: Bool { retired.load(ordering: .acquiring) }
+
+    init(entity: EntityID, partition: PartitionID, registration: EntityKindRegistration<Rules>, context: KindContext) {
+        self.entity = entity
+        self.partition = partition
+        self.registration = registration
+        self.context = context
+    }
+
+    /// Decides and commits `command`; answers with the state after it (the state as it was,
+    /// for a repeated effect).
+    func handle(_ command: Rules.Command, caller: Caller, origin: EffectOrigin? = nil) async throws(RuntimeError) -> Rules {
+        let current = try activeState()
+        if let origin, origin.seq <= (try appliedSeq(from: origin.source)) { return committedState ?? current }
+        var nextSoft = soft
+        let decision: Decision<Rules.Event>
+        do {
+            decision = try current.decide(command, soft: &nextSoft, context: DecisionContext(caller: caller, now: context.clock.now(), entity: entity))
+        } catch {
+            throw .rejected(error)
+        }
+        soft = nextSoft
+        return try await commit(decision, on: current, origin: origin)
+    }
+
+    /// Fires timer `tag` set for `deadline`, if it is still set for then: its command is
+    /// decided as the node's own (`Caller.system`), and the timer is gone in the same entry.
+    /// A command the rules refuse still removes the timer.
+    func fire(_ tag: String, deadline: Timestamp) async throws(RuntimeError) {
+        let current = try activeState()
+        guard timers[tag] == deadline else {
+            let ticket = context.log.append(
+                EntityEntry(entity: entity, firstEventSeq: lastEventSeq + 1, events: [], timers: [.drop(tag: tag, at: deadline)]).encoded(), to: partition,
+                generation: generation)
+            do {
+                _ = try await ticket.result()
+            } catch {
+                retire()
+                throw .log(error)
+            }
+            return
+        }
+        var decision = Decision<Rules.Event>()
+        if let command = Rules.command(forTimer: tag) {
+            var nextSoft = soft
+            do {
+                decision = try current.decide(command, soft: &nextSoft, context: DecisionContext(caller: .system, now: context.clock.now(), entity: entity))
+                soft = nextSoft
+            } catch {
+                context.logger.info("a timer's command was refused", metadata: ["entity": "\(entity)", "tag": "\(tag)", "error": "\(error)"])
+            }
+        }
+        // The fired timer goes unless the decision set it again.
+        let setAgain = decision.effects.contains { if case .setTimer(tag, _) = $0 { true } else { false } }
+        if !setAgain { decision.effects.insert(.cancelTimer(tag: tag), at: 0) }
+        _ = try await commit(decision, on: current, origin: nil)
+    }
+
+    private func commit(_ decision: Decision<Rules.Event>, on current: Rules, origin: EffectOrigin?) async throws(RuntimeError) -> Rules {
+        var outbox: [OutboxEffect] = []
+        var changes: [TimerChange] = []
+        var earliestSet: Timestamp?
+        for effect in decision.effects {
+            switch effect {
+            case let .send(target, command): outbox.append(.send(to: target, command: command))
+            case let .deliver(sink, payload): outbox.append(.deliver(sink: sink, payload: payload))
+            case let .setTimer(tag, at):
+                changes.append(.set(tag: tag, at: at, replacing: timers[tag]))
+                timers[tag] = at
+                earliestSet = min(earliestSet ?? at, at)
+            case let .cancelTimer(tag):
+                if let at = timers.removeValue(forKey: tag) { changes.append(.cancel(tag: tag, at: at)) }
+            }
+        }
+        guard !decision.events.isEmpty || !outbox.isEmpty || !changes.isEmpty else { return current }
+        var next = current
+        for event in decision.events { next.apply(event) }
+        state = next
+        let firstEventSeq = lastEventSeq + 1
+        lastEventSeq += UInt64(decision.events.count)
+        if let origin { origins[origin.source] = origin.seq }
+        let entry = EntityEntry(
+            entity: entity, firstEventSeq: firstEventSeq, events: decision.events.map(\.encoded), effects: outbox, timers: changes, origin: origin)
+        decidedCount += 1
+        let number = decidedCount
+        let ticket = context.log.append(entry.encoded(), to: partition, generation: generation)
+        do {
+            _ = try await ticket.result()
+        } catch {
+            retire()
+            throw .log(error)
+        }
+        if number > committedCount {
+            committedCount = number
+            committedState = next
+        }
+        if !decision.events.isEmpty { registration.publish(context.sinks, decision.events, next) }
+        if !outbox.isEmpty { context.outboxWritten() }
+        if let earliestSet { context.timerSet(earliestSet) }
+        return next
+    }
+
+    /// The entity as committed, if `caller` may read it.
+    func read(by caller: Caller) throws(RuntimeError) -> Rules {
+        let active = try activeState()
+        let current = committedState ?? active
+        do {
+            try current.authorizeRead(by: caller)
+        } catch {
+            throw .rejected(error)
+        }
+        return current
+    }
+
+    /// What the kind shows of the soft state, if it shows any.
+    func softView() throws(RuntimeError) -> [UInt8]? {
+        _ = try activeState()
+        return registration.showSoft?(soft, context.clock.now())
+    }
+
+    private func appliedSeq(from source: EntityID) throws(RuntimeError) -> UInt64 {
+        if let known = origins[source] { return known }
+        let reader = context.reader(for: entity, partition: partition)
+        let stored = try readingState { () throws -> UInt64 in
+            try reader.get(PartitionRecords.appliedOrigin[0], Array(PartitionRecords.appliedOrigin[1...]) + Array(source.description.utf8))
+                .flatMap { StateKeys.readBigEndian($0[...]) } ?? 0
+        }
+        origins[source] = stored
+        return stored
+    }
+
+    /// Loads the applied state on first use (on this actor, never on an event loop).
+    private func activeState() throws(RuntimeError) -> Rules {
+        if let state { return state }
+        guard !isRetired else { throw .unavailable(code: RuntimeError.entityRetired, message: "\(entity) is being reactivated") }
+        generation = context.log.generation(of: partition)
+        let reader = context.reader(for: entity, partition: partition)
+        let storage = registration.storage
+        let (loaded, seq, timers) = try readingState { () throws -> (Rules, UInt64, [String: Timestamp]) in
+            let loaded = try storage.load(reader)
+            let seq = try reader.get(PartitionRecords.lastEventSeq[0], [PartitionRecords.lastEventSeq[1]]).flatMap { StateKeys.readBigEndian($0[...]) } ?? 0
+            var timers: [String: Timestamp] = [:]
+            for record in try reader.entries(PartitionRecords.timer[0], [PartitionRecords.timer[1]]) {
+                guard let at = StateKeys.readBigEndian(record.value[...]) else { continue }
+                timers[String(decoding: record.rest, as: UTF8.self)] = Timestamp(milliseconds: Int64(bitPattern: at))
+            }
+            return (loaded, seq, timers)
+        }
+        state = loaded
+        committedState = loaded
+        lastEventSeq = seq
+        self.timers = timers
+        return loaded
+    }
+
+    private func retire() {
+        retired.store(true, ordering: .releasing)
+        state = nil
+        committedState = nil
+    }
+}

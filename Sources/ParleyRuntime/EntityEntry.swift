@@ -1,0 +1,144 @@
+import ParleyCluster
+import ParleyDomain
+
+/// What one command of a registered kind writes in one log entry: the entity's events,
+/// the effects they carry (outbox records), its timer changes, and, for a command that came
+/// from another entity's effect, that effect's origin (so it is applied once).
+///
+/// Layout (envelope version 1, as staff and channel entries always were, with a trailer a
+/// reader of older entries finds absent): `version u8, kind u8, key string, first event seq
+/// varint, count varint, events…`, then `effect count varint, effects…, timer change count
+/// varint, changes…, origin flag u8 [origin]`.
+struct EntityEntry: Equatable, Sendable {
+    var entity: EntityID
+    var firstEventSeq: UInt64
+    /// Each event in its kind's encoding.
+    var events: [[UInt8]]
+    var effects: [OutboxEffect] = []
+    var timers: [TimerChange] = []
+    var origin: EffectOrigin?
+
+    func encoded() -> [UInt8] {
+        var writer = BinaryWriter(capacity: 64 + events.reduce(0) { $0 + $1.count })
+        writer.write(EntityEnvelope.version)
+        writer.write(entity.kind.rawValue)
+        writer.write(entity.key)
+        writer.writeVarint(firstEventSeq)
+        writer.writeVarint(UInt64(events.count))
+        for event in events { writer.append(event) }
+        writer.writeVarint(UInt64(effects.count))
+        for effect in effects { effect.encode(into: &writer) }
+        writer.writeVarint(UInt64(timers.count))
+        for change in timers { change.encode(into: &writer) }
+        if let origin {
+            writer.write(UInt8(1))
+            origin.encode(into: &writer)
+        } else {
+            writer.write(UInt8(0))
+        }
+        return writer.bytes
+    }
+
+    /// Reads the trailer after the events; an entry written before effects existed has none.
+    static func decodeTrailer(from reader: inout BinaryReader, entrySize: Int) throws(DecodingError) -> (effects: [OutboxEffect], timers: [TimerChange], origin: EffectOrigin?) {
+        guard !reader.isAtEnd else { return ([], [], nil) }
+        let effectCount = try reader.readCount(atMost: entrySize, of: "effects")
+        var effects: [OutboxEffect] = []
+        for _ in 0..<effectCount { effects.append(try OutboxEffect.decode(from: &reader)) }
+        let timerCount = try reader.readCount(atMost: entrySize, of: "timer changes")
+        var timers: [TimerChange] = []
+        for _ in 0..<timerCount { timers.append(try TimerChange.decode(from: &reader)) }
+        let origin = try reader.readBool() ? try EffectOrigin.decode(from: &reader) : nil
+        try reader.expectEnd()
+        return (effects, timers, origin)
+    }
+}
+
+/// An effect that leaves the entity through the outbox.
+enum OutboxEffect: Equatable, Sendable, BinaryCodable {
+    case send(to: EntityID, command: [UInt8])
+    case deliver(sink: String, payload: [UInt8])
+
+    func encode(into writer: inout BinaryWriter) {
+        switch self {
+        case let .send(target, command):
+            writer.write(UInt8(1))
+            target.encode(into: &writer)
+            writer.write(bytes: command)
+        case let .deliver(sink, payload):
+            writer.write(UInt8(2))
+            writer.write(sink)
+            writer.write(bytes: payload)
+        }
+    }
+
+    static func decode(from reader: inout BinaryReader) throws(DecodingError) -> OutboxEffect {
+        switch try reader.readUInt8() {
+        case 1: return .send(to: try EntityID.decode(from: &reader), command: try reader.readBytes())
+        case 2: return .deliver(sink: try reader.readString(), payload: try reader.readBytes())
+        case let tag: throw DecodingError("unknown effect tag \(tag)")
+        }
+    }
+}
+
+/// A change to one of the entity's timers, with the deadline it replaces (so the partition's
+/// deadline-ordered record can be deleted blindly).
+enum TimerChange: Equatable, Sendable, BinaryCodable {
+    case set(tag: String, at: Timestamp, replacing: Timestamp?)
+    case cancel(tag: String, at: Timestamp)
+    /// Deletes only the partition's record of a deadline the entity no longer has (a record
+    /// left behind would be fired again and again).
+    case drop(tag: String, at: Timestamp)
+
+    func encode(into writer: inout BinaryWriter) {
+        switch self {
+        case let .set(tag, at, replacing):
+            writer.write(UInt8(1))
+            writer.write(tag)
+            writer.write(at.milliseconds)
+            writer.writeOptionalVarint(replacing.map { UInt64(bitPattern: $0.milliseconds) })
+        case let .cancel(tag, at):
+            writer.write(UInt8(2))
+            writer.write(tag)
+            writer.write(at.milliseconds)
+        case let .drop(tag, at):
+            writer.write(UInt8(3))
+            writer.write(tag)
+            writer.write(at.milliseconds)
+        }
+    }
+
+    static func decode(from reader: inout BinaryReader) throws(DecodingError) -> TimerChange {
+        switch try reader.readUInt8() {
+        case 1:
+            let tag = try reader.readString()
+            let at = Timestamp(milliseconds: try reader.readInt64())
+            let replacing = try reader.readOptionalVarint().map { Timestamp(milliseconds: Int64(bitPattern: $0)) }
+            return .set(tag: tag, at: at, replacing: replacing)
+        case 2: return .cancel(tag: try reader.readString(), at: Timestamp(milliseconds: try reader.readInt64()))
+        case 3: return .drop(tag: try reader.readString(), at: Timestamp(milliseconds: try reader.readInt64()))
+        case let tag: throw DecodingError("unknown timer change \(tag)")
+        }
+    }
+}
+
+/// Which effect a command came from: the source entity and the effect's sequence in the
+/// source's partition log (log index × 65,536 + ordinal: increasing per source).
+public struct EffectOrigin: Equatable, Sendable, BinaryCodable {
+    public let source: EntityID
+    public let seq: UInt64
+
+    public init(source: EntityID, seq: UInt64) {
+        self.source = source
+        self.seq = seq
+    }
+
+    public func encode(into writer: inout BinaryWriter) {
+        source.encode(into: &writer)
+        writer.write(seq)
+    }
+
+    public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> EffectOrigin {
+        EffectOrigin(source: try EntityID.decode(from: &reader), seq: try reader.readUInt64())
+    }
+}

@@ -1,0 +1,133 @@
+import Logging
+import ParleyCluster
+import ParleyDomain
+import ParleyStorage
+
+/// What the actors of every kind share on one node: the log, the clock, the state they
+/// load from, where they publish, and whom they wake after writing effects or timers.
+struct KindContext: Sendable {
+    let log: any PartitionLog
+    let clock: any WallClock
+    let database: Database
+    let family: ColumnFamily
+    let sinks: LiveSinks
+    let logger: Logger
+    let outboxWritten: @Sendable () -> Void
+    let timerSet: @Sendable (Timestamp) -> Void
+    let partitioner: Partitioner
+    let served: ServedPartitions
+    let maxFencedRetries: Int
+
+    func reader(for entity: EntityID, partition: PartitionID) -> EntityRecordReader {
+        EntityRecordReader(records: EntityRecords(entity: entity, partition: partition), database: database, family: family)
+    }
+}
+
+/// A registered kind bound to one node: its actors, partition by partition, and the calls
+/// the node dispatches to them by kind tag.
+protocol BoundKind: Sendable {
+    var kind: EntityKind { get }
+    /// Decides a command (in the kind's encoding) on this node; answers with the state after
+    /// it when `reply`, else with nothing.
+    func command(_ entity: EntityID, _ payload: [UInt8], caller: Caller, origin: EffectOrigin?, reply: Bool) async throws(RuntimeError) -> [UInt8]
+    /// A read by name ("" the state, "soft" the soft state, else a registered read).
+    func read(_ entity: EntityID, name: String, caller: Caller, payload: [UInt8], runtime: NodeRuntime) async throws(RuntimeError) -> [UInt8]
+    /// Whether read `name` must be confirmed by a quorum first.
+    func isLinearizable(read name: String) -> Bool
+    func fireTimer(_ entity: EntityID, tag: String, deadline: Timestamp) async throws(RuntimeError)
+    func passivateIdle(now: ContinuousClock.Instant, idleFor: Duration) -> Int
+    var activeCount: Int { get }
+}
+
+final class KindActors<Rules: EntityRules>: BoundKind {
+    let registration: EntityKindRegistration<Rules>
+    let registries: [EntityRegistry<EntityActor<Rules>>]
+    let partitioner: Partitioner
+    let maxFencedRetries: Int
+    let logger: Logger
+
+    init(registration: EntityKindRegistration<Rules>, context: KindContext) {
+        self.registration = registration
+        partitioner = context.partitioner
+        maxFencedRetries = context.maxFencedRetries
+        logger = context.logger
+        let served = context.served
+        let log = context.log
+        registries = context.partitioner.allPartitions.map { partition in
+            EntityRegistry(refusal: { served.refusal(for: partition) }, generation: { log.generation(of: partition) }) { key in
+                EntityActor<Rules>(entity: EntityID(kind: Rules.kind, key: key), partition: partition, registration: registration, context: context)
+            }
+        }
+    }
+
+    var kind: EntityKind { Rules.kind }
+
+    private func registry(_ entity: EntityID) -> EntityRegistry<EntityActor<Rules>> {
+        registries[Int(partitioner.partition(for: entity.description).rawValue)]
+    }
+
+    /// Runs `command` here, deciding again on a fresh activation when it was only fenced.
+    func run(_ command: Rules.Command, on entity: EntityID, caller: Caller, origin: EffectOrigin?) async throws(RuntimeError) -> Rules {
+        var attempt = 0
+        while true {
+            do {
+                return try await registry(entity).withEntity(entity.key) { (actor) async throws(RuntimeError) -> Rules in
+                    try await actor.handle(command, caller: caller, origin: origin)
+                }
+            } catch {
+                attempt += 1
+                guard error.isFenced, attempt <= maxFencedRetries else { throw error }
+                logger.debug("command fenced; deciding again", metadata: ["entity": "\(entity)", "attempt": "\(attempt)"])
+            }
+        }
+    }
+
+    func command(_ entity: EntityID, _ payload: [UInt8], caller: Caller, origin: EffectOrigin?, reply: Bool) async throws(RuntimeError) -> [UInt8] {
+        let command: Rules.Command
+        do {
+            command = try Rules.Command.decode(payload)
+        } catch {
+            throw .internalFailure(code: "command_unreadable", message: "a \(Rules.kind) command could not be read: \(error.message)")
+        }
+        let after = try await run(command, on: entity, caller: caller, origin: origin)
+        return reply ? after.encoded : []
+    }
+
+    func read(_ entity: EntityID, name: String, caller: Caller, payload: [UInt8], runtime: NodeRuntime) async throws(RuntimeError) -> [UInt8] {
+        switch name {
+        case "":
+            return try await registry(entity).withEntity(entity.key) { (actor) async throws(RuntimeError) -> Rules in
+                try await actor.read(by: caller)
+            }.encoded
+        case "soft":
+            return try await registry(entity).withEntity(entity.key) { (actor) async throws(RuntimeError) -> [UInt8]? in
+                _ = try await actor.read(by: caller)
+                return try await actor.softView()
+            } ?? []
+        default:
+            guard let read = registration.reads[name] else {
+                throw .rejected(DomainError(.invalidArgument, "\(Rules.kind) has no read named \(name)"))
+            }
+            return try await read.run(runtime, entity, caller, payload)
+        }
+    }
+
+    func isLinearizable(read name: String) -> Bool { registration.reads[name]?.linearizable ?? true }
+
+    func fireTimer(_ entity: EntityID, tag: String, deadline: Timestamp) async throws(RuntimeError) {
+        try await registry(entity).withEntity(entity.key) { (actor) async throws(RuntimeError) in
+            try await actor.fire(tag, deadline: deadline)
+        }
+    }
+
+    /// The entity's committed state, read here (for special reads on the serving node).
+    func state(of entity: EntityID, caller: Caller) async throws(RuntimeError) -> Rules {
+        try await registry(entity).withEntity(entity.key) { (actor) async throws(RuntimeError) -> Rules in try await actor.read(by: caller) }
+    }
+
+    func passivateIdle(now: ContinuousClock.Instant, idleFor: Duration) -> Int {
+        registries.reduce(0) { $0 + $1.passivateIdle(now: now, idleFor: idleFor) }
+    }
+
+    var activeCount: Int { registries.reduce(0) { $0 + $1.activeCount } }
+}

@@ -1,0 +1,100 @@
+import Logging
+import Metrics
+import ParleyCluster
+import ParleyDomain
+import ParleyStorage
+
+extension OutboxRelay {
+    /// Delivers up to 256 effect records of each partition this node serves: commands to
+    /// other entities (applied once there, by source sequence) and deliveries to sinks. Each
+    /// target's records go in order and stop at the first failure; different targets go
+    /// concurrently. Returns the keys that are done (delivered, refused for good, unreadable)
+    /// and whether any failed.
+    func relayEffects() async -> (done: [[UInt8]], failed: Bool) {
+        let store = runtime.store
+        let served = runtime.configuration.servedPartitions
+        var done: [[UInt8]] = []
+        var failed = false
+        var byTarget: [String: [(key: [UInt8], record: EffectRecord)]] = [:]
+        var order: [String] = []
+        for partition in runtime.partitioner.allPartitions where served.serves(partition) {
+            let records: [(key: [UInt8], value: [UInt8])]
+            do {
+                records = try store.database.entries(.prefix(PartitionRecords.effectsPrefix(partition)), in: store.family, limit: 256)
+            } catch {
+                logger.warning("outbox read failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
+                failed = true
+                continue
+            }
+            backlog(partition, kind: "effects").record(records.count)
+            for (key, value) in records {
+                guard let record = try? EffectRecord.decode(value) else {
+                    logger.error("dropping an unreadable effect record", metadata: ["partition": "\(partition)"])
+                    done.append(key)
+                    continue
+                }
+                let target: String
+                switch record.effect {
+                case let .send(entity, _): target = "send " + entity.description
+                case let .deliver(sink, _): target = "deliver \(sink) " + record.source.description
+                }
+                if byTarget[target] == nil { order.append(target) }
+                byTarget[target, default: []].append((key, record))
+            }
+        }
+        await withTaskGroup(of: (delivered: [[UInt8]], failed: Bool).self) { group in
+            var running = 0
+            for target in order {
+                guard let records = byTarget[target] else { continue }
+                if running == Self.concurrentTargets, let outcome = await group.next() {
+                    running -= 1
+                    done += outcome.delivered
+                    failed = failed || outcome.failed
+                }
+                running += 1
+                group.addTask { await self.apply(records) }
+            }
+            for await outcome in group {
+                done += outcome.delivered
+                failed = failed || outcome.failed
+            }
+        }
+        return (done, failed)
+    }
+
+    /// One target's records, in order, until one fails.
+    private func apply(_ records: [(key: [UInt8], record: EffectRecord)]) async -> (delivered: [[UInt8]], failed: Bool) {
+        var delivered: [[UInt8]] = []
+        for (key, record) in records {
+            do throws(RuntimeError) {
+                switch record.effect {
+                case let .send(target, command):
+                    let origin = EffectOrigin(source: record.source, seq: record.seq)
+                    _ = try await runtime.perform(.command(target, caller: .entity(record.source), payload: command, origin: origin, reply: false))
+                case let .deliver(sinkName, payload):
+                    guard let sink = runtime.configuration.deliverySinks[sinkName] else {
+                        throw RuntimeError.unavailable(code: "sink_unknown", message: "no delivery sink \(sinkName) on this node")
+                    }
+                    try await sink.deliver(OutboundDelivery(source: record.source, seq: record.seq, epoch: record.epoch, payload: payload))
+                }
+                delivered.append(key)
+            } catch {
+                if case .rejected = error {
+                    // The rules refused it: delivering it again would be refused again.
+                    logger.warning("an effect was refused; dropping it", metadata: ["source": "\(record.source)", "error": "\(error)"])
+                    delivered.append(key)
+                    continue
+                }
+                logger.debug("effect delivery failed; will retry", metadata: ["source": "\(record.source)", "error": "\(error)"])
+                return (delivered, true)
+            }
+        }
+        return (delivered, false)
+    }
+
+    /// The gauge of a partition's outbox records waiting (as seen by the last pass, at most
+    /// 256 a kind).
+    func backlog(_ partition: PartitionID, kind: String) -> Gauge {
+        Gauge(label: "parley_outbox_backlog", dimensions: [("partition", "\(partition.rawValue)"), ("kind", kind)])
+    }
+}

@@ -1,0 +1,100 @@
+import Logging
+import Metrics
+import ParleyCluster
+import ParleyDomain
+import ServiceLifecycle
+
+/// Fires durable timers. Timers are partition state (written with the entry that set them,
+/// in deadline order); this service, on every node, fires those of the partitions the node
+/// leads once they are due, as ordinary commands through the entity (logged and fenced like
+/// any other, so a stale leader's firing never commits). After a failover the new leader
+/// finds the same records: a deadline that passed while no leader existed fires at its
+/// first look, within `rescanInterval` of its election.
+public final class TimerService: Service {
+    private let runtime: NodeRuntime
+    private let logger: Logger
+    private let doorbell = Doorbell()
+    /// The longest sleep between looks (what bounds firing after a leadership change).
+    let rescanInterval: Duration
+
+    /// How late timers fire (milliseconds past their deadline).
+    static let lateness = Recorder(label: "parley_timer_lateness_ms")
+    static let fired = Counter(label: "parley_timers_fired_total")
+
+    public init(runtime: NodeRuntime, rescanInterval: Duration = .milliseconds(250), logger: Logger = Logger(label: "parley.timers")) {
+        self.runtime = runtime
+        self.rescanInterval = rescanInterval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let doorbell = self.doorbell
+        runtime.timerSignal.set { _ in doorbell.ring() }
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let next = await self.fireDue()
+                var wait = self.rescanInterval
+                if let next {
+                    let until = next.milliseconds - self.runtime.clock.now().milliseconds
+                    wait = min(wait, .milliseconds(max(0, until)))
+                }
+                if wait > .zero { await doorbell.wait(atMost: wait) }
+            }
+        }
+    }
+
+    /// Timers looked at per partition per round.
+    static let batch = 64
+
+    /// Fires every due timer of the partitions this node leads; returns the earliest deadline
+    /// still ahead (nil: none seen).
+    func fireDue() async -> Timestamp? {
+        let store = runtime.store
+        let served = runtime.configuration.servedPartitions
+        let now = runtime.clock.now()
+        var due: [TimerRecord] = []
+        var next: Timestamp?
+        for partition in runtime.partitioner.allPartitions where served.serves(partition) {
+            let records: [(key: [UInt8], value: [UInt8])]
+            do {
+                records = try store.database.entries(.prefix(PartitionRecords.timersPrefix(partition)), in: store.family, limit: Self.batch)
+            } catch {
+                logger.warning("timer read failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
+                continue
+            }
+            for (_, value) in records {
+                guard let timer = try? TimerRecord.decode(value) else {
+                    logger.error("an unreadable timer record", metadata: ["partition": "\(partition)"])
+                    continue
+                }
+                if timer.at <= now {
+                    due.append(timer)
+                } else {
+                    next = min(next ?? timer.at, timer.at)
+                    break
+                }
+            }
+        }
+        guard !due.isEmpty else { return next }
+        await withTaskGroup(of: Bool.self) { group in
+            for timer in due {
+                group.addTask {
+                    do {
+                        _ = try await self.runtime.perform(.fireTimer(timer.entity, tag: timer.tag, deadline: timer.at))
+                        Self.lateness.record(max(0, self.runtime.clock.now().milliseconds - timer.at.milliseconds))
+                        Self.fired.increment()
+                        return true
+                    } catch {
+                        self.logger.debug("a timer did not fire; it will be tried again", metadata: ["entity": "\(timer.entity)", "error": "\(error)"])
+                        return false
+                    }
+                }
+            }
+            var anyFailed = false
+            for await fired in group where !fired { anyFailed = true }
+            // Something fired: look again at once (more may be due); a failure waits a round.
+            if !anyFailed { doorbell.ring() }
+        }
+        return next
+    }
+}
