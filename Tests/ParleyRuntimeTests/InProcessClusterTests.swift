@@ -19,6 +19,7 @@ final class InProcessCluster: Sendable {
         let log: any NodePartitionLog
         let database: Database
         let outbox: OutboxRelay
+        let timers: TimerService
     }
 
     let nodes: [Node]
@@ -28,7 +29,8 @@ final class InProcessCluster: Sendable {
 
     /// - Parameter replicated: every partition a Raft group over the three nodes (the
     ///   cluster of a real deployment), rather than each served by its first node alone.
-    init(lifetime: Duration = .seconds(5), replicated: Bool = false) throws {
+    ///   - kinds: the entity kinds every node runs (one table for the logs and the runtimes).
+    init(lifetime: Duration = .seconds(5), replicated: Bool = false, kinds: EntityKinds = .standard) throws {
         let members = (1...3).map { index in
             ClusterMember(
                 id: NodeID("node-\(index)")!, peerAddress: HostPort(host: "127.0.0.1", port: 7_000 + index),
@@ -42,17 +44,18 @@ final class InProcessCluster: Sendable {
             let database = try LocalPartitionLog.openDatabase(at: path + "/db", stateInsertHints: NodeRuntime.stateInsertHints)
             let (inbox, transport) = network.join(member.id)
             var configuration = RuntimeConfiguration()
+            configuration.kinds = kinds
             let log: any NodePartitionLog
             if replicated {
                 var raft = ReplicatedPartitionLog.Configuration()
                 raft.tickInterval = .milliseconds(50)
                 let replicatedLog = try ReplicatedPartitionLog(
-                    database: database, placement: placement, ownID: member.id, stateMachine: EntityStateApplier(), transport: transport,
+                    database: database, placement: placement, ownID: member.id, stateMachine: EntityStateApplier(kinds: kinds), transport: transport,
                     configuration: raft)
                 log = replicatedLog
                 configuration.servedPartitions = ServedPartitions(placement: placement, node: member.id, leadership: replicatedLog)
             } else {
-                log = try LocalPartitionLog(database: database, partitionCount: 16, stateMachine: EntityStateApplier())
+                log = try LocalPartitionLog(database: database, partitionCount: 16, stateMachine: EntityStateApplier(kinds: kinds))
                 configuration.servedPartitions = ServedPartitions(placement: placement, node: member.id)
             }
             // Elections on a machine busy with every other test can take a few seconds.
@@ -75,7 +78,8 @@ final class InProcessCluster: Sendable {
             }
             let outbox = OutboxRelay(runtime: runtime, retryDelay: .milliseconds(50), logger: logger)
             runtime.onOutboxWritten { outbox.nudge() }
-            nodes.append(Node(id: member.id, runtime: runtime, hub: hub, relay: relay, log: log, database: database, outbox: outbox))
+            let timers = TimerService(runtime: runtime, rescanInterval: .milliseconds(50), logger: logger)
+            nodes.append(Node(id: member.id, runtime: runtime, hub: hub, relay: relay, log: log, database: database, outbox: outbox, timers: timers))
         }
         self.nodes = nodes
     }
@@ -91,6 +95,7 @@ final class InProcessCluster: Sendable {
                 group.addTask { try await node.log.run() }
                 group.addTask { try await node.relay.run() }
                 group.addTask { try await node.outbox.run() }
+                group.addTask { try await node.timers.run() }
             }
             do {
                 let result = try await body(self)

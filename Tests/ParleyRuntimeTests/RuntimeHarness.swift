@@ -19,7 +19,9 @@ final class ManualClock: WallClock {
 /// the node does: for testing how the runtime survives a refused commit.
 final class SwitchableApplier: PartitionStateMachine {
     let refusing = Atomic<Bool>(false)
-    private let real = EntityStateApplier()
+    private let real: EntityStateApplier
+
+    init(kinds: EntityKinds = .standard) { real = EntityStateApplier(kinds: kinds) }
 
     struct Refused: Error {}
 

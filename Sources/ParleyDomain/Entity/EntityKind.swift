@@ -30,7 +30,7 @@ public struct EntityKind: Hashable, Sendable, CustomStringConvertible {
     public static let index = EntityKind(rawValue: 6, name: "index")
 }
 
-extension EntityID {
+extension EntityID: BinaryCodable {
     /// Tag, name and key: the name travels too, since it places the entity and a receiver
     /// may not know the kind by its tag alone.
     public func encode(into writer: inout BinaryWriter) {

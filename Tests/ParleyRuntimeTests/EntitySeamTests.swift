@@ -1,0 +1,125 @@
+import Foundation
+import ParleyCluster
+import ParleyDomain
+import Testing
+
+@testable import ParleyRuntime
+
+/// The entity seam on one node, with a kind that exists only in the tests: commands and
+/// their authorization, effects applied once, durable timers (also across a restart), soft
+/// state that is never logged.
+@Suite("Entity seam (one node)")
+struct EntitySeamTests {
+    static var configuration: RuntimeConfiguration {
+        var configuration = RuntimeConfiguration()
+        configuration.kinds = ProbeState.kinds
+        return configuration
+    }
+
+    static func probe(_ runtime: NodeRuntime, _ key: String) async throws -> ProbeState {
+        try await runtime.state(of: key, ProbeState.self)
+    }
+
+    static func eventually(_ limit: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws -> Bool {
+        try await ReplicatedRuntimeTests.eventually(limit, condition)
+    }
+
+    @Test func commandsAndTheRulesAuthorization() async throws {
+        try await withRuntime(applier: SwitchableApplier(kinds: ProbeState.kinds), configuration: Self.configuration) { runtime in
+            let after = try await runtime.command(.add(3), to: "p1", of: ProbeState.self)
+            #expect(after.total == 3)
+            await #expect(throws: RuntimeError.rejected(DomainError(.forbidden, "agent bo may not reset a probe"))) {
+                try await runtime.command(.reset, to: "p1", of: ProbeState.self, by: .staff(bo, role: .agent))
+            }
+            #expect(try await runtime.command(.reset, to: "p1", of: ProbeState.self, by: .staff(admin, role: .admin)).total == 0)
+        }
+    }
+
+    @Test func anEffectIsAppliedOnceWhateverItsDeliveries() async throws {
+        try await withRuntime(applier: SwitchableApplier(kinds: ProbeState.kinds), configuration: Self.configuration) { runtime in
+            _ = try await runtime.command(.forward(7, to: "b"), to: "a", of: ProbeState.self)
+            #expect(try await Self.eventually { try await Self.probe(runtime, "b").total == 7 })
+            // The same effect delivered again (a relay retrying after a lost answer) changes nothing;
+            // a later one from the same source does.
+            let source = EntityID(kind: ProbeState.kind, key: "a")
+            let add = ProbeState.Command.add(100).encoded
+            let target = EntityID(kind: ProbeState.kind, key: "c")
+            for seq: UInt64 in [5, 5, 4, 6] {
+                _ = try await runtime.perform(.command(target, caller: .entity(source), payload: add, origin: EffectOrigin(source: source, seq: seq), reply: false))
+            }
+            #expect(try await Self.probe(runtime, "c").total == 200)
+            // Every outbox record was delivered and deleted.
+            #expect(try await Self.eventually { try Self.effectRecords(runtime) == 0 })
+        }
+    }
+
+    static func effectRecords(_ runtime: NodeRuntime) throws -> Int {
+        try runtime.partitioner.allPartitions.reduce(0) { count, partition in
+            count + (try runtime.store.database.entries(.prefix(PartitionRecords.effectsPrefix(partition)), in: runtime.store.family).count)
+        }
+    }
+
+    static func timerRecords(_ runtime: NodeRuntime) throws -> Int {
+        try runtime.partitioner.allPartitions.reduce(0) { count, partition in
+            count + (try runtime.store.database.entries(.prefix(PartitionRecords.timersPrefix(partition)), in: runtime.store.family).count)
+        }
+    }
+
+    @Test func timersFireAtTheirDeadlineAndCancelledOnesDoNot() async throws {
+        let clock = ManualClock()
+        try await withRuntime(applier: SwitchableApplier(kinds: ProbeState.kinds), clock: clock, configuration: Self.configuration) { runtime in
+            let start = clock.now()
+            _ = try await runtime.command(.schedule(tag: "late", at: start.adding(milliseconds: 60_000)), to: "t", of: ProbeState.self)
+            _ = try await runtime.command(.schedule(tag: "soon", at: start.adding(milliseconds: 1_000)), to: "t", of: ProbeState.self)
+            _ = try await runtime.command(.schedule(tag: "gone", at: start.adding(milliseconds: 1_000)), to: "t", of: ProbeState.self)
+            _ = try await runtime.command(.cancel(tag: "gone"), to: "t", of: ProbeState.self)
+            // Setting a tag again moves it: one record, the new deadline.
+            _ = try await runtime.command(.schedule(tag: "late", at: start.adding(milliseconds: 90_000)), to: "t", of: ProbeState.self)
+            #expect(try Self.timerRecords(runtime) == 2)
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try await Self.probe(runtime, "t").fired == [])
+            clock.advance(milliseconds: 1_000)
+            #expect(try await Self.eventually { try await Self.probe(runtime, "t").fired == ["soon"] })
+            clock.advance(milliseconds: 60_000)
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try await Self.probe(runtime, "t").fired == ["soon"])
+            clock.advance(milliseconds: 30_000)
+            #expect(try await Self.eventually { try await Self.probe(runtime, "t").fired == ["soon", "late"] })
+            #expect(try Self.timerRecords(runtime) == 0)
+        }
+    }
+
+    @Test func aTimerDueWhileTheNodeWasDownFiresAtRestart() async throws {
+        let dir = NSTemporaryDirectory() + "parley-timer-restart-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let clock = ManualClock()
+        try await withRuntime(directory: dir, applier: SwitchableApplier(kinds: ProbeState.kinds), clock: clock, configuration: Self.configuration) { runtime in
+            _ = try await runtime.command(.schedule(tag: "wake", at: clock.now().adding(milliseconds: 5_000)), to: "r", of: ProbeState.self)
+        }
+        clock.advance(milliseconds: 10_000)
+        try await withRuntime(directory: dir, applier: SwitchableApplier(kinds: ProbeState.kinds), clock: clock, configuration: Self.configuration) { runtime in
+            let fired = try await Self.eventually { try await Self.probe(runtime, "r").fired == ["wake"] }
+            #expect(fired)
+        }
+    }
+
+    @Test func softStateIsKeptButNeverLogged() async throws {
+        try await withRuntime(applier: SwitchableApplier(kinds: ProbeState.kinds), configuration: Self.configuration) { runtime in
+            let entity = EntityID(kind: ProbeState.kind, key: "s")
+            _ = try await runtime.command(.add(1), to: "s", of: ProbeState.self)
+            let partition = runtime.partitioner.partition(for: entity.description)
+            let logged = try Self.stateRecordCount(runtime, partition)
+            for name in ["web", "app", "web"] { _ = try await runtime.command(.ping(from: name), to: "s", of: ProbeState.self) }
+            #expect(String(decoding: try await runtime.read("soft", of: entity), as: UTF8.self) == "app,web")
+            #expect(try Self.stateRecordCount(runtime, partition) == logged)
+            // Passivated, the entity comes back without it: soft state lives only in the actor.
+            #expect(runtime.passivateIdle(now: .now + .seconds(3_600)) >= 1)
+            #expect(try await runtime.read("soft", of: entity).isEmpty)
+            #expect(try await Self.probe(runtime, "s").total == 1)
+        }
+    }
+
+    static func stateRecordCount(_ runtime: NodeRuntime, _ partition: PartitionID) throws -> Int {
+        try runtime.store.database.entries(.prefix(partition.keyPrefix), in: runtime.store.family).count
+    }
+}
