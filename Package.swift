@@ -138,7 +138,7 @@ let package = Package(
         .executableTarget(
             name: "parley-bench",
             dependencies: [
-                "ParleyStorage", "ParleyCluster", "ParleyPeer", "ParleyTestKit", "ParleyRaft", "ParleyDomain",
+                "ParleyStorage", "ParleyCluster", "ParleyPeer", "ParleyTestKit", "ParleyRaft", "ParleyDomain", "ParleyRuntime",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

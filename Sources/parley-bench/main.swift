@@ -1,6 +1,7 @@
 import Foundation
 
 /// `parley-bench storage [--seconds S] [--only-log]` or
+/// `parley-bench timers [--timers N] [--seconds S] [--posters C]` or
 /// `parley-bench messages --http URL --h2c URL --admin-token T --static URL [--seconds S]` or
 /// `parley-bench cluster --http URL,… --h2c URL,… --admin-token T [--node-pids P,…] [--seconds S]` or
 /// `parley-bench replicated parley|etcd|pair …` (see `runReplicatedBenchmark`) or
@@ -46,6 +47,13 @@ case "cluster":
         note("parley-bench cluster: \(error)")
         exit(1)
     }
+case "timers":
+    do {
+        try await TimersBenchmark(arguments: arguments).run()
+    } catch {
+        note("parley-bench timers: \(error)")
+        exit(1)
+    }
 case "simulate":
     exit(runSimulateCommand(arguments))
 case "chaos":
@@ -61,6 +69,7 @@ default:
     note("usage: parley-bench simulate --seed N | --seeds FIRST-LAST")
     note("       parley-bench storage [--seconds S] | parley-bench messages --http URL --h2c URL --admin-token T --static URL [--seconds S]")
     note("       parley-bench peer [--seconds S] [--callers C] [--bytes B]")
+    note("       parley-bench timers [--timers N] [--seconds S] [--posters C]")
     note("       parley-bench cluster --http URL,… --h2c URL,… --admin-token T [--node-pids P,…] [--seconds S] [--clients C] [--rooms R] [--members M]")
     note("       parley-bench chaos --cluster FILE --parley PATH [--duration S] [--senders N] [--rooms N] [--seed N] [--run-dir DIR] [--attempt-timeout-ms MS]")
     note("       parley-bench replicated parley --http URL,… [--h2c URL,…] --admin-token T --node-pids P,… [--protocol h1|h2c] [--rooms R] [--seconds S] [--clients C]")
