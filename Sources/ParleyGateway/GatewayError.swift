@@ -31,12 +31,11 @@ public struct GatewayError: Error, Equatable, Sendable, CustomStringConvertible 
         switch error {
         case let .rejected(domain):
             let status: HTTPResponse.Status =
-                switch domain.code {
-                case .roomNotFound, .messageNotFound, .staffNotFound, .fileNotFound, .shortcutNotFound, .channelNotFound: .notFound
-                case .notAMember, .notTheAuthor, .editWindowExpired, .forbidden: .forbidden
-                case .roomAlreadyExists, .requestInProgress, .idempotencyKeyReused, .staffAlreadyExists, .messageRecalled, .unsupportedRoomKind,
-                    .channelAlreadyExists, .shortcutReserved: .conflict
-                case .invalidArgument, .emptyMessage, .messageTooLong, .tooManyMembers: .badRequest
+                switch domain.code.category {
+                case .notFound: .notFound
+                case .forbidden: .forbidden
+                case .conflict: .conflict
+                case .invalid: .badRequest
                 }
             self.init(status, code: domain.code.rawValue, domain.message)
         case .servedElsewhere:

@@ -105,6 +105,10 @@ struct RoomRuntimeTests {
             let room = try await runtime.createRoom(RoomCreation(kind: .space, name: "Sleepy", creator: admin))
             _ = try await runtime.postMessage(in: room.id, MessagePost(author: admin, text: "before"))
             #expect(runtime.isActive(room.id))
+            // The creator's notices are delivered first (the outbox relay activates their account).
+            #expect(try await ReplicatedRuntimeTests.eventually {
+                try runtime.partitioner.allPartitions.allSatisfy { try runtime.store.database.entries(.prefix(Outbox.prefix($0)), in: runtime.store.family).isEmpty }
+            })
             #expect(runtime.passivateIdle(now: .now) == 0)
             #expect(runtime.passivateIdle(now: .now + .seconds(61)) >= 1)
             #expect(!runtime.isActive(room.id))
