@@ -74,7 +74,7 @@ public struct ParleyNode: Sendable {
             var raftConfiguration = ReplicatedPartitionLog.Configuration()
             raftConfiguration.tickInterval = .milliseconds(Int64(configuration.raftTickMilliseconds))
             let replicated = try ReplicatedPartitionLog(
-                database: database, placement: placement, ownID: ownID, stateMachine: EntityStateApplier(), transport: peers,
+                database: database, placement: placement, ownID: ownID, stateMachine: EntityStateApplier(kinds: runtimeConfiguration.kinds), transport: peers,
                 configuration: raftConfiguration, logger: logger)
             log = replicated
             runtimeConfiguration.servedPartitions = ServedPartitions(placement: placement, node: ownID, leadership: replicated)
@@ -84,7 +84,7 @@ public struct ParleyNode: Sendable {
             logConfiguration.maxBatchEntries = configuration.maxCommitBatch
             logConfiguration.retainedEntries = UInt64(configuration.logRetainedEntries)
             log = try LocalPartitionLog(
-                database: database, partitionCount: configuration.partitions, stateMachine: EntityStateApplier(),
+                database: database, partitionCount: configuration.partitions, stateMachine: EntityStateApplier(kinds: runtimeConfiguration.kinds),
                 configuration: logConfiguration, logger: logger)
             runtimeConfiguration.servedPartitions = ServedPartitions(placement: placement, node: ownID)
         }
@@ -179,7 +179,8 @@ public struct ParleyNode: Sendable {
         var services: [any Service] = peers.map { [$0] } ?? []
         if let relay = runtime.relay { services.append(relay) }
         services += [
-            log, outbox, TimerService(runtime: runtime, logger: logger), PassivationService(runtime: runtime, logger: logger),
+            log, outbox, TimerService(runtime: runtime, logger: logger), ListingRepairService(runtime: runtime, logger: logger),
+            PassivationService(runtime: runtime, logger: logger),
             UploadSweepService(runtime: runtime, logger: logger),
         ]
         if let linkPreviewService { services.append(linkPreviewService) }

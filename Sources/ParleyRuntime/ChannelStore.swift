@@ -4,7 +4,7 @@ import ParleyStorage
 
 /// A channel's applied state: `p` the profile, `s<code>` its own shortcuts.
 enum ChannelStore {
-    private static let profile: UInt8 = 0x70  // p
+    static let profile: UInt8 = 0x70  // p
     private static let shortcut: UInt8 = 0x73  // s<code>
 
     private static func key(_ partition: PartitionID, _ channel: String, _ record: UInt8) -> [UInt8] {

@@ -26,6 +26,10 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
     private var origins: [EntityID: UInt64] = [:]
     private var decidedCount: UInt64 = 0
     private var committedCount: UInt64 = 0
+    /// Decided commands (by number) whose commit has not settled yet, and callers waiting
+    /// until every command decided before them has settled.
+    private var unsettled: Set<UInt64> = []
+    private var settleWaiters: [(through: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
     private var generation: UInt64 = 0
     private let retired = Atomic<Bool>(false)
 
@@ -42,7 +46,12 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
     /// for a repeated effect).
     func handle(_ command: Rules.Command, caller: Caller, origin: EffectOrigin? = nil) async throws(RuntimeError) -> Rules {
         let current = try activeState()
-        if let origin, origin.seq <= (try appliedSeq(from: origin.source)) { return committedState ?? current }
+        if let origin, origin.seq <= (try appliedSeq(from: origin.source)) {
+            // Applied already, or being committed: answer once it is durable (a commit that
+            // fails retires this activation, and the effect is decided again on a fresh one).
+            try await settled()
+            return committedState ?? current
+        }
         var nextSoft = soft
         let decision: Decision<Rules.Event>
         do {
@@ -81,8 +90,14 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
                 context.logger.info("a timer's command was refused", metadata: ["entity": "\(entity)", "tag": "\(tag)", "error": "\(error)"])
             }
         }
-        // The fired timer goes unless the decision set it again.
-        let setAgain = decision.effects.contains { if case .setTimer(tag, _) = $0 { true } else { false } }
+        // The fired timer goes unless the decision set it again; set again at or before the
+        // deadline just fired, it would fire at once forever: it waits a second.
+        var setAgain = false
+        for (index, effect) in decision.effects.enumerated() {
+            guard case let .setTimer(setTag, at) = effect, setTag == tag else { continue }
+            setAgain = true
+            if at <= deadline { decision.effects[index] = .setTimer(tag: tag, at: context.clock.now().adding(milliseconds: 1_000)) }
+        }
         if !setAgain { decision.effects.insert(.cancelTimer(tag: tag), at: 0) }
         _ = try await commit(decision, on: current, origin: nil)
     }
@@ -103,7 +118,15 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
                 if let at = timers.removeValue(forKey: tag) { changes.append(.cancel(tag: tag, at: at)) }
             }
         }
-        guard !decision.events.isEmpty || !outbox.isEmpty || !changes.isEmpty else { return current }
+        guard outbox.count <= EntityEntry.maxEffects else {
+            throw .rejected(DomainError(.invalidArgument, "a decision may carry at most \(EntityEntry.maxEffects) effects"))
+        }
+        guard !decision.events.isEmpty || !outbox.isEmpty || !changes.isEmpty || origin != nil else {
+            // Nothing to write: answer once what it was decided on is durable (it may rest on
+            // commands still committing, which a failover could take back).
+            try await settled()
+            return committedState ?? current
+        }
         var next = current
         for event in decision.events { next.apply(event) }
         state = next
@@ -114,13 +137,16 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
             entity: entity, firstEventSeq: firstEventSeq, events: decision.events.map(\.encoded), effects: outbox, timers: changes, origin: origin)
         decidedCount += 1
         let number = decidedCount
+        unsettled.insert(number)
         let ticket = context.log.append(entry.encoded(), to: partition, generation: generation)
         do {
             _ = try await ticket.result()
         } catch {
             retire()
+            settle(number)
             throw .log(error)
         }
+        settle(number)
         if number > committedCount {
             committedCount = number
             committedState = next
@@ -129,6 +155,26 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
         if !outbox.isEmpty { context.outboxWritten() }
         if let earliestSet { context.timerSet(earliestSet) }
         return next
+    }
+
+    /// Returns once every command decided so far has settled; throws if one failed (this
+    /// activation is retired: the caller decides again on a fresh one).
+    private func settled() async throws(RuntimeError) {
+        let through = decidedCount
+        if unsettled.contains(where: { $0 <= through }) {
+            await withCheckedContinuation { continuation in settleWaiters.append((through, continuation)) }
+        }
+        guard !isRetired else { throw .unavailable(code: RuntimeError.entityRetired, message: "\(entity) is being reactivated") }
+    }
+
+    private func settle(_ number: UInt64) {
+        unsettled.remove(number)
+        let oldest = unsettled.min() ?? .max
+        var waiting: [(through: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
+        for waiter in settleWaiters {
+            if waiter.through < oldest { waiter.continuation.resume() } else { waiting.append(waiter) }
+        }
+        settleWaiters = waiting
     }
 
     /// The entity as committed, if `caller` may read it.

@@ -6,7 +6,9 @@ import ParleyDomain
 /// part of the peer protocol: add new ones, never renumber; a change old nodes cannot read
 /// takes a new format version.
 enum EntityCallCodec {
-    static let formatVersion: UInt8 = 1
+    /// 2: staff and channel calls became generic `command`/`read` calls, and a refusal
+    /// carries its category. Nodes of another format refuse each other's calls whole.
+    static let formatVersion: UInt8 = 2
 
     /// Tags 9 to 15, 17 and 18 were the staff and channel calls before the entity seam made
     /// them `command`/`read` calls; they stay unused.

@@ -5,10 +5,11 @@ import ParleyDomain
 /// the effects they carry (outbox records), its timer changes, and, for a command that came
 /// from another entity's effect, that effect's origin (so it is applied once).
 ///
-/// Layout (envelope version 1, as staff and channel entries always were, with a trailer a
-/// reader of older entries finds absent): `version u8, kind u8, key string, first event seq
-/// varint, count varint, events…`, then `effect count varint, effects…, timer change count
-/// varint, changes…, origin flag u8 [origin]`.
+/// Layout, version 2: `version u8, kind u8, key string, first event seq varint, count
+/// varint, events…`, then `effect count varint, effects…, timer change count varint,
+/// changes…, origin flag u8 [origin]`. Version 1 (staff and channel entries before effects)
+/// is the same without the trailer; nodes that read only version 1 refuse version 2 whole,
+/// so every replica refuses alike (nodes of both versions do not share a cluster).
 struct EntityEntry: Equatable, Sendable {
     var entity: EntityID
     var firstEventSeq: UInt64
@@ -20,7 +21,7 @@ struct EntityEntry: Equatable, Sendable {
 
     func encoded() -> [UInt8] {
         var writer = BinaryWriter(capacity: 64 + events.reduce(0) { $0 + $1.count })
-        writer.write(EntityEnvelope.version)
+        writer.write(Self.version)
         writer.write(entity.kind.rawValue)
         writer.write(entity.key)
         writer.writeVarint(firstEventSeq)
@@ -39,10 +40,17 @@ struct EntityEntry: Equatable, Sendable {
         return writer.bytes
     }
 
-    /// Reads the trailer after the events; an entry written before effects existed has none.
-    static func decodeTrailer(from reader: inout BinaryReader, entrySize: Int) throws(DecodingError) -> (effects: [OutboxEffect], timers: [TimerChange], origin: EffectOrigin?) {
-        guard !reader.isAtEnd else { return ([], [], nil) }
-        let effectCount = try reader.readCount(atMost: entrySize, of: "effects")
+    static let version: UInt8 = 2
+    /// Effects one entry may carry (they are numbered by a 16-bit ordinal).
+    static let maxEffects = Int(UInt16.max) + 1
+
+    /// Reads the trailer after the events (version 2); a version 1 entry has none.
+    static func decodeTrailer(from reader: inout BinaryReader, version: UInt8, entrySize: Int) throws(DecodingError) -> (effects: [OutboxEffect], timers: [TimerChange], origin: EffectOrigin?) {
+        guard version >= 2 else {
+            try reader.expectEnd()
+            return ([], [], nil)
+        }
+        let effectCount = try reader.readCount(atMost: min(entrySize, maxEffects), of: "effects")
         var effects: [OutboxEffect] = []
         for _ in 0..<effectCount { effects.append(try OutboxEffect.decode(from: &reader)) }
         let timerCount = try reader.readCount(atMost: entrySize, of: "timer changes")

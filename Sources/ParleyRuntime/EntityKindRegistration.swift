@@ -60,6 +60,7 @@ public struct EntityKinds: Sendable {
     /// Adds `Rules`' kind.
     public mutating func register<Rules: EntityRules>(_ rules: Rules.Type, _ registration: EntityKindRegistration<Rules>) {
         precondition(byTag[Rules.kind.rawValue] == nil, "entity kind \(Rules.kind) is registered twice")
+        precondition(!byTag.values.contains { $0.kind.name == Rules.kind.name }, "two entity kinds are named \(Rules.kind.name)")
         precondition(Rules.kind != .room, "rooms have their own actor")
         byTag[Rules.kind.rawValue] = KindEntry(registration: registration)
     }

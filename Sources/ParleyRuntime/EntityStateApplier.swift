@@ -35,7 +35,7 @@ public struct EntityStateApplier: PartitionStateMachine {
             RoomStore.addDiscardWrites(of: file, in: room, partition: entry.partition, to: &writes)
         case let .outboxDelivered(keys):
             // Only this partition's outbox records: an entry can never touch other state.
-            for key in keys where PartitionRecords.isOutboxRecord(key, of: entry.partition) { writes.delete(key) }
+            for key in keys where PartitionRecords.isRelayedRecord(key, of: entry.partition) { writes.delete(key) }
         }
     }
 
@@ -43,16 +43,17 @@ public struct EntityStateApplier: PartitionStateMachine {
     private func applyEntity(of kind: any RegisteredKind, _ entry: LogEntry, to writes: inout StateWrites) throws {
         var reader = BinaryReader(entry.payload)
         let version = try reader.readUInt8()
-        guard version == EntityEnvelope.version else { throw DecodingError("unsupported envelope version \(version)") }
+        guard version == EntityEnvelope.version || version == EntityEntry.version else { throw DecodingError("unsupported entry version \(version)") }
         _ = try reader.readUInt8()
         let key = try reader.readString()
         guard (1...200).contains(key.utf8.count), !key.utf8.contains(0) else { throw DecodingError("invalid \(kind.kind) key") }
         let firstEventSeq = try reader.readVarint()
         let count = try reader.readCount(atMost: entry.payload.count, of: "events")
+        guard firstEventSeq <= UInt64.max - UInt64(count) else { throw DecodingError("event seq \(firstEventSeq) overflows") }
         let entity = EntityID(kind: kind.kind, key: key)
         let records = EntityRecords(entity: entity, partition: entry.partition, firstEventSeq: firstEventSeq)
         try kind.addWrites(decoding: count, from: &reader, records: records, to: &writes)
-        let (effects, timers, origin) = try EntityEntry.decodeTrailer(from: &reader, entrySize: entry.payload.count)
+        let (effects, timers, origin) = try EntityEntry.decodeTrailer(from: &reader, version: version, entrySize: entry.payload.count)
         let decoded = EntityEntry(
             entity: entity, firstEventSeq: firstEventSeq, events: Array(repeating: [], count: count), effects: effects, timers: timers, origin: origin)
         decoded.addRuntimeWrites(records, entry: entry, to: &writes)

@@ -62,6 +62,8 @@ final class KindActors<Rules: EntityRules>: BoundKind {
 
     var kind: EntityKind { Rules.kind }
 
+    static var unreadableCommand: String { "command_unreadable" }
+
     private func registry(_ entity: EntityID) -> EntityRegistry<EntityActor<Rules>> {
         registries[Int(partitioner.partition(for: entity.description).rawValue)]
     }
@@ -87,7 +89,7 @@ final class KindActors<Rules: EntityRules>: BoundKind {
         do {
             command = try Rules.Command.decode(payload)
         } catch {
-            throw .internalFailure(code: "command_unreadable", message: "a \(Rules.kind) command could not be read: \(error.message)")
+            throw .internalFailure(code: Self.unreadableCommand, message: "a \(Rules.kind) command could not be read: \(error.message)")
         }
         let after = try await run(command, on: entity, caller: caller, origin: origin)
         return reply ? after.encoded : []

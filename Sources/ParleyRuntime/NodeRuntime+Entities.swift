@@ -29,13 +29,20 @@ extension NodeRuntime {
         return try await actors.state(of: EntityID(kind: Rules.kind, key: key), caller: .system)
     }
 
+    /// The kind's actors; refuses an address whose name is not the registered kind's (it
+    /// would place the entity on another partition).
     func boundKind(_ kind: EntityKind) throws(RuntimeError) -> any BoundKind {
         guard let bound = kinds[kind.rawValue] else { throw Self.unregistered(kind.rawValue) }
+        guard bound.kind.name == kind.name else {
+            throw .internalFailure(code: ClusterError.Code.peerProtocol.rawValue, message: "entity kind \(kind.rawValue) is \(bound.kind.name) here, not \(kind.name)")
+        }
         return bound
     }
 
+    /// A kind this node does not run (a node of an older version during an upgrade): worth
+    /// retrying, never a refusal by rules.
     private static func unregistered(_ tag: UInt8) -> RuntimeError {
-        .rejected(DomainError(.invalidArgument, "entity kind \(tag) is not registered on this node"))
+        .unavailable(code: "entity_kind_unknown", message: "entity kind \(tag) is not registered on this node")
     }
 
     static func decoded<Value: BinaryCodable>(_ type: Value.Type, _ bytes: [UInt8], of entity: EntityID) throws(RuntimeError) -> Value {
@@ -51,7 +58,7 @@ extension NodeRuntime {
     /// delivers, within milliseconds). Gives up quietly: the listing catches up anyway.
     func awaitListing(_ index: String, member: String, summary: [UInt8]) async {
         let deadline = ContinuousClock.now + Self.listingWait
-        while ContinuousClock.now < deadline {
+        while ContinuousClock.now < deadline, !Task.isCancelled {
             if let listing = try? await state(of: index, IndexState.self), listing.entries[member] == summary { return }
             try? await Task.sleep(for: .milliseconds(5))
         }

@@ -79,9 +79,9 @@ extension OutboxRelay {
                 }
                 delivered.append(key)
             } catch {
-                if case .rejected = error {
-                    // The rules refused it: delivering it again would be refused again.
-                    logger.warning("an effect was refused; dropping it", metadata: ["source": "\(record.source)", "error": "\(error)"])
+                if Self.isFinal(error) {
+                    // Refused by the rules, or unreadable by its target: it would fail again.
+                    logger.warning("an effect can never be applied; dropping it", metadata: ["source": "\(record.source)", "error": "\(error)"])
                     delivered.append(key)
                     continue
                 }
@@ -90,6 +90,15 @@ extension OutboxRelay {
             }
         }
         return (delivered, false)
+    }
+
+    /// Whether delivering again could never succeed.
+    static func isFinal(_ error: RuntimeError) -> Bool {
+        switch error {
+        case .rejected: true
+        case let .internalFailure(code, _): code == KindActors<IndexState>.unreadableCommand
+        case .unavailable, .servedElsewhere: false
+        }
     }
 
     /// The gauge of a partition's outbox records waiting (as seen by the last pass, at most

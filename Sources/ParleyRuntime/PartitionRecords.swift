@@ -24,10 +24,11 @@ enum PartitionRecords {
 
     static func timersPrefix(_ partition: PartitionID) -> [UInt8] { partition.keyPrefix + timersMarker }
 
-    /// Whether `key` is an outbox record of `partition` (notices or effects): what a
-    /// delivered-records entry may delete.
-    static func isOutboxRecord(_ key: [UInt8], of partition: PartitionID) -> Bool {
-        key.starts(with: Outbox.prefix(partition)) || key.starts(with: effectsPrefix(partition))
+    /// Whether `key` is a record a relay of `partition` works through (notices, effects,
+    /// timers): what a delivered-records entry may delete (delivered ones, and ones that can
+    /// never be delivered: unreadable, or refused for good).
+    static func isRelayedRecord(_ key: [UInt8], of partition: PartitionID) -> Bool {
+        key.starts(with: Outbox.prefix(partition)) || key.starts(with: effectsPrefix(partition)) || key.starts(with: timersPrefix(partition))
     }
 
     /// Runtime records under an entity's prefix.

@@ -52,7 +52,8 @@ public final class TimerService: Service {
         let store = runtime.store
         let served = runtime.configuration.servedPartitions
         let now = runtime.clock.now()
-        var due: [TimerRecord] = []
+        var due: [(key: [UInt8], timer: TimerRecord)] = []
+        var hopeless: [[UInt8]] = []
         var next: Timestamp?
         for partition in runtime.partitioner.allPartitions where served.serves(partition) {
             let records: [(key: [UInt8], value: [UInt8])]
@@ -62,39 +63,60 @@ public final class TimerService: Service {
                 logger.warning("timer read failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
                 continue
             }
-            for (_, value) in records {
+            for (key, value) in records {
                 guard let timer = try? TimerRecord.decode(value) else {
-                    logger.error("an unreadable timer record", metadata: ["partition": "\(partition)"])
+                    logger.error("dropping an unreadable timer record", metadata: ["partition": "\(partition)"])
+                    hopeless.append(key)
                     continue
                 }
                 if timer.at <= now {
-                    due.append(timer)
+                    due.append((key, timer))
                 } else {
                     next = min(next ?? timer.at, timer.at)
                     break
                 }
             }
         }
-        guard !due.isEmpty else { return next }
-        await withTaskGroup(of: Bool.self) { group in
-            for timer in due {
-                group.addTask {
-                    do {
-                        _ = try await self.runtime.perform(.fireTimer(timer.entity, tag: timer.tag, deadline: timer.at))
-                        Self.lateness.record(max(0, self.runtime.clock.now().milliseconds - timer.at.milliseconds))
-                        Self.fired.increment()
-                        return true
-                    } catch {
-                        self.logger.debug("a timer did not fire; it will be tried again", metadata: ["entity": "\(timer.entity)", "error": "\(error)"])
-                        return false
+        if !due.isEmpty {
+            let outcomes = await withTaskGroup(of: (key: [UInt8], fired: Bool, hopeless: Bool).self) { group in
+                for (key, timer) in due {
+                    group.addTask {
+                        do throws(RuntimeError) {
+                            _ = try await self.runtime.perform(.fireTimer(timer.entity, tag: timer.tag, deadline: timer.at))
+                            let (late, overflow) = self.runtime.clock.now().milliseconds.subtractingReportingOverflow(timer.at.milliseconds)
+                            Self.lateness.record(overflow ? 0 : max(0, late))
+                            Self.fired.increment()
+                            return (key, true, false)
+                        } catch {
+                            let hopeless = OutboxRelay.isFinal(error)
+                            self.logger.log(
+                                level: hopeless ? .warning : .debug, hopeless ? "a timer can never fire; dropping it" : "a timer did not fire; it will be tried again",
+                                metadata: ["entity": "\(timer.entity)", "error": "\(error)"])
+                            return (key, false, hopeless)
+                        }
                     }
                 }
+                var outcomes: [(key: [UInt8], fired: Bool, hopeless: Bool)] = []
+                for await outcome in group { outcomes.append(outcome) }
+                return outcomes
             }
-            var anyFailed = false
-            for await fired in group where !fired { anyFailed = true }
+            hopeless += outcomes.filter(\.hopeless).map(\.key)
             // Something fired: look again at once (more may be due); a failure waits a round.
-            if !anyFailed { doorbell.ring() }
+            if outcomes.allSatisfy(\.fired) { doorbell.ring() }
         }
+        if !hopeless.isEmpty { await drop(hopeless) }
         return next
+    }
+
+    /// Deletes timer records that can never fire, through their partitions' logs.
+    private func drop(_ keys: [[UInt8]]) async {
+        let log = runtime.log
+        for (partition, keys) in Dictionary(grouping: keys, by: { PartitionID(UInt16($0[0]) << 8 | UInt16($0[1])) }) {
+            do {
+                _ = try await log.append(EntityEnvelope.outboxDelivered(keys).encoded(), to: partition, generation: log.generation(of: partition)).result()
+            } catch {
+                logger.info("timer records not yet dropped", metadata: ["partition": "\(partition)", "error": "\(error)"])
+            }
+        }
     }
 }

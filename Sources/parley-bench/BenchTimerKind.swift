@@ -3,7 +3,7 @@ import ParleyRuntime
 
 /// The benchmark's own entity kind: one timer per entity, which records when it was decided.
 struct BenchTimer: EntityRules {
-    static let kind = EntityKind(rawValue: 0xE8, name: "bench-timer")
+    static let kind = EntityKind(rawValue: 0x71, name: "bench-timer")
 
     let key: String
     /// The deadline set, and when the fired timer's command was decided (0: not yet).

@@ -67,7 +67,7 @@ struct EntityCallCodecTests {
     @Test func malformedCallsAreRefused() {
         let good = EntityCallCodec.encode(.roomState(Self.room, reader: Self.bo))
         #expect(throws: DecodingError.self) { try EntityCallCodec.decodeCall([]) }
-        #expect(throws: DecodingError.self) { try EntityCallCodec.decodeCall([2] + good.dropFirst()) }  // a format this node does not read
+        #expect(throws: DecodingError.self) { try EntityCallCodec.decodeCall([EntityCallCodec.formatVersion + 1] + good.dropFirst()) }  // a format this node does not read
         #expect(throws: DecodingError.self) { try EntityCallCodec.decodeCall(Array(good.dropLast())) }
         #expect(throws: DecodingError.self) { try EntityCallCodec.decodeCall(good + [0]) }
         #expect(throws: DecodingError.self) { try EntityCallCodec.decodeCall([1, 0xEE]) }

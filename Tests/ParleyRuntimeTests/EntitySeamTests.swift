@@ -1,6 +1,7 @@
 import Foundation
 import ParleyCluster
 import ParleyDomain
+import ParleyStorage
 import Testing
 
 @testable import ParleyRuntime
@@ -121,5 +122,51 @@ struct EntitySeamTests {
 
     static func stateRecordCount(_ runtime: NodeRuntime, _ partition: PartitionID) throws -> Int {
         try runtime.store.database.entries(.prefix(partition.keyPrefix), in: runtime.store.family).count
+    }
+}
+
+/// Listings put right, and records that can never be delivered dropped.
+@Suite("Entity seam upkeep")
+struct EntitySeamUpkeepTests {
+    @Test func channelsAndAccountsMissingFromTheListingsArePutBack() async throws {
+        try await withRuntime { runtime in
+            // A channel and an account written as before the listings existed (version 1 entries,
+            // no effects): applied as they always were, and missing from the listings.
+            let channel = ChannelID(unchecked: "ch_old")
+            let profile = ChannelProfile(name: "Old site", kind: .weblink, createdAt: Timestamp(milliseconds: 1))
+            let staff = StaffID(unchecked: "old-timer")
+            let staffProfile = StaffProfile(displayName: "Old Timer", role: .agent, createdAt: Timestamp(milliseconds: 1))
+            for (entity, event) in [(EntityID.channel(channel), ChannelEvent.created(profile).encoded),
+                                    (EntityID.staff(staff), StaffEvent.created(staffProfile, tokenHash: Array(repeating: 3, count: 32)).encoded)] {
+                var writer = BinaryWriter()
+                writer.write(UInt8(1))
+                writer.write(entity.kind.rawValue)
+                writer.write(entity.key)
+                writer.writeVarint(0)
+                writer.writeVarint(1)
+                writer.append(event)
+                let partition = runtime.partitioner.partition(for: entity.description)
+                _ = try await runtime.log.append(writer.bytes, to: partition, generation: runtime.log.generation(of: partition)).result()
+            }
+            #expect(try await runtime.channel(channel).profile == profile)
+            #expect(try await runtime.allChannels().isEmpty)
+            let repair = ListingRepairService(runtime: runtime)
+            #expect(await repair.repairOnce() == 2)
+            #expect(try await runtime.allChannels().map(\.id) == [channel])
+            #expect(try await runtime.allStaff().map(\.id) == [staff])
+            #expect(await repair.repairOnce() == 0)
+        }
+    }
+
+    @Test func anUnreadableTimerRecordIsDropped() async throws {
+        try await withRuntime { runtime in
+            let key = PartitionRecords.timersPrefix(PartitionID(3)) + StateKeys.bigEndian(1) + [0x21]
+            var batch = WriteBatch()
+            batch.put(key, [0xFF, 0x00], in: runtime.store.family)
+            try runtime.store.database.write(batch, sync: true)
+            #expect(try await ReplicatedRuntimeTests.eventually {
+                try runtime.store.database.get(key, in: runtime.store.family) == nil
+            })
+        }
     }
 }

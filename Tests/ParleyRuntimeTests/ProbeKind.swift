@@ -6,7 +6,7 @@ import ParleyDomain
 /// one registration: a counter that can ask another counter to add (an effect), set and
 /// cancel timers that add when they fire, and keep pings as soft state (never logged).
 struct ProbeState: EntityRules, Equatable {
-    static let kind = EntityKind(rawValue: 0xE0, name: "probe")
+    static let kind = EntityKind(rawValue: 0x70, name: "probe")
 
     let key: String
     private(set) var total: Int64 = 0

@@ -7,11 +7,11 @@ public struct EntityKind: Hashable, Sendable, CustomStringConvertible {
     public let name: String
 
     /// - Parameters:
-    ///   - rawValue: the tag; 1 to 0xEF (0 and 0xF0 and above are reserved for records that
-    ///     are not entities). Never reuse a tag: logs and state keep it.
+    ///   - rawValue: the tag; 1 to 0x7F (0 and 0x80 and above are the runtime's own log
+    ///     entries and records). Never reuse a tag: logs and state keep it.
     ///   - name: 1 to 32 of `a-z 0-9 -`; never rename a kind (it places its entities).
     public init(rawValue: UInt8, name: String) {
-        precondition((1...0xEF).contains(rawValue), "entity kind tags are 1 to 0xEF")
+        precondition((1...0x7F).contains(rawValue), "entity kind tags are 1 to 0x7F")
         self.rawValue = rawValue
         self.name = name
     }
@@ -43,7 +43,7 @@ extension EntityID: BinaryCodable {
         let tag = try reader.readUInt8()
         let name = try reader.readString()
         let key = try reader.readString()
-        guard (1...0xEF).contains(tag), (1...32).contains(name.utf8.count), (1...200).contains(key.utf8.count), !key.utf8.contains(0) else {
+        guard (1...0x7F).contains(tag), (1...32).contains(name.utf8.count), (1...200).contains(key.utf8.count), !key.utf8.contains(0) else {
             throw DecodingError("invalid entity address \(tag) \(name)/\(key)")
         }
         return EntityID(kind: EntityKind(rawValue: tag, name: name), key: key)

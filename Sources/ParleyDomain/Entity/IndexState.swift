@@ -14,7 +14,8 @@ public struct IndexState: Sendable, Equatable {
     public static let staff = "staff"
 
     public static let maxEntries = 1_000_000
-    public static let maxSummaryBytes = 64 * 1024
+    /// Room for a channel with its 200 longest shortcuts.
+    public static let maxSummaryBytes = 1_048_576
 
     public init(name: String, entries: [String: [UInt8]] = [:]) {
         self.name = name

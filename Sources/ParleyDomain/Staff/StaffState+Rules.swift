@@ -29,7 +29,7 @@ extension StaffState: EntityRules {
     }
 
     /// The account's entry in the staff listing: its id and profile, no secret.
-    var listing: Effect {
+    public var listing: Effect {
         var writer = BinaryWriter()
         profile?.encode(into: &writer)
         return .send(IndexCommand.put(member: id.rawValue, summary: writer.bytes), to: IndexState.staff, of: IndexState.self)
