@@ -12,12 +12,12 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
     let entity: EntityID
     let partition: PartitionID
     private let registration: EntityKindRegistration<Rules>
-    private let context: KindContext
+    let context: KindContext
 
     private var state: Rules?
     /// The state as of the last committed command: what reads see.
     private var committedState: Rules?
-    private var soft = Rules.initialSoft
+    var soft = Rules.initialSoft
     private var lastEventSeq: UInt64 = 0
     /// Deadlines of the entity's timers, by tag, as decided.
     private var timers: [String: Timestamp] = [:]
@@ -60,7 +60,7 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
             throw .rejected(error)
         }
         soft = nextSoft
-        return try await commit(decision, on: current, origin: origin)
+        return try await commit(decision, on: current, origins: origin.map { [$0] } ?? [])
     }
 
     /// Fires timer `tag` set for `deadline`, if it is still set for then: its command is
@@ -99,10 +99,10 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
             if at <= deadline { decision.effects[index] = .setTimer(tag: tag, at: context.clock.now().adding(milliseconds: 1_000)) }
         }
         if !setAgain { decision.effects.insert(.cancelTimer(tag: tag), at: 0) }
-        _ = try await commit(decision, on: current, origin: nil)
+        _ = try await commit(decision, on: current, origins: [])
     }
 
-    private func commit(_ decision: Decision<Rules.Event>, on current: Rules, origin: EffectOrigin?) async throws(RuntimeError) -> Rules {
+    func commit(_ decision: Decision<Rules.Event>, on current: Rules, origins: [EffectOrigin]) async throws(RuntimeError) -> Rules {
         var outbox: [OutboxEffect] = []
         var changes: [TimerChange] = []
         var earliestSet: Timestamp?
@@ -121,7 +121,7 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
         guard outbox.count <= EntityEntry.maxEffects else {
             throw .rejected(DomainError(.invalidArgument, "a decision may carry at most \(EntityEntry.maxEffects) effects"))
         }
-        guard !decision.events.isEmpty || !outbox.isEmpty || !changes.isEmpty || origin != nil else {
+        guard !decision.events.isEmpty || !outbox.isEmpty || !changes.isEmpty || !origins.isEmpty else {
             // Nothing to write: answer once what it was decided on is durable (it may rest on
             // commands still committing, which a failover could take back).
             try await settled()
@@ -132,9 +132,9 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
         state = next
         let firstEventSeq = lastEventSeq + 1
         lastEventSeq += UInt64(decision.events.count)
-        if let origin { origins[origin.source] = origin.seq }
+        for origin in origins { self.origins[origin.source] = origin.seq }
         let entry = EntityEntry(
-            entity: entity, firstEventSeq: firstEventSeq, events: decision.events.map(\.encoded), effects: outbox, timers: changes, origin: origin)
+            entity: entity, firstEventSeq: firstEventSeq, events: decision.events.map(\.encoded), effects: outbox, timers: changes, origins: origins)
         decidedCount += 1
         let number = decidedCount
         unsettled.insert(number)
@@ -159,7 +159,7 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
 
     /// Returns once every command decided so far has settled; throws if one failed (this
     /// activation is retired: the caller decides again on a fresh one).
-    private func settled() async throws(RuntimeError) {
+    func settled() async throws(RuntimeError) {
         let through = decidedCount
         if unsettled.contains(where: { $0 <= through }) {
             await withCheckedContinuation { continuation in settleWaiters.append((through, continuation)) }
@@ -195,7 +195,7 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
         return registration.showSoft?(soft, context.clock.now())
     }
 
-    private func appliedSeq(from source: EntityID) throws(RuntimeError) -> UInt64 {
+    func appliedSeq(from source: EntityID) throws(RuntimeError) -> UInt64 {
         if let known = origins[source] { return known }
         let reader = context.reader(for: entity, partition: partition)
         let stored = try readingState { () throws -> UInt64 in
@@ -207,7 +207,7 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
     }
 
     /// Loads the applied state on first use (on this actor, never on an event loop).
-    private func activeState() throws(RuntimeError) -> Rules {
+    func activeState() throws(RuntimeError) -> Rules {
         if let state { return state }
         guard !isRetired else { throw .unavailable(code: RuntimeError.entityRetired, message: "\(entity) is being reactivated") }
         generation = context.log.generation(of: partition)

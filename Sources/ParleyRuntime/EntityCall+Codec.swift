@@ -15,7 +15,7 @@ enum EntityCallCodec {
     private enum CallTag: UInt8 {
         case roomCommand = 1, roomState, message, messages, journal, uploadFile, file, fileBytes
         case postMessage = 16
-        case command = 19, read, fireTimer
+        case command = 19, read, fireTimer, applyEffects
     }
 
     /// Tags 9 to 13 and 15 were staff, channel, mention, presence and credential replies;
@@ -101,6 +101,14 @@ enum EntityCallCodec {
             caller.encode(into: &writer)
             writer.write(name)
             writer.write(bytes: payload)
+        case let .applyEffects(entity, commands):
+            tag(.applyEffects)
+            entity.encode(into: &writer)
+            writer.writeVarint(UInt64(commands.count))
+            for command in commands {
+                command.origin.encode(into: &writer)
+                writer.write(bytes: command.payload)
+            }
         case let .fireTimer(entity, tag: timer, deadline):
             tag(.fireTimer)
             entity.encode(into: &writer)
@@ -172,6 +180,14 @@ enum EntityCallCodec {
             let caller = try Caller.decode(from: &reader)
             let name = try reader.readString()
             call = .read(entity, caller: caller, name: name, payload: try reader.readBytes())
+        case .applyEffects:
+            let entity = try EntityID.decode(from: &reader)
+            var commands: [EffectCommand] = []
+            for _ in 0..<(try reader.readCount(atMost: 100_000, of: "effect commands")) {
+                let origin = try EffectOrigin.decode(from: &reader)
+                commands.append(EffectCommand(origin: origin, payload: try reader.readBytes()))
+            }
+            call = .applyEffects(entity, commands)
         case .fireTimer:
             let entity = try EntityID.decode(from: &reader)
             let timer = try reader.readString()

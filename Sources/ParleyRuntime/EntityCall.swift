@@ -23,6 +23,9 @@ public enum EntityCall: Sendable, Equatable {
     /// A read of an entity of a registered kind: `name` "" its state, "soft" its soft state,
     /// else one of the kind's registered reads. Answered as `bytes`.
     case read(EntityID, caller: Caller, name: String, payload: [UInt8])
+    /// A run of effects' commands for the entity, from the outbox relay: applied in one
+    /// entry, each once. Answered with `done`.
+    case applyEffects(EntityID, [EffectCommand])
     /// A timer of the entity fell due (the timer service, on the partition's leader).
     case fireTimer(EntityID, tag: String, deadline: Timestamp)
 
@@ -32,7 +35,7 @@ public enum EntityCall: Sendable, Equatable {
     var isRead: Bool {
         switch self {
         case .roomState, .message, .messages, .journal, .file, .fileBytes, .read: true
-        case .roomCommand, .postMessage, .uploadFile, .command, .fireTimer: false
+        case .roomCommand, .postMessage, .uploadFile, .command, .applyEffects, .fireTimer: false
         }
     }
 
@@ -43,7 +46,7 @@ public enum EntityCall: Sendable, Equatable {
             let .journal(room, _, _, _), let .file(room, _, _), let .fileBytes(room, _, _):
             .room(room)
         case let .uploadFile(upload): .room(upload.room)
-        case let .command(entity, _, _, _, _), let .read(entity, _, _, _), let .fireTimer(entity, _, _): entity
+        case let .command(entity, _, _, _, _), let .read(entity, _, _, _), let .fireTimer(entity, _, _), let .applyEffects(entity, _): entity
         }
     }
 }

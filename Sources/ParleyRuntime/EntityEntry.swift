@@ -3,11 +3,11 @@ import ParleyDomain
 
 /// What one command of a registered kind writes in one log entry: the entity's events,
 /// the effects they carry (outbox records), its timer changes, and, for a command that came
-/// from another entity's effect, that effect's origin (so it is applied once).
+/// from other entities' effects, their origins (so each is applied once).
 ///
 /// Layout, version 2: `version u8, kind u8, key string, first event seq varint, count
 /// varint, events…`, then `effect count varint, effects…, timer change count varint,
-/// changes…, origin flag u8 [origin]`. Version 1 (staff and channel entries before effects)
+/// changes…, origin count varint, origins…`. Version 1 (staff and channel entries before effects)
 /// is the same without the trailer; nodes that read only version 1 refuse version 2 whole,
 /// so every replica refuses alike (nodes of both versions do not share a cluster).
 struct EntityEntry: Equatable, Sendable {
@@ -17,7 +17,7 @@ struct EntityEntry: Equatable, Sendable {
     var events: [[UInt8]]
     var effects: [OutboxEffect] = []
     var timers: [TimerChange] = []
-    var origin: EffectOrigin?
+    var origins: [EffectOrigin] = []
 
     func encoded() -> [UInt8] {
         var writer = BinaryWriter(capacity: 64 + events.reduce(0) { $0 + $1.count })
@@ -31,12 +31,8 @@ struct EntityEntry: Equatable, Sendable {
         for effect in effects { effect.encode(into: &writer) }
         writer.writeVarint(UInt64(timers.count))
         for change in timers { change.encode(into: &writer) }
-        if let origin {
-            writer.write(UInt8(1))
-            origin.encode(into: &writer)
-        } else {
-            writer.write(UInt8(0))
-        }
+        writer.writeVarint(UInt64(origins.count))
+        for origin in origins { origin.encode(into: &writer) }
         return writer.bytes
     }
 
@@ -45,10 +41,10 @@ struct EntityEntry: Equatable, Sendable {
     static let maxEffects = Int(UInt16.max) + 1
 
     /// Reads the trailer after the events (version 2); a version 1 entry has none.
-    static func decodeTrailer(from reader: inout BinaryReader, version: UInt8, entrySize: Int) throws(DecodingError) -> (effects: [OutboxEffect], timers: [TimerChange], origin: EffectOrigin?) {
+    static func decodeTrailer(from reader: inout BinaryReader, version: UInt8, entrySize: Int) throws(DecodingError) -> (effects: [OutboxEffect], timers: [TimerChange], origins: [EffectOrigin]) {
         guard version >= 2 else {
             try reader.expectEnd()
-            return ([], [], nil)
+            return ([], [], [])
         }
         let effectCount = try reader.readCount(atMost: min(entrySize, maxEffects), of: "effects")
         var effects: [OutboxEffect] = []
@@ -56,9 +52,11 @@ struct EntityEntry: Equatable, Sendable {
         let timerCount = try reader.readCount(atMost: entrySize, of: "timer changes")
         var timers: [TimerChange] = []
         for _ in 0..<timerCount { timers.append(try TimerChange.decode(from: &reader)) }
-        let origin = try reader.readBool() ? try EffectOrigin.decode(from: &reader) : nil
+        let originCount = try reader.readCount(atMost: entrySize, of: "origins")
+        var origins: [EffectOrigin] = []
+        for _ in 0..<originCount { origins.append(try EffectOrigin.decode(from: &reader)) }
         try reader.expectEnd()
-        return (effects, timers, origin)
+        return (effects, timers, origins)
     }
 }
 

@@ -6,9 +6,11 @@ import ParleyDomain
 /// varint, events…`; each kind encodes its own events. The first event seq numbers the
 /// events in the entity's journal, so applying them needs no read.
 enum EntityEnvelope: Equatable {
-    /// A room's events, and the notices they owe staff members (written to the outbox in
-    /// the same commit).
-    case room(RoomID, firstEventSeq: UInt64, [RoomEvent], notices: [NoticeBatch] = [])
+    /// A room's events, and the effects they carry: the notices they owe staff members, as
+    /// commands to the staff entities (written to the effects outbox in the same commit).
+    /// Version 1 entries carried `NoticeBatch`es for the notices outbox instead; they are
+    /// still read (a log may replay them) and written only by tests.
+    case room(RoomID, firstEventSeq: UInt64, [RoomEvent], notices: [NoticeBatch] = [], effects: [OutboxEffect] = [])
     /// Bytes of a file shared in a room (no state machine decides anything about them).
     case fileChunk(RoomID, file: String, index: UInt32, bytes: [UInt8])
     /// The chunks of an upload no message took up, collected by the upload sweep.
@@ -22,15 +24,26 @@ enum EntityEnvelope: Equatable {
     static let outboxDeliveredKind: UInt8 = 0x83
 
     static let version: UInt8 = 1
+    /// Room entries with effects (`EntityEntry.version`).
+    static let roomEffectsVersion: UInt8 = 2
 
     func encoded() -> [UInt8] {
         var writer = BinaryWriter(capacity: 128)
-        writer.write(Self.version)
+        if case let .room(_, _, _, notices, _) = self, notices.isEmpty {
+            writer.write(Self.roomEffectsVersion)
+        } else {
+            writer.write(Self.version)
+        }
         switch self {
-        case let .room(id, firstEventSeq, events, notices):
+        case let .room(id, firstEventSeq, events, notices, effects):
             Self.writeEvents(.room, id.rawValue, firstEventSeq: firstEventSeq, events, into: &writer) { $0.encode(into: &$1) }
-            writer.writeVarint(UInt64(notices.count))
-            for batch in notices { batch.encode(into: &writer) }
+            if notices.isEmpty {
+                writer.writeVarint(UInt64(effects.count))
+                for effect in effects { effect.encode(into: &writer) }
+            } else {
+                writer.writeVarint(UInt64(notices.count))
+                for batch in notices { batch.encode(into: &writer) }
+            }
         case let .fileChunk(room, file, index, bytes):
             writer.write(Self.fileChunkKind)
             writer.write(room.rawValue)
@@ -71,8 +84,10 @@ enum EntityEnvelope: Equatable {
     static func decodeLocatingEvents(_ bytes: [UInt8]) throws(DecodingError) -> (envelope: EntityEnvelope, roomEvents: [Range<Int>]) {
         var reader = BinaryReader(bytes)
         let version = try reader.readUInt8()
-        guard version == Self.version else { throw DecodingError("unsupported envelope version \(version)") }
         let rawKind = try reader.readUInt8()
+        guard version == Self.version || (version == Self.roomEffectsVersion && rawKind == EntityKind.room.rawValue) else {
+            throw DecodingError("unsupported envelope version \(version)")
+        }
         let key = try reader.readString()
         if rawKind == Self.fileChunkKind {
             guard RoomID.isValid(key) else { throw DecodingError("invalid room id \(key)") }
@@ -114,12 +129,18 @@ enum EntityEnvelope: Equatable {
                 events.append(try RoomEvent.decode(from: &reader))
                 ranges.append(start..<reader.offset)
             }
-            let noticeCount = try reader.readVarint()
-            guard noticeCount <= UInt64(bytes.count) else { throw DecodingError("notice count \(noticeCount) exceeds entry size") }
+            let itemCount = try reader.readCount(atMost: min(bytes.count, EntityEntry.maxEffects), of: "notices")
             var notices: [NoticeBatch] = []
-            for _ in 0..<noticeCount { notices.append(try NoticeBatch.decode(from: &reader)) }
+            var effects: [OutboxEffect] = []
+            for _ in 0..<itemCount {
+                if version == Self.roomEffectsVersion {
+                    effects.append(try OutboxEffect.decode(from: &reader))
+                } else {
+                    notices.append(try NoticeBatch.decode(from: &reader))
+                }
+            }
             try reader.expectEnd()
-            return (.room(RoomID(unchecked: key), firstEventSeq: firstEventSeq, events, notices: notices), ranges)
+            return (.room(RoomID(unchecked: key), firstEventSeq: firstEventSeq, events, notices: notices, effects: effects), ranges)
         }
     }
 }

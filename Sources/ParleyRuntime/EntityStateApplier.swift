@@ -20,9 +20,13 @@ public struct EntityStateApplier: PartitionStateMachine {
         }
         let (envelope, eventRanges) = try EntityEnvelope.decodeLocatingEvents(entry.payload)
         switch envelope {
-        case let .room(id, firstEventSeq, events, notices):
+        case let .room(id, firstEventSeq, events, notices, effects):
             let encoded = eventRanges.map { entry.payload[$0] }
             RoomStore.addWrites(for: events, encoded: encoded, firstEventSeq: firstEventSeq, of: id, in: entry.partition, to: &writes)
+            if !effects.isEmpty {
+                let room = EntityEntry(entity: .room(id), firstEventSeq: firstEventSeq, events: [], effects: effects)
+                room.addRuntimeWrites(EntityRecords(entity: .room(id), partition: entry.partition), entry: entry, to: &writes)
+            }
             for (ordinal, batch) in notices.enumerated() {
                 var writer = BinaryWriter()
                 batch.encode(into: &writer)
@@ -53,9 +57,9 @@ public struct EntityStateApplier: PartitionStateMachine {
         let entity = EntityID(kind: kind.kind, key: key)
         let records = EntityRecords(entity: entity, partition: entry.partition, firstEventSeq: firstEventSeq)
         try kind.addWrites(decoding: count, from: &reader, records: records, to: &writes)
-        let (effects, timers, origin) = try EntityEntry.decodeTrailer(from: &reader, version: version, entrySize: entry.payload.count)
+        let (effects, timers, origins) = try EntityEntry.decodeTrailer(from: &reader, version: version, entrySize: entry.payload.count)
         let decoded = EntityEntry(
-            entity: entity, firstEventSeq: firstEventSeq, events: Array(repeating: [], count: count), effects: effects, timers: timers, origin: origin)
+            entity: entity, firstEventSeq: firstEventSeq, events: Array(repeating: [], count: count), effects: effects, timers: timers, origins: origins)
         decoded.addRuntimeWrites(records, entry: entry, to: &writes)
     }
 }

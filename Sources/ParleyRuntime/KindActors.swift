@@ -35,6 +35,8 @@ protocol BoundKind: Sendable {
     /// Whether read `name` must be confirmed by a quorum first.
     func isLinearizable(read name: String) -> Bool
     func fireTimer(_ entity: EntityID, tag: String, deadline: Timestamp) async throws(RuntimeError)
+    /// Applies a run of effects' commands in one entry (each once).
+    func applyEffects(_ entity: EntityID, _ commands: [EffectCommand]) async throws(RuntimeError)
     func passivateIdle(now: ContinuousClock.Instant, idleFor: Duration) -> Int
     var activeCount: Int { get }
 }
@@ -119,6 +121,21 @@ final class KindActors<Rules: EntityRules>: BoundKind {
     func fireTimer(_ entity: EntityID, tag: String, deadline: Timestamp) async throws(RuntimeError) {
         try await registry(entity).withEntity(entity.key) { (actor) async throws(RuntimeError) in
             try await actor.fire(tag, deadline: deadline)
+        }
+    }
+
+    func applyEffects(_ entity: EntityID, _ commands: [EffectCommand]) async throws(RuntimeError) {
+        let decoded = commands.map { ($0.origin, try? Rules.Command.decode($0.payload)) }
+        var attempt = 0
+        while true {
+            do {
+                return try await registry(entity).withEntity(entity.key) { (actor) async throws(RuntimeError) in
+                    try await actor.handleEffects(decoded)
+                }
+            } catch {
+                attempt += 1
+                guard error.isFenced, attempt <= maxFencedRetries else { throw error }
+            }
         }
     }
 

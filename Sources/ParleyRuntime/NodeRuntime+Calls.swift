@@ -122,6 +122,9 @@ extension NodeRuntime: PeerReceiver {
             return reply ? .bytes(state) : .done
         case let .read(entity, caller, name, payload):
             return .bytes(try await boundKind(entity.kind).read(entity, name: name, caller: caller, payload: payload, runtime: self))
+        case let .applyEffects(entity, commands):
+            try await boundKind(entity.kind).applyEffects(entity, commands)
+            return .done
         case let .fireTimer(entity, tag, deadline):
             try await boundKind(entity.kind).fireTimer(entity, tag: tag, deadline: deadline)
             return .done

@@ -62,8 +62,12 @@ extension OutboxRelay {
         return (done, failed)
     }
 
-    /// One target's records, in order, until one fails.
+    /// One target's records, in order, until one fails: commands to an entity go in runs of
+    /// up to `deliveriesPerCommand`, each run one call and one log entry at the target.
     private func apply(_ records: [(key: [UInt8], record: EffectRecord)]) async -> (delivered: [[UInt8]], failed: Bool) {
+        if case let .send(target, _)? = records.first?.record.effect {
+            return await send(records, to: target)
+        }
         var delivered: [[UInt8]] = []
         for (key, record) in records {
             do throws(RuntimeError) {
@@ -86,6 +90,30 @@ extension OutboxRelay {
                     continue
                 }
                 logger.debug("effect delivery failed; will retry", metadata: ["source": "\(record.source)", "error": "\(error)"])
+                return (delivered, true)
+            }
+        }
+        return (delivered, false)
+    }
+
+    private func send(_ records: [(key: [UInt8], record: EffectRecord)], to target: EntityID) async -> (delivered: [[UInt8]], failed: Bool) {
+        var delivered: [[UInt8]] = []
+        for start in stride(from: 0, to: records.count, by: Self.deliveriesPerCommand) {
+            let run = records[start..<min(start + Self.deliveriesPerCommand, records.count)]
+            let commands = run.compactMap { item -> EffectCommand? in
+                guard case let .send(_, command) = item.record.effect else { return nil }
+                return EffectCommand(origin: EffectOrigin(source: item.record.source, seq: item.record.seq), payload: command)
+            }
+            do throws(RuntimeError) {
+                _ = try await runtime.perform(.applyEffects(target, commands))
+                delivered += run.map(\.key)
+            } catch {
+                if Self.isFinal(error) {
+                    logger.warning("effects can never be applied; dropping them", metadata: ["target": "\(target)", "error": "\(error)"])
+                    delivered += run.map(\.key)
+                    continue
+                }
+                logger.debug("effect delivery failed; will retry", metadata: ["target": "\(target)", "error": "\(error)"])
                 return (delivered, true)
             }
         }

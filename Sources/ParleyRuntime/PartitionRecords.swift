@@ -78,7 +78,7 @@ struct TimerRecord: Equatable, Sendable, BinaryCodable {
 
 extension EntityEntry {
     /// The writes of this entry beyond the kind's own: the last event seq, the outbox
-    /// records of its effects, its timers, and the origin it applied.
+    /// records of its effects, its timers, and the origins it applied.
     func addRuntimeWrites(_ records: EntityRecords, entry: LogEntry, to writes: inout StateWrites) {
         if !events.isEmpty {
             writes.put(records.key(PartitionRecords.lastEventSeq), StateKeys.bigEndian(firstEventSeq + UInt64(events.count) - 1))
@@ -101,7 +101,7 @@ extension EntityEntry {
                 writes.delete(PartitionRecords.timerKey(entry.partition, at: at, entity: entity, tag: tag))
             }
         }
-        if let origin {
+        for origin in origins {
             writes.put(records.key(PartitionRecords.appliedOrigin + Array(origin.source.description.utf8)), StateKeys.bigEndian(origin.seq))
         }
     }

@@ -101,8 +101,12 @@ actor RoomActor: ActivatedEntity {
         }
 
         let firstEventSeq = current.lastEventSeq + 1
-        let notices = NoticeBatch.group(RoomNotices.compute(before: current, events: decided), room: id)
-        let envelope = EntityEnvelope.room(id, firstEventSeq: firstEventSeq, decided, notices: notices)
+        // The notices the events owe staff members: commands to their accounts, through the
+        // effects outbox, applied there once (by this room's effect sequence and event seq).
+        let notices = NoticeBatch.group(RoomNotices.compute(before: current, events: decided), room: id).map { batch in
+            OutboxEffect.send(to: .staff(batch.staff), command: StaffCommand.deliver(room: id, eventSeq: batch.eventSeq, notices: batch.notices).encoded)
+        }
+        let envelope = EntityEnvelope.room(id, firstEventSeq: firstEventSeq, decided, effects: notices)
         decidedCount += 1
         let number = decidedCount
         let ticket = log.append(envelope.encoded(), to: partition, generation: generation)

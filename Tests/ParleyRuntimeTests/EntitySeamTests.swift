@@ -158,6 +158,22 @@ struct EntitySeamUpkeepTests {
         }
     }
 
+    @Test func roomNoticesOfVersionOneEntriesAreStillDelivered() async throws {
+        try await withRuntime { runtime in
+            _ = try await runtime.staffCommand(.create(displayName: "Bo", role: .agent, tokenHash: Array(repeating: 1, count: 32)), for: bo)
+            let room = RoomID(unchecked: "r_old")
+            let profile = RoomProfile(kind: .space, name: "Old", description: "", visibility: .private, createdBy: bo, createdAt: Timestamp(milliseconds: 1))
+            let notices = [NoticeBatch(room: room, staff: bo, eventSeq: 1, notices: [.joined(.space)])]
+            let payload = EntityEnvelope.room(room, firstEventSeq: 1, [.created(profile, members: [bo])], notices: notices).encoded()
+            #expect(payload[0] == 1)
+            let partition = runtime.partitioner.partition(for: EntityID.room(room).description)
+            _ = try await runtime.log.append(payload, to: partition, generation: runtime.log.generation(of: partition)).result()
+            runtime.outboxSignal.fire()
+            #expect(try await ReplicatedRuntimeTests.eventually { try await runtime.staffAccount(bo).rooms[room]?.isMember == true })
+            #expect(try await runtime.room(room, reader: bo).profile == profile)
+        }
+    }
+
     @Test func anUnreadableTimerRecordIsDropped() async throws {
         try await withRuntime { runtime in
             let key = PartitionRecords.timersPrefix(PartitionID(3)) + StateKeys.bigEndian(1) + [0x21]

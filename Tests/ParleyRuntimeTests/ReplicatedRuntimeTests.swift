@@ -29,6 +29,7 @@ struct ReplicatedRuntimeTests {
         let family = node.log.stateColumnFamily
         return try (0..<16).reduce(0) { count, slot in
             count + (try node.database.entries(.prefix(Outbox.prefix(PartitionID(UInt16(slot)))), in: family).count)
+                + (try node.database.entries(.prefix(PartitionRecords.effectsPrefix(PartitionID(UInt16(slot)))), in: family).count)
         }
     }
 

@@ -107,7 +107,7 @@ struct RoomRuntimeTests {
             #expect(runtime.isActive(room.id))
             // The creator's notices are delivered first (the outbox relay activates their account).
             #expect(try await ReplicatedRuntimeTests.eventually {
-                try runtime.partitioner.allPartitions.allSatisfy { try runtime.store.database.entries(.prefix(Outbox.prefix($0)), in: runtime.store.family).isEmpty }
+                try EntitySeamTests.effectRecords(runtime) == 0
             })
             #expect(runtime.passivateIdle(now: .now) == 0)
             #expect(runtime.passivateIdle(now: .now + .seconds(61)) >= 1)
