@@ -82,6 +82,20 @@ extension NodeRuntime {
     /// Staff member `id`'s token hash and role (nil: no such account), without the rest of
     /// the account: what a bearer token is checked against.
     public func staffCredentials(_ id: StaffID) async throws(RuntimeError) -> StaffCredentials? {
+        // Every request asks this: answered by the account's actor here, typed, when this node
+        // serves the account; through the serving node (a generic read) otherwise, or when
+        // the account's partition moved away meanwhile.
+        if let staffActors, servesAccount(of: id) {
+            do {
+                let account = try await staffActors.state(of: .staff(id), caller: .system)
+                return account.profile.map { StaffCredentials(tokenHash: account.tokenHash, role: $0.role) }
+            } catch {
+                switch error {
+                case .rejected, .internalFailure: throw error
+                case .unavailable, .servedElsewhere: break
+                }
+            }
+        }
         let bytes = try await read("credentials", of: .staff(id))
         var reader = BinaryReader(bytes)
         do {

@@ -46,6 +46,8 @@ public final class NodeRuntime: Sendable {
     let staffStore: StaffStore
     /// The registered kinds' actors, by kind tag.
     let kinds: [UInt8: any BoundKind]
+    /// The staff accounts' actors, typed: every request's credentials are read through them.
+    let staffActors: KindActors<StaffState>?
     /// Wakes the outbox relay after commits that wrote outbox records.
     let outboxSignal = OutboxSignal()
     /// Tells the timer service of a timer just set.
@@ -102,7 +104,9 @@ public final class NodeRuntime: Sendable {
             log: log, clock: clock, database: database, family: stateFamily, sinks: LiveSinks(rooms: events, staff: staffEvents), logger: logger,
             outboxWritten: { signal.fire() }, timerSet: { timers.fire($0) }, partitioner: partitioner, served: served,
             maxFencedRetries: configuration.maxFencedRetries)
-        self.kinds = configuration.kinds.byTag.mapValues { $0.bind(to: context) }
+        let kinds = configuration.kinds.byTag.mapValues { $0.bind(to: context) }
+        self.kinds = kinds
+        self.staffActors = kinds[StaffState.kind.rawValue] as? KindActors<StaffState>
     }
 
     /// Creates a room: a space or conference with a new id, or the direct room of a staff
