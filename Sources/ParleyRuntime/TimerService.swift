@@ -78,26 +78,27 @@ public final class TimerService: Service {
             }
         }
         if !due.isEmpty {
-            let outcomes = await withTaskGroup(of: (key: [UInt8], fired: Bool, hopeless: Bool).self) { group in
-                for (key, timer) in due {
-                    group.addTask {
-                        do throws(RuntimeError) {
-                            _ = try await self.runtime.perform(.fireTimer(timer.entity, tag: timer.tag, deadline: timer.at))
-                            let (late, overflow) = self.runtime.clock.now().milliseconds.subtractingReportingOverflow(timer.at.milliseconds)
-                            Self.lateness.record(overflow ? 0 : max(0, late))
-                            Self.fired.increment()
-                            return (key, true, false)
-                        } catch {
-                            let hopeless = OutboxRelay.isFinal(error)
-                            self.logger.log(
-                                level: hopeless ? .warning : .debug, hopeless ? "a timer can never fire; dropping it" : "a timer did not fire; it will be tried again",
-                                metadata: ["entity": "\(timer.entity)", "error": "\(error)"])
-                            return (key, false, hopeless)
-                        }
-                    }
-                }
+            // Each entity's due timers fire in deadline order, one after another; different
+            // entities' at once, at most `concurrentFires` at a time.
+            var byEntity: [EntityID: [(key: [UInt8], timer: TimerRecord)]] = [:]
+            var order: [EntityID] = []
+            for item in due.sorted(by: { $0.timer.at < $1.timer.at }) {
+                if byEntity[item.timer.entity] == nil { order.append(item.timer.entity) }
+                byEntity[item.timer.entity, default: []].append(item)
+            }
+            let outcomes = await withTaskGroup(of: [(key: [UInt8], fired: Bool, hopeless: Bool)].self) { group in
                 var outcomes: [(key: [UInt8], fired: Bool, hopeless: Bool)] = []
-                for await outcome in group { outcomes.append(outcome) }
+                var running = 0
+                for entity in order {
+                    guard let timers = byEntity[entity] else { continue }
+                    if running == Self.concurrentFires, let done = await group.next() {
+                        running -= 1
+                        outcomes += done
+                    }
+                    running += 1
+                    group.addTask { await self.fire(timers) }
+                }
+                for await done in group { outcomes += done }
                 return outcomes
             }
             hopeless += outcomes.filter(\.hopeless).map(\.key)
@@ -106,6 +107,32 @@ public final class TimerService: Service {
         }
         if !hopeless.isEmpty { await drop(hopeless) }
         return next
+    }
+
+    /// Entities whose timers fire at once.
+    static let concurrentFires = 64
+
+    /// Fires one entity's due timers in order; stops at the first that fails for now (the
+    /// rest wait for the next round, keeping the order).
+    private func fire(_ timers: [(key: [UInt8], timer: TimerRecord)]) async -> [(key: [UInt8], fired: Bool, hopeless: Bool)] {
+        var outcomes: [(key: [UInt8], fired: Bool, hopeless: Bool)] = []
+        for (key, timer) in timers {
+            do throws(RuntimeError) {
+                _ = try await runtime.perform(.fireTimer(timer.entity, tag: timer.tag, deadline: timer.at))
+                let (late, overflow) = runtime.clock.now().milliseconds.subtractingReportingOverflow(timer.at.milliseconds)
+                Self.lateness.record(overflow ? 0 : max(0, late))
+                Self.fired.increment()
+                outcomes.append((key, true, false))
+            } catch {
+                let hopeless = OutboxRelay.isFinal(error)
+                logger.log(
+                    level: hopeless ? .warning : .debug, hopeless ? "a timer can never fire; dropping it" : "a timer did not fire; it will be tried again",
+                    metadata: ["entity": "\(timer.entity)", "error": "\(error)"])
+                outcomes.append((key, false, hopeless))
+                if !hopeless { break }
+            }
+        }
+        return outcomes
     }
 
     /// Deletes timer records that can never fire, through their partitions' logs.

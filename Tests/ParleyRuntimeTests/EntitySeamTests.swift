@@ -90,6 +90,19 @@ struct EntitySeamTests {
         }
     }
 
+    @Test func anEntitysTimersDueTogetherFireInDeadlineOrder() async throws {
+        let clock = ManualClock()
+        try await withRuntime(applier: SwitchableApplier(kinds: ProbeState.kinds), clock: clock, configuration: Self.configuration) { runtime in
+            let start = clock.now()
+            for (tag, offset) in [("third", 3_000), ("first", 1_000), ("second", 2_000)] as [(String, Int64)] {
+                _ = try await runtime.command(.schedule(tag: tag, at: start.adding(milliseconds: offset)), to: "order", of: ProbeState.self)
+            }
+            clock.advance(milliseconds: 5_000)
+            #expect(try await Self.eventually { try await Self.probe(runtime, "order").fired.count == 3 })
+            #expect(try await Self.probe(runtime, "order").fired == ["first", "second", "third"])
+        }
+    }
+
     @Test func aTimerDueWhileTheNodeWasDownFiresAtRestart() async throws {
         let dir = NSTemporaryDirectory() + "parley-timer-restart-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: dir) }
