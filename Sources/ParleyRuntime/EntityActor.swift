@@ -107,9 +107,12 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
         var changes: [TimerChange] = []
         var earliestSet: Timestamp?
         for effect in decision.effects {
+            if let leaving = OutboxEffect(effect) {
+                outbox.append(leaving)
+                continue
+            }
             switch effect {
-            case let .send(target, command): outbox.append(.send(to: target, command: command))
-            case let .deliver(sink, payload): outbox.append(.deliver(sink: sink, payload: payload))
+            case .send, .deliver: break
             case let .setTimer(tag, at):
                 changes.append(.set(tag: tag, at: at, replacing: timers[tag]))
                 timers[tag] = at
@@ -189,9 +192,9 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
         return current
     }
 
-    /// What the kind shows of the soft state, if it shows any.
-    func softView() throws(RuntimeError) -> [UInt8]? {
-        _ = try activeState()
+    /// What the kind shows of the soft state, if it shows any and `caller` may read it.
+    func softView(by caller: Caller) throws(RuntimeError) -> [UInt8]? {
+        _ = try read(by: caller)
         return registration.showSoft?(soft, context.clock.now())
     }
 

@@ -65,6 +65,15 @@ enum OutboxEffect: Equatable, Sendable, BinaryCodable {
     case send(to: EntityID, command: [UInt8])
     case deliver(sink: String, payload: [UInt8])
 
+    /// The outbox's part of a decided effect (nil for timer effects, which are partition records).
+    init?(_ effect: Effect) {
+        switch effect {
+        case let .send(target, command): self = .send(to: target, command: command)
+        case let .deliver(sink, payload): self = .deliver(sink: sink, payload: payload)
+        case .setTimer, .cancelTimer: return nil
+        }
+    }
+
     func encode(into writer: inout BinaryWriter) {
         switch self {
         case let .send(target, command):

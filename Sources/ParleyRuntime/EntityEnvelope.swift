@@ -152,19 +152,6 @@ struct NoticeBatch: Equatable, Sendable {
     let eventSeq: UInt64
     let notices: [StaffNotice]
 
-    /// Groups computed notices by (staff, event), keeping their order.
-    static func group(_ notices: [(staff: StaffID, eventSeq: UInt64, notice: StaffNotice)], room: RoomID) -> [NoticeBatch] {
-        var batches: [NoticeBatch] = []
-        for item in notices {
-            if let index = batches.firstIndex(where: { $0.staff == item.staff && $0.eventSeq == item.eventSeq }) {
-                batches[index] = NoticeBatch(room: room, staff: item.staff, eventSeq: item.eventSeq, notices: batches[index].notices + [item.notice])
-            } else {
-                batches.append(NoticeBatch(room: room, staff: item.staff, eventSeq: item.eventSeq, notices: [item.notice]))
-            }
-        }
-        return batches
-    }
-
     func encode(into writer: inout BinaryWriter) {
         writer.write(room.rawValue)
         writer.write(staff.rawValue)

@@ -72,16 +72,9 @@ final class KindActors<Rules: EntityRules>: BoundKind {
 
     /// Runs `command` here, deciding again on a fresh activation when it was only fenced.
     func run(_ command: Rules.Command, on entity: EntityID, caller: Caller, origin: EffectOrigin?) async throws(RuntimeError) -> Rules {
-        var attempt = 0
-        while true {
-            do {
-                return try await registry(entity).withEntity(entity.key) { (actor) async throws(RuntimeError) -> Rules in
-                    try await actor.handle(command, caller: caller, origin: origin)
-                }
-            } catch {
-                attempt += 1
-                guard error.isFenced, attempt <= maxFencedRetries else { throw error }
-                logger.debug("command fenced; deciding again", metadata: ["entity": "\(entity)", "attempt": "\(attempt)"])
+        try await retryingFenced(entity.description, maxRetries: maxFencedRetries, logger: logger) { () async throws(RuntimeError) -> Rules in
+            try await registry(entity).withEntity(entity.key) { (actor) async throws(RuntimeError) -> Rules in
+                try await actor.handle(command, caller: caller, origin: origin)
             }
         }
     }
@@ -105,8 +98,7 @@ final class KindActors<Rules: EntityRules>: BoundKind {
             }.encoded
         case "soft":
             return try await registry(entity).withEntity(entity.key) { (actor) async throws(RuntimeError) -> [UInt8]? in
-                _ = try await actor.read(by: caller)
-                return try await actor.softView()
+                try await actor.softView(by: caller)
             } ?? []
         default:
             guard let read = registration.reads[name] else {
@@ -126,15 +118,9 @@ final class KindActors<Rules: EntityRules>: BoundKind {
 
     func applyEffects(_ entity: EntityID, _ commands: [EffectCommand]) async throws(RuntimeError) {
         let decoded = commands.map { ($0.origin, try? Rules.Command.decode($0.payload)) }
-        var attempt = 0
-        while true {
-            do {
-                return try await registry(entity).withEntity(entity.key) { (actor) async throws(RuntimeError) in
-                    try await actor.handleEffects(decoded)
-                }
-            } catch {
-                attempt += 1
-                guard error.isFenced, attempt <= maxFencedRetries else { throw error }
+        try await retryingFenced(entity.description, maxRetries: maxFencedRetries, logger: logger) { () async throws(RuntimeError) in
+            try await registry(entity).withEntity(entity.key) { (actor) async throws(RuntimeError) in
+                try await actor.handleEffects(decoded)
             }
         }
     }

@@ -279,15 +279,23 @@ public final class NodeRuntime: Sendable {
 
     /// Runs `body`, deciding again on a fresh activation when a command was only fenced.
     func retryingFenced<R>(_ entity: String, _ body: () async throws(RuntimeError) -> R) async throws(RuntimeError) -> R {
-        var attempt = 0
-        while true {
-            do {
-                return try await body()
-            } catch {
-                attempt += 1
-                guard error.isFenced, attempt <= configuration.maxFencedRetries else { throw error }
-                logger.debug("command fenced; deciding again", metadata: ["entity": "\(entity)", "attempt": "\(attempt)"])
-            }
+        try await ParleyRuntime.retryingFenced(entity, maxRetries: configuration.maxFencedRetries, logger: logger, body)
+    }
+}
+
+/// Runs `body`, deciding again (at most `maxRetries` times) on a fresh activation when a
+/// command was only fenced: nothing of it was stored.
+func retryingFenced<R>(
+    _ entity: String, maxRetries: Int, logger: Logger, _ body: () async throws(RuntimeError) -> R
+) async throws(RuntimeError) -> R {
+    var attempt = 0
+    while true {
+        do {
+            return try await body()
+        } catch {
+            attempt += 1
+            guard error.isFenced, attempt <= maxRetries else { throw error }
+            logger.debug("command fenced; deciding again", metadata: ["entity": "\(entity)", "attempt": "\(attempt)"])
         }
     }
 }

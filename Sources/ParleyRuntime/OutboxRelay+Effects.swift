@@ -129,9 +129,33 @@ extension OutboxRelay {
         }
     }
 
-    /// The gauge of a partition's outbox records waiting (as seen by the last pass, at most
-    /// 256 a kind).
-    func backlog(_ partition: PartitionID, kind: String) -> Gauge {
-        Gauge(label: "parley_outbox_backlog", dimensions: [("partition", "\(partition.rawValue)"), ("kind", kind)])
+}
+
+extension NodeRuntime {
+    /// Deletes relayed records (delivered, or never deliverable) through their partitions'
+    /// logs, so every replica drops them; answers how many went and whether a deletion failed
+    /// (those records stay, and are relayed or fired again: their targets apply them once).
+    func deleteRelayedRecords(_ keys: [[UInt8]], logger: Logger) async -> (deleted: Int, failed: Bool) {
+        let log = self.log
+        let byPartition = Dictionary(grouping: keys) { PartitionID(UInt16($0[0]) << 8 | UInt16($0[1])) }
+        return await withTaskGroup(of: Int?.self) { group in
+            for (partition, keys) in byPartition {
+                let ticket = log.append(EntityEnvelope.outboxDelivered(keys).encoded(), to: partition, generation: log.generation(of: partition))
+                group.addTask {
+                    do {
+                        _ = try await ticket.result()
+                        return keys.count
+                    } catch {
+                        logger.info("relayed records not yet deleted; they will be relayed again", metadata: ["partition": "\(partition)", "error": "\(error)"])
+                        return nil
+                    }
+                }
+            }
+            var outcome = (deleted: 0, failed: false)
+            for await deleted in group {
+                if let deleted { outcome.deleted += deleted } else { outcome.failed = true }
+            }
+            return outcome
+        }
     }
 }

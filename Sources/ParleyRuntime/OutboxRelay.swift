@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import ParleyCluster
 import ParleyDomain
 import ParleyStorage
@@ -21,7 +22,17 @@ public final class OutboxRelay: Service {
         self.logger = logger
         self.retryDelay = retryDelay
         (wake, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        backlogs = Dictionary(uniqueKeysWithValues: ["notices", "effects"].map { kind in
+            (kind, runtime.partitioner.allPartitions.map { Gauge(label: "parley_outbox_backlog", dimensions: [("partition", "\($0.rawValue)"), ("kind", kind)]) })
+        })
     }
+
+    /// Each partition's backlog gauges, by kind of record ("notices", "effects").
+    private let backlogs: [String: [Gauge]]
+
+    /// The gauge of a partition's outbox records waiting (as seen by the last pass, at most
+    /// 256 a kind).
+    func backlog(_ partition: PartitionID, kind: String) -> Gauge { backlogs[kind]![Int(partition.rawValue)] }
 
     /// Asks the relay to look for new records (called after commits that wrote some).
     public func nudge() { wakeContinuation.yield() }
@@ -156,28 +167,7 @@ public final class OutboxRelay: Service {
     /// at worst again: staff entities apply a room's notices once). A failed deletion is
     /// logged; the records are delivered again on the next pass.
     private func deleteThroughTheLog(_ keys: [[UInt8]]) async -> (deleted: Int, failed: Bool) {
-        let log = runtime.log
-        let byPartition = Dictionary(grouping: keys) { PartitionID(UInt16($0[0]) << 8 | UInt16($0[1])) }
-        return await withTaskGroup(of: Int?.self) { group in
-            for (partition, keys) in byPartition {
-                let ticket = log.append(EntityEnvelope.outboxDelivered(keys).encoded(), to: partition, generation: log.generation(of: partition))
-                group.addTask {
-                    do {
-                        _ = try await ticket.result()
-                        return keys.count
-                    } catch {
-                        self.logger.info(
-                            "outbox records not yet deleted; they will be delivered again", metadata: ["partition": "\(partition)", "error": "\(error)"])
-                        return nil
-                    }
-                }
-            }
-            var outcome = (deleted: 0, failed: false)
-            for await deleted in group {
-                if let deleted { outcome.deleted += deleted } else { outcome.failed = true }
-            }
-            return outcome
-        }
+        await runtime.deleteRelayedRecords(keys, logger: logger)
     }
 
     private func deliver(_ records: [(key: [UInt8], batch: NoticeBatch)]) async -> (delivered: [[UInt8]], failed: Bool) {

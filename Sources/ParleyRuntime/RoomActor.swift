@@ -103,9 +103,7 @@ actor RoomActor: ActivatedEntity {
         let firstEventSeq = current.lastEventSeq + 1
         // The notices the events owe staff members: commands to their accounts, through the
         // effects outbox, applied there once (by this room's effect sequence and event seq).
-        let notices = NoticeBatch.group(RoomNotices.compute(before: current, events: decided), room: id).map { batch in
-            OutboxEffect.send(to: .staff(batch.staff), command: StaffCommand.deliver(room: id, eventSeq: batch.eventSeq, notices: batch.notices).encoded)
-        }
+        let notices = RoomNotices.effects(before: current, events: decided).compactMap(OutboxEffect.init)
         let envelope = EntityEnvelope.room(id, firstEventSeq: firstEventSeq, decided, effects: notices)
         decidedCount += 1
         let number = decidedCount

@@ -137,13 +137,6 @@ public final class TimerService: Service {
 
     /// Deletes timer records that can never fire, through their partitions' logs.
     private func drop(_ keys: [[UInt8]]) async {
-        let log = runtime.log
-        for (partition, keys) in Dictionary(grouping: keys, by: { PartitionID(UInt16($0[0]) << 8 | UInt16($0[1])) }) {
-            do {
-                _ = try await log.append(EntityEnvelope.outboxDelivered(keys).encoded(), to: partition, generation: log.generation(of: partition)).result()
-            } catch {
-                logger.info("timer records not yet dropped", metadata: ["partition": "\(partition)", "error": "\(error)"])
-            }
-        }
+        _ = await runtime.deleteRelayedRecords(keys, logger: logger)
     }
 }

@@ -108,3 +108,19 @@ extension StaffNotice {
         }
     }
 }
+
+extension RoomNotices {
+    /// The notices as effects: one `StaffCommand.deliver` to each member's staff entity per
+    /// (member, event), in the order computed.
+    public static func effects(before: RoomState, events: [RoomEvent]) -> [Effect] {
+        var order: [(staff: StaffID, eventSeq: UInt64)] = []
+        var grouped: [StaffID: [UInt64: [StaffNotice]]] = [:]
+        for (staff, eventSeq, notice) in compute(before: before, events: events) {
+            if grouped[staff]?[eventSeq] == nil { order.append((staff, eventSeq)) }
+            grouped[staff, default: [:]][eventSeq, default: []].append(notice)
+        }
+        return order.map { staff, eventSeq in
+            .send(StaffCommand.deliver(room: before.id, eventSeq: eventSeq, notices: grouped[staff]?[eventSeq] ?? []), to: staff.rawValue, of: StaffState.self)
+        }
+    }
+}
