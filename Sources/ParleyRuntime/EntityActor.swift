@@ -103,6 +103,10 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
     }
 
     func commit(_ decision: Decision<Rules.Event>, on current: Rules, origins: [EffectOrigin]) async throws(RuntimeError) -> Rules {
+        // Refused before anything moves (the timers below are changed as they are read).
+        guard decision.effects.count <= EntityEntry.maxEffects else {
+            throw .rejected(DomainError(.invalidArgument, "a decision may carry at most \(EntityEntry.maxEffects) effects"))
+        }
         var outbox: [OutboxEffect] = []
         var changes: [TimerChange] = []
         var earliestSet: Timestamp?
@@ -120,9 +124,6 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
             case let .cancelTimer(tag):
                 if let at = timers.removeValue(forKey: tag) { changes.append(.cancel(tag: tag, at: at)) }
             }
-        }
-        guard outbox.count <= EntityEntry.maxEffects else {
-            throw .rejected(DomainError(.invalidArgument, "a decision may carry at most \(EntityEntry.maxEffects) effects"))
         }
         guard !decision.events.isEmpty || !outbox.isEmpty || !changes.isEmpty || !origins.isEmpty else {
             // Nothing to write: answer once what it was decided on is durable (it may rest on

@@ -153,6 +153,11 @@ public enum EntityReply: Sendable, Equatable {
 
 }
 
+extension StaffState {
+    /// What a bearer token is checked against; nil when there is no such account.
+    var credentials: StaffCredentials? { profile.map { StaffCredentials(tokenHash: tokenHash, role: $0.role) } }
+}
+
 extension StaffCredentials: BinaryCodable {
     public func encode(into writer: inout BinaryWriter) {
         writer.write(bytes: tokenHash)

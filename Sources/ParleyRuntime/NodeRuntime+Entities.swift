@@ -88,7 +88,7 @@ extension NodeRuntime {
         if let staffActors, servesAccount(of: id) {
             do {
                 let account = try await staffActors.state(of: .staff(id), caller: .system)
-                return account.profile.map { StaffCredentials(tokenHash: account.tokenHash, role: $0.role) }
+                return account.credentials
             } catch {
                 switch error {
                 case .rejected, .internalFailure: throw error

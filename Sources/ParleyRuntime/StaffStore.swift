@@ -106,8 +106,9 @@ struct StaffStore: Sendable {
             "credentials": EntityRead(linearizable: false) { runtime, entity, _, _ throws(RuntimeError) in
                 let account = try await runtime.localState(of: entity.key, StaffState.self)
                 var writer = BinaryWriter()
-                writer.write(account.profile != nil)
-                if let role = account.profile?.role { StaffCredentials(tokenHash: account.tokenHash, role: role).encode(into: &writer) }
+                let credentials = account.credentials
+                writer.write(credentials != nil)
+                credentials?.encode(into: &writer)
                 return writer.bytes
             },
             "mentions": EntityRead { runtime, entity, _, payload throws(RuntimeError) in
