@@ -36,7 +36,8 @@ extension EntityActor {
                 continue
             }
             do {
-                let decided = try next.decide(command, soft: &nextSoft, context: DecisionContext(caller: .entity(origin.source), now: context.clock.now(), entity: entity))
+                let context = DecisionContext(caller: .entity(origin.source), now: self.context.clock.now(), entity: entity)
+                guard case let .decided(decided) = try host.decide(command, on: next, committed: committedState ?? start, soft: &nextSoft, context: context) else { continue }
                 for event in decided.events { next.apply(event) }
                 decision.events += decided.events
                 decision.effects += decided.effects
@@ -49,6 +50,6 @@ extension EntityActor {
             if repeated { try await settled() }
             return
         }
-        _ = try await commit(decision, on: start, origins: applied)
+        _ = try await commit(decision, on: start, origins: applied, command: nil)
     }
 }

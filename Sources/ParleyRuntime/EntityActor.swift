@@ -5,18 +5,22 @@ import Synchronization
 /// The actor of one entity of a registered kind, on its partition's leader. It decides each
 /// command against its state (and soft state), applies the events at once so pipelined
 /// commands decide on top of them, queues the entry (events, effects, timer changes, origin)
-/// on the partition log without suspending in between, answers once it is committed, then
-/// publishes the events. A command from another entity's effect is applied once: a source
-/// sequence at or below the last one applied from that source is dropped.
-actor EntityActor<Rules: EntityRules>: ActivatedEntity {
+/// on the partition log without suspending in between, answers once it is committed, and
+/// publishes the events in event order. A command from another entity's effect is applied
+/// once: a source sequence at or below the last one applied from that source is dropped.
+/// What a kind adds (inputs to decide with, its own answers and reads) is its `Host`.
+actor EntityActor<Host: EntityHost>: ActivatedEntity {
+    typealias Rules = Host.Rules
     let entity: EntityID
     let partition: PartitionID
     private let registration: EntityKindRegistration<Rules>
     let context: KindContext
+    /// The kind's additions, for this activation.
+    let host: Host
 
     private var state: Rules?
     /// The state as of the last committed command: what reads see.
-    private var committedState: Rules?
+    private(set) var committedState: Rules?
     var soft = Rules.initialSoft
     private var lastEventSeq: UInt64 = 0
     /// Deadlines of the entity's timers, by tag, as decided.
@@ -30,8 +34,13 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
     /// until every command decided before them has settled.
     private var unsettled: Set<UInt64> = []
     private var settleWaiters: [(through: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
-    private var generation: UInt64 = 0
+    private(set) var generation: UInt64 = 0
     private let retired = Atomic<Bool>(false)
+    /// Committed events wait here (by first event seq) until every earlier one is published.
+    private var toPublish: [UInt64: (events: [Rules.Event], state: Rules)] = [:]
+    private var nextToPublish: UInt64 = 1
+    /// A commit is collecting its successors' events before publishing them with its own.
+    private var publishPending = false
 
     nonisolated var isRetired: Bool { retired.load(ordering: .acquiring) }
 
@@ -40,27 +49,29 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
         self.partition = partition
         self.registration = registration
         self.context = context
+        self.host = Host(entity: entity, partition: partition, context: context)
     }
 
-    /// Decides and commits `command`; answers with the state after it (the state as it was,
-    /// for a repeated effect).
-    func handle(_ command: Rules.Command, caller: Caller, origin: EffectOrigin? = nil) async throws(RuntimeError) -> Rules {
+    /// Decides and commits `command`; answers once it is committed (for a repeated effect,
+    /// once what it repeats is).
+    func handle(_ command: Rules.Command, caller: Caller, origin: EffectOrigin? = nil) async throws(RuntimeError) -> Host.Answer {
         let current = try activeState()
         if let origin, origin.seq <= (try appliedSeq(from: origin.source)) {
             // Applied already, or being committed: answer once it is durable (a commit that
             // fails retires this activation, and the effect is decided again on a fresh one).
             try await settled()
-            return committedState ?? current
+            return host.answer(state: committedState ?? current, firstEventSeq: lastEventSeq + 1, events: [])
         }
         var nextSoft = soft
-        let decision: Decision<Rules.Event>
-        do {
-            decision = try current.decide(command, soft: &nextSoft, context: DecisionContext(caller: caller, now: context.clock.now(), entity: entity))
-        } catch {
-            throw .rejected(error)
+        let context = DecisionContext(caller: caller, now: self.context.clock.now(), entity: entity)
+        switch try host.decide(command, on: current, committed: committedState ?? current, soft: &nextSoft, context: context) {
+        case let .answered(answer):
+            return answer
+        case let .decided(decision):
+            soft = nextSoft
+            let committed = try await commit(decision, on: current, origins: origin.map { [$0] } ?? [], command: command)
+            return host.answer(state: committed.state, firstEventSeq: committed.firstEventSeq, events: committed.events)
         }
-        soft = nextSoft
-        return try await commit(decision, on: current, origins: origin.map { [$0] } ?? [])
     }
 
     /// Fires timer `tag` set for `deadline`, if it is still set for then: its command is
@@ -81,13 +92,17 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
             return
         }
         var decision = Decision<Rules.Event>()
-        if let command = Rules.command(forTimer: tag) {
+        let command = Rules.command(forTimer: tag)
+        if let command {
             var nextSoft = soft
+            let context = DecisionContext(caller: .system, now: self.context.clock.now(), entity: entity)
             do {
-                decision = try current.decide(command, soft: &nextSoft, context: DecisionContext(caller: .system, now: context.clock.now(), entity: entity))
-                soft = nextSoft
+                if case let .decided(decided) = try host.decide(command, on: current, committed: committedState ?? current, soft: &nextSoft, context: context) {
+                    decision = decided
+                    soft = nextSoft
+                }
             } catch {
-                context.logger.info("a timer's command was refused", metadata: ["entity": "\(entity)", "tag": "\(tag)", "error": "\(error)"])
+                self.context.logger.info("a timer's command was refused", metadata: ["entity": "\(entity)", "tag": "\(tag)", "error": "\(error)"])
             }
         }
         // The fired timer goes unless the decision set it again; set again at or before the
@@ -99,10 +114,18 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
             if at <= deadline { decision.effects[index] = .setTimer(tag: tag, at: context.clock.now().adding(milliseconds: 1_000)) }
         }
         if !setAgain { decision.effects.insert(.cancelTimer(tag: tag), at: 0) }
-        _ = try await commit(decision, on: current, origins: [])
+        _ = try await commit(decision, on: current, origins: [], command: nil)
     }
 
-    func commit(_ decision: Decision<Rules.Event>, on current: Rules, origins: [EffectOrigin]) async throws(RuntimeError) -> Rules {
+    /// What a commit answers with: the state after it and the events it appended.
+    struct Committed {
+        let state: Rules
+        let firstEventSeq: UInt64
+        let events: [Rules.Event]
+    }
+
+    /// Commits `decision` (decided on `current` for `command`, if a command decided it).
+    func commit(_ decision: Decision<Rules.Event>, on current: Rules, origins: [EffectOrigin], command: Rules.Command?) async throws(RuntimeError) -> Committed {
         // Refused before anything moves (the timers below are changed as they are read).
         guard decision.effects.count <= EntityEntry.maxEffects else {
             throw .rejected(DomainError(.invalidArgument, "a decision may carry at most \(EntityEntry.maxEffects) effects"))
@@ -129,7 +152,7 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
             // Nothing to write: answer once what it was decided on is durable (it may rest on
             // commands still committing, which a failover could take back).
             try await settled()
-            return committedState ?? current
+            return Committed(state: committedState ?? current, firstEventSeq: lastEventSeq + 1, events: [])
         }
         var next = current
         for event in decision.events { next.apply(event) }
@@ -137,28 +160,66 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
         let firstEventSeq = lastEventSeq + 1
         lastEventSeq += UInt64(decision.events.count)
         for origin in origins { self.origins[origin.source] = origin.seq }
-        let entry = EntityEntry(
-            entity: entity, firstEventSeq: firstEventSeq, events: decision.events.map(\.encoded), effects: outbox, timers: changes, origins: origins)
+        let entry = EntityEntry.encode(
+            entity: entity, firstEventSeq: firstEventSeq, events: decision.events, effects: outbox, timers: changes, origins: origins)
+        host.decided(command, events: decision.events, firstEventSeq: firstEventSeq)
         decidedCount += 1
         let number = decidedCount
         unsettled.insert(number)
-        let ticket = context.log.append(entry.encoded(), to: partition, generation: generation)
+        let ticket = context.log.append(entry, to: partition, generation: generation)
         do {
             _ = try await ticket.result()
         } catch {
             retire()
             settle(number)
+            host.settled(command)
             throw .log(error)
         }
         settle(number)
+        host.settled(command)
         if number > committedCount {
             committedCount = number
             committedState = next
         }
-        if !decision.events.isEmpty { registration.publish(context.sinks, decision.events, next) }
+        if !decision.events.isEmpty, registration.publish != nil { await publishInOrder(decision.events, from: firstEventSeq, state: next) }
         if !outbox.isEmpty { context.outboxWritten() }
         if let earliestSet { context.timerSet(earliestSet) }
-        return next
+        return Committed(state: next, firstEventSeq: firstEventSeq, events: decision.events)
+    }
+
+    /// Appends `payload`, an entry of this entity's own making (a kind's special entry),
+    /// fenced by this activation's generation; a failure retires the activation.
+    func appendFenced(_ payload: [UInt8]) async throws(RuntimeError) {
+        _ = try activeState()
+        let ticket = context.log.append(payload, to: partition, generation: generation)
+        do {
+            _ = try await ticket.result()
+        } catch {
+            retire()
+            throw .log(error)
+        }
+    }
+
+    /// Publishes `events` once every earlier committed event is published. The commits of
+    /// one log batch resume this actor one after another: the first of them yields, so the
+    /// others (already queued on this actor) add their events first, and publishes them all
+    /// as one batch, with the state after the last; subscribers then handle one item per log
+    /// batch, not one per command.
+    private func publishInOrder(_ events: [Rules.Event], from firstEventSeq: UInt64, state: Rules) async {
+        toPublish[firstEventSeq] = (events, state)
+        guard !publishPending else { return }
+        publishPending = true
+        await Task.yield()
+        publishPending = false
+        let start = nextToPublish
+        var ready: [Rules.Event] = []
+        var after: Rules?
+        while let next = toPublish.removeValue(forKey: nextToPublish) {
+            nextToPublish += UInt64(next.events.count)
+            ready += next.events
+            after = next.state
+        }
+        if let after, !ready.isEmpty { registration.publish?(context.sinks, start, ready, after) }
     }
 
     /// Returns once every command decided so far has settled; throws if one failed (this
@@ -179,6 +240,11 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
             if waiter.through < oldest { waiter.continuation.resume() } else { waiting.append(waiter) }
         }
         settleWaiters = waiting
+    }
+
+    /// A read the kind's host serves, if `caller` may read the entity.
+    func hostRead(_ name: String, payload: [UInt8], by caller: Caller) throws(RuntimeError) -> [UInt8]? {
+        try host.read(name, payload: payload, committed: try read(by: caller), caller: caller)
     }
 
     /// The entity as committed, if `caller` may read it.
@@ -219,7 +285,9 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
         let storage = registration.storage
         let (loaded, seq, timers) = try readingState { () throws -> (Rules, UInt64, [String: Timestamp]) in
             let loaded = try storage.load(reader)
-            let seq = try reader.get(PartitionRecords.lastEventSeq[0], [PartitionRecords.lastEventSeq[1]]).flatMap { StateKeys.readBigEndian($0[...]) } ?? 0
+            let seq =
+                try storage.eventSeq?(loaded)
+                ?? reader.get(PartitionRecords.lastEventSeq[0], [PartitionRecords.lastEventSeq[1]]).flatMap { StateKeys.readBigEndian($0[...]) } ?? 0
             var timers: [String: Timestamp] = [:]
             for record in try reader.entries(PartitionRecords.timer[0], [PartitionRecords.timer[1]]) {
                 guard let at = StateKeys.readBigEndian(record.value[...]) else { continue }
@@ -230,6 +298,7 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
         state = loaded
         committedState = loaded
         lastEventSeq = seq
+        nextToPublish = seq + 1
         self.timers = timers
         return loaded
     }
@@ -238,5 +307,6 @@ actor EntityActor<Rules: EntityRules>: ActivatedEntity {
         retired.store(true, ordering: .releasing)
         state = nil
         committedState = nil
+        toPublish = [:]
     }
 }

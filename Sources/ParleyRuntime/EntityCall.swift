@@ -6,22 +6,12 @@ import ParleyDomain
 /// Every public operation of `NodeRuntime` that touches an entity is one of these, so nothing
 /// reaches an entity except through its serving node.
 public enum EntityCall: Sendable, Equatable {
-    case roomCommand(RoomID, RoomCommand)
-    /// A message post: answered with the message alone (`posted`), not the room's state.
-    case postMessage(RoomID, MessagePost)
-    case roomState(RoomID, reader: StaffID)
-    case message(RoomID, seq: UInt64, reader: StaffID)
-    case messages(RoomID, reader: StaffID, HistoryPage)
-    case journal(RoomID, reader: StaffID, after: UInt64, limit: Int)
-    case uploadFile(FileUpload)
-    case file(RoomID, file: String, reader: StaffID)
-    case fileBytes(RoomID, FileAttachment, range: Range<UInt64>)
-    /// A command to an entity of a registered kind, in the kind's encoding, by `caller`;
-    /// `origin` when it is another entity's effect (applied once). Answered with the state
-    /// after it as `bytes` when `reply`, else `done`.
-    case command(EntityID, caller: Caller, payload: [UInt8], origin: EffectOrigin?, reply: Bool)
-    /// A read of an entity of a registered kind: `name` "" its state, "soft" its soft state,
-    /// else one of the kind's registered reads. Answered as `bytes`.
+    /// A command to an entity, in its kind's encoding, by `caller`; `origin` when it is
+    /// another entity's effect (applied once). Answered as `answer` asks, as `bytes` (or
+    /// `done` when it asks for nothing).
+    case command(EntityID, caller: Caller, payload: [UInt8], origin: EffectOrigin?, answer: CallAnswer)
+    /// A read of an entity: `name` "" its state, "soft" its soft state, else a read its
+    /// kind's host serves or one of its kind's registered operations. Answered as `bytes`.
     case read(EntityID, caller: Caller, name: String, payload: [UInt8])
     /// A run of effects' commands for the entity, from the outbox relay: applied in one
     /// entry, each once. Answered with `done`.
@@ -29,23 +19,18 @@ public enum EntityCall: Sendable, Equatable {
     /// A timer of the entity fell due (the timer service, on the partition's leader).
     case fireTimer(EntityID, tag: String, deadline: Timestamp)
 
-    /// Whether the call only reads (and so needs the leadership confirmed, not an entry).
-    /// Credentials are not: every request checks them and caches them anyway.
-    /// Registered kinds' reads say so themselves (`EntityRead.linearizable`).
+    /// Whether the call only reads (and so needs the leadership confirmed, not an entry);
+    /// registered operations say so themselves (`EntityOperation.linearizable`).
     var isRead: Bool {
         switch self {
-        case .roomState, .message, .messages, .journal, .file, .fileBytes, .read: true
-        case .roomCommand, .postMessage, .uploadFile, .command, .applyEffects, .fireTimer: false
+        case .read: true
+        case .command, .applyEffects, .fireTimer: false
         }
     }
 
     /// The entity the call is for.
     var entity: EntityID? {
         switch self {
-        case let .roomCommand(room, _), let .postMessage(room, _), let .roomState(room, _), let .message(room, _, _), let .messages(room, _, _),
-            let .journal(room, _, _, _), let .file(room, _, _), let .fileBytes(room, _, _):
-            .room(room)
-        case let .uploadFile(upload): .room(upload.room)
         case let .command(entity, _, _, _, _), let .read(entity, _, _, _), let .fireTimer(entity, _, _), let .applyEffects(entity, _): entity
         }
     }
@@ -91,66 +76,16 @@ public struct StaffPresence: Sendable, Equatable {
 
 /// What an entity call answers.
 public enum EntityReply: Sendable, Equatable {
-    case room(RoomOutcome)
-    case roomState(RoomState)
-    case message(Message)
-    case messages([Message])
-    case journal([JournalEntry], oldestKept: UInt64?)
-    case posted(Message, replayed: Bool)
-    case file(FileAttachment)
     case bytes([UInt8])
     /// Done; nothing to say.
     case done
 
-    private static func unexpected(_ reply: EntityReply, _ wanted: String) -> RuntimeError {
-        .internalFailure(code: "peer_reply_unexpected", message: "wanted \(wanted), the serving node answered \(reply)")
-    }
-
-    func room() throws(RuntimeError) -> RoomOutcome {
-        guard case let .room(outcome) = self else { throw Self.unexpected(self, "a room outcome") }
-        return outcome
-    }
-
-    func roomState() throws(RuntimeError) -> RoomState {
-        guard case let .roomState(state) = self else { throw Self.unexpected(self, "a room") }
-        return state
-    }
-
-    func message() throws(RuntimeError) -> Message {
-        guard case let .message(message) = self else { throw Self.unexpected(self, "a message") }
-        return message
-    }
-
-    func messages() throws(RuntimeError) -> [Message] {
-        guard case let .messages(messages) = self else { throw Self.unexpected(self, "messages") }
-        return messages
-    }
-
-    func journal() throws(RuntimeError) -> ([JournalEntry], UInt64?) {
-        guard case let .journal(entries, oldest) = self else { throw Self.unexpected(self, "journal entries") }
-        return (entries, oldest)
-    }
-
-
-    func posted() throws(RuntimeError) -> (message: Message, replayed: Bool) {
-        guard case let .posted(message, replayed) = self else { throw Self.unexpected(self, "a posted message") }
-        return (message, replayed)
-    }
-
-    func file() throws(RuntimeError) -> FileAttachment {
-        guard case let .file(attachment) = self else { throw Self.unexpected(self, "a file") }
-        return attachment
-    }
-
     func bytes() throws(RuntimeError) -> [UInt8] {
-        guard case let .bytes(bytes) = self else { throw Self.unexpected(self, "bytes") }
+        guard case let .bytes(bytes) = self else {
+            throw .internalFailure(code: "peer_reply_unexpected", message: "wanted bytes, the serving node answered \(self)")
+        }
         return bytes
     }
-
-
-
-
-
 }
 
 extension StaffState {

@@ -21,26 +21,46 @@ struct EntityEntry: Equatable, Sendable {
 
     func encoded() -> [UInt8] {
         var writer = BinaryWriter(capacity: 64 + events.reduce(0) { $0 + $1.count })
-        writer.write(Self.version)
+        Self.writeHeader(entity, firstEventSeq, count: events.count, into: &writer)
+        for event in events { writer.append(event) }
+        Self.writeTrailer(effects, timers, origins, into: &writer)
+        return writer.bytes
+    }
+
+    /// The entry of typed `events`, each encoded in place (what an actor appends).
+    static func encode<Event: BinaryCodable>(
+        entity: EntityID, firstEventSeq: UInt64, events: [Event], effects: [OutboxEffect], timers: [TimerChange], origins: [EffectOrigin]
+    ) -> [UInt8] {
+        var writer = BinaryWriter(capacity: 256)
+        writeHeader(entity, firstEventSeq, count: events.count, into: &writer)
+        for event in events { event.encode(into: &writer) }
+        writeTrailer(effects, timers, origins, into: &writer)
+        return writer.bytes
+    }
+
+    private static func writeHeader(_ entity: EntityID, _ firstEventSeq: UInt64, count: Int, into writer: inout BinaryWriter) {
+        writer.write(version)
         writer.write(entity.kind.rawValue)
         writer.write(entity.key)
         writer.writeVarint(firstEventSeq)
-        writer.writeVarint(UInt64(events.count))
-        for event in events { writer.append(event) }
+        writer.writeVarint(UInt64(count))
+    }
+
+    private static func writeTrailer(_ effects: [OutboxEffect], _ timers: [TimerChange], _ origins: [EffectOrigin], into writer: inout BinaryWriter) {
         writer.writeVarint(UInt64(effects.count))
         for effect in effects { effect.encode(into: &writer) }
         writer.writeVarint(UInt64(timers.count))
         for change in timers { change.encode(into: &writer) }
         writer.writeVarint(UInt64(origins.count))
         for origin in origins { origin.encode(into: &writer) }
-        return writer.bytes
     }
 
     static let version: UInt8 = 2
     /// Effects one entry may carry (they are numbered by a 16-bit ordinal).
     static let maxEffects = Int(UInt16.max) + 1
 
-    /// Reads the trailer after the events (version 2); a version 1 entry has none.
+    /// Reads the trailer after the events (version 2); a version 1 entry has none. A room
+    /// entry written before rooms ran on the generic actor ends after its effects.
     static func decodeTrailer(from reader: inout BinaryReader, version: UInt8, entrySize: Int) throws(DecodingError) -> (effects: [OutboxEffect], timers: [TimerChange], origins: [EffectOrigin]) {
         guard version >= 2 else {
             try reader.expectEnd()
@@ -49,6 +69,7 @@ struct EntityEntry: Equatable, Sendable {
         let effectCount = try reader.readCount(atMost: min(entrySize, maxEffects), of: "effects")
         var effects: [OutboxEffect] = []
         for _ in 0..<effectCount { effects.append(try OutboxEffect.decode(from: &reader)) }
+        if reader.isAtEnd { return (effects, [], []) }
         let timerCount = try reader.readCount(atMost: entrySize, of: "timer changes")
         var timers: [TimerChange] = []
         for _ in 0..<timerCount { timers.append(try TimerChange.decode(from: &reader)) }

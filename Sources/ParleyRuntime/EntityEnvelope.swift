@@ -1,16 +1,15 @@
 import ParleyDomain
 
-/// What one log entry of the runtime's own carries: a room's events, file chunks, outbox
-/// deletions. Entries of registered kinds (staff, channels, …) are `EntityEntry`s.
-/// Format (version 1): `version u8, kind u8, key string, first event seq varint, count
-/// varint, events…`; each kind encodes its own events. The first event seq numbers the
-/// events in the entity's journal, so applying them needs no read.
+/// What one log entry of the runtime's own carries: file chunks, discarded uploads, outbox
+/// deletions, and rooms' events as written before rooms ran on the generic entity actor.
+/// Entries of registered kinds (rooms, staff, channels, …) are `EntityEntry`s.
+/// Format (version 1): `version u8, kind u8, key string, …`.
 enum EntityEnvelope: Equatable {
-    /// A room's events, and the effects they carry: the notices they owe staff members, as
-    /// commands to the staff entities (written to the effects outbox in the same commit).
-    /// Version 1 entries carried `NoticeBatch`es for the notices outbox instead; they are
-    /// still read (a log may replay them) and written only by tests.
-    case room(RoomID, firstEventSeq: UInt64, [RoomEvent], notices: [NoticeBatch] = [], effects: [OutboxEffect] = [])
+    /// A room's events as version 1 wrote them: `first event seq varint, count varint,
+    /// events…, notice batch count varint, batches…` (the notices they owe staff members, for
+    /// the notices outbox). Still read (a log may replay them); written only by tests. Later
+    /// room entries are `EntityEntry`s.
+    case room(RoomID, firstEventSeq: UInt64, [RoomEvent], notices: [NoticeBatch] = [])
     /// Bytes of a file shared in a room (no state machine decides anything about them).
     case fileChunk(RoomID, file: String, index: UInt32, bytes: [UInt8])
     /// The chunks of an upload no message took up, collected by the upload sweep.
@@ -24,26 +23,21 @@ enum EntityEnvelope: Equatable {
     static let outboxDeliveredKind: UInt8 = 0x83
 
     static let version: UInt8 = 1
-    /// Room entries with effects (`EntityEntry.version`).
-    static let roomEffectsVersion: UInt8 = 2
+
+    /// Whether `payload` is one of these (else an `EntityEntry` of a registered kind).
+    static func claims(_ payload: [UInt8]) -> Bool {
+        guard payload.count > 1 else { return true }
+        return payload[1] >= fileChunkKind || (payload[0] == version && payload[1] == EntityKind.room.rawValue)
+    }
 
     func encoded() -> [UInt8] {
         var writer = BinaryWriter(capacity: 128)
-        if case let .room(_, _, _, notices, _) = self, notices.isEmpty {
-            writer.write(Self.roomEffectsVersion)
-        } else {
-            writer.write(Self.version)
-        }
+        writer.write(Self.version)
         switch self {
-        case let .room(id, firstEventSeq, events, notices, effects):
+        case let .room(id, firstEventSeq, events, notices):
             Self.writeEvents(.room, id.rawValue, firstEventSeq: firstEventSeq, events, into: &writer) { $0.encode(into: &$1) }
-            if notices.isEmpty {
-                writer.writeVarint(UInt64(effects.count))
-                for effect in effects { effect.encode(into: &writer) }
-            } else {
-                writer.writeVarint(UInt64(notices.count))
-                for batch in notices { batch.encode(into: &writer) }
-            }
+            writer.writeVarint(UInt64(notices.count))
+            for batch in notices { batch.encode(into: &writer) }
         case let .fileChunk(room, file, index, bytes):
             writer.write(Self.fileChunkKind)
             writer.write(room.rawValue)
@@ -85,9 +79,7 @@ enum EntityEnvelope: Equatable {
         var reader = BinaryReader(bytes)
         let version = try reader.readUInt8()
         let rawKind = try reader.readUInt8()
-        guard version == Self.version || (version == Self.roomEffectsVersion && rawKind == EntityKind.room.rawValue) else {
-            throw DecodingError("unsupported envelope version \(version)")
-        }
+        guard version == Self.version else { throw DecodingError("unsupported envelope version \(version)") }
         let key = try reader.readString()
         if rawKind == Self.fileChunkKind {
             guard RoomID.isValid(key) else { throw DecodingError("invalid room id \(key)") }
@@ -129,18 +121,11 @@ enum EntityEnvelope: Equatable {
                 events.append(try RoomEvent.decode(from: &reader))
                 ranges.append(start..<reader.offset)
             }
-            let itemCount = try reader.readCount(atMost: min(bytes.count, EntityEntry.maxEffects), of: "notices")
+            let batchCount = try reader.readCount(atMost: bytes.count, of: "notices")
             var notices: [NoticeBatch] = []
-            var effects: [OutboxEffect] = []
-            for _ in 0..<itemCount {
-                if version == Self.roomEffectsVersion {
-                    effects.append(try OutboxEffect.decode(from: &reader))
-                } else {
-                    notices.append(try NoticeBatch.decode(from: &reader))
-                }
-            }
+            for _ in 0..<batchCount { notices.append(try NoticeBatch.decode(from: &reader)) }
             try reader.expectEnd()
-            return (.room(RoomID(unchecked: key), firstEventSeq: firstEventSeq, events, notices: notices, effects: effects), ranges)
+            return (.room(RoomID(unchecked: key), firstEventSeq: firstEventSeq, events, notices: notices), ranges)
         }
     }
 }

@@ -2,11 +2,13 @@ import ParleyCluster
 import ParleyDomain
 import ParleyStorage
 
-/// A read of an entity besides its state (a room's history pages, a staff member's
-/// mentions): run on the node serving the entity, answered as bytes.
-public struct EntityRead: Sendable {
-    /// Whether the read needs a quorum to confirm this node still leads (a linearizable
-    /// read); false for reads that may be a moment stale (credentials, which are cached anyway).
+/// An operation on an entity besides its commands and its state (a room's history pages or
+/// file upload, a staff member's mentions): run on the node serving the entity, answered as
+/// bytes.
+public struct EntityOperation: Sendable {
+    /// Whether the operation needs a quorum to confirm this node still leads first (a
+    /// linearizable read); false for reads that may be a moment stale (credentials, which are
+    /// cached anyway) and for operations that write (the log fences those).
     public var linearizable: Bool
     public var run: @Sendable (_ runtime: NodeRuntime, _ entity: EntityID, _ caller: Caller, _ payload: [UInt8]) async throws(RuntimeError) -> [UInt8]
 
@@ -20,34 +22,37 @@ public struct EntityRead: Sendable {
 }
 
 /// Everything the runtime needs to run a kind: its storage, where its committed events go
-/// to be seen live, what its soft state shows, and its special reads. One value per kind,
-/// added to an `EntityKinds` table: that is the whole registration.
+/// to be seen live, what its soft state shows, and its operations. One value per kind, added
+/// to an `EntityKinds` table: that is the whole registration.
 public struct EntityKindRegistration<Rules: EntityRules>: Sendable {
     public var storage: EntityStorage<Rules>
-    /// Called after each commit, in commit order per entity, with the state after it.
-    public var publish: @Sendable (_ sinks: LiveSinks, _ events: [Rules.Event], _ state: Rules) -> Void
+    /// Called with committed events in event order per entity (those of commits committed
+    /// together in one call), numbered from `firstEventSeq`, with the state after them.
+    public var publish: (@Sendable (_ sinks: LiveSinks, _ firstEventSeq: UInt64, _ events: [Rules.Event], _ state: Rules) -> Void)?
     /// What a read of the soft state answers (nil: the kind shows none).
     public var showSoft: (@Sendable (_ soft: Rules.Soft, _ now: Timestamp) -> [UInt8])?
-    /// Reads beyond the state, by name.
-    public var reads: [String: EntityRead]
+    /// Operations beyond commands and the state, by name.
+    public var operations: [String: EntityOperation]
 
     public init(
         storage: EntityStorage<Rules> = .journal,
-        publish: @escaping @Sendable (_ sinks: LiveSinks, _ events: [Rules.Event], _ state: Rules) -> Void = { _, _, _ in },
+        publish: (@Sendable (_ sinks: LiveSinks, _ firstEventSeq: UInt64, _ events: [Rules.Event], _ state: Rules) -> Void)? = nil,
         showSoft: (@Sendable (_ soft: Rules.Soft, _ now: Timestamp) -> [UInt8])? = nil,
-        reads: [String: EntityRead] = [:]
+        operations: [String: EntityOperation] = [:]
     ) {
         self.storage = storage
         self.publish = publish
         self.showSoft = showSoft
-        self.reads = reads
+        self.operations = operations
     }
 }
 
-/// Where committed events go to be seen live, handed to each kind's `publish`.
+/// Where committed events go once committed, handed to each kind's `publish`: live sessions,
+/// and the link previewer (nil when previews are off).
 public struct LiveSinks: Sendable {
     public let rooms: any RoomEventSink
     public let staff: any StaffEventSink
+    public let linkPreviews: LinkPreviewQueue?
 }
 
 /// The entity kinds a node runs, by tag: what its log entries are decoded with and its calls
@@ -59,10 +64,15 @@ public struct EntityKinds: Sendable {
 
     /// Adds `Rules`' kind.
     public mutating func register<Rules: EntityRules>(_ rules: Rules.Type, _ registration: EntityKindRegistration<Rules>) {
-        precondition(byTag[Rules.kind.rawValue] == nil, "entity kind \(Rules.kind) is registered twice")
-        precondition(!byTag.values.contains { $0.kind.name == Rules.kind.name }, "two entity kinds are named \(Rules.kind.name)")
-        precondition(Rules.kind != .room, "rooms have their own actor")
-        byTag[Rules.kind.rawValue] = KindEntry(registration: registration)
+        register(host: PlainHost<Rules>.self, registration)
+    }
+
+    /// Adds the kind of `Host`'s rules, run with `Host`'s additions.
+    mutating func register<Host: EntityHost>(host: Host.Type, _ registration: EntityKindRegistration<Host.Rules>) {
+        let kind = Host.Rules.kind
+        precondition(byTag[kind.rawValue] == nil, "entity kind \(kind) is registered twice")
+        precondition(!byTag.values.contains { $0.kind.name == kind.name }, "two entity kinds are named \(kind.name)")
+        byTag[kind.rawValue] = KindEntry<Host>(registration: registration)
     }
 
     /// This table with `Rules`' kind added.
@@ -74,33 +84,52 @@ public struct EntityKinds: Sendable {
 
     func kind(_ tag: UInt8) -> (any RegisteredKind)? { byTag[tag] }
 
-    /// The kinds every node runs: staff accounts, channels, listings.
-    public static let standard: EntityKinds = EntityKinds()
-        .registering(StaffState.self, StaffStore.registration)
-        .registering(ChannelState.self, ChannelStore.registration)
-        .registering(IndexState.self, IndexStore.registration)
+    /// The kinds every node runs: rooms, staff accounts, channels, listings.
+    public static let standard: EntityKinds = {
+        var kinds = EntityKinds()
+        kinds.register(host: RoomHost.self, RoomStore.registration)
+        kinds.register(StaffState.self, StaffStore.registration)
+        kinds.register(ChannelState.self, ChannelStore.registration)
+        kinds.register(IndexState.self, IndexStore.registration)
+        return kinds
+    }()
 }
 
 /// A registered kind with its types erased: what the log applier and the node runtime use.
 protocol RegisteredKind: Sendable {
     var kind: EntityKind { get }
-    /// Decodes `count` events at `reader` and adds the writes that apply them.
-    func addWrites(decoding count: Int, from reader: inout BinaryReader, records: EntityRecords, to writes: inout StateWrites) throws(DecodingError)
+    /// Whether the runtime keeps the entity's last event seq (the kind's state does not).
+    var recordsEventSeq: Bool { get }
+    /// Decodes `count` events at `reader` (over `payload`) and adds the writes that apply them.
+    func addWrites(
+        decoding count: Int, from reader: inout BinaryReader, payload: [UInt8], records: EntityRecords, to writes: inout StateWrites
+    ) throws(DecodingError)
     /// The kind's actors on one node.
     func bind(to context: KindContext) -> any BoundKind
 }
 
-struct KindEntry<Rules: EntityRules>: RegisteredKind {
+struct KindEntry<Host: EntityHost>: RegisteredKind {
+    typealias Rules = Host.Rules
     let registration: EntityKindRegistration<Rules>
 
     var kind: EntityKind { Rules.kind }
 
-    func addWrites(decoding count: Int, from reader: inout BinaryReader, records: EntityRecords, to writes: inout StateWrites) throws(DecodingError) {
+    var recordsEventSeq: Bool { registration.storage.eventSeq == nil }
+
+    func addWrites(
+        decoding count: Int, from reader: inout BinaryReader, payload: [UInt8], records: EntityRecords, to writes: inout StateWrites
+    ) throws(DecodingError) {
         var events: [Rules.Event] = []
+        var encoded: [ArraySlice<UInt8>] = []
         events.reserveCapacity(count)
-        for _ in 0..<count { events.append(try Rules.Event.decode(from: &reader)) }
-        registration.storage.addWrites(events, records, &writes)
+        encoded.reserveCapacity(count)
+        for _ in 0..<count {
+            let start = reader.offset
+            events.append(try Rules.Event.decode(from: &reader))
+            encoded.append(payload[start..<reader.offset])
+        }
+        registration.storage.addWrites(events, encoded, records, &writes)
     }
 
-    func bind(to context: KindContext) -> any BoundKind { KindActors<Rules>(registration: registration, context: context) }
+    func bind(to context: KindContext) -> any BoundKind { KindActors<Host>(registration: registration, context: context) }
 }

@@ -3,8 +3,8 @@ import ParleyDomain
 
 /// The partition state machine of a Parley node: decodes each entry and turns it into blind
 /// writes. An entry of a registered kind goes to that kind's storage, plus the runtime's own
-/// records (outbox effects, timers, applied origins); rooms, file chunks and outbox
-/// deletions are the runtime's own envelopes.
+/// records (outbox effects, timers, applied origins); file chunks, discarded uploads, outbox
+/// deletions and rooms' version 1 entries are the runtime's own envelopes.
 public struct EntityStateApplier: PartitionStateMachine {
     let kinds: EntityKinds
 
@@ -14,19 +14,16 @@ public struct EntityStateApplier: PartitionStateMachine {
     }
 
     public func apply(_ entry: LogEntry, to writes: inout StateWrites) throws {
-        if entry.payload.count > 1, let kind = kinds.kind(entry.payload[1]) {
+        if !EntityEnvelope.claims(entry.payload) {
+            guard let kind = kinds.kind(entry.payload[1]) else { throw DecodingError("entity kind \(entry.payload[1]) is not registered on this node") }
             try applyEntity(of: kind, entry, to: &writes)
             return
         }
         let (envelope, eventRanges) = try EntityEnvelope.decodeLocatingEvents(entry.payload)
         switch envelope {
-        case let .room(id, firstEventSeq, events, notices, effects):
+        case let .room(id, firstEventSeq, events, notices):
             let encoded = eventRanges.map { entry.payload[$0] }
             RoomStore.addWrites(for: events, encoded: encoded, firstEventSeq: firstEventSeq, of: id, in: entry.partition, to: &writes)
-            if !effects.isEmpty {
-                let room = EntityEntry(entity: .room(id), firstEventSeq: firstEventSeq, events: [], effects: effects)
-                room.addRuntimeWrites(EntityRecords(entity: .room(id), partition: entry.partition), entry: entry, to: &writes)
-            }
             for (ordinal, batch) in notices.enumerated() {
                 var writer = BinaryWriter()
                 batch.encode(into: &writer)
@@ -56,10 +53,10 @@ public struct EntityStateApplier: PartitionStateMachine {
         guard firstEventSeq <= UInt64.max - UInt64(count) else { throw DecodingError("event seq \(firstEventSeq) overflows") }
         let entity = EntityID(kind: kind.kind, key: key)
         let records = EntityRecords(entity: entity, partition: entry.partition, firstEventSeq: firstEventSeq)
-        try kind.addWrites(decoding: count, from: &reader, records: records, to: &writes)
+        try kind.addWrites(decoding: count, from: &reader, payload: entry.payload, records: records, to: &writes)
         let (effects, timers, origins) = try EntityEntry.decodeTrailer(from: &reader, version: version, entrySize: entry.payload.count)
         let decoded = EntityEntry(
             entity: entity, firstEventSeq: firstEventSeq, events: Array(repeating: [], count: count), effects: effects, timers: timers, origins: origins)
-        decoded.addRuntimeWrites(records, entry: entry, to: &writes)
+        decoded.addRuntimeWrites(records, entry: entry, recordsEventSeq: kind.recordsEventSeq, to: &writes)
     }
 }

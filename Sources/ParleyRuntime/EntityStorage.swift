@@ -55,24 +55,38 @@ public struct EntityRecordReader: Sendable {
 /// How a kind's applied state is stored: the blind writes that apply events (no reads while
 /// applying, so every replica writes the same) and how the state is loaded back.
 public struct EntityStorage<Rules: EntityRules>: Sendable {
-    public var addWrites: @Sendable (_ events: [Rules.Event], _ records: EntityRecords, _ writes: inout StateWrites) -> Void
+    /// The writes of `events`, with each event's encoding as the log entry carries it (to be
+    /// stored as it is rather than encoded again).
+    public var addWrites: @Sendable (_ events: [Rules.Event], _ encoded: [ArraySlice<UInt8>], _ records: EntityRecords, _ writes: inout StateWrites) -> Void
     public var load: @Sendable (_ reader: EntityRecordReader) throws -> Rules
+    /// The last event seq of a loaded entity, for kinds whose state knows it (a room's
+    /// journal does): the runtime then keeps no record of it. Nil: the runtime keeps it.
+    public var eventSeq: (@Sendable (_ state: Rules) -> UInt64)?
+
+    public init(
+        addEncodedWrites: @escaping @Sendable (_ events: [Rules.Event], _ encoded: [ArraySlice<UInt8>], _ records: EntityRecords, _ writes: inout StateWrites) -> Void,
+        load: @escaping @Sendable (_ reader: EntityRecordReader) throws -> Rules,
+        eventSeq: (@Sendable (_ state: Rules) -> UInt64)? = nil
+    ) {
+        self.addWrites = addEncodedWrites
+        self.load = load
+        self.eventSeq = eventSeq
+    }
 
     public init(
         addWrites: @escaping @Sendable (_ events: [Rules.Event], _ records: EntityRecords, _ writes: inout StateWrites) -> Void,
         load: @escaping @Sendable (_ reader: EntityRecordReader) throws -> Rules
     ) {
-        self.addWrites = addWrites
-        self.load = load
+        self.init(addEncodedWrites: { events, _, records, writes in addWrites(events, records, &writes) }, load: load)
     }
 
     /// Every event kept as record `j<event seq>` and folded in order at load: right for
     /// entities with short lives (an enquiry, a binding, a test kind), not for long ones.
     public static var journal: EntityStorage {
         EntityStorage(
-            addWrites: { events, records, writes in
-                for (offset, event) in events.enumerated() {
-                    writes.put(records.key(journalRecord, StateKeys.bigEndian(records.firstEventSeq + UInt64(offset))), event.encoded)
+            addEncodedWrites: { events, encoded, records, writes in
+                for offset in events.indices {
+                    writes.put(records.key(journalRecord, StateKeys.bigEndian(records.firstEventSeq + UInt64(offset))), encoded[offset])
                 }
             },
             load: { reader in

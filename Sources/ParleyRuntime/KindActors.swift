@@ -12,6 +12,7 @@ struct KindContext: Sendable {
     let family: ColumnFamily
     let sinks: LiveSinks
     let logger: Logger
+    let configuration: RuntimeConfiguration
     let outboxWritten: @Sendable () -> Void
     let timerSet: @Sendable (Timestamp) -> Void
     let partitioner: Partitioner
@@ -27,10 +28,10 @@ struct KindContext: Sendable {
 /// the node dispatches to them by kind tag.
 protocol BoundKind: Sendable {
     var kind: EntityKind { get }
-    /// Decides a command (in the kind's encoding) on this node; answers with the state after
-    /// it when `reply`, else with nothing.
-    func command(_ entity: EntityID, _ payload: [UInt8], caller: Caller, origin: EffectOrigin?, reply: Bool) async throws(RuntimeError) -> [UInt8]
-    /// A read by name ("" the state, "soft" the soft state, else a registered read).
+    /// Decides a command (in the kind's encoding) on this node; answers as `answer` asks.
+    func command(_ entity: EntityID, _ payload: [UInt8], caller: Caller, origin: EffectOrigin?, answer: CallAnswer) async throws(RuntimeError) -> [UInt8]
+    /// A read by name ("" the state, "soft" the soft state, else a host's read or a
+    /// registered operation).
     func read(_ entity: EntityID, name: String, caller: Caller, payload: [UInt8], runtime: NodeRuntime) async throws(RuntimeError) -> [UInt8]
     /// Whether read `name` must be confirmed by a quorum first.
     func isLinearizable(read name: String) -> Bool
@@ -41,9 +42,10 @@ protocol BoundKind: Sendable {
     var activeCount: Int { get }
 }
 
-final class KindActors<Rules: EntityRules>: BoundKind {
+final class KindActors<Host: EntityHost>: BoundKind {
+    typealias Rules = Host.Rules
     let registration: EntityKindRegistration<Rules>
-    let registries: [EntityRegistry<EntityActor<Rules>>]
+    let registries: [EntityRegistry<EntityActor<Host>>]
     let partitioner: Partitioner
     let maxFencedRetries: Int
     let logger: Logger
@@ -57,7 +59,7 @@ final class KindActors<Rules: EntityRules>: BoundKind {
         let log = context.log
         registries = context.partitioner.allPartitions.map { partition in
             EntityRegistry(refusal: { served.refusal(for: partition) }, generation: { log.generation(of: partition) }) { key in
-                EntityActor<Rules>(entity: EntityID(kind: Rules.kind, key: key), partition: partition, registration: registration, context: context)
+                EntityActor<Host>(entity: EntityID(kind: Rules.kind, key: key), partition: partition, registration: registration, context: context)
             }
         }
     }
@@ -66,28 +68,33 @@ final class KindActors<Rules: EntityRules>: BoundKind {
 
     static var unreadableCommand: String { "command_unreadable" }
 
-    private func registry(_ entity: EntityID) -> EntityRegistry<EntityActor<Rules>> {
+    func registry(_ entity: EntityID) -> EntityRegistry<EntityActor<Host>> {
         registries[Int(partitioner.partition(for: entity.description).rawValue)]
     }
 
     /// Runs `command` here, deciding again on a fresh activation when it was only fenced.
-    func run(_ command: Rules.Command, on entity: EntityID, caller: Caller, origin: EffectOrigin?) async throws(RuntimeError) -> Rules {
-        try await retryingFenced(entity.description, maxRetries: maxFencedRetries, logger: logger) { () async throws(RuntimeError) -> Rules in
-            try await registry(entity).withEntity(entity.key) { (actor) async throws(RuntimeError) -> Rules in
+    func run(_ command: Rules.Command, on entity: EntityID, caller: Caller, origin: EffectOrigin?) async throws(RuntimeError) -> Host.Answer {
+        try await retryingFenced(entity.description, maxRetries: maxFencedRetries, logger: logger) { () async throws(RuntimeError) -> Host.Answer in
+            try await registry(entity).withEntity(entity.key) { (actor) async throws(RuntimeError) -> Host.Answer in
                 try await actor.handle(command, caller: caller, origin: origin)
             }
         }
     }
 
-    func command(_ entity: EntityID, _ payload: [UInt8], caller: Caller, origin: EffectOrigin?, reply: Bool) async throws(RuntimeError) -> [UInt8] {
+    func command(_ entity: EntityID, _ payload: [UInt8], caller: Caller, origin: EffectOrigin?, answer: CallAnswer) async throws(RuntimeError) -> [UInt8] {
         let command: Rules.Command
         do {
             command = try Rules.Command.decode(payload)
         } catch {
             throw .internalFailure(code: Self.unreadableCommand, message: "a \(Rules.kind) command could not be read: \(error.message)")
         }
-        let after = try await run(command, on: entity, caller: caller, origin: origin)
-        return reply ? after.encoded : []
+        let outcome = try await run(command, on: entity, caller: caller, origin: origin)
+        switch answer {
+        case .none: return []
+        case .state: return Host.state(of: outcome).encoded
+        case .outcome: return Host.encode(outcome, brief: false)
+        case .briefOutcome: return Host.encode(outcome, brief: true)
+        }
     }
 
     func read(_ entity: EntityID, name: String, caller: Caller, payload: [UInt8], runtime: NodeRuntime) async throws(RuntimeError) -> [UInt8] {
@@ -101,14 +108,16 @@ final class KindActors<Rules: EntityRules>: BoundKind {
                 try await actor.softView(by: caller)
             } ?? []
         default:
-            guard let read = registration.reads[name] else {
-                throw .rejected(DomainError(.invalidArgument, "\(Rules.kind) has no read named \(name)"))
+            if let operation = registration.operations[name] { return try await operation.run(runtime, entity, caller, payload) }
+            let read = try await registry(entity).withEntity(entity.key) { (actor) async throws(RuntimeError) -> [UInt8]? in
+                try await actor.hostRead(name, payload: payload, by: caller)
             }
-            return try await read.run(runtime, entity, caller, payload)
+            guard let read else { throw .rejected(DomainError(.invalidArgument, "\(Rules.kind) has no read named \(name)")) }
+            return read
         }
     }
 
-    func isLinearizable(read name: String) -> Bool { registration.reads[name]?.linearizable ?? true }
+    func isLinearizable(read name: String) -> Bool { registration.operations[name]?.linearizable ?? true }
 
     func fireTimer(_ entity: EntityID, tag: String, deadline: Timestamp) async throws(RuntimeError) {
         try await registry(entity).withEntity(entity.key) { (actor) async throws(RuntimeError) in

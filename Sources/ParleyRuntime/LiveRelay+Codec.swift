@@ -74,7 +74,7 @@ enum LiveRelayCodec {
         case let .room(entries, audience):
             writer.write(DeliveryTag.room.rawValue)
             audience.encode(into: &writer)
-            EntityCallCodec.encode(entries, into: &writer)
+            JournalEntry.encode(entries, into: &writer)
         case let .staff(update):
             writer.write(DeliveryTag.staff.rawValue)
             writer.write(update.staff.rawValue)
@@ -110,7 +110,7 @@ enum LiveRelayCodec {
             switch try reader.read(DeliveryTag.self, "delivery tag") {
             case .room:
                 let audience = try RoomState.decode(from: &reader)
-                deliveries.append(.room(try EntityCallCodec.decodeEntries(&reader), audience: audience))
+                deliveries.append(.room(try JournalEntry.decodeAll(from: &reader), audience: audience))
             case .staff:
                 let staff = StaffID(unchecked: try reader.readString())
                 let unread = try reader.readCount(atMost: Int(Int32.max), of: "unread rooms")

@@ -6,15 +6,24 @@ extension NodeRuntime: PeerReceiver {
     /// Performs `call` on this node when it serves the entity's partition, else forwards it to
     /// the node that does and answers with what that node answered.
     func perform(_ call: EntityCall) async throws(RuntimeError) -> EntityReply {
+        try await perform(on: call.entity, { call }, here: { () async throws(RuntimeError) -> EntityReply in try await performHere(call) }, remote: { $0 })
+    }
+
+    /// Performs a call on `entity`: `here` on this node when it serves the entity's partition
+    /// (typed, nothing encoded), else `call()` forwarded to the node that does, its reply
+    /// read by `remote`.
+    func perform<R>(
+        on entity: EntityID?, _ call: () -> EntityCall, here: () async throws(RuntimeError) -> R, remote: (EntityReply) throws(RuntimeError) -> R
+    ) async throws(RuntimeError) -> R {
         Self.entityCalls.increment()
-        guard peers != nil, let entity = call.entity else { return try await performHere(call) }
+        guard peers != nil, let entity else { return try await here() }
         let served = configuration.servedPartitions
         let partition = partitioner.partition(for: entity.description)
         guard served.isReplicated else {
-            if let node = served.servingNode(of: partition) { return try await perform(call, on: node) }
-            return try await performHere(call)
+            if let node = served.servingNode(of: partition) { return try remote(try await perform(call(), on: node)) }
+            return try await here()
         }
-        return try await performReplicated(call, partition: partition)
+        return try await performReplicated(call, partition: partition, here: here, remote: remote)
     }
 
     /// Whether this node serves staff member `staff`'s account (reads of it are local).
@@ -86,40 +95,9 @@ extension NodeRuntime: PeerReceiver {
             if call.isRead, needsConfirmation(call) { try await configuration.servedPartitions.confirmRead(of: partition) }
         }
         switch call {
-        case let .roomCommand(room, command):
-            return .room(try await sendHere(command, to: room))
-        case let .roomState(room, reader):
-            return .roomState(try await roomHere(room, reader: reader))
-        case let .message(room, seq, reader):
-            return .message(try await registry(for: room).withEntity(room.rawValue) { (actor) async throws(RuntimeError) -> Message in
-                try await actor.message(seq, readBy: reader)
-            })
-        case let .messages(room, reader, page):
-            _ = try await roomHere(room, reader: reader)
-            let store = self.store
-            return .messages(try await store.database.executor.run { () throws(RuntimeError) -> [Message] in
-                try store.messages(in: room, page: page)
-            })
-        case let .journal(room, reader, after, limit):
-            _ = try await roomHere(room, reader: reader)
-            let store = self.store
-            let (entries, oldest) = try await store.database.executor.run { () throws(RuntimeError) -> ([JournalEntry], UInt64?) in
-                try store.journal(of: room, after: after, limit: limit)
-            }
-            return .journal(entries, oldestKept: oldest)
-        case let .postMessage(room, post):
-            let (message, replayed) = try await postMessageHere(in: room, post)
-            return .posted(message, replayed: replayed)
-        case let .uploadFile(upload):
-            let (message, replayed) = try await uploadFileHere(upload)
-            return .posted(message, replayed: replayed)
-        case let .file(room, file, reader):
-            return .file(try await fileHere(file, in: room, reader: reader))
-        case let .fileBytes(room, attachment, range):
-            return .bytes(try await fileBytesHere(attachment, in: room, range: range))
-        case let .command(entity, caller, payload, origin, reply):
-            let state = try await boundKind(entity.kind).command(entity, payload, caller: caller, origin: origin, reply: reply)
-            return reply ? .bytes(state) : .done
+        case let .command(entity, caller, payload, origin, answer):
+            let bytes = try await boundKind(entity.kind).command(entity, payload, caller: caller, origin: origin, answer: answer)
+            return answer == .none ? .done : .bytes(bytes)
         case let .read(entity, caller, name, payload):
             return .bytes(try await boundKind(entity.kind).read(entity, name: name, caller: caller, payload: payload, runtime: self))
         case let .applyEffects(entity, commands):
@@ -136,12 +114,6 @@ extension NodeRuntime: PeerReceiver {
     private func needsConfirmation(_ call: EntityCall) -> Bool {
         guard case let .read(entity, _, name, _) = call else { return true }
         return kinds[entity.kind.rawValue]?.isLinearizable(read: name) ?? true
-    }
-
-    func roomHere(_ room: RoomID, reader: StaffID) async throws(RuntimeError) -> RoomState {
-        try await registry(for: room).withEntity(room.rawValue) { (actor) async throws(RuntimeError) -> RoomState in
-            try await actor.readableState(by: reader)
-        }
     }
 
     /// Refuses calls for an entity whose partition another node serves.

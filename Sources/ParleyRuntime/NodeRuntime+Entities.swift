@@ -8,7 +8,7 @@ extension NodeRuntime {
     /// after it.
     public func command<Rules: EntityRules>(_ command: Rules.Command, to key: String, of kind: Rules.Type, by caller: Caller = .system) async throws(RuntimeError) -> Rules {
         let entity = EntityID(kind: Rules.kind, key: key)
-        let bytes = try await perform(.command(entity, caller: caller, payload: command.encoded, origin: nil, reply: true)).bytes()
+        let bytes = try await perform(.command(entity, caller: caller, payload: command.encoded, origin: nil, answer: .state)).bytes()
         return try Self.decoded(Rules.self, bytes, of: entity)
     }
 
@@ -25,7 +25,7 @@ extension NodeRuntime {
 
     /// The entity as committed, read on this node (which serves it): for registered reads.
     func localState<Rules: EntityRules>(of key: String, _ kind: Rules.Type) async throws(RuntimeError) -> Rules {
-        guard let actors = kinds[Rules.kind.rawValue] as? KindActors<Rules> else { throw Self.unregistered(Rules.kind.rawValue) }
+        guard let actors = kinds[Rules.kind.rawValue] as? KindActors<PlainHost<Rules>> else { throw Self.unregistered(Rules.kind.rawValue) }
         return try await actors.state(of: EntityID(kind: Rules.kind, key: key), caller: .system)
     }
 
@@ -41,7 +41,7 @@ extension NodeRuntime {
 
     /// A kind this node does not run (a node of an older version during an upgrade): worth
     /// retrying, never a refusal by rules.
-    private static func unregistered(_ tag: UInt8) -> RuntimeError {
+    static func unregistered(_ tag: UInt8) -> RuntimeError {
         .unavailable(code: "entity_kind_unknown", message: "entity kind \(tag) is not registered on this node")
     }
 

@@ -11,7 +11,9 @@ extension NodeRuntime {
     /// node that is only a hint (this node does not replicate the partition) gets at most
     /// `hintedAttemptLimit`, after which the hint is dropped and the replicas are asked.
     /// Clients see a slower answer during a failover, not an error.
-    func performReplicated(_ call: EntityCall, partition: PartitionID) async throws(RuntimeError) -> EntityReply {
+    func performReplicated<R>(
+        _ call: () -> EntityCall, partition: PartitionID, here: () async throws(RuntimeError) -> R, remote: (EntityReply) throws(RuntimeError) -> R
+    ) async throws(RuntimeError) -> R {
         let served = configuration.servedPartitions
         var retries = FailoverRetries(deadline: ContinuousClock.now + configuration.forwardTimeout)
         while true {
@@ -19,12 +21,12 @@ extension NodeRuntime {
                 let route = served.route(partition)
                 switch route {
                 case .here:
-                    return try await performHere(call)
+                    return try await here()
                 case let .elsewhere(leader?):
-                    return try await attempt(call, on: leader, while: route, partition: partition, deadline: retries.deadline)
+                    return try remote(try await attempt(call(), on: leader, while: route, partition: partition, deadline: retries.deadline))
                 case .elsewhere(nil):
-                    guard let replica = served.replica(of: partition, turn: retries.turn) else { return try await performHere(call) }
-                    return try await attempt(call, on: replica, while: route, partition: partition, deadline: retries.deadline)
+                    guard let replica = served.replica(of: partition, turn: retries.turn) else { return try await here() }
+                    return try remote(try await attempt(call(), on: replica, while: route, partition: partition, deadline: retries.deadline))
                 }
             } catch {
                 guard case let .retry(pause) = retries.next(afterRefusal: error.code, at: ContinuousClock.now) else { throw error }

@@ -12,21 +12,22 @@ extension NodeRuntime {
     ) async throws(RuntimeError) -> (message: Message, replayed: Bool) {
         let upload = FileUpload(
             room: room, staff: staff, name: name, contentType: contentType, bytes: bytes, sha256: sha256, caption: caption, idempotencyKey: idempotencyKey)
-        return try await perform(.uploadFile(upload)).posted()
+        let bytes = try await read(RoomStore.Operation.upload, of: .room(room), by: Self.caller(staff), payload: upload.encoded)
+        return try Self.decodedPost(bytes, in: room)
     }
 
-    /// `uploadFile` on this node, which serves the room.
-    func uploadFileHere(_ upload: FileUpload) async throws(RuntimeError) -> (message: Message, replayed: Bool) {
+    /// `uploadFile` on this node, which serves the room (the room's `upload` operation).
+    func uploadFileHere(_ upload: FileUpload) async throws(RuntimeError) -> RoomOutcome {
         let (room, staff, bytes) = (upload.room, upload.staff, upload.bytes)
         do {
             try FileAttachment.validate(name: upload.name, limits: configuration.roomLimits)
         } catch {
             throw .rejected(error)
         }
-        _ = try await roomHere(room, reader: staff)
+        _ = try await readableRoom(.room(room), by: Self.caller(staff))
         if let key = upload.idempotencyKey, let existing = try store.message(in: room, idempotencyKey: key) {
             // A retried upload: answer with the original without storing the bytes again.
-            return try await postMessageHere(in: room, MessagePost(author: staff, text: existing.text, idempotencyKey: key, attachment: existing.attachment))
+            return try await postHere(MessagePost(author: staff, text: existing.text, idempotencyKey: key, attachment: existing.attachment), in: room)
         }
         let file = "f_" + RoomID.random(prefix: "").rawValue
         let partition = store.partition(of: room)
@@ -49,37 +50,28 @@ extension NodeRuntime {
         }
         let attachment = FileAttachment(
             id: file, name: upload.name, contentType: upload.contentType, size: UInt64(bytes.count), sha256: upload.sha256, chunkCount: UInt32(chunkCount))
-        return try await postMessageHere(
-            in: room, MessagePost(author: staff, text: upload.caption, idempotencyKey: upload.idempotencyKey, attachment: attachment))
+        return try await postHere(MessagePost(author: staff, text: upload.caption, idempotencyKey: upload.idempotencyKey, attachment: attachment), in: room)
+    }
+
+    /// Posts on this node, which serves the room.
+    private func postHere(_ post: MessagePost, in room: RoomID) async throws(RuntimeError) -> RoomOutcome {
+        guard let roomActors else { throw Self.unregistered(RoomState.kind.rawValue) }
+        return try await roomActors.run(.post(post), on: .room(room), caller: Self.caller(post.author), origin: nil)
     }
 
     /// The attachment `file` of `room`, if `reader` may read the room and it was not recalled.
     public func file(_ file: String, in room: RoomID, reader: StaffID) async throws(RuntimeError) -> FileAttachment {
-        try await perform(.file(room, file: file, reader: reader)).file()
-    }
-
-    func fileHere(_ file: String, in room: RoomID, reader: StaffID) async throws(RuntimeError) -> FileAttachment {
-        _ = try await roomHere(room, reader: reader)
-        let store = self.store
-        let message = try await store.database.executor.run { () throws(RuntimeError) -> Message? in
-            try store.message(in: room, file: file)
-        }
-        guard let attachment = message?.attachment, attachment.id == file else {
-            throw .rejected(DomainError(.fileNotFound, "room \(room) has no file \(file)"))
-        }
-        return attachment
+        let bytes = try await read(RoomStore.Operation.file, of: .room(room), by: Self.caller(reader), payload: Array(file.utf8))
+        return try Self.decoded(FileAttachment.self, bytes, of: .room(room))
     }
 
     /// Bytes `range` of a file (already authorised by `file(_:in:reader:)`).
     public func fileBytes(_ attachment: FileAttachment, in room: RoomID, range: Range<UInt64>) async throws(RuntimeError) -> [UInt8] {
-        try await perform(.fileBytes(room, attachment, range: range)).bytes()
-    }
-
-    func fileBytesHere(_ attachment: FileAttachment, in room: RoomID, range: Range<UInt64>) async throws(RuntimeError) -> [UInt8] {
-        let store = self.store
-        return try await store.database.executor.run { () throws(RuntimeError) -> [UInt8] in
-            try store.fileBytes(attachment, in: room, range: range)
-        }
+        var writer = BinaryWriter()
+        attachment.encode(into: &writer)
+        writer.writeVarint(range.lowerBound)
+        writer.writeVarint(range.upperBound)
+        return try await read(RoomStore.Operation.fileBytes, of: .room(room), payload: writer.bytes)
     }
 }
 
@@ -139,8 +131,9 @@ extension NodeRuntime {
     /// it did.
     @discardableResult
     public func discardUpload(_ upload: PendingUpload) async throws(RuntimeError) -> Bool {
-        try await retryingFenced(upload.room.rawValue) { () async throws(RuntimeError) -> Bool in
-            try await registry(for: upload.room).withEntity(upload.room.rawValue) { (actor) async throws(RuntimeError) -> Bool in
+        guard let roomActors else { throw Self.unregistered(RoomState.kind.rawValue) }
+        return try await retryingFenced(upload.room.rawValue, maxRetries: configuration.maxFencedRetries, logger: logger) { () async throws(RuntimeError) -> Bool in
+            try await roomActors.registry(.room(upload.room)).withEntity(upload.room.rawValue) { (actor) async throws(RuntimeError) -> Bool in
                 try await actor.discardUpload(upload.file)
             }
         }

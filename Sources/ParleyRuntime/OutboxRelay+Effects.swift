@@ -74,7 +74,7 @@ extension OutboxRelay {
                 switch record.effect {
                 case let .send(target, command):
                     let origin = EffectOrigin(source: record.source, seq: record.seq)
-                    _ = try await runtime.perform(.command(target, caller: .entity(record.source), payload: command, origin: origin, reply: false))
+                    _ = try await runtime.perform(.command(target, caller: .entity(record.source), payload: command, origin: origin, answer: .none))
                 case let .deliver(sinkName, payload):
                     guard let sink = runtime.configuration.deliverySinks[sinkName] else {
                         throw RuntimeError.unavailable(code: "sink_unknown", message: "no delivery sink \(sinkName) on this node")
@@ -124,7 +124,7 @@ extension OutboxRelay {
     static func isFinal(_ error: RuntimeError) -> Bool {
         switch error {
         case .rejected: true
-        case let .internalFailure(code, _): code == KindActors<IndexState>.unreadableCommand
+        case let .internalFailure(code, _): code == KindActors<PlainHost<IndexState>>.unreadableCommand
         case .unavailable, .servedElsewhere: false
         }
     }

@@ -178,7 +178,7 @@ public final class OutboxRelay: Service {
             let deliveries = chunk.map { StaffDelivery(room: $0.batch.room, eventSeq: $0.batch.eventSeq, notices: $0.batch.notices) }
             do {
                 _ = try await runtime.perform(
-                    .command(.staff(staff), caller: .system, payload: StaffCommand.deliverAll(deliveries).encoded, origin: nil, reply: false))
+                    .command(.staff(staff), caller: .system, payload: StaffCommand.deliverAll(deliveries).encoded, origin: nil, answer: .none))
                 delivered += chunk.map(\.key)
             } catch {
                 logger.debug("outbox delivery failed; will retry", metadata: ["staff": "\(staff)", "error": "\(error)"])

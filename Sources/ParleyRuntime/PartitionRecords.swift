@@ -77,10 +77,10 @@ struct TimerRecord: Equatable, Sendable, BinaryCodable {
 }
 
 extension EntityEntry {
-    /// The writes of this entry beyond the kind's own: the last event seq, the outbox
-    /// records of its effects, its timers, and the origins it applied.
-    func addRuntimeWrites(_ records: EntityRecords, entry: LogEntry, to writes: inout StateWrites) {
-        if !events.isEmpty {
+    /// The writes of this entry beyond the kind's own: the last event seq (unless the kind's
+    /// state keeps it), the outbox records of its effects, its timers, and the origins it applied.
+    func addRuntimeWrites(_ records: EntityRecords, entry: LogEntry, recordsEventSeq: Bool = true, to writes: inout StateWrites) {
+        if recordsEventSeq, !events.isEmpty {
             writes.put(records.key(PartitionRecords.lastEventSeq), StateKeys.bigEndian(firstEventSeq + UInt64(events.count) - 1))
         }
         for (ordinal, effect) in effects.enumerated() {

@@ -7,38 +7,56 @@ public struct JournalEntry: Sendable, Equatable {
     public let room: RoomID
     public let eventSeq: UInt64
     public let event: RoomEvent
+
+    /// `entries` as a count, then each entry's room, event seq and event.
+    static func encode(_ entries: [JournalEntry], into writer: inout BinaryWriter) {
+        writer.writeVarint(UInt64(entries.count))
+        for entry in entries {
+            writer.write(entry.room.rawValue)
+            writer.writeVarint(entry.eventSeq)
+            entry.event.encode(into: &writer)
+        }
+    }
+
+    static func decodeAll(from reader: inout BinaryReader) throws(DecodingError) -> [JournalEntry] {
+        let count = try reader.readCount(atMost: 10_000_000, of: "journal entries")
+        var entries: [JournalEntry] = []
+        entries.reserveCapacity(min(count, 1_024))
+        for _ in 0..<count {
+            let room = RoomID(unchecked: try reader.readString())
+            let eventSeq = try reader.readVarint()
+            entries.append(JournalEntry(room: room, eventSeq: eventSeq, event: try RoomEvent.decode(from: &reader)))
+        }
+        return entries
+    }
 }
 
 extension RoomStore {
     /// The room as applied so far: profile, members, last message and event seqs.
-    func load(_ room: RoomID) throws(RuntimeError) -> RoomState {
-        let partition = partition(of: room)
-        return try readingState { () throws -> RoomState in
-            guard let rawProfile = try database.get(Self.key(partition, room, .profile), in: family) else {
-                return RoomState(id: room)
-            }
-            var reader = BinaryReader(rawProfile)
-            let profile = try RoomProfile.decode(from: &reader)
-            var members: [StaffID: MemberState] = [:]
-            for (staff, value) in try memberRecords(.member, partition, room) {
-                members[staff] = MemberState(joinedAt: Timestamp(milliseconds: Int64(bitPattern: StateKeys.readBigEndian(value[...]) ?? 0)))
-            }
-            for (staff, value) in try memberRecords(.readPointer, partition, room) where members[staff] != nil {
-                members[staff]?.readSeq = StateKeys.readBigEndian(value[...]) ?? 0
-            }
-            for (staff, value) in try memberRecords(.mute, partition, room) where members[staff] != nil {
-                members[staff]?.mute = value.first.flatMap(MuteSetting.init(rawValue:)) ?? .all
-            }
-            var information = RoomInformation()
-            if let raw = try database.get(Self.key(partition, room, .information), in: family) {
-                var reader = BinaryReader(raw)
-                information = try RoomInformation.decode(from: &reader)
-            }
-            return RoomState(
-                id: room, profile: profile, members: members,
-                lastSeq: try lastSeq(of: .message, partition, room),
-                lastEventSeq: try lastSeq(of: .journal, partition, room), information: information)
+    static func load(_ reader: EntityRecordReader) throws -> RoomState {
+        let room = RoomID(unchecked: reader.records.entity.key)
+        guard let rawProfile = try reader.get(Record.profile.rawValue) else { return RoomState(id: room) }
+        var bytes = BinaryReader(rawProfile)
+        let profile = try RoomProfile.decode(from: &bytes)
+        func staff(_ rest: [UInt8]) -> StaffID { StaffID(unchecked: String(decoding: rest, as: UTF8.self)) }
+        var members: [StaffID: MemberState] = [:]
+        for entry in try reader.entries(Record.member.rawValue) {
+            members[staff(entry.rest)] = MemberState(joinedAt: Timestamp(milliseconds: Int64(bitPattern: StateKeys.readBigEndian(entry.value[...]) ?? 0)))
         }
+        for entry in try reader.entries(Record.readPointer.rawValue) where members[staff(entry.rest)] != nil {
+            members[staff(entry.rest)]?.readSeq = StateKeys.readBigEndian(entry.value[...]) ?? 0
+        }
+        for entry in try reader.entries(Record.mute.rawValue) where members[staff(entry.rest)] != nil {
+            members[staff(entry.rest)]?.mute = entry.value.first.flatMap(MuteSetting.init(rawValue:)) ?? .all
+        }
+        var information = RoomInformation()
+        if let raw = try reader.get(Record.information.rawValue) {
+            var bytes = BinaryReader(raw)
+            information = try RoomInformation.decode(from: &bytes)
+        }
+        func lastSeq(_ record: Record) throws -> UInt64 { try reader.last(record.rawValue).flatMap { StateKeys.readBigEndian($0.rest[...]) } ?? 0 }
+        return RoomState(
+            id: room, profile: profile, members: members, lastSeq: try lastSeq(.message), lastEventSeq: try lastSeq(.journal), information: information)
     }
 
     /// The message `seq` as applied, if any.
@@ -96,18 +114,6 @@ extension RoomStore {
             }
             return (entries, oldest)
         }
-    }
-
-    private func memberRecords(_ record: Record, _ partition: PartitionID, _ room: RoomID) throws(StorageError) -> [(StaffID, [UInt8])] {
-        let prefix = Self.key(partition, room, record)
-        return try database.entries(.prefix(prefix), in: family).map { entry in
-            (StaffID(unchecked: String(decoding: entry.key[prefix.count...], as: UTF8.self)), entry.value)
-        }
-    }
-
-    private func lastSeq(of record: Record, _ partition: PartitionID, _ room: RoomID) throws(StorageError) -> UInt64 {
-        let prefix = Self.key(partition, room, record)
-        return try database.last(in: .prefix(prefix), of: family).flatMap { StateKeys.readBigEndian($0.key[prefix.count...]) } ?? 0
     }
 }
 

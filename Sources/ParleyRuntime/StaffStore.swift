@@ -101,9 +101,9 @@ struct StaffStore: Sendable {
         storage: EntityStorage(
             addWrites: { events, records, writes in addWrites(for: events, of: StaffID(unchecked: records.entity.key), in: records.partition, to: &writes) },
             load: { reader in try load(reader) }),
-        publish: { sinks, events, state in sinks.staff.publish(events, staff: state) },
-        reads: [
-            "credentials": EntityRead(linearizable: false) { runtime, entity, _, _ throws(RuntimeError) in
+        publish: { sinks, _, events, state in sinks.staff.publish(events, staff: state) },
+        operations: [
+            "credentials": EntityOperation(linearizable: false) { runtime, entity, _, _ throws(RuntimeError) in
                 let account = try await runtime.localState(of: entity.key, StaffState.self)
                 var writer = BinaryWriter()
                 let credentials = account.credentials
@@ -111,7 +111,7 @@ struct StaffStore: Sendable {
                 credentials?.encode(into: &writer)
                 return writer.bytes
             },
-            "mentions": EntityRead { runtime, entity, _, payload throws(RuntimeError) in
+            "mentions": EntityOperation { runtime, entity, _, payload throws(RuntimeError) in
                 var reader = BinaryReader(payload)
                 let limit = (try? reader.readCount(atMost: 10_000, of: "mentions")) ?? 50
                 let store = runtime.staffStore
@@ -123,7 +123,7 @@ struct StaffStore: Sendable {
                 for mention in mentions { mention.encode(into: &writer) }
                 return writer.bytes
             },
-            "presence": EntityRead { runtime, entity, _, _ throws(RuntimeError) in
+            "presence": EntityOperation { runtime, entity, _, _ throws(RuntimeError) in
                 let staff = StaffID(unchecked: entity.key)
                 guard try await runtime.localState(of: entity.key, StaffState.self).exists else {
                     throw .rejected(DomainError(.staffNotFound, "no staff member \(staff)"))

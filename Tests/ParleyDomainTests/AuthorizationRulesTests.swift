@@ -56,6 +56,33 @@ struct AuthorizationRulesTests {
         #expect(Self.refusal { () throws(DomainError) in _ = try bo.decide(notices, soft: &soft, context: Self.context(.entity(.room(RoomID(unchecked: "r_1"))), .staff(Self.bo))) } == nil)
     }
 
+    @Test func aStaffCallerActsInARoomOnlyAsItselfAndMembersReadIt() throws {
+        var soft = NoSoftState()
+        let room = RoomID(unchecked: "r_1")
+        var state = RoomState(id: room)
+        let create = RoomCommand.create(RoomCreation(kind: .space, name: "Team", members: [Self.cy], creator: Self.bo))
+        let created = try state.decide(create, soft: &soft, context: Self.context(.staff(Self.bo, role: .agent), .room(room)))
+        for event in created.events { state.apply(event) }
+        // The events owe both members a notice: effects to their staff entities.
+        #expect(Set(created.effects.compactMap { effect -> String? in
+            guard case let .send(target, _) = effect else { return nil }
+            return target.kind == .staff ? target.key : nil
+        }) == ["bo", "cy"])
+        let post = RoomCommand.post(MessagePost(author: Self.bo, text: "hi"))
+        let asBo = Self.context(.staff(Self.bo, role: .agent), .room(room))
+        #expect(Self.refusal { () throws(DomainError) in _ = try state.decide(post, soft: &soft, context: asBo) } == nil)
+        for caller in [Caller.staff(Self.cy, role: .admin), .visitor("v_1"), .channel(ChannelID(unchecked: "ch_1"))] {
+            #expect(Self.refusal { () throws(DomainError) in _ = try state.decide(post, soft: &soft, context: Self.context(caller, .room(room))) } == .forbidden)
+        }
+        // The node may act for anyone (link previews, enquiry routing); the rules still apply.
+        #expect(Self.refusal { () throws(DomainError) in _ = try state.decide(post, soft: &soft, context: Self.context(.system, .room(room))) } == nil)
+        let stranger = RoomCommand.post(MessagePost(author: StaffID(unchecked: "eve"), text: "hi"))
+        #expect(Self.refusal { () throws(DomainError) in _ = try state.decide(stranger, soft: &soft, context: Self.context(.system, .room(room))) } == .notAMember)
+        #expect(Self.refusal { () throws(DomainError) in try state.authorizeRead(by: .staff(Self.cy, role: .agent)) } == nil)
+        #expect(Self.refusal { () throws(DomainError) in try state.authorizeRead(by: .staff(StaffID(unchecked: "eve"), role: .admin)) } == .notAMember)
+        #expect(Self.refusal { () throws(DomainError) in try RoomState(id: RoomID(unchecked: "r_2")).authorizeRead(by: .staff(Self.bo, role: .agent)) } == .roomNotFound)
+    }
+
     @Test func adminsManageChannelsAndEveryChangeIsListed() throws {
         var soft = NoSoftState()
         let id = ChannelID(unchecked: "ch_1")

@@ -30,16 +30,21 @@ struct CommittedReadsTests {
             group.addTask { _ = try await runtime.edit(first.seq, in: room.id, text: "edited, on its way", by: admin) }
             #expect(try await gate.waitUntilHolding(2))
 
-            let read = try await runtime.perform(.message(room.id, seq: first.seq, reader: bo)).message()
+            func message(_ seq: UInt64) async throws -> Message {
+                var writer = BinaryWriter()
+                writer.writeVarint(seq)
+                return try Message.decode(try await runtime.read(RoomHost.messageRead, of: .room(room.id), by: .staff(bo, role: .agent), payload: writer.bytes))
+            }
+            let read = try await message(first.seq)
             #expect(read.text == "committed")
-            await #expect(throws: RuntimeError.self) { try await runtime.perform(.message(room.id, seq: first.seq + 1, reader: bo)).message() }
+            await #expect(throws: RuntimeError.self) { try await message(first.seq + 1) }
             #expect(try await runtime.room(room.id, reader: bo).lastSeq == first.seq)
 
             try await gate.release()
             try await group.next()
             try await group.next()
-            #expect(try await runtime.perform(.message(room.id, seq: first.seq, reader: bo)).message().text == "edited, on its way")
-            #expect(try await runtime.perform(.message(room.id, seq: first.seq + 1, reader: bo)).message().text == "on its way")
+            #expect(try await message(first.seq).text == "edited, on its way")
+            #expect(try await message(first.seq + 1).text == "on its way")
             log.close()
             try await group.waitForAll()
         }

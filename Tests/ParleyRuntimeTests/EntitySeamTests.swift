@@ -46,7 +46,7 @@ struct EntitySeamTests {
             let add = ProbeState.Command.add(100).encoded
             let target = EntityID(kind: ProbeState.kind, key: "c")
             for seq: UInt64 in [5, 5, 4, 6] {
-                _ = try await runtime.perform(.command(target, caller: .entity(source), payload: add, origin: EffectOrigin(source: source, seq: seq), reply: false))
+                _ = try await runtime.perform(.command(target, caller: .entity(source), payload: add, origin: EffectOrigin(source: source, seq: seq), answer: .none))
             }
             #expect(try await Self.probe(runtime, "c").total == 200)
             // Every outbox record was delivered and deleted.
