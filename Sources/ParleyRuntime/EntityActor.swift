@@ -201,16 +201,19 @@ actor EntityActor<Host: EntityHost>: ActivatedEntity {
     }
 
     /// Publishes `events` once every earlier committed event is published. The commits of
-    /// one log batch resume this actor one after another: the first of them yields, so the
-    /// others (already queued on this actor) add their events first, and publishes them all
-    /// as one batch, with the state after the last; subscribers then handle one item per log
-    /// batch, not one per command.
+    /// one log batch resume this actor one after another: while later commands are still
+    /// committing, the first of them yields, so the others (already queued on this actor) add
+    /// their events first, and publishes them all as one batch, with the state after the
+    /// last; subscribers then handle one item per log batch, not one per command. With
+    /// nothing else committing (an account's notices, one run at a time) it publishes at once.
     private func publishInOrder(_ events: [Rules.Event], from firstEventSeq: UInt64, state: Rules) async {
         toPublish[firstEventSeq] = (events, state)
         guard !publishPending else { return }
-        publishPending = true
-        await Task.yield()
-        publishPending = false
+        if !unsettled.isEmpty {
+            publishPending = true
+            await Task.yield()
+            publishPending = false
+        }
         let start = nextToPublish
         var ready: [Rules.Event] = []
         var after: Rules?

@@ -69,7 +69,7 @@ final class KindActors<Host: EntityHost>: BoundKind {
     static var unreadableCommand: String { "command_unreadable" }
 
     func registry(_ entity: EntityID) -> EntityRegistry<EntityActor<Host>> {
-        registries[Int(partitioner.partition(for: entity.description).rawValue)]
+        registries[Int(partitioner.partition(of: entity).rawValue)]
     }
 
     /// Runs `command` here, deciding again on a fresh activation when it was only fenced.

@@ -103,7 +103,7 @@ public final class LiveRelay: RoomEventSink, StaffEventSink, Service {
     /// partition, and with replication every replica of it, so that whichever replica leads
     /// next already knows where to send the partition's events (no gap after a failover).
     func interestedNodes(of entity: EntityID) -> [NodeID] {
-        served.interestedNodes(of: partitioner.partition(for: entity.description))
+        served.interestedNodes(of: partitioner.partition(of: entity))
     }
 
     /// What this node's sessions need from `peer`.

@@ -18,7 +18,7 @@ extension NodeRuntime: PeerReceiver {
         Self.entityCalls.increment()
         guard peers != nil, let entity else { return try await here() }
         let served = configuration.servedPartitions
-        let partition = partitioner.partition(for: entity.description)
+        let partition = partitioner.partition(of: entity)
         guard served.isReplicated else {
             if let node = served.servingNode(of: partition) { return try remote(try await perform(call(), on: node)) }
             return try await here()
@@ -119,7 +119,7 @@ extension NodeRuntime: PeerReceiver {
     /// Refuses calls for an entity whose partition another node serves.
     @discardableResult
     private func guardServed(_ entity: EntityID) throws(RuntimeError) -> PartitionID {
-        let partition = partitioner.partition(for: entity.description)
+        let partition = partitioner.partition(of: entity)
         if let refusal = configuration.servedPartitions.refusal(for: partition) { throw refusal }
         return partition
     }

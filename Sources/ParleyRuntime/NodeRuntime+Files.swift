@@ -25,7 +25,7 @@ extension NodeRuntime {
             throw .rejected(error)
         }
         _ = try await readableRoom(.room(room), by: Self.caller(staff))
-        if let key = upload.idempotencyKey, let existing = try store.message(in: room, idempotencyKey: key) {
+        if let key = upload.idempotencyKey, let existing = try store.message(in: room, idempotencyKey: key, author: staff) {
             // A retried upload: answer with the original without storing the bytes again.
             return try await postHere(MessagePost(author: staff, text: existing.text, idempotencyKey: key, attachment: existing.attachment), in: room)
         }

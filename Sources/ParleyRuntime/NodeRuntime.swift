@@ -126,7 +126,7 @@ public final class NodeRuntime: Sendable {
 /// Runs `body`, deciding again (at most `maxRetries` times) on a fresh activation when a
 /// command was only fenced: nothing of it was stored.
 func retryingFenced<R>(
-    _ entity: String, maxRetries: Int, logger: Logger, _ body: () async throws(RuntimeError) -> R
+    _ entity: @autoclosure () -> String, maxRetries: Int, logger: Logger, _ body: () async throws(RuntimeError) -> R
 ) async throws(RuntimeError) -> R {
     var attempt = 0
     while true {
@@ -135,7 +135,7 @@ func retryingFenced<R>(
         } catch {
             attempt += 1
             guard error.isFenced, attempt <= maxRetries else { throw error }
-            logger.debug("command fenced; deciding again", metadata: ["entity": "\(entity)", "attempt": "\(attempt)"])
+            logger.debug("command fenced; deciding again", metadata: ["entity": "\(entity())", "attempt": "\(attempt)"])
         }
     }
 }

@@ -9,8 +9,8 @@ public enum RoomOutcome: Sendable, Equatable {
     case replayed(Message, RoomState)
 }
 
-/// What a room's actor adds to the generic one: a post with an idempotency key already used
-/// is answered with the message it posted (refused while that post is still committing); a
+/// What a room's actor adds to the generic one: a post with an idempotency key its author
+/// already used is answered with the message it posted (refused while that post is still committing); a
 /// post of a file needs the upload, not being discarded; the rules decide with the room
 /// limits and the messages a command is about, looked up among the ones this activation
 /// decided recently (not all durable yet, so not in the store) and then in the store. A
@@ -21,8 +21,13 @@ final class RoomHost: EntityHost {
     let room: RoomID
     private let store: RoomStore
     private let limits: RoomLimits
-    /// Idempotency keys of posts decided but not yet durable.
-    private var pendingKeys: Set<String> = []
+    /// Idempotency keys of posts decided but not yet durable, by author.
+    private var pendingKeys: Set<PendingKey> = []
+
+    private struct PendingKey: Hashable {
+        let author: StaffID
+        let key: String
+    }
     /// Files whose post or discard is being committed: a post and a discard of one upload
     /// never both go ahead.
     var filesInFlight: Set<String> = []
@@ -57,13 +62,13 @@ final class RoomHost: EntityHost {
     func decided(_ command: RoomCommand?, events: [RoomEvent], firstEventSeq: UInt64) {
         for (offset, event) in events.enumerated() { remember(event, at: firstEventSeq + UInt64(offset)) }
         guard case let .post(post) = command else { return }
-        if let key = post.idempotencyKey { pendingKeys.insert(key) }
+        if let key = post.idempotencyKey { pendingKeys.insert(PendingKey(author: post.author, key: key)) }
         if let file = post.attachment?.id { filesInFlight.insert(file) }
     }
 
     func settled(_ command: RoomCommand?) {
         guard case let .post(post) = command else { return }
-        if let key = post.idempotencyKey { pendingKeys.remove(key) }
+        if let key = post.idempotencyKey { pendingKeys.remove(PendingKey(author: post.author, key: key)) }
         if let file = post.attachment?.id { filesInFlight.remove(file) }
     }
 
@@ -118,10 +123,10 @@ final class RoomHost: EntityHost {
     }
 
     private func replay(of post: MessagePost, key: String) throws(RuntimeError) -> Message? {
-        guard !pendingKeys.contains(key) else {
+        guard !pendingKeys.contains(PendingKey(author: post.author, key: key)) else {
             throw .rejected(DomainError(.requestInProgress, "a message with idempotency key \(key) is still being committed; retry"))
         }
-        guard let existing = try store.message(in: room, idempotencyKey: key) else { return nil }
+        guard let existing = try store.message(in: room, idempotencyKey: key, author: post.author) else { return nil }
         do {
             return try post.replay(of: existing)
         } catch {

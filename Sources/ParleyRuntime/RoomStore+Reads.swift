@@ -69,15 +69,18 @@ extension RoomStore {
         }
     }
 
-    /// The committed message that `idempotencyKey` produced, if any.
-    func message(in room: RoomID, idempotencyKey: String) throws(RuntimeError) -> Message? {
+    /// The committed message `author`'s `idempotencyKey` produced, if any.
+    func message(in room: RoomID, idempotencyKey: String, author: StaffID) throws(RuntimeError) -> Message? {
         let partition = partition(of: room)
-        let seq = try readingState { () throws -> UInt64? in
-            try database.get(Self.key(partition, room, .idempotency, Array(idempotencyKey.utf8)), in: family)
-                .flatMap { StateKeys.readBigEndian($0[...]) }
+        let scoped = Self.key(partition, room, .idempotency, Self.idempotencySuffix(author, idempotencyKey))
+        let legacy = Self.key(partition, room, .idempotency, Array(idempotencyKey.utf8))
+        let (seq, scopedRecord) = try readingState { () throws -> (UInt64?, Bool) in
+            if let value = try database.get(scoped, in: family) { return (StateKeys.readBigEndian(value[...]), true) }
+            return (try database.get(legacy, in: family).flatMap { StateKeys.readBigEndian($0[...]) }, false)
         }
-        guard let seq else { return nil }
-        return try message(in: room, seq: seq)
+        guard let seq, let found = try message(in: room, seq: seq) else { return nil }
+        // A record from before keys were scoped counts only for its own author.
+        return scopedRecord || found.author == author ? found : nil
     }
 
     /// One page of history, oldest first.

@@ -8,7 +8,8 @@ import ParleyStorage
 /// Records under the room's prefix: `p` the profile; per member `m<staff>` (joined at),
 /// `r<staff>` (read pointer) and `u<staff>` (mute), each its own record so every event is a
 /// blind write; `g<seq>` one per message (big-endian seq, so history scans in
-/// order), `i<key>` the seq an idempotency key produced, `j<event seq>` the journal of every
+/// order), `i<author>0x00<key>` the seq an author's idempotency key produced (keys belong to
+/// their author: another member's same key is another post), `j<event seq>` the journal of every
 /// event, which reconnecting clients resume from (the newest `journalRetention` are kept).
 struct RoomStore: Sendable {
     let database: Database
@@ -31,6 +32,12 @@ struct RoomStore: Sendable {
         case fileChunk = 0x66  // f<file id>0x00<index>
         case fileIndex = 0x46  // F<file id> -> message seq
         case information = 0x49  // I: the Room Information panel
+    }
+
+    /// The idempotency record's name after `i`: the author, then the key. (Before keys were
+    /// scoped, the record was `i<key>`; such records are still read for their own author.)
+    static func idempotencySuffix(_ author: StaffID, _ key: String) -> [UInt8] {
+        Array(author.rawValue.utf8) + [0] + Array(key.utf8)
     }
 
     /// File chunks are written as 256 KiB log entries.
@@ -122,7 +129,7 @@ struct RoomStore: Sendable {
                     writes.delete(pendingUploadKey(partition, room, file: file.id))
                 }
                 if let idempotencyKey = message.idempotencyKey {
-                    writes.put(key(.idempotency, Array(idempotencyKey.utf8)), StateKeys.bigEndian(message.seq))
+                    writes.put(key(.idempotency, idempotencySuffix(message.author, idempotencyKey)), StateKeys.bigEndian(message.seq))
                 }
             case let .messageEdited(message), let .messagePreviewed(message):
                 putMessage(message, encoded: messageBytes)
@@ -149,5 +156,5 @@ struct RoomStore: Sendable {
         }
     }
 
-    func partition(of room: RoomID) -> PartitionID { partitioner.partition(for: EntityID.room(room).description) }
+    func partition(of room: RoomID) -> PartitionID { partitioner.partition(of: .room(room)) }
 }

@@ -67,7 +67,7 @@ struct StaffStore: Sendable {
     }
 
     func partition(of staff: StaffID) -> PartitionID {
-        partitioner.partition(for: EntityID(kind: .staff, key: staff.rawValue).description)
+        partitioner.partition(of: EntityID(kind: .staff, key: staff.rawValue))
     }
 
     /// The account as applied: profile, token hash, room entries, mention count, shortcuts.

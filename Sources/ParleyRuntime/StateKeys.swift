@@ -29,3 +29,8 @@ enum StateKeys {
         return bytes.reduce(0) { $0 << 8 | UInt64($1) }
     }
 }
+
+extension Partitioner {
+    /// The partition of `entity` (its address `kind/key` hashed without building it).
+    func partition(of entity: EntityID) -> PartitionID { partition(forKind: entity.kind.name, key: entity.key) }
+}

@@ -77,6 +77,25 @@ struct RoomRuntimeTests {
         }
     }
 
+    /// A key belongs to its author: another member's same key is another post, neither
+    /// refused nor answered with the first member's message; each author's retry still replays.
+    @Test func idempotencyKeysBelongToTheirAuthor() async throws {
+        try await withRuntime { runtime in
+            let room = try await runtime.createRoom(RoomCreation(kind: .space, name: "Keys", members: [bo], creator: admin))
+            let mine = try await runtime.postMessage(in: room.id, MessagePost(author: admin, text: "mine", idempotencyKey: "k"))
+            let theirs = try await runtime.postMessage(in: room.id, MessagePost(author: bo, text: "theirs", idempotencyKey: "k"))
+            #expect(!theirs.replayed)
+            #expect(theirs.message.seq == mine.message.seq + 1 && theirs.message.author == bo)
+            #expect(try await runtime.postMessage(in: room.id, MessagePost(author: bo, text: "theirs", idempotencyKey: "k")).message == theirs.message)
+            #expect(try await runtime.postMessage(in: room.id, MessagePost(author: admin, text: "mine", idempotencyKey: "k")).message == mine.message)
+            // Concurrent posts of one key by two authors: each gets its own message.
+            async let first = runtime.postMessage(in: room.id, MessagePost(author: admin, text: "a", idempotencyKey: "same"))
+            async let second = runtime.postMessage(in: room.id, MessagePost(author: bo, text: "b", idempotencyKey: "same"))
+            let (a, b) = try await (first, second)
+            #expect(a.message.seq != b.message.seq && !a.replayed && !b.replayed)
+        }
+    }
+
     @Test func refusalsChangeNothing() async throws {
         try await withRuntime { runtime in
             let room = try await runtime.createRoom(RoomCreation(kind: .space, name: "Private", creator: admin))
