@@ -55,6 +55,7 @@ let package = Package(
             name: "ParleyCluster",
             dependencies: [
                 "ParleyStorage", "ParleyRaft",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -53,6 +53,8 @@ public final class LocalPartitionLog: NodePartitionLog {
         var failure: ClusterError?
         var generations: [UInt64]
         var statistics = LogStatistics()
+        /// Views of applied state asked for, served by the committer between batches.
+        var views: [AppliedViewRequest] = []
     }
 
     public let partitionCount: Int
@@ -184,12 +186,31 @@ public final class LocalPartitionLog: NodePartitionLog {
         if wake { wakeCommitter.signal() }
     }
 
+    public func appliedView(of partitions: [PartitionID]) async throws(ClusterError) -> AppliedView {
+        try await awaitAppliedView(of: partitions.filter { Int($0.rawValue) < partitionCount }) { request in
+            let wake: Bool? = queue.withLock { queue in
+                guard !queue.closed else { return nil }
+                queue.views.append(request)
+                defer { queue.committerSleeping = false }
+                return queue.committerSleeping
+            }
+            if wake == true { wakeCommitter.signal() }
+            return wake != nil
+        }
+    }
+
     private func commitLoop() {
         var progress = recovered
-        while let batch = nextBatch() {
-            commit(batch, progress: &progress)
-            compactIfDue(&progress)
-            linger(expecting: batch.count)
+        while let work = nextWork() {
+            switch work {
+            case let .batch(batch):
+                commit(batch, progress: &progress)
+                compactIfDue(&progress)
+                linger(expecting: batch.count)
+            case let .views(requests):
+                // Between batches: the state written is exactly that of `applied`.
+                for request in requests { request.serve(database: database) { progress[Int($0.rawValue)].applied } }
+            }
         }
         persistAppliedIndexes(progress)
     }
@@ -215,26 +236,37 @@ public final class LocalPartitionLog: NodePartitionLog {
         }
     }
 
-    /// The next batch to commit, sleeping until there is one; nil once closed and drained.
-    private func nextBatch() -> [Pending]? {
+    /// What the committer does next.
+    private enum Work {
+        case batch([Pending])
+        case views([AppliedViewRequest])
+    }
+
+    /// The next batch to commit (or views to take), sleeping until there is one; nil once
+    /// closed and drained.
+    private func nextWork() -> Work? {
         while true {
-            enum Step { case batch([Pending]), finished, sleep }
+            enum Step { case work(Work), finished, sleep }
             let step: Step = queue.withLock { queue in
+                if !queue.views.isEmpty {
+                    defer { queue.views = [] }
+                    return .work(.views(queue.views))
+                }
                 if !queue.pending.isEmpty {
                     if queue.pending.count <= configuration.maxBatchEntries {
                         defer { queue.pending = [] }
-                        return .batch(queue.pending)
+                        return .work(.batch(queue.pending))
                     }
                     let batch = Array(queue.pending.prefix(configuration.maxBatchEntries))
                     queue.pending.removeFirst(configuration.maxBatchEntries)
-                    return .batch(batch)
+                    return .work(.batch(batch))
                 }
                 if queue.closed { return .finished }
                 queue.committerSleeping = true
                 return .sleep
             }
             switch step {
-            case let .batch(batch): return batch
+            case let .work(work): return work
             case .finished: return nil
             case .sleep: wakeCommitter.wait()
             }

@@ -121,6 +121,23 @@ public protocol NodePartitionLog: PartitionLog, Service {
     var stateColumnFamily: ColumnFamily { get }
     /// Stops taking entries; `run` returns once what is under way is settled.
     func close()
+    /// A consistent view of the applied state of `partitions` (those this node holds),
+    /// taken by the applying thread between two writes.
+    func appliedView(of partitions: [PartitionID]) async throws(ClusterError) -> AppliedView
+}
+
+extension NodePartitionLog {
+    /// Waits for `request`'s answer, having handed it to the applying thread with `enqueue`
+    /// (false: the log is closed).
+    func awaitAppliedView(
+        of partitions: [PartitionID], enqueue: (AppliedViewRequest) -> Bool
+    ) async throws(ClusterError) -> AppliedView {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<AppliedView, ClusterError>, Never>) in
+            let request = AppliedViewRequest(partitions: partitions) { continuation.resume(returning: $0) }
+            if !enqueue(request) { request.reply(.failure(ClusterError(.shuttingDown, "the node is shutting down"))) }
+        }
+        return try result.get()
+    }
 }
 
 /// Where a partition's entities are served right now.

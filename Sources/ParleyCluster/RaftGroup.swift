@@ -45,6 +45,9 @@ final class RaftGroup {
         inspect { $0.hasReady ? $0.ready() : nil }
     }
 
+    /// Quiet: not ticked, nothing to do until a message, proposal or hint wakes it.
+    var isQuiescent: Bool { inspect { $0.isQuiescent } }
+
     /// This node leads and has caught up with its own term.
     var servingHere: Bool {
         guard node.role == .leader, let start = leaderStartIndex else { return false }
@@ -63,8 +66,15 @@ final class RaftGroup {
     /// be failed (their entries may still commit); a leader that is not the partition's
     /// preferred leader hands leadership to it once it is caught up (as `rebalancing` paces
     /// it), so leaderships spread as placement intends, also after a restart.
+    ///
+    /// A quiet group (`RaftNode.isQuiescent`) is not ticked at all; a leader goes quiet only
+    /// when no hand-over is due.
     func tick(preferred: UInt64, electionTicks: Int) -> [AppendTicket] {
-        node.tick()
+        guard !isQuiescent else { return [] }
+        let handOverDue =
+            node.role == .leader && preferred != node.id && preferred != 0
+            && inspect { $0.replication(of: preferred)?.match == $0.lastIndex }
+        node.tick(mayQuiesce: !handOverDue)
         var expired: [AppendTicket] = []
         if node.role != .leader, !pending.isEmpty {
             orphanedTicks += 1

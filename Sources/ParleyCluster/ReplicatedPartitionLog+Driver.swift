@@ -56,7 +56,7 @@ extension ReplicatedPartitionLog {
                 let electionTicks = configuration.electionTicks
                 var expired: [AppendTicket] = []
                 var unconfirmed: [AppendTicket] = []
-                for (partition, group) in groups {
+                for (partition, group) in groups where !group.isQuiescent {
                     let preferred = replicas[Int(partition.rawValue)].first.map { ids.raftID(of: $0) } ?? 0
                     expired += group.tick(preferred: preferred, electionTicks: electionTicks)
                     unconfirmed += group.reads.tick(limit: electionTicks)
@@ -85,6 +85,9 @@ extension ReplicatedPartitionLog {
                 if case .failed = outcome { failed = true }
                 break
             }
+            // Between rounds: the state written is exactly that of each group's applied index
+            // (partitions this node does not replicate have none).
+            for request in inputs.views { request.serve(database: database) { groups[$0]?.node.appliedIndex } }
         }
         finish(groups)
     }
@@ -96,10 +99,17 @@ extension ReplicatedPartitionLog {
     private func leaderGone(_ node: NodeID, in groups: [PartitionID: RaftGroup]) -> [RaftGroup] {
         let raftID = ids.raftID(of: node)
         var hinted: [RaftGroup] = []
-        for (partition, group) in groups where group.node.role == .follower && group.node.leader == raftID {
-            let successor = replicas[Int(partition.rawValue)].first { $0 != node }
-            group.node.leaderUnreachable(raftID, campaign: successor == ownID)
-            hinted.append(group)
+        for (partition, group) in groups {
+            if group.node.role == .follower && group.node.leader == raftID {
+                let successor = replicas[Int(partition.rawValue)].first { $0 != node }
+                group.node.leaderUnreachable(raftID, campaign: successor == ownID)
+                hinted.append(group)
+            } else if group.isQuiescent, replicas[Int(partition.rawValue)].contains(node) {
+                // A quiet group that lost a replica ticks again: a leader cut off from its
+                // quorum steps down (check-quorum), as an awake one would.
+                group.node.wake()
+                hinted.append(group)
+            }
         }
         if !hinted.isEmpty {
             logger.info("a peer's process is gone: its partitions elect at once", metadata: ["peer": "\(node)", "partitions": "\(hinted.count)"])

@@ -27,6 +27,10 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
         public var tickInterval: Duration = .milliseconds(50)
         public var heartbeatTicks = 2
         public var electionTicks = 10
+        /// Ticks a leader with nothing to do waits before it quiets its group (no heartbeats,
+        /// no election timers until something happens; 0: never). A quiet group whose peer
+        /// the peer network finds down wakes (`peerGone`).
+        public var quiesceTicks = 20
         /// How many entries a partition applies between writes of its applied index.
         public var appliedIndexInterval: UInt64 = 256
         /// How many of a partition's latest applied entries its log keeps after compaction
@@ -69,17 +73,20 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
         var flushedForCompaction: [PartitionID: UInt64] = [:]
         /// Peers whose process the transport found gone.
         var gone: [NodeID] = []
+        /// Views of applied state asked for, taken at the end of the round.
+        var views: [AppliedViewRequest] = []
         var closed = false
 
         var hasWork: Bool {
             !proposals.isEmpty || !messages.isEmpty || !snapshotReports.isEmpty || !reads.isEmpty || !flushedForCompaction.isEmpty
-                || !gone.isEmpty
+                || !gone.isEmpty || !views.isEmpty
         }
 
-        /// Fails every proposal and read waiting here (the log is stopping).
+        /// Fails every proposal, read and view waiting here (the log is stopping).
         func failWaiting(_ error: ClusterError) {
             for proposal in proposals { proposal.ticket.complete(.failure(error)) }
             for (_, read) in reads { read.complete(.failure(error)) }
+            for view in views { view.reply(.failure(error)) }
         }
         var driverSleeping = false
     }
@@ -147,6 +154,7 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
                     id: ids.raftID(of: ownID), voters: voters, electionTick: configuration.electionTicks,
                     heartbeatTick: configuration.heartbeatTicks, seed: configuration.seed &+ UInt64(partition.rawValue))
                 raftConfiguration.maxEntriesPerMessage = 512
+                raftConfiguration.quiesceTicks = configuration.quiesceTicks
                 let node = try RaftNode(config: raftConfiguration, restoring: persisted)
                 groups[partition] = RaftGroup(partition: partition, node: node, persistedLastIndex: lastIndex)
             }
@@ -168,6 +176,19 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
 
     /// The column family that state machines' writes land in, for reading applied state.
     public var stateColumnFamily: ColumnFamily { families.state }
+
+    public func appliedView(of partitions: [PartitionID]) async throws(ClusterError) -> AppliedView {
+        try await awaitAppliedView(of: partitions) { request in
+            let wake: Bool? = inbox.withLock { inbox in
+                guard !inbox.closed else { return nil }
+                inbox.views.append(request)
+                defer { inbox.driverSleeping = false }
+                return inbox.driverSleeping
+            }
+            if wake == true { wakeDriver.signal() }
+            return wake != nil
+        }
+    }
 
     /// Who leads `partition` as this node knows it.
     public func leadership(of partition: PartitionID) -> Leadership {

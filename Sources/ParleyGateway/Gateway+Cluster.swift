@@ -11,15 +11,19 @@ public struct ClusterView: Sendable {
     public let peers: @Sendable () -> [(peer: ClusterMember, health: PeerHealth)]
     /// Where each partition is served now (Raft leadership with replication); nil: by placement.
     public let leadership: (any PartitionLeadership)?
+    /// This node's replicas as applied: each partition's applied index and digest, and one
+    /// partition's records (nil: the node cannot tell).
+    public let replicaState: ReplicaState?
 
     public init(
         membership: ClusterMembership, placement: Placement, ownID: NodeID, leadership: (any PartitionLeadership)? = nil,
-        peers: @escaping @Sendable () -> [(peer: ClusterMember, health: PeerHealth)]
+        replicaState: ReplicaState? = nil, peers: @escaping @Sendable () -> [(peer: ClusterMember, health: PeerHealth)]
     ) {
         self.membership = membership
         self.placement = placement
         self.ownID = ownID
         self.leadership = leadership
+        self.replicaState = replicaState
         self.peers = peers
     }
 
@@ -105,13 +109,104 @@ struct ClusterStatusResponse: Encodable {
     }
 }
 
+/// What a node's replicas hold, as applied (`GET /cluster/digests`, and the records behind a
+/// digest for tracing a difference between replicas).
+public struct ReplicaState: Sendable {
+    public let digests: @Sendable () async throws -> [PartitionDigest]
+    public let records: @Sendable (PartitionID) async throws -> [(key: [UInt8], valueDigest: [UInt8])]
+
+    public init(
+        digests: @escaping @Sendable () async throws -> [PartitionDigest],
+        records: @escaping @Sendable (PartitionID) async throws -> [(key: [UInt8], valueDigest: [UInt8])]
+    ) {
+        self.digests = digests
+        self.records = records
+    }
+}
+
+/// `GET /cluster/digests`.
+struct DigestsResponse: Encodable {
+    struct Partition: Encodable {
+        let partition: Int
+        let appliedIndex: UInt64
+        let records: Int
+        let digest: String
+
+        enum CodingKeys: String, CodingKey {
+            case partition, records, digest
+            case appliedIndex = "applied_index"
+        }
+    }
+
+    let nodeID: String
+    let partitions: [Partition]
+
+    enum CodingKeys: String, CodingKey {
+        case partitions
+        case nodeID = "node_id"
+    }
+}
+
+/// `GET /cluster/partitions/{partition}/records`.
+struct RecordsResponse: Encodable {
+    struct Record: Encodable {
+        let key: String
+        let valueSHA256: String
+
+        enum CodingKeys: String, CodingKey {
+            case key
+            case valueSHA256 = "value_sha256"
+        }
+    }
+
+    let partition: Int
+    let records: [Record]
+}
+
 extension Gateway {
     func addClusterRoute(to router: Router<BasicRequestContext>) {
         router.get("/cluster") { _, _ in
-            guard let view = configuration.cluster else {
-                throw GatewayError(.serviceUnavailable, code: "cluster_unknown", "this node was started without a cluster view")
-            }
-            return JSONBody.response(ClusterStatusResponse(view))
+            JSONBody.response(ClusterStatusResponse(try clusterView()))
         }
+        // What this node's replicas hold (admins only: it is the whole cluster's state).
+        router.get("/cluster/digests") { request, _ in
+            let (view, replicas) = try await adminReplicaState(request)
+            let digests = try await replicas.digests()
+            return JSONBody.response(DigestsResponse(
+                nodeID: view.ownID.rawValue,
+                partitions: digests.map { .init(partition: Int($0.partition.rawValue), appliedIndex: $0.appliedIndex, records: $0.records, digest: $0.digest) }))
+        }
+        router.get("/cluster/partitions/:partition/records") { request, context in
+            let (view, replicas) = try await adminReplicaState(request)
+            guard let raw = context.parameters.get("partition"), raw.utf8.count <= 5, let number = Int(raw), number >= 0 else {
+                throw GatewayError.invalidArgument("a partition is a number")
+            }
+            guard number < view.membership.partitionCount else {
+                throw GatewayError(.notFound, code: "partition_not_found", "the cluster has partitions 0 to \(view.membership.partitionCount - 1)")
+            }
+            let records = try await replicas.records(PartitionID(UInt16(number)))
+            return JSONBody.response(RecordsResponse(
+                partition: Int(number), records: records.map { .init(key: Self.hex($0.key), valueSHA256: Self.hex($0.valueDigest)) }))
+        }
+    }
+
+    private func clusterView() throws -> ClusterView {
+        guard let view = configuration.cluster else {
+            throw GatewayError(.serviceUnavailable, code: "cluster_unknown", "this node was started without a cluster view")
+        }
+        return view
+    }
+
+    private func adminReplicaState(_ request: Request) async throws -> (ClusterView, ReplicaState) {
+        guard try await authenticator.authenticate(request, runtime: runtime).isAdmin else { throw GatewayError.adminOnly }
+        let view = try clusterView()
+        guard let replicas = view.replicaState else {
+            throw GatewayError(.serviceUnavailable, code: "cluster_unknown", "this node cannot report its replicas' state")
+        }
+        return (view, replicas)
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { byte in String(byte, radix: 16).count == 1 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }.joined()
     }
 }

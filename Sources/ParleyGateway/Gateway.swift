@@ -86,6 +86,7 @@ public struct Gateway: Sendable {
     /// Every path of the API and the methods it has; the others get 405 with `Allow`.
     static let routeTable: [(path: String, methods: [HTTPRequest.Method])] = [
         ("/health", [.get]), ("/ready", [.get]), ("/metrics", [.get]), ("/openapi.yaml", [.get]), ("/cluster", [.get]),
+        ("/cluster/digests", [.get]), ("/cluster/partitions/:partition/records", [.get]),
         ("/v1/staff", [.post]), ("/v1/staff/:staffID", [.get]), ("/v1/staff/:staffID/presence", [.get]), ("/v1/staff/:staffID/token", [.post]),
         ("/v1/me", [.get]), ("/v1/me/rooms", [.get]), ("/v1/me/mentions", [.get]),
         ("/v1/me/shortcuts", [.get]), ("/v1/me/shortcuts/:code", [.put, .delete]), ("/v1/rooms/:roomID/quick-links", [.post]),

@@ -88,7 +88,10 @@ public struct ParleyNode: Sendable {
                 configuration: logConfiguration, logger: logger)
             runtimeConfiguration.servedPartitions = ServedPartitions(placement: placement, node: ownID)
         }
-        cluster = ClusterView(membership: membership, placement: placement, ownID: ownID, leadership: log as? ReplicatedPartitionLog) {
+        cluster = ClusterView(
+            membership: membership, placement: placement, ownID: ownID, leadership: log as? ReplicatedPartitionLog,
+            replicaState: Self.replicaState(of: log, database: database, held: placement.partitions(replicatedOn: ownID))
+        ) {
             peers?.statuses() ?? []
         }
         logger.notice(

@@ -132,7 +132,7 @@ final class PeerConnection: Sendable {
         let tls = tls
         let connecting = ClientBootstrap(group: loop)
             .connectTimeout(TimeAmount(connectTimeout))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     // No hostname: NIOSSL checks the server's certificate against the address dialled.

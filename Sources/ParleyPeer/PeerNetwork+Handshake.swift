@@ -51,9 +51,13 @@ extension PeerNetwork {
             response = try PeerWire.decode(Parley_Peer_V1_HelloResponse.self, from: answer)
         } catch {
             // The connection may be stuck (a peer that accepts but never answers): the next
-            // greeting dials afresh.
+            // greeting dials afresh. A peer that was up and stopped answering is as good as
+            // gone to the receiver (a stopped process, a cut network: no socket closes to say
+            // so): its Raft groups elect now, and quiet groups it belongs to wake.
             connection.reset()
+            let wasUp = health(of: peer)?.isUp ?? false
             markDown(peer, reason: error.message, warning: "peer stopped answering")
+            if wasUp, !stopping.load(ordering: .acquiring) { inbox.deliverGone(peer) }
             return nil
         }
         let now = ContinuousClock.now

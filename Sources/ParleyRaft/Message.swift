@@ -22,6 +22,9 @@ public enum MessageKind: String, Sendable, Equatable, Hashable, CaseIterable {
     case readIndex
     /// Leader → follower: the read index (`index`) for the request `context`.
     case readIndexResponse
+    /// Leader → follower: the group is quiet; the leader's log ends at (`index`, `logTerm`)
+    /// with `commit` committed. A follower whose log ends there goes quiet too.
+    case quiesce
 }
 
 /// A message between two nodes of one Raft group. Fields unused by a kind keep their defaults.

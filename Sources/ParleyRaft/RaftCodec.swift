@@ -57,6 +57,7 @@ public enum RaftCodec {
         case .timeoutNow: 10
         case .readIndex: 11
         case .readIndexResponse: 12
+        case .quiesce: 13
         }
     }
 
@@ -74,6 +75,7 @@ public enum RaftCodec {
         case 10: .timeoutNow
         case 11: .readIndex
         case 12: .readIndexResponse
+        case 13: .quiesce
         default: nil
         }
     }

@@ -20,6 +20,9 @@ public struct RaftConfig: Sendable, Equatable {
     public var maxEntriesPerMessage: Int
     /// Seed of the random source used for election timeouts.
     public var seed: UInt64
+    /// A leader with nothing to do for this many ticks quiets its group (0: never). Only for
+    /// shells whose failure detector wakes quiet groups when a peer goes down.
+    public var quiesceTicks: Int = 0
 
     public init(
         id: NodeID, voters: [NodeID], electionTick: Int = 10, heartbeatTick: Int = 1,

@@ -141,6 +141,8 @@ extension RaftNode {
             startElection(transfer: true)
         case .readIndexResponse:
             readStates.append(ReadState(index: m.index, context: m.context))
+        case .quiesce:
+            handleQuiesce(m)
         default:
             break
         }
@@ -160,6 +162,7 @@ extension RaftNode {
     /// to lead, and a live leader's next heartbeat restores it here.
     public mutating func leaderUnreachable(_ node: NodeID, campaign: Bool) {
         guard role == .follower, node != 0, node != id, leader == node else { return }
+        wake()
         leader = 0
         guard isPromotable else { return }
         let wait = campaign ? 2 : 2 + config.electionTick / 2

@@ -6,6 +6,7 @@ extension RaftNode {
     /// the request to its leader. Requests are dropped (never answered) if leadership changes
     /// before they are confirmed; the shell times them out and retries.
     public mutating func readIndex(context: [UInt8]) throws(RaftError) {
+        wake()
         switch role {
         case .leader:
             handleReadIndexRequest(Message(kind: .readIndex, from: id, to: id, term: term, context: context))

@@ -7,6 +7,7 @@ extension RaftNode {
         guard role == .leader else { throw .notLeader(leaderHint: leader) }
         guard voters.contains(target) else { throw .unknownNode(target) }
         if target == id || target == leadTransferee { return }
+        wake()
         electionElapsed = 0
         leadTransferee = target
         if progress[target]?.match == log.lastIndex {

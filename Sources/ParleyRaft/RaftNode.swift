@@ -30,6 +30,9 @@ public struct RaftNode: Sendable {
     var electionElapsed = 0
     var heartbeatElapsed = 0
     var randomizedElectionTimeout = 0
+    /// Quiet: not ticked until something happens to it (`RaftNode+Quiescence`).
+    var quiescent = false
+    var quietTicks = 0
     var random: SplitMix64
     var lastHardState: HardState
     var lastSoftState: SoftState
@@ -88,13 +91,22 @@ public struct RaftNode: Sendable {
 
     /// Advances logical time by one tick: elections on followers, heartbeats and
     /// check-quorum on the leader.
-    public mutating func tick() {
-        if role == .leader { tickLeader() } else { tickElection() }
+    /// `mayQuiesce`: the shell has nothing else to do with the group (a leader goes quiet only
+    /// then). A quiet node's tick does nothing.
+    public mutating func tick(mayQuiesce: Bool = true) {
+        guard !quiescent else { return }
+        if role == .leader {
+            tickLeader()
+            if role == .leader { tickQuiescence(allowed: mayQuiesce) }
+        } else {
+            tickElection()
+        }
     }
 
     /// Handles a message received from another node of the group.
     public mutating func step(_ m: Message) {
         guard m.to == id, m.from != id, m.from != 0 else { return }
+        wake(for: m)
         if m.term > term {
             if m.kind == .vote || m.kind == .preVote {
                 let inLease = config.checkQuorum && leader != 0 && electionElapsed < config.electionTick
@@ -135,6 +147,7 @@ public struct RaftNode: Sendable {
     /// Starts an election now (a pre-vote round first when enabled). Ignored on a leader.
     public mutating func campaign() {
         guard role != .leader else { return }
+        wake()
         startElection(transfer: false)
     }
 
@@ -144,6 +157,7 @@ public struct RaftNode: Sendable {
     public mutating func propose(_ data: [UInt8]) throws(RaftError) -> (index: UInt64, term: UInt64) {
         guard role == .leader else { throw .notLeader(leaderHint: leader) }
         guard leadTransferee == 0 else { throw .transferInProgress }
+        wake()
         let entry = appendEntry(data)
         broadcastAppend()
         return (entry.index, entry.term)
@@ -160,6 +174,8 @@ public struct RaftNode: Sendable {
         electionElapsed = 0
         heartbeatElapsed = 0
         randomizedElectionTimeout = config.electionTick + Int(random.next(below: UInt64(config.electionTick)))
+        quiescent = false
+        quietTicks = 0
         leadTransferee = 0
         votes = [:]
         readOnly.reset()

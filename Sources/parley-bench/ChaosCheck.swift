@@ -86,6 +86,9 @@ struct ChaosCheck: Sendable {
         var lost = 0
         var duplicated = 0
         var orderMismatches = 0
+        /// A sender's acknowledged post that precedes, in its room, one it had acknowledged
+        /// before it (posts of one sender must keep their real-time order).
+        var senderOrderViolations = 0
         /// Texts in a history that no sender ever attempted (or in another room).
         var phantom = 0
         /// Attempted, never acknowledged, but committed.
@@ -128,6 +131,17 @@ struct ChaosCheck: Sendable {
                 } else if !acknowledged.contains(message.text) {
                     verdict.committedUnacked += 1
                 }
+            }
+        }
+        for (sender, posts) in Dictionary(grouping: acks, by: \.sender) {
+            var last: [String: (seq: Int, text: String)] = [:]
+            for ack in posts.sorted(by: { $0.ackMs < $1.ackMs }) {
+                if let before = last[ack.room], ack.seq <= before.seq {
+                    verdict.senderOrderViolations += 1
+                    verdict.details.append(
+                        "sender \(sender): \"\(ack.text)\" acknowledged at \(rounded(ack.ackMs)) ms as seq \(ack.seq), after \"\(before.text)\" as seq \(before.seq)")
+                }
+                last[ack.room] = (ack.seq, ack.text)
             }
         }
         let bySeq = Dictionary(uniqueKeysWithValues: nodes.map { node in

@@ -1,12 +1,16 @@
 import Foundation
 
 /// `parley-bench chaos --cluster FILE --parley PATH [--duration S] [--senders N] [--rooms N]
-/// [--seed N] [--run-dir DIR] [--attempt-timeout-ms MS]`: starts the cluster file's nodes
-/// as child processes, writes to its rooms from every node while faults are injected (see
+/// [--seed N] [--run-dir DIR] [--attempt-timeout-ms MS] [--user NAME]`: starts the cluster
+/// file's nodes as child processes (as ordinary user NAME, when given and run as root), writes to its rooms from every node while faults are injected (see
 /// `ChaosFaults`), heals the cluster, reads every room from every node and prints
-/// `{"acked","lost","duplicated","order_mismatches","failover_p50_ms","failover_p99_ms","unavailable_ms_max"}`.
-/// Returns the exit status: 1 when anything acknowledged was lost, duplicated or out of
-/// order, when no failover was measured or when the cluster did not heal.
+/// `{"acked","lost","duplicated","order_mismatches","sender_order_violations","faults",
+/// "failover_partitions","failover_p50_ms","failover_p99_ms","failover_max_ms",
+/// "minority_partitions","minority_served_again_max_ms","replicas_compared","replicas_differing",
+/// "unavailable_ms_max"}`. Returns the exit status: 1 when anything acknowledged was lost,
+/// duplicated or out of order, when a partition that kept a majority never took a write
+/// again, when replicas disagree, when no failover was measured or when the cluster did not
+/// heal.
 func runChaosCommand(_ arguments: [String]) async -> Int32 {
     do {
         return try await ChaosTest(arguments: arguments).run() ? 0 : 1
@@ -26,6 +30,7 @@ struct ChaosTest: Sendable {
     let runDirectory: String
     let ownsRunDirectory: Bool
     let attemptTimeout: Duration
+    let user: String?
 
     init(arguments: [String]) throws {
         guard let cluster = option("--cluster", in: arguments), let binary = option("--parley", in: arguments) else {
@@ -35,9 +40,10 @@ struct ChaosTest: Sendable {
         guard FileManager.default.isExecutableFile(atPath: binary) else { throw BenchError("no executable at \(binary)") }
         self.binary = binary
         duration = .seconds(option("--duration", in: arguments).flatMap(Int.init).map { min(max($0, 10), 86_400) } ?? 60)
-        senders = option("--senders", in: arguments).flatMap(Int.init).map { min(max($0, 1), 500) } ?? 20
         roomCount = option("--rooms", in: arguments).flatMap(Int.init).map { min(max($0, 1), 1_000) } ?? 24
+        senders = option("--senders", in: arguments).flatMap(Int.init).map { min(max($0, 1), 500) } ?? 2 * roomCount
         seed = option("--seed", in: arguments).flatMap(UInt64.init) ?? UInt64.random(in: 1...999_999)
+        user = option("--user", in: arguments)
         attemptTimeout = .milliseconds(option("--attempt-timeout-ms", in: arguments).flatMap(Int.init).map { min(max($0, 100), 60_000) } ?? 3_000)
         if let directory = option("--run-dir", in: arguments) {
             runDirectory = directory
@@ -53,9 +59,9 @@ struct ChaosTest: Sendable {
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: runDirectory + "/pids", contents: nil)
         let token = "chaos-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        let nodes = ChaosNodes(file: file, binary: binary, runDirectory: runDirectory, adminToken: token)
+        let nodes = try ChaosNodes(file: file, binary: binary, runDirectory: runDirectory, adminToken: token, user: user)
         let http = ChaosHTTP()
-        note("chaos: seed \(seed), \(file.nodes.count) nodes, \(file.partitions) partitions, \(senders) senders, \(roomCount) rooms, \(duration), run directory \(runDirectory)")
+        note("chaos: seed \(seed), \(file.nodes.count) nodes\(user.map { " running as \($0)" } ?? ""), \(file.partitions) partitions, \(senders) senders, \(roomCount) rooms, \(duration), run directory \(runDirectory)")
         let passed: Bool
         do {
             passed = try await exercise(nodes, http: http, adminToken: token)
@@ -146,24 +152,38 @@ struct ChaosTest: Sendable {
         if verdict.details.count > 40 { note("chaos: … and \(verdict.details.count - 40) more") }
         note("chaos: committed though never acknowledged (a send cut by the end of the load or a lost answer): \(verdict.committedUnacked)")
 
-        // Failover and unavailability.
+        // Every replica of every partition, at one applied index, holds the same state.
+        let replicas = await ChaosReplicas(nodes: nodes, http: http, adminToken: adminToken).compare(limit: .seconds(60))
+        for line in replicas.details.prefix(40) { note("chaos: " + line) }
+        note("chaos: replicas compared \(replicas.compared), differing \(replicas.differing)\(replicas.unsettled.isEmpty ? "" : "; never at one applied index: \(replicas.unsettled.map { "p\($0)" })")")
+
+        // Failover and unavailability: every partition each fault's nodes led, every fault.
         let failovers = ChaosFigures.failovers(faults: ledger.allFaults, acks: acks)
+        func listed(_ values: [Int: Double?]) -> String {
+            values.sorted { $0.key < $1.key }.map { "p\($0.key) \($0.value.map { "\(rounded($0)) ms" } ?? "never")" }.joined(separator: ", ")
+        }
         for failover in failovers {
-            let partitions = failover.perPartition.sorted { $0.key < $1.key }.map { "p\($0.key) \($0.value.map { "\(rounded($0)) ms" } ?? "never")" }
-            note("chaos: failover after \(failover.fault.kind) \(failover.fault.nodes) at \(rounded(failover.fault.atMs)) ms: \(failover.milliseconds.map { "\(rounded($0)) ms" } ?? "no write") (its attempt began \(rounded(failover.firstAttemptMs ?? 0)) ms after the kill; per partition: \(partitions.joined(separator: ", ")))")
+            note(
+                "chaos: after \(failover.fault.kind) \(failover.fault.nodes) at \(rounded(failover.fault.atMs)) ms: kept a majority: [\(listed(failover.kept))]"
+                    + (failover.lost.isEmpty ? "" : "; lost it (from the healing at \(rounded(failover.fault.endedMs)) ms): [\(listed(failover.lost))]"))
         }
         let attempts = ledger.allAttempts
         for failover in failovers {
-            for (partition, value) in failover.perPartition.sorted(by: { $0.key < $1.key }) where (value ?? .infinity) > 1_500 {
+            for (partition, value) in failover.kept.sorted(by: { $0.key < $1.key }) where (value ?? .infinity) > 1_500 {
                 let end = failover.fault.atMs + (value ?? 10_000)
                 let timeline = attempts.filter { $0.partition == partition && $0.endMs >= failover.fault.atMs && $0.startMs <= end }
                     .map { "\($0.node) \(rounded($0.startMs - failover.fault.atMs))…\(rounded($0.endMs - failover.fault.atMs)) \($0.outcome)" }
-                note("chaos:   p\(partition) attempts (ms since the kill): \(timeline.joined(separator: "; "))")
+                note("chaos:   p\(partition) attempts (ms since the fault): \(timeline.joined(separator: "; "))")
             }
         }
-        let measured = failovers.compactMap(\.milliseconds)
-        let perPartition = failovers.flatMap { $0.perPartition.values.compactMap { $0 } }
-        note("chaos: per-partition failover p50 \(rounded(percentile(perPartition, 0.5))) ms, p99 \(rounded(percentile(perPartition, 0.99))) ms, max \(rounded(perPartition.max() ?? 0)) ms over \(perPartition.count)")
+        let measured = failovers.flatMap { $0.kept.values.compactMap { $0 } }
+        let neverServed = failovers.flatMap { failover in failover.kept.filter { $0.value == nil }.map { "p\($0.key) after \(failover.fault.kind) at \(rounded(failover.fault.atMs)) ms" } }
+        let minority = failovers.flatMap { $0.lost.values.compactMap { $0 } }
+        let minorityCount = failovers.reduce(0) { $0 + $1.lost.count }
+        note("chaos: failover per partition, over \(failovers.count) faults: p50 \(rounded(percentile(measured, 0.5))) ms, p99 \(rounded(percentile(measured, 0.99))) ms, max \(rounded(measured.max() ?? 0)) ms over \(measured.count) partitions")
+        if minorityCount > 0 {
+            note("chaos: \(minorityCount) partitions lost their majority; served again \(rounded(percentile(minority, 0.5))) ms (p50), \(rounded(minority.max() ?? 0)) ms (max) after their replicas returned")
+        }
         let unavailable = ChaosFigures.longestUnavailability(operations: ledger.allOperations, acks: acks)
         note("chaos: longest unavailability \(rounded(unavailable.ms)) ms on p\(unavailable.partition), ending at \(rounded(unavailable.endMs)) ms")
         note("chaos: starts per node: \(nodes.starts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
@@ -171,17 +191,26 @@ struct ChaosTest: Sendable {
 
         print(
             "{\"acked\":\(acks.count),\"lost\":\(verdict.lost),\"duplicated\":\(verdict.duplicated),\"order_mismatches\":\(verdict.orderMismatches),"
-                + "\"failover_p50_ms\":\(rounded(percentile(measured, 0.5))),\"failover_p99_ms\":\(rounded(percentile(measured, 0.99))),"
+                + "\"sender_order_violations\":\(verdict.senderOrderViolations),\"faults\":\(failovers.count),"
+                + "\"failover_partitions\":\(measured.count),\"failover_p50_ms\":\(rounded(percentile(measured, 0.5))),"
+                + "\"failover_p99_ms\":\(rounded(percentile(measured, 0.99))),\"failover_max_ms\":\(rounded(measured.max() ?? 0)),"
+                + "\"minority_partitions\":\(minorityCount),\"minority_served_again_max_ms\":\(rounded(minority.max() ?? 0)),"
+                + "\"replicas_compared\":\(replicas.compared),\"replicas_differing\":\(replicas.differing),"
                 + "\"unavailable_ms_max\":\(rounded(unavailable.ms))}")
         var problems: [String] = []
         if verdict.lost > 0 { problems.append("\(verdict.lost) acknowledged messages lost") }
         if verdict.duplicated > 0 { problems.append("\(verdict.duplicated) duplicated") }
         if verdict.orderMismatches > 0 { problems.append("\(verdict.orderMismatches) rooms out of order or differing between nodes") }
         if verdict.phantom > 0 { problems.append("\(verdict.phantom) messages nobody sent") }
+        if verdict.senderOrderViolations > 0 { problems.append("\(verdict.senderOrderViolations) posts out of their sender's acknowledgement order") }
+        if replicas.differing > 0 { problems.append("\(replicas.differing) replicas differ from their partition's others") }
+        if !replicas.unsettled.isEmpty { problems.append("replicas of \(replicas.unsettled.count) partitions never stood at one applied index") }
         if measured.isEmpty { problems.append("no failover measured") }
+        if !neverServed.isEmpty { problems.append("partitions that kept a majority never took a write again: \(neverServed.joined(separator: "; "))") }
         if !unrestartable.isEmpty { problems.append("could not restart \(unrestartable)") }
         if let healProblem { problems.append("did not heal: \(healProblem)") }
         if percentile(measured, 0.99) > 1_500 { note("chaos: failover p99 above the 1500 ms target") }
+        if (measured.max() ?? 0) > 3_000 { note("chaos: failover max above the 3000 ms target") }
         for problem in problems { note("chaos: FAILED: " + problem) }
         return problems.isEmpty
     }

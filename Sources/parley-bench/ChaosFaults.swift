@@ -8,7 +8,8 @@ import Glibc
 /// The fault loop: every 2–4 s (bounded count) one of: SIGKILL a random node, SIGKILL the
 /// leader of the busiest written partition, SIGKILL two nodes at once, SIGSTOP a node for
 /// 2–4 s. Killed nodes are started again (same data directory and config) after 1–3 s. The
-/// first four faults are the four kinds in a seeded order, then the kind is drawn.
+/// first four faults are the four kinds in a seeded order, then the kind is drawn. Each
+/// fault is recorded once healed, with the written partitions its nodes led.
 struct ChaosFaults: Sendable {
     let nodes: ChaosNodes
     let http: ChaosHTTP
@@ -25,7 +26,8 @@ struct ChaosFaults: Sendable {
         let order = Self.kinds.shuffled(using: &random)
         for index in 0..<1_000 {
             let wait = Duration.milliseconds(Int.random(in: 2_000...4_000, using: &random))
-            guard ContinuousClock.now + wait + .seconds(2) < deadline else { break }
+            // Room after the fault for every partition it hit to be served again (and measured).
+            guard ContinuousClock.now + wait + .seconds(10) < deadline else { break }
             do { try await Task.sleep(for: wait) } catch { break }
             let kind = index < order.count ? order[index] : Self.kinds.randomElement(using: &random)!
             let serving = nodes.ids.filter(nodes.isServing)
@@ -38,13 +40,14 @@ struct ChaosFaults: Sendable {
                 let target = serving.randomElement(using: &random)!
                 let leaders = await leaderMap()
                 let stop = Duration.milliseconds(Int.random(in: 2_000...4_000, using: &random))
+                let majorities = majorities(of: led(by: [target], in: leaders), without: [target])
                 let at = ledger.now()
                 nodes.pause(target)
-                ledger.record(
-                    .init(kind: kind, nodes: [target], atMs: at, note: "leads written partitions \(led(by: [target], in: leaders).sorted()), stopped for \(milliseconds(stop)) ms"))
+                ledger.log("SIGSTOP \(target) at \(rounded(at)) ms")
                 try? await Task.sleep(for: stop)
                 nodes.resume(target)
-                ledger.log("SIGCONT \(target) at \(rounded(ledger.now())) ms")
+                ledger.record(
+                    .init(kind: kind, nodes: [target], atMs: at, led: majorities, endedMs: ledger.now(), note: "stopped for \(milliseconds(stop)) ms"))
             default:
                 let leaders = await leaderMap()
                 var targets: [String]
@@ -65,31 +68,44 @@ struct ChaosFaults: Sendable {
                     }
                 default: targets = [serving.randomElement(using: &random)!]
                 }
-                // Whether each written partition the targets lead keeps a majority of live replicas.
-                var majorities: [Int: Bool] = [:]
-                for partition in led(by: targets, in: leaders) {
-                    let alive = nodes.file.replicas(of: partition).filter { !targets.contains($0) && nodes.isServing($0) }
-                    majorities[partition] = alive.count * 2 > nodes.file.replicas(of: partition).count
-                }
-                let kept = majorities.filter(\.value).keys.sorted()
-                let lost = majorities.filter { !$0.value }.keys.sorted()
-                let details = [note, "pids \(targets.map { nodes.pid(of: $0) })", "led written \(kept) kept a majority", lost.isEmpty ? "" : "\(lost) lost it"]
+                // The partitions the nodes led, and any other that loses its majority with them.
+                let hit = Set(led(by: targets, in: leaders)).union(written.filter { partition in
+                    nodes.file.replicas(of: partition).filter(targets.contains).count * 2 > nodes.file.replicas(of: partition).count
+                })
+                let majorities = majorities(of: Array(hit), without: targets)
+                let details = [note, "pids \(targets.map { nodes.pid(of: $0) })"]
                 let at = ledger.now()
                 await nodes.kill(targets)
-                ledger.record(.init(kind: kind, nodes: targets, atMs: at, led: majorities, note: details.filter { !$0.isEmpty }.joined(separator: "; ")))
+                ledger.log("SIGKILL \(targets.joined(separator: ",")) at \(rounded(at)) ms")
                 try? await Task.sleep(for: .milliseconds(Int.random(in: 1_000...3_000, using: &random)))
+                var failed: [String] = []
                 for target in targets {
                     do {
                         try await nodes.start(target)
                         ledger.log("restarted \(target) (pid \(nodes.pid(of: target))), listening at \(rounded(ledger.now())) ms")
                     } catch {
                         ledger.log("could not restart \(target): \(error)")
-                        return [target]
+                        failed.append(target)
                     }
                 }
+                ledger.record(
+                    .init(kind: kind, nodes: targets, atMs: at, led: majorities, endedMs: ledger.now(), note: details.filter { !$0.isEmpty }.joined(separator: "; ")))
+                if !failed.isEmpty { return failed }
             }
         }
         return []
+    }
+
+    /// Whether each of `partitions` keeps a majority of its replicas live and reachable
+    /// without `targets`.
+    func majorities(of partitions: [Int], without targets: [String]) -> [Int: Bool] {
+        var majorities: [Int: Bool] = [:]
+        for partition in partitions {
+            let replicas = nodes.file.replicas(of: partition)
+            let alive = replicas.filter { !targets.contains($0) && nodes.isServing($0) }
+            majorities[partition] = alive.count * 2 > replicas.count
+        }
+        return majorities
     }
 
     /// The written partitions whose leader is one of `targets`.

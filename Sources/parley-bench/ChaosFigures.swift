@@ -2,20 +2,22 @@ import Foundation
 
 /// Failover and unavailability figures from the ledger.
 enum ChaosFigures {
-    /// One kill's failover: from the kill to the first acknowledged write, by any sender, to
-    /// one of the written partitions the killed nodes led that kept a majority. A write counts
-    /// when it provably went through a live leader: its message was decided after the kill
-    /// (`posted_at`, the nodes share this machine's clock), or its attempt began after the
-    /// kill (a replayed answer comes from the serving leader too), or it is a replay answered
-    /// more than `replayMargin` ms after the kill (a forwarder retried it on the new leader),
-    /// so an answer the dead leader sent just before dying cannot pass for a failover. Nil
-    /// where such a partition never took a write again.
+    /// One fault's failover, per written partition its nodes led: from the fault to the first
+    /// acknowledged write on that partition, for those that kept a majority of live replicas;
+    /// for those that lost it, from the fault's healing (the nodes back) to the first write.
+    /// A write counts when it provably went through a live leader: its message was decided
+    /// after the moment measured from (`posted_at`, the nodes share this machine's clock), or
+    /// its attempt began after it (a replayed answer comes from the serving leader too), or it
+    /// is a replay answered more than `replayMargin` ms after it (a forwarder retried it on
+    /// the new leader), so an answer the old leader sent just before the fault cannot pass for
+    /// a failover. Nil where such a partition never took a write again.
     struct Failover {
         let fault: ChaosLedger.Fault
-        let milliseconds: Double?
-        /// The same per partition (its own first write after the kill).
-        let perPartition: [Int: Double?]
-        /// When (since the kill) the attempt acknowledged first began.
+        /// Partitions that kept a majority: milliseconds from the fault to their first write.
+        let kept: [Int: Double?]
+        /// Partitions that lost it: milliseconds from the healing to their first write.
+        let lost: [Int: Double?]
+        /// When (since the fault) the attempt of the first write of any kept partition began.
         let firstAttemptMs: Double?
     }
 
@@ -23,22 +25,25 @@ enum ChaosFigures {
 
     static func failovers(faults: [ChaosLedger.Fault], acks: [ChaosLedger.Ack]) -> [Failover] {
         let byPartition = Dictionary(grouping: acks, by: \.partition).mapValues { $0.sorted { $0.ackMs < $1.ackMs } }
-        return faults.filter { $0.kind.hasPrefix("kill") }.compactMap { fault in
-            let kept = fault.led.filter(\.value).keys
-            guard !kept.isEmpty else { return nil }
-            var perPartition: [Int: Double?] = [:]
-            var firsts: [ChaosLedger.Ack] = []
-            for partition in kept {
-                let first = byPartition[partition]?.first { ack in
-                    ack.attemptStartMs > fault.atMs || (ack.postedAtMs ?? 0) > fault.atMs + 1 || (ack.replayed && ack.ackMs > fault.atMs + replayMargin)
-                }
-                perPartition[partition] = first.map { $0.ackMs - fault.atMs }
-                if let first { firsts.append(first) }
+        func firstWrite(on partition: Int, after moment: Double) -> ChaosLedger.Ack? {
+            byPartition[partition]?.first { ack in
+                ack.attemptStartMs > moment || (ack.postedAtMs ?? 0) > moment + 1 || (ack.replayed && ack.ackMs > moment + replayMargin)
             }
-            let first = firsts.min { $0.ackMs < $1.ackMs }
-            return Failover(
-                fault: fault, milliseconds: first.map { $0.ackMs - fault.atMs }, perPartition: perPartition,
-                firstAttemptMs: first.map { $0.attemptStartMs - fault.atMs })
+        }
+        return faults.map { fault in
+            var kept: [Int: Double?] = [:]
+            var lost: [Int: Double?] = [:]
+            var firstAttempt: Double?
+            for (partition, keptMajority) in fault.led {
+                if keptMajority {
+                    let first = firstWrite(on: partition, after: fault.atMs)
+                    kept[partition] = first.map { $0.ackMs - fault.atMs }
+                    if let first { firstAttempt = min(firstAttempt ?? .infinity, first.attemptStartMs - fault.atMs) }
+                } else {
+                    lost[partition] = firstWrite(on: partition, after: fault.endedMs).map { $0.ackMs - fault.endedMs }
+                }
+            }
+            return Failover(fault: fault, kept: kept, lost: lost, firstAttemptMs: firstAttempt)
         }
     }
 

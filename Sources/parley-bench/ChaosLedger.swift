@@ -64,6 +64,8 @@ final class ChaosLedger: Sendable {
     struct Ack: Sendable {
         let room: String
         let partition: Int
+        /// The sender that posted it (it posts one message at a time).
+        let sender: Int
         let text: String
         let seq: Int
         /// When the attempt that was acknowledged began, and when its answer came.
@@ -91,14 +93,16 @@ final class ChaosLedger: Sendable {
         let outcome: String
     }
 
-    /// One fault, as injected.
+    /// One fault, as injected and then healed.
     struct Fault: Sendable {
         let kind: String
         let nodes: [String]
         let atMs: Double
-        /// For kills: the written partitions the killed nodes led then, and whether each kept
-        /// a majority of live replicas.
+        /// The written partitions the fault hit (those the nodes led, and any that lost a
+        /// majority with them), and whether each kept a majority of live, reachable replicas.
         var led: [Int: Bool] = [:]
+        /// When the fault was healed: the nodes started again, resumed or reconnected.
+        var endedMs: Double
         var note = ""
     }
 
@@ -135,7 +139,7 @@ final class ChaosLedger: Sendable {
 
     func record(_ fault: Fault) {
         faults.withLock { $0.append(fault) }
-        log("fault at \(rounded(fault.atMs)) ms: \(fault.kind) \(fault.nodes.joined(separator: ","))\(fault.note.isEmpty ? "" : " (\(fault.note))")")
+        log("fault at \(rounded(fault.atMs)) ms, healed at \(rounded(fault.endedMs)) ms: \(fault.kind) \(fault.nodes.joined(separator: ","))\(fault.note.isEmpty ? "" : " (\(fault.note))")")
     }
 
     /// A line of the timeline, printed at once.

@@ -62,13 +62,23 @@ final class ChaosProcess: @unchecked Sendable {
     let stdoutPath: String
     let stderrPath: String
 
-    init(binary: String, arguments: [String], environment: [String: String], stdoutPath: String, stderrPath: String) throws {
+    /// - Parameter account: run as this ordinary user (uid, gid) through `setpriv`, which
+    ///   execs the node in place (the pid is the node's).
+    init(
+        binary: String, arguments: [String], environment: [String: String], stdoutPath: String, stderrPath: String,
+        account: (uid: uid_t, gid: gid_t)? = nil
+    ) throws {
         self.stdoutPath = stdoutPath
         self.stderrPath = stderrPath
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
+        if let account {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=\(account.uid)", "--regid=\(account.gid)", "--clear-groups", "--", binary] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
+        }
         process.environment = environment
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
@@ -113,11 +123,23 @@ final class ChaosNodes: Sendable {
     private let incarnations = Mutex<[String: Int]>([:])
     private let stopped = Mutex<Set<String>>([])
 
-    init(file: ChaosClusterFile, binary: String, runDirectory: String, adminToken: String) {
+    /// The ordinary user the nodes run as (nil: as this process's user).
+    let account: (uid: uid_t, gid: gid_t)?
+
+    /// - Parameter user: run the nodes as this ordinary user (needs root: `setpriv` changes
+    ///   the ids); each node's data directory is handed to it.
+    init(file: ChaosClusterFile, binary: String, runDirectory: String, adminToken: String, user: String? = nil) throws {
         self.file = file
         self.binary = binary
         self.runDirectory = runDirectory
         self.adminToken = adminToken
+        if let user {
+            guard let entry = getpwnam(user) else { throw BenchError("no user \(user)") }
+            guard geteuid() == 0 else { throw BenchError("--user \(user) needs root (the nodes' ids are changed by setpriv)") }
+            account = (entry.pointee.pw_uid, entry.pointee.pw_gid)
+        } else {
+            account = nil
+        }
     }
 
     var ids: [String] { file.nodes.map(\.id) }
@@ -133,6 +155,9 @@ final class ChaosNodes: Sendable {
         }
         let dataDirectory = runDirectory + "/" + node
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        if let account, chown(dataDirectory, account.uid, account.gid) != 0 {
+            throw BenchError("cannot hand \(dataDirectory) to uid \(account.uid)")
+        }
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PARLEY_") }
         environment["PARLEY_ADMIN_TOKEN"] = adminToken
         environment["PARLEY_LINK_PREVIEWS"] = "false"
@@ -142,7 +167,7 @@ final class ChaosNodes: Sendable {
         environment["PARLEY_EVENT_LOOP_THREADS"] = "1"
         let process = try ChaosProcess(
             binary: binary, arguments: ["serve", "--config", file.path, "--node", node], environment: environment,
-            stdoutPath: runDirectory + "/\(node).\(incarnation).out", stderrPath: runDirectory + "/\(node).\(incarnation).err")
+            stdoutPath: runDirectory + "/\(node).\(incarnation).out", stderrPath: runDirectory + "/\(node).\(incarnation).err", account: account)
         current.withLock { $0[node] = process }
         stopped.withLock { _ = $0.remove(node) }
         if let pids = FileHandle(forWritingAtPath: runDirectory + "/pids") {

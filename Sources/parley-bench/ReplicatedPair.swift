@@ -3,9 +3,10 @@ import Foundation
 
 /// `parley-bench replicated pair` with Parley's options (`--http`, `--h2c`, `--admin-token`,
 /// `--parley-pids`, `--rooms`, `--protocol`) and etcd's (`--endpoints`, `--etcd-pids`), and
-/// `[--slices N] [--seconds S] [--clients C] [--failover-seconds F]`: both clusters running
-/// at once (as `scripts/bench-replicated` starts them), measured in turns so that both meet
-/// the same machine. A shared machine's speed drifts by a fifth from one minute to the next,
+/// `[--slices N] [--seconds S] [--clients C] [--failover-seconds F] [--idle-seconds I]`: both
+/// clusters running at once (as `scripts/bench-replicated` starts them), measured in turns so
+/// that both meet the same machine. First both idle for `idle-seconds` (10): each cluster's
+/// CPU then, in percent of one core. A shared machine's speed drifts by a fifth from one minute to the next,
 /// so two systems measured a minute apart compare their minutes as much as themselves:
 /// - `slices` (4) throughput turns of each system, `seconds` (5) each after a 1 s warm-up,
 ///   in the order Parley, etcd, etcd, Parley, Parley, etcd, … (each pair of turns swaps who goes
@@ -13,7 +14,8 @@ import Foundation
 ///   (its CPU over the turn is reported);
 /// - then one failover of each (Parley's first), as `replicated parley|etcd` measure it.
 /// Prints `{"parley_writes_per_s","etcd_writes_per_s","ratio","parley_p99_ms","etcd_p99_ms",
-/// "parley_failover_ms","etcd_failover_ms","parley_cpu_us_per_write","etcd_cpu_us_per_write","failed","non2xx"}`:
+/// "parley_failover_ms","etcd_failover_ms","parley_cpu_us_per_write","etcd_cpu_us_per_write","failed","non2xx",
+/// "parley_idle_cpu_pct","etcd_idle_cpu_pct"}`:
 /// writes/s are the means over the turns, the ratio is Parley's total over etcd's (their turns
 /// are as long), each p99 is over every write of its turns, the CPU per write over its turns,
 /// and `failed`/`non2xx` count both systems' failed throughput writes.
@@ -26,6 +28,16 @@ func runReplicatedPair(_ arguments: [String], client: HTTPClient) async throws {
     let slices = option("--slices", in: arguments).flatMap(Int.init).map { min(max($0, 1), 20) } ?? 4
     let work = try ReplicatedBenchmark<ParleySystem>.workDirectory()
     defer { try? FileManager.default.removeItem(atPath: work) }
+
+    // Both clusters idle (no client at all), before any load: CPU in percent of one core,
+    // each whole cluster.
+    let idleSeconds = option("--idle-seconds", in: arguments).flatMap(Int.init).map { min(max($0, 1), 120) } ?? 10
+    try await Task.sleep(for: .seconds(3))  // the setup's last writes settle (Parley's groups go quiet after 1 s)
+    let (_, idle) = try await NodesCPU.measure(pids: parley.nodePIDs + etcd.nodePIDs) { try await Task.sleep(for: .seconds(idleSeconds)) }
+    let idleShares = idle.seconds.map { $0 / Double(idleSeconds) * 100 }
+    let parleyIdle = idleShares.prefix(parley.nodePIDs.count).reduce(0, +)
+    let etcdIdle = idleShares.dropFirst(parley.nodePIDs.count).reduce(0, +)
+    note("pair: idle for \(idleSeconds) s: parley \(rounded(parleyIdle)) % of a core (nodes \(idleShares.prefix(parley.nodePIDs.count).map(rounded))), etcd \(rounded(etcdIdle)) % (members \(idleShares.dropFirst(parley.nodePIDs.count).map(rounded)))")
 
     var parleyTurns: [ThroughputFigures] = []
     var etcdTurns: [ThroughputFigures] = []
@@ -52,6 +64,7 @@ func runReplicatedPair(_ arguments: [String], client: HTTPClient) async throws {
         "parley_failover_ms": rounded(parleyFailover.firstWrite), "etcd_failover_ms": rounded(etcdFailover.firstWrite),
         "parley_cpu_us_per_write": rounded(parleyRuns.cpuMicrosecondsPerWrite), "etcd_cpu_us_per_write": rounded(etcdRuns.cpuMicrosecondsPerWrite),
         "failed": Double(parleyRuns.failed + etcdRuns.failed), "non2xx": Double(parleyRuns.non2xx + etcdRuns.non2xx),
+        "parley_idle_cpu_pct": rounded(parleyIdle), "etcd_idle_cpu_pct": rounded(etcdIdle),
     ])
 }
 

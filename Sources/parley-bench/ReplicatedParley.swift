@@ -120,7 +120,7 @@ struct ParleySystem: ReplicatedSystem {
     }
 
     /// The node leading the most partitions, and up to 4 fresh rooms on partitions it leads
-    /// (created through the other nodes) for the probes.
+    /// (created through the other nodes), of which the probes use one still led at the kill.
     func failoverPlan(client: HTTPClient) async throws -> FailoverPlan {
         let views = try await Self.clusterViews(httpURLs, client: client)
         let counts = views.map { view in view.leaders.filter { $0 == view.id }.count }
@@ -137,13 +137,14 @@ struct ParleySystem: ReplicatedSystem {
         return plan(leader: leader, leaderID: views[leader].id, probeRooms: probeRooms)
     }
 
-    /// Keeps the probe rooms whose partitions the leader still leads, by its own view.
+    /// Keeps one probe room whose partition the leader still leads, by its own view: the
+    /// probes go to one partition, as etcd's go to its one group (like for like).
     func recheck(_ plan: FailoverPlan, client: HTTPClient) async throws -> FailoverPlan {
         let view = try await Self.clusterViews([httpURLs[plan.leader]], client: client)[0]
         let led = Set(view.leaders.indices.filter { view.leaders[$0] == view.id })
         let rooms = Set(plan.writeURLs.compactMap { $0.split(separator: "/").dropLast().last.map(String.init) })
-        let kept = rooms.filter { led.contains(roomPartition($0, of: partitions)) }.sorted()
-        note("parley: \(view.id) leads \(led.count) partitions just before the kill; \(kept.count) of \(rooms.count) probe rooms still on them")
+        let kept = Array(rooms.filter { led.contains(roomPartition($0, of: partitions)) }.sorted().prefix(1))
+        note("parley: \(view.id) leads \(led.count) partitions just before the kill; probing room \(kept.first ?? "none") on one of them")
         guard !kept.isEmpty else { throw BenchError("\(view.id) no longer leads any probe room's partition") }
         return self.plan(leader: plan.leader, leaderID: view.id, probeRooms: kept)
     }

@@ -34,6 +34,46 @@ struct ReplicatedPartitionLogTests {
         }
     }
 
+    /// Replicas that applied the same entries hold the same state: their views at one applied
+    /// index give one digest (the applied-index record, written at each replica's own times,
+    /// left out), and a record changed under one replica shows in its digest and its records.
+    @Test func replicasAtOneAppliedIndexReportOneDigest() async throws {
+        try await withReplicaCluster { cluster in
+            let partitions = (0..<4).map { PartitionID(UInt16($0)) }
+            var last: [PartitionID: UInt64] = [:]
+            for partition in partitions {
+                for value in 0..<30 { last[partition] = try await cluster.appendThroughServingNode([partition.keyPrefix[1], UInt8(value)], to: partition).index }
+            }
+            var digests: [ParleyCluster.NodeID: [PartitionDigest]] = [:]
+            // Until every replica applied every entry (bounded: 10 s).
+            for _ in 0..<500 {
+                for node in cluster.ids {
+                    let view = try await cluster.log(node)!.appliedView(of: partitions)
+                    defer { view.snapshot.release() }
+                    digests[node] = try view.digests(database: cluster.database(node)!, state: cluster.log(node)!.stateColumnFamily)
+                }
+                if digests.values.allSatisfy({ $0.map(\.appliedIndex) == partitions.map { last[$0]! } }) { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let reference = try #require(digests[cluster.ids[0]])
+            #expect(reference.allSatisfy { $0.records > 0 && $0.digest.count == 64 })
+            for node in cluster.ids { #expect(digests[node] == reference) }
+            // A record changed on one replica only: its digest and its records show it.
+            let changed = cluster.ids[1]
+            let database = try #require(cluster.database(changed))
+            let family = cluster.log(changed)!.stateColumnFamily
+            var batch = WriteBatch()
+            batch.put(partitions[2].keyPrefix + [0x7A], [1], in: family)
+            try database.write(batch, durability: .unlogged)
+            let view = try await cluster.log(changed)!.appliedView(of: partitions)
+            defer { view.snapshot.release() }
+            let after = try view.digests(database: database, state: family)
+            #expect(after[2].digest != reference[2].digest && after[2].records == reference[2].records + 1)
+            #expect(Array(after[0..<2]) == Array(reference[0..<2]))
+            #expect(try view.records(of: partitions[2], database: database, state: family).contains { $0.key == partitions[2].keyPrefix + [0x7A] })
+        }
+    }
+
     @Test func followersRefuseNamingTheLeaderAndOldTermsAreFenced() async throws {
         try await withReplicaCluster { cluster in
             let partition = PartitionID(1)

@@ -112,7 +112,9 @@ struct ClusterProcessTests {
 
     /// Two staff members connected to different nodes chat in a room a third node serves:
     /// posts, edits, recalls, the unread badge and mentions reach both, in order, once each;
-    /// the presence of a staff member whose node is killed expires.
+    /// the presence of a staff member whose node is killed expires. When the tests run as
+    /// root, the nodes run as `nobody`, as a production service would: peers must meet
+    /// without any privilege.
     @Test func staffOnTwoNodesChatInARoomAThirdNodeServes() async throws {
         let dir = NSTemporaryDirectory() + "parley-cluster-test-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -120,10 +122,12 @@ struct ClusterProcessTests {
         let (config, ports, placement) = try Self.clusterFile(in: dir)
         let environment = ["PARLEY_ADMIN_TOKEN": Self.token]
         let nodes = try (1...3).map { index in
-            try NodeProcess(workDirectory: dir, arguments: ["serve", "--config", config, "--node", "node-\(index)"], environment: environment)
+            try NodeProcess(
+                workDirectory: dir, arguments: ["serve", "--config", config, "--node", "node-\(index)"], environment: environment, user: "nobody")
         }
         defer { for node in nodes { node.send(SIGKILL) } }
         for (node, port) in zip(nodes, ports) { #expect(try await node.waitForPort() == port) }
+        if geteuid() == 0 { #expect(nodes.allSatisfy { $0.uid == getpwnam("nobody")?.pointee.pw_uid }) }
         let admin = NodeClient(port: ports[2], token: Self.token)
         defer { Task { await admin.shutdown() } }
         // Every node sees both of its peers up (as `scripts/cluster up` waits for readiness).
@@ -200,6 +204,30 @@ struct ClusterProcessTests {
             #expect(try await boOnTwo.call("/v1/rooms/\(room)/read", .post, json: #"{"seq":\#(secondSeq)}"#).status == .ok)
             #expect(await boLive.eventually { $0.staffUpdates.last?["unread_rooms"] as? Int == 0 })
             #expect(await alLive.eventually { $0.events(of: room).last?["type"] as? String == "read_pointer.moved" })
+
+            // Replicas agree: every partition's three replicas, once at one applied index,
+            // report one digest of their state (`GET /cluster/digests`, admins only).
+            #expect(try await boOnThree.call("/cluster/digests", .get).status == .forbidden)
+            var agreed: [Int: String] = [:]
+            for _ in 0..<100 where agreed.count < 16 {
+                var views: [[Int: (index: Int, digest: String)]] = []
+                for port in ports {
+                    let client = NodeClient(port: port, token: Self.token)
+                    let partitions = try await client.call("/cluster/digests", .get).json["partitions"] as? [[String: Any]] ?? []
+                    await client.shutdown()
+                    views.append(Dictionary(uniqueKeysWithValues: partitions.compactMap { entry in
+                        (entry["partition"] as? Int).map { ($0, (entry["applied_index"] as? Int ?? -1, entry["digest"] as? String ?? "")) }
+                    }))
+                }
+                for partition in 0..<16 where agreed[partition] == nil {
+                    let reports = views.compactMap { $0[partition] }
+                    guard reports.count == 3, Set(reports.map(\.index)).count == 1 else { continue }
+                    #expect(Set(reports.map(\.digest)).count == 1, "p\(partition): replicas at index \(reports[0].index) differ")
+                    agreed[partition] = reports[0].digest
+                }
+                if agreed.count < 16 { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(agreed.count == 16)
 
             // Presence: bo is on node-2. Killed, node-2 stops renewing; bo's account (node-1)
             // forgets the session within the presence lifetime (5 s).

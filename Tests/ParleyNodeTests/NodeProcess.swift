@@ -20,16 +20,28 @@ final class NodeProcess: @unchecked Sendable {
         return root.appendingPathComponent(".build/debug/parley").path
     }
 
-    init(workDirectory: String, arguments: [String] = ["serve"], environment: [String: String]) throws {
+    /// - Parameter user: when this test runs as root, the node runs as this ordinary user
+    ///   (through `setpriv`), with `workDirectory` handed to it: what a production service
+    ///   does, so nothing that needs root slips in unseen. Ignored when not root.
+    init(workDirectory: String, arguments: [String] = ["serve"], environment: [String: String], user: String? = nil) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw NodeProcessError("no parley binary at \(Self.binary): run `swift build` first (scripts/test does)")
+        }
+        var executable = Self.binary
+        var arguments = arguments
+        if let user, geteuid() == 0 {
+            guard let account = getpwnam(user) else { throw NodeProcessError("no user \(user)") }
+            let (uid, gid) = (account.pointee.pw_uid, account.pointee.pw_gid)
+            guard chown(workDirectory, uid, gid) == 0 else { throw NodeProcessError("cannot hand \(workDirectory) to \(user)") }
+            executable = "/usr/bin/setpriv"
+            arguments = ["--reuid=\(uid)", "--regid=\(gid)", "--clear-groups", "--", Self.binary] + arguments
         }
         let attempt = UUID().uuidString.prefix(8)
         stdoutPath = workDirectory + "/stdout-\(attempt).log"
         stderrPath = workDirectory + "/stderr-\(attempt).log"
         FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: workDirectory)
         var base = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PARLEY_") }
@@ -41,6 +53,13 @@ final class NodeProcess: @unchecked Sendable {
     }
 
     var pid: Int32 { process.processIdentifier }
+    /// The real user id the process runs as (from /proc; `setpriv` execs the node in place).
+    var uid: UInt32? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") })
+        else { return nil }
+        return line.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first.flatMap { UInt32($0) }
+    }
     var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 

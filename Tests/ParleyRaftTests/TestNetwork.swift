@@ -15,14 +15,17 @@ struct TestNetwork {
     var isolated: Set<NodeID> = []
 
     static func config(_ id: NodeID, _ ids: [NodeID], preVote: Bool = true, checkQuorum: Bool = true,
-                       maxEntries: Int = 256, seed: UInt64 = 1) -> RaftConfig {
-        RaftConfig(id: id, voters: ids, electionTick: 10, heartbeatTick: 1, preVote: preVote,
-                   checkQuorum: checkQuorum, maxInflight: 8, maxEntriesPerMessage: maxEntries, seed: seed)
+                       maxEntries: Int = 256, seed: UInt64 = 1, quiesceTicks: Int = 0) -> RaftConfig {
+        var config = RaftConfig(id: id, voters: ids, electionTick: 10, heartbeatTick: 1, preVote: preVote,
+                                checkQuorum: checkQuorum, maxInflight: 8, maxEntriesPerMessage: maxEntries, seed: seed)
+        config.quiesceTicks = quiesceTicks
+        return config
     }
 
-    init(ids: [NodeID], preVote: Bool = true, checkQuorum: Bool = true, maxEntries: Int = 256, seed: UInt64 = 1) {
+    init(ids: [NodeID], preVote: Bool = true, checkQuorum: Bool = true, maxEntries: Int = 256, seed: UInt64 = 1, quiesceTicks: Int = 0) {
         for id in ids {
-            let config = Self.config(id, ids, preVote: preVote, checkQuorum: checkQuorum, maxEntries: maxEntries, seed: seed)
+            let config = Self.config(
+                id, ids, preVote: preVote, checkQuorum: checkQuorum, maxEntries: maxEntries, seed: seed, quiesceTicks: quiesceTicks)
             nodes[id] = try! RaftNode(config: config)
             disks[id] = PersistentState(hardState: HardState())
         }
