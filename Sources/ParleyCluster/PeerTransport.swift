@@ -32,9 +32,15 @@ public protocol PeerTransport: Sendable {
     /// arrived, for protocols that resend what matters on their own (Raft). Messages posted to
     /// one node arrive in the order posted, or not at all; the call never waits.
     func post(_ kind: PeerMessageKind, _ body: [UInt8], to node: NodeID)
+
+    /// Whether `node` answers now, as this transport's failure detector last found (true
+    /// while unknown: no news is not bad news).
+    func isUp(_ node: NodeID) -> Bool
 }
 
 extension PeerTransport {
+    public func isUp(_ node: NodeID) -> Bool { true }
+
     /// Sends `body` to `node` and returns its answer (a call nothing abandons).
     public func exchange(_ kind: PeerMessageKind, _ body: [UInt8], with node: NodeID, timeout: Duration) async throws(ClusterError) -> [UInt8] {
         try await exchange(kind, body, with: node, timeout: timeout, abandonment: nil)
@@ -146,6 +152,9 @@ public final class InProcessPeerTransport: Sendable {
     /// partition or a crashed machine does: nobody is told.
     public func setReachable(_ node: NodeID, _ up: Bool) { nodes.withLock { $0[node]?.up = up } }
 
+    /// Whether `node` is reachable (the failure detector a real network's handshakes give).
+    public func isReachable(_ node: NodeID) -> Bool { nodes.withLock { $0[node]?.up ?? false } }
+
     /// Makes `node` unreachable as a killed process is: the other nodes (those reachable) are
     /// told it is gone, as the socket transport tells them when its connection closes and a
     /// new dial is refused. `setReachable(node, true)` brings it back.
@@ -177,6 +186,9 @@ public final class InProcessPeerTransport: Sendable {
     private struct Sender: PeerTransport {
         let from: NodeID
         let network: InProcessPeerTransport
+
+        /// Reachable both ways, as a handshake would find.
+        func isUp(_ node: NodeID) -> Bool { network.isReachable(from) && network.isReachable(node) }
 
         func exchange(
             _ kind: PeerMessageKind, _ body: [UInt8], with node: NodeID, timeout: Duration, abandonment: PeerCallAbandonment?

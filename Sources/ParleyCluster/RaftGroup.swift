@@ -25,6 +25,8 @@ final class RaftGroup {
     var leaderStartIndex: UInt64?
     /// Ticks since this node stopped leading with proposals still waiting for their outcome.
     var orphanedTicks = 0
+    /// Ticks the group has been quiet.
+    var quietTicks = 0
     /// When leadership goes back to the preferred leader.
     var rebalancing = LeadershipRebalancing()
     /// Reads waiting for ReadIndex to confirm this node's leadership.

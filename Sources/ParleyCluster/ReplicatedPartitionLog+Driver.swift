@@ -56,7 +56,17 @@ extension ReplicatedPartitionLog {
                 let electionTicks = configuration.electionTicks
                 var expired: [AppendTicket] = []
                 var unconfirmed: [AppendTicket] = []
-                for (partition, group) in groups where !group.isQuiescent {
+                // Peers the failure detector finds down now: their quiet groups wake on every
+                // tick they stay down (a hint missed, or a peer down before its groups went
+                // quiet, cannot leave a group asleep).
+                let down = Set(ids.allNodes.filter { $0 != ownID && !transport.isUp($0) }.map { ids.raftID(of: $0) })
+                for (partition, group) in groups {
+                    if group.isQuiescent {
+                        expired += tickQuiet(group, partition: partition, down: down)
+                        if !group.isQuiescent { candidates.add(group) }
+                        continue
+                    }
+                    group.quietTicks = 0
                     let preferred = replicas[Int(partition.rawValue)].first.map { ids.raftID(of: $0) } ?? 0
                     expired += group.tick(preferred: preferred, electionTicks: electionTicks)
                     unconfirmed += group.reads.tick(limit: electionTicks)
@@ -115,6 +125,39 @@ extension ReplicatedPartitionLog {
             logger.info("a peer's process is gone: its partitions elect at once", metadata: ["peer": "\(node)", "partitions": "\(hinted.count)"])
         }
         return hinted
+    }
+
+    /// A quiet group's tick: it wakes when a replica it depends on is down (a follower whose
+    /// leader is, which then elects; a leader with a follower down, which then checks its
+    /// quorum), or when a follower has been quiet for `quietFollowerWakeTicks` (a safety net:
+    /// a leader whose process answers handshakes but whose log is stuck is found by the
+    /// election that follows). Proposals this node made as an earlier leader past the end of
+    /// the log it now shares can never commit: they fail (stale).
+    private func tickQuiet(_ group: RaftGroup, partition: PartitionID, down: Set<UInt64>) -> [AppendTicket] {
+        group.quietTicks += 1
+        var expired: [AppendTicket] = []
+        if !group.pending.isEmpty {
+            let last = group.inspect { $0.lastIndex }
+            for (index, waiting) in group.pending where index > last {
+                group.pending[index] = nil
+                expired.append(waiting.ticket)
+            }
+        }
+        let leader = group.inspect { $0.leader }
+        let isLeader = group.inspect { $0.role == .leader }
+        if !down.isEmpty {
+            if !isLeader, down.contains(leader) {
+                let gone = ids.node(of: leader)
+                let successor = replicas[Int(partition.rawValue)].first { $0 != gone }
+                group.node.leaderUnreachable(leader, campaign: successor == ownID)
+            } else if isLeader, group.inspect({ $0.voters.contains(where: down.contains) }) {
+                group.node.wake()
+            }
+        }
+        if group.isQuiescent, !isLeader, group.quietTicks >= configuration.quietFollowerWakeTicks {
+            group.node.wake()
+        }
+        return expired
     }
 
     /// Waits until something arrived, the log closed (unless already `draining`) or

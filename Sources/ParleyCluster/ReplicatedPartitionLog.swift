@@ -28,9 +28,12 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
         public var heartbeatTicks = 2
         public var electionTicks = 10
         /// Ticks a leader with nothing to do waits before it quiets its group (no heartbeats,
-        /// no election timers until something happens; 0: never). A quiet group whose peer
-        /// the peer network finds down wakes (`peerGone`).
-        public var quiesceTicks = 20
+        /// no election timers until something happens; 0: never). Only with a transport whose
+        /// failure detector finds peers down (`PeerTransport.isUp`, `peerGone`): a quiet group
+        /// whose replica is down wakes. A node sets it (`ParleyNode`: 20 ticks).
+        public var quiesceTicks = 0
+        /// A quiet follower wakes after this many ticks all the same (600: 30 s at 50 ms).
+        public var quietFollowerWakeTicks = 600
         /// How many entries a partition applies between writes of its applied index.
         public var appliedIndexInterval: UInt64 = 256
         /// How many of a partition's latest applied entries its log keeps after compaction
@@ -388,4 +391,7 @@ struct ReplicaIDs: Sendable {
     func node(of raftID: UInt64) -> NodeID? {
         raftID >= 1 && raftID <= UInt64(nodes.count) ? nodes[Int(raftID - 1)] : nil
     }
+
+    /// Every member, in id order.
+    var allNodes: [NodeID] { nodes }
 }

@@ -71,6 +71,14 @@ struct Setting: Sendable {
             config.peerHost = value
         },
         integer("peer_port", 0...65_535) { $0.peerPort = $1 },
+        text("peer_listen") { config, value throws(SettingError) in
+            guard value.isEmpty || HostPort(value) != nil else { throw SettingError(reason: "must be empty or host:port") }
+            config.peerListen = value
+        },
+        text("peer_source_host") { config, value throws(SettingError) in
+            guard value.isEmpty || NodeConfiguration.isIPAddress(value) else { throw SettingError(reason: "must be empty or an IP address of this machine") }
+            config.peerSourceHost = value
+        },
         integer("replication_factor", 1...7) { $0.replicationFactor = $1 },
         integer("presence_lifetime_ms", 500...60_000) { $0.presenceLifetimeMilliseconds = $1 },
         integer("forward_timeout_ms", 100...120_000) { $0.forwardTimeoutMilliseconds = $1 },
@@ -161,5 +169,14 @@ struct Setting: Sendable {
             guard number > 0, number <= 86_400 else { throw SettingError(reason: "must be more than 0 and at most 86400") }
             set(&config, number)
         }
+    }
+}
+
+extension NodeConfiguration {
+    /// Whether `text` is an IPv4 or IPv6 address (not a host name: dials bind to it as is).
+    static func isIPAddress(_ text: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
     }
 }

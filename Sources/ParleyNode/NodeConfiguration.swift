@@ -60,6 +60,11 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// A directory of peer certificates (`ca.pem`, `<node id>.pem`, `<node id>-key.pem`, made
     /// by `scripts/make-peer-certs`): nodes then talk mutual TLS. Empty: plaintext.
     public var peerTLSDirectory = ""
+    /// Where the peer server listens, when not at this node's peer address in the cluster file
+    /// (which other nodes dial: a proxy or NAT in between). Empty: that address.
+    public var peerListen = ""
+    /// The local IP address dials to peers are made from. Empty: the system's choice.
+    public var peerSourceHost = ""
     /// Threads of the process's NIO event loops (client and peer connections); 0: one per
     /// core. Nodes sharing a machine run better with their share of its cores.
     public var eventLoopThreads = 0

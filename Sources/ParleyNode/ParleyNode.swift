@@ -62,6 +62,8 @@ public struct ParleyNode: Sendable {
         var peerConfiguration = PeerNetwork.Configuration()
         // A forwarded upload travels as one message: the peers take the largest file allowed.
         peerConfiguration.maxMessageBytes = max(peerConfiguration.maxMessageBytes, configuration.maxFileBytes + (1 << 20))
+        peerConfiguration.listenAddress = HostPort(configuration.peerListen)
+        peerConfiguration.sourceHost = configuration.peerSourceHost.isEmpty ? nil : configuration.peerSourceHost
         if !configuration.peerTLSDirectory.isEmpty {
             peerConfiguration.tls = try PeerTLS(directory: configuration.peerTLSDirectory, node: ownID)
         }
@@ -73,6 +75,9 @@ public struct ParleyNode: Sendable {
             // Every partition a Raft group over its replicas; the leaders serve.
             var raftConfiguration = ReplicatedPartitionLog.Configuration()
             raftConfiguration.tickInterval = .milliseconds(Int64(configuration.raftTickMilliseconds))
+            // Idle groups go quiet after 20 ticks (1 s at 50 ms): the peer network's handshakes
+            // find a peer down, which wakes the quiet groups it belongs to.
+            raftConfiguration.quiesceTicks = 20
             let replicated = try ReplicatedPartitionLog(
                 database: database, placement: placement, ownID: ownID, stateMachine: EntityStateApplier(kinds: runtimeConfiguration.kinds), transport: peers,
                 configuration: raftConfiguration, logger: logger)

@@ -31,16 +31,19 @@ final class PeerConnection: Sendable {
     let peer: ClusterMember
     private let tls: NIOSSLContext?
     private let connectTimeout: Duration
+    /// The local address dials are made from (nil: the system's choice).
+    private let sourceHost: String?
     private let current = Mutex<EventLoopFuture<Connected>?>(nil)
     /// Set when the node stops: no new dial.
     private let closed = Atomic<Bool>(false)
     /// Told when the peer's process is found gone (`probeAfterUnexpectedClose`).
     private let goneHandler = Mutex<(@Sendable () -> Void)?>(nil)
 
-    init(peer: ClusterMember, tls: NIOSSLContext?, connectTimeout: Duration) {
+    init(peer: ClusterMember, tls: NIOSSLContext?, connectTimeout: Duration, sourceHost: String? = nil) {
         self.peer = peer
         self.tls = tls
         self.connectTimeout = connectTimeout
+        self.sourceHost = sourceHost
     }
 
     var authority: String { "\(peer.peerAddress.host):\(peer.peerAddress.port)" }
@@ -130,7 +133,9 @@ final class PeerConnection: Sendable {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let multiplexer = loop.makePromise(of: NIOHTTP2Handler.StreamMultiplexer.self)
         let tls = tls
-        let connecting = ClientBootstrap(group: loop)
+        var bootstrap = ClientBootstrap(group: loop)
+        if let sourceHost, let source = try? SocketAddress(ipAddress: sourceHost, port: 0) { bootstrap = bootstrap.bind(to: source) }
+        let connecting = bootstrap
             .connectTimeout(TimeAmount(connectTimeout))
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in

@@ -33,6 +33,12 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
         public var drainTimeout: Duration = .seconds(1)
         /// Mutual TLS between the nodes; nil: plaintext HTTP/2 (loopback and trusted networks).
         public var tls: PeerTLS?
+        /// Where the peer server listens when not at this node's peer address in the cluster
+        /// file (behind a proxy or NAT that other nodes dial instead).
+        public var listenAddress: HostPort?
+        /// The local address dials to peers are made from (nil: the system's choice), so a
+        /// peer, or a proxy between them, can tell this node's connections by their source.
+        public var sourceHost: String?
         public init() {}
     }
 
@@ -73,7 +79,7 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
         gauges = Dictionary(uniqueKeysWithValues: peers.map { ($0.id, Gauge(label: "parley_peer_up", dimensions: [("peer", $0.id.rawValue)])) })
         serverTLS = try configuration.tls?.serverContext()
         let clientTLS = try configuration.tls?.clientContext()
-        connections = Dictionary(uniqueKeysWithValues: peers.map { ($0.id, PeerConnection(peer: $0, tls: clientTLS, connectTimeout: configuration.callTimeout)) })
+        connections = Dictionary(uniqueKeysWithValues: peers.map { ($0.id, PeerConnection(peer: $0, tls: clientTLS, connectTimeout: configuration.callTimeout, sourceHost: configuration.sourceHost)) })
         streams = Dictionary(uniqueKeysWithValues: peers.map { ($0.id, PeerStream(peer: $0.id, maxMessageBytes: configuration.maxMessageBytes)) })
         work = AsyncStream.makeStream(of: IncomingFrames.self)
     }
@@ -90,7 +96,8 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
         }
         let server: PeerServer
         do {
-            server = try await PeerServer.bind(address: own.peerAddress, tls: serverTLS, network: self, maxMessageBytes: configuration.maxMessageBytes)
+            server = try await PeerServer.bind(
+                address: configuration.listenAddress ?? own.peerAddress, tls: serverTLS, network: self, maxMessageBytes: configuration.maxMessageBytes)
         } catch {
             // Nothing will run: calls already queued fail now rather than never.
             stopping.store(true, ordering: .releasing)
@@ -191,6 +198,12 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
         record(peer) { $0.failed(at: .now, reason: reason) }
         if wasUp { logger.warning(warning, metadata: ["peer": "\(peer)", "reason": "\(reason)"]) }
         streams[peer]?.failUnsent(reason: "\(peer) is down: \(reason)")
+    }
+
+    /// Whether `node` answered its last handshake (unknown counts as up: no news yet).
+    public func isUp(_ node: NodeID) -> Bool {
+        guard let health = health(of: node) else { return true }
+        return !health.isDown && !health.isMismatched
     }
 
     /// What is known of `node`, for a call about to be made.

@@ -19,6 +19,7 @@ extension RaftNode {
                 becomeFollower(term: term, leader: 0)
                 return
             }
+            quorumCheckedSinceWake = true
             for voter in voters where voter != id { progress[voter]?.recentActive = false }
             if leadTransferee != 0 { leadTransferee = 0 }
         }

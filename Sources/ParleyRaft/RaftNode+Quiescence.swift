@@ -21,12 +21,17 @@ extension RaftNode {
         quietTicks = 0
         electionElapsed = 0
         heartbeatElapsed = 0
+        // A leader proves its quorum again before it may go quiet again (its followers'
+        // activity from before is stale): cut off, its check-quorum steps it down.
+        quorumCheckedSinceWake = false
+        for voter in voters where voter != id { progress[voter]?.recentActive = false }
     }
 
-    /// Counts a leader's quiet ticks; at `quiesceTicks` in a row it goes quiet. `allowed`:
-    /// the shell has nothing to do with the leader either (a leadership hand-over due).
+    /// Counts a leader's quiet ticks; at `quiesceTicks` in a row it goes quiet, once a
+    /// check-quorum has passed since it last woke. `allowed`: the shell has nothing to do with
+    /// the leader either (no leadership hand-over due).
     mutating func tickQuiescence(allowed: Bool) {
-        guard config.quiesceTicks > 0, allowed, role == .leader, isQuiet else {
+        guard config.quiesceTicks > 0, allowed, role == .leader, quorumCheckedSinceWake, isQuiet else {
             quietTicks = 0
             return
         }
@@ -48,7 +53,7 @@ extension RaftNode {
     }
 
     /// A follower told by its leader that the group is quiet goes quiet if its log ends
-    /// where the leader's does (else it stays awake and is caught up by the next append).
+    /// where the leader's does (else it stays awake; its election timer wakes the leader).
     mutating func handleQuiesce(_ m: Message) {
         guard role == .follower, m.from == leader, log.lastIndex == m.index, log.term(at: m.index) == m.logTerm else { return }
         log.commit(to: min(m.commit, log.lastIndex))

@@ -33,6 +33,8 @@ public struct RaftNode: Sendable {
     /// Quiet: not ticked until something happens to it (`RaftNode+Quiescence`).
     var quiescent = false
     var quietTicks = 0
+    /// A leader's check-quorum passed since it became leader or last woke.
+    var quorumCheckedSinceWake = false
     var random: SplitMix64
     var lastHardState: HardState
     var lastSoftState: SoftState
@@ -176,6 +178,7 @@ public struct RaftNode: Sendable {
         randomizedElectionTimeout = config.electionTick + Int(random.next(below: UInt64(config.electionTick)))
         quiescent = false
         quietTicks = 0
+        quorumCheckedSinceWake = false
         leadTransferee = 0
         votes = [:]
         readOnly.reset()

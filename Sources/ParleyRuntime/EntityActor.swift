@@ -310,6 +310,17 @@ actor EntityActor<Host: EntityHost>: ActivatedEntity {
         retired.store(true, ordering: .releasing)
         state = nil
         committedState = nil
+        // Events committed before the failure are durable: they are published (in order, up to
+        // the first gap the failed commit leaves), not dropped with the rest.
+        var ready: [Rules.Event] = []
+        var after: Rules?
+        let start = nextToPublish
+        while let next = toPublish.removeValue(forKey: nextToPublish) {
+            nextToPublish += UInt64(next.events.count)
+            ready += next.events
+            after = next.state
+        }
+        if let after, !ready.isEmpty { registration.publish?(context.sinks, start, ready, after) }
         toPublish = [:]
     }
 }

@@ -44,8 +44,16 @@ final class RoomHost: EntityHost {
     func decide(
         _ command: RoomCommand, on state: RoomState, committed: RoomState, soft: inout NoSoftState, context: DecisionContext
     ) throws(RuntimeError) -> HostDecision<RoomEvent, RoomOutcome> {
+        do {
+            try state.authorize(command, by: context.caller)
+        } catch {
+            throw .rejected(error)
+        }
         if case let .post(post) = command {
-            if let key = post.idempotencyKey, let replay = try replay(of: post, key: key) { return .answered(.replayed(replay, committed)) }
+            // A replay answers only a member with their own message (and the room as committed).
+            if let key = post.idempotencyKey, committed.canRead(post.author), let replay = try replay(of: post, key: key) {
+                return .answered(.replayed(replay, committed))
+            }
             if let file = post.attachment?.id {
                 guard !filesInFlight.contains(file), try store.hasPendingUpload(file, in: room) else {
                     throw .rejected(DomainError(.fileNotFound, "upload \(file) is unknown or was discarded; upload the file again"))

@@ -74,13 +74,15 @@ extension RoomStore {
         let partition = partition(of: room)
         let scoped = Self.key(partition, room, .idempotency, Self.idempotencySuffix(author, idempotencyKey))
         let legacy = Self.key(partition, room, .idempotency, Array(idempotencyKey.utf8))
-        let (seq, scopedRecord) = try readingState { () throws -> (UInt64?, Bool) in
-            if let value = try database.get(scoped, in: family) { return (StateKeys.readBigEndian(value[...]), true) }
-            return (try database.get(legacy, in: family).flatMap { StateKeys.readBigEndian($0[...]) }, false)
+        let seqs = try readingState { () throws -> [UInt64] in
+            [try database.get(scoped, in: family), try database.get(legacy, in: family)].compactMap { $0.flatMap { StateKeys.readBigEndian($0[...]) } }
         }
-        guard let seq, let found = try message(in: room, seq: seq) else { return nil }
-        // A record from before keys were scoped counts only for its own author.
-        return scopedRecord || found.author == author ? found : nil
+        // A record counts only for its own author (one from before keys were scoped, `i<key>`,
+        // could even read as another author's scoped name).
+        for seq in seqs {
+            if let found = try message(in: room, seq: seq), found.author == author { return found }
+        }
+        return nil
     }
 
     /// One page of history, oldest first.

@@ -7,8 +7,12 @@ struct SimNode {
     let voters: [NodeID]
     let seed: UInt64
     var raft: RaftNode?
-    /// What the shell persisted (fsync'd): survives crashes.
+    /// What the shell fsync'd: survives every crash.
     var disk = PersistentState(hardState: HardState())
+    /// Written without an fsync since the last one (Readies that changed only the commit
+    /// index, as production writes them): a process crash keeps them (the OS has them), a
+    /// machine crash keeps only a prefix of them.
+    var unsynced: [Ready] = []
     var kv: [String: String] = [:]
     var lastApplied: UInt64 = 0
     var downUntil = 0
@@ -35,9 +39,32 @@ struct SimNode {
                    maxInflight: maxInflight, maxEntriesPerMessage: maxEntriesPerMessage, seed: seed &+ UInt64(restarts) &* 7919)
     }
 
-    /// Persists one Ready's snapshot, entries and hard state (the fsync).
+    /// Writes one Ready's snapshot, entries and hard state as production does: fsync'd
+    /// (with everything written before it) when it has a snapshot, entries, or a new term or
+    /// vote; else (a commit index alone) written without an fsync.
     mutating func persist(_ rd: Ready) {
+        let newVote = rd.hardState.map { $0.term != disk.hardState.term || $0.vote != disk.hardState.vote } ?? false
+        guard rd.snapshot != nil || !rd.entries.isEmpty || newVote else {
+            if rd.hardState != nil { unsynced.append(rd) }
+            return
+        }
+        for write in unsynced { disk.persist(write) }
+        unsynced = []
         disk.persist(rd)
+    }
+
+    /// Everything written, fsync'd or not: what the OS holds, and what a process crash leaves.
+    var written: PersistentState {
+        var view = disk
+        for write in unsynced { view.persist(write) }
+        return view
+    }
+
+    /// What a crash leaves on disk: every write after a process crash; after a machine crash
+    /// the fsync'd ones and the first `keeping` of the others (a torn tail).
+    mutating func settleDisk(machineCrash: Bool, keeping: Int) {
+        for write in unsynced.prefix(machineCrash ? keeping : unsynced.count) { disk.persist(write) }
+        unsynced = []
     }
 }
 
@@ -72,8 +99,20 @@ extension RaftSimulation {
             guard let raft = nodes[i].raft, raft.hasReady else { return }
             let rd = raft.ready()
             checkReady(i, rd)
+            // As production's round: a leader's appends and heartbeats go out before its
+            // write (its followers' answers are taken only after it); the others' messages
+            // promise what is on disk and go out after it.
+            let leads = raft.role == .leader && rd.snapshot == nil
+            if leads {
+                for m in rd.messages { send(m) }
+                if now < options.faultSteps, !rd.entries.isEmpty, nodes.filter({ $0.raft == nil }).count < maxDown, chance(crashBeforeLeaderWriteRate) {
+                    trace("node \(nodes[i].id): crash after a leader's appends went out, before its own write")
+                    markCrashed(i)
+                    return
+                }
+            }
             nodes[i].persist(rd)
-            for m in rd.messages { send(m) }
+            if !leads { for m in rd.messages { send(m) } }
             // Crash right after an fsync'd vote or append acknowledgement went out: the
             // restarted node must remember what it promised.
             if now < options.faultSteps, rd.promises,
@@ -157,6 +196,12 @@ extension RaftSimulation {
 
     mutating func markCrashed(_ i: Int) {
         crashes += 1
+        let machine = chance(machineCrashShare)
+        let kept = Int(rng.next(below: UInt64(nodes[i].unsynced.count + 1)))
+        if machine, nodes[i].unsynced.count > kept {
+            trace("node \(nodes[i].id): the machine crashed: \(nodes[i].unsynced.count - kept) of \(nodes[i].unsynced.count) writes not fsync'd are lost")
+        }
+        nodes[i].settleDisk(machineCrash: machine, keeping: kept)
         nodes[i].raft = nil
         nodes[i].kv = [:]
         nodes[i].lastApplied = 0

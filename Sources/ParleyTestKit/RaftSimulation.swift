@@ -111,6 +111,12 @@ struct RaftSimulation {
     let transferRate: Double
     let crashAfterPromiseRate: Double
     let crashNewLeaderRate: Double
+    /// A leader crashes after its messages went out, before its own write (production sends a
+    /// leader's appends before its fsync).
+    let crashBeforeLeaderWriteRate: Double
+    /// The share of crashes that are the machine's (power lost: writes not fsync'd are lost,
+    /// all but a prefix of them), not only the process's (the OS keeps what was written).
+    let machineCrashShare: Double
 
     init(seed: UInt64, options: RaftSimulationOptions, trace: Bool, echo: Bool = false) {
         self.seed = seed
@@ -131,6 +137,8 @@ struct RaftSimulation {
         let ids = (1...count).map { NodeID($0) }
         let maxInflight = [1, 2, 4][Int(rng.next(below: 3))]
         let maxEntries = [1, 2, 8][Int(rng.next(below: 3))]
+        crashBeforeLeaderWriteRate = [0.0, 0.02, 0.1][Int(rng.next(below: 3))]
+        machineCrashShare = [0.0, 0.5, 1.0][Int(rng.next(below: 3))]
         self.rng = rng
         for id in ids {
             nodes.append(SimNode(id: id, voters: ids, seed: seed, maxInflight: maxInflight, maxEntriesPerMessage: maxEntries))

@@ -1,4 +1,5 @@
 import Foundation
+import ParleyTestKit
 
 /// `parley-bench chaos --cluster FILE --parley PATH [--duration S] [--senders N] [--rooms N]
 /// [--seed N] [--run-dir DIR] [--attempt-timeout-ms MS] [--user NAME]`: starts the cluster
@@ -7,7 +8,7 @@ import Foundation
 /// `{"acked","lost","duplicated","order_mismatches","sender_order_violations","faults",
 /// "failover_partitions","failover_p50_ms","failover_p99_ms","failover_max_ms",
 /// "minority_partitions","minority_served_again_max_ms","replicas_compared","replicas_differing",
-/// "unavailable_ms_max"}`. Returns the exit status: 1 when anything acknowledged was lost,
+/// "network_faults","reads","stale_reads","unavailable_ms_max"}`. Returns the exit status: 1 when anything acknowledged was lost,
 /// duplicated or out of order, when a partition that kept a majority never took a write
 /// again, when replicas disagree, when no failover was measured or when the cluster did not
 /// heal.
@@ -59,29 +60,40 @@ struct ChaosTest: Sendable {
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: runDirectory + "/pids", contents: nil)
         let token = "chaos-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        let nodes = try ChaosNodes(file: file, binary: binary, runDirectory: runDirectory, adminToken: token, user: user)
+        // Every peer connection through the fault proxy: nodes listen on ports of their own,
+        // the file's peer addresses are the proxy's.
+        let proxy = ChaosProxy()
+        var realPorts: [String: Int] = [:]
+        for node in file.nodes {
+            let real = try FreePort.loopback()
+            realPorts[node.id] = real
+            try await proxy.listen(on: (node.peer.host, node.peer.port), forNode: node.id, target: ("127.0.0.1", real), nodes: file.nodes.map(\.id))
+        }
+        let nodes = try ChaosNodes(file: file, binary: binary, runDirectory: runDirectory, adminToken: token, user: user, realPeerPorts: realPorts)
         let http = ChaosHTTP()
         note("chaos: seed \(seed), \(file.nodes.count) nodes\(user.map { " running as \($0)" } ?? ""), \(file.partitions) partitions, \(senders) senders, \(roomCount) rooms, \(duration), run directory \(runDirectory)")
         let passed: Bool
         do {
-            passed = try await exercise(nodes, http: http, adminToken: token)
+            passed = try await exercise(nodes, http: http, adminToken: token, proxy: proxy)
         } catch {
             note("chaos: failed: \(error)")
             reportNodeLogs(nodes)
             await nodes.stopAll()
             await http.shutdown()
+            await proxy.close()
             return false
         }
         if !passed { reportNodeLogs(nodes) }
         await nodes.stopAll()
         await http.shutdown()
+        await proxy.close()
         if ownsRunDirectory {
             if passed { try? FileManager.default.removeItem(atPath: runDirectory) } else { note("chaos: kept \(runDirectory)") }
         }
         return passed
     }
 
-    private func exercise(_ nodes: ChaosNodes, http: ChaosHTTP, adminToken: String) async throws -> Bool {
+    private func exercise(_ nodes: ChaosNodes, http: ChaosHTTP, adminToken: String, proxy: ChaosProxy) async throws -> Bool {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for node in nodes.ids { group.addTask { try await nodes.start(node) } }
             try await group.waitForAll()
@@ -113,15 +125,20 @@ struct ChaosTest: Sendable {
         let started = ContinuousClock.now
         let deadline = started + duration
         let ledger = ChaosLedger(started: started)
-        let faults = ChaosFaults(nodes: nodes, http: http, ledger: ledger, written: written, seed: seed)
+        let faults = ChaosFaults(nodes: nodes, http: http, ledger: ledger, written: written, seed: seed, proxy: proxy)
         let load = ChaosSenders(
             http: http, nodeURLs: urls, nodeIDs: nodes.ids, ledger: ledger, rooms: rooms, tokens: tokens, runID: String(seed), attemptTimeout: attemptTimeout)
+        let reads = ChaosReads(http: http, nodes: nodes, ledger: ledger, rooms: rooms.map(\.id), token: tokens[0], seed: seed)
         let unrestartable = await withTaskGroup(of: [String].self) { group in
             for sender in 0..<senders {
                 group.addTask {
                     await load.run(sender: sender, until: deadline)
                     return []
                 }
+            }
+            group.addTask {
+                await reads.run(until: deadline)
+                return []
             }
             group.addTask { await faults.run(until: deadline) }
             var failed: [String] = []
@@ -151,6 +168,10 @@ struct ChaosTest: Sendable {
         for line in verdict.details.prefix(40) { note("chaos: " + line) }
         if verdict.details.count > 40 { note("chaos: … and \(verdict.details.count - 40) more") }
         note("chaos: committed though never acknowledged (a send cut by the end of the load or a lost answer): \(verdict.committedUnacked)")
+
+        let readVerdict = reads.verdict(acks: acks)
+        for line in readVerdict.stale.prefix(20) { note("chaos: stale read: " + line) }
+        note("chaos: reads answered during the load \(readVerdict.answered), stale \(readVerdict.stale.count)")
 
         // Every replica of every partition, at one applied index, holds the same state.
         let replicas = await ChaosReplicas(nodes: nodes, http: http, adminToken: adminToken).compare(limit: .seconds(60))
@@ -196,6 +217,8 @@ struct ChaosTest: Sendable {
                 + "\"failover_p99_ms\":\(rounded(percentile(measured, 0.99))),\"failover_max_ms\":\(rounded(measured.max() ?? 0)),"
                 + "\"minority_partitions\":\(minorityCount),\"minority_served_again_max_ms\":\(rounded(minority.max() ?? 0)),"
                 + "\"replicas_compared\":\(replicas.compared),\"replicas_differing\":\(replicas.differing),"
+                + "\"network_faults\":\(failovers.filter { ChaosFaults.networkKinds.contains($0.fault.kind) }.count),"
+                + "\"reads\":\(readVerdict.answered),\"stale_reads\":\(readVerdict.stale.count),"
                 + "\"unavailable_ms_max\":\(rounded(unavailable.ms))}")
         var problems: [String] = []
         if verdict.lost > 0 { problems.append("\(verdict.lost) acknowledged messages lost") }
@@ -203,6 +226,7 @@ struct ChaosTest: Sendable {
         if verdict.orderMismatches > 0 { problems.append("\(verdict.orderMismatches) rooms out of order or differing between nodes") }
         if verdict.phantom > 0 { problems.append("\(verdict.phantom) messages nobody sent") }
         if verdict.senderOrderViolations > 0 { problems.append("\(verdict.senderOrderViolations) posts out of their sender's acknowledgement order") }
+        if !readVerdict.stale.isEmpty { problems.append("\(readVerdict.stale.count) reads missed messages acknowledged before them") }
         if replicas.differing > 0 { problems.append("\(replicas.differing) replicas differ from their partition's others") }
         if !replicas.unsettled.isEmpty { problems.append("replicas of \(replicas.unsettled.count) partitions never stood at one applied index") }
         if measured.isEmpty { problems.append("no failover measured") }

@@ -7,8 +7,10 @@ import Glibc
 
 /// The fault loop: every 2–4 s (bounded count) one of: SIGKILL a random node, SIGKILL the
 /// leader of the busiest written partition, SIGKILL two nodes at once, SIGSTOP a node for
-/// 2–4 s. Killed nodes are started again (same data directory and config) after 1–3 s. The
-/// first four faults are the four kinds in a seeded order, then the kind is drawn. Each
+/// 2–4 s, or a network fault for 2–4 s through the proxy (a node cut off both ways, a one-way
+/// cut, a 2/3 split). Killed nodes are started again (same data directory and config) after
+/// 1–3 s. The first seven faults are the seven kinds in a seeded order (a process fault, then a
+/// network fault, in turn), then the kind is drawn. Each
 /// fault is recorded once healed, with the written partitions its nodes led.
 struct ChaosFaults: Sendable {
     let nodes: ChaosNodes
@@ -17,13 +19,21 @@ struct ChaosFaults: Sendable {
     /// The partitions of the rooms written.
     let written: Set<Int>
     let seed: UInt64
+    /// The peers' network, for faults without a hint.
+    let proxy: ChaosProxy
 
-    static let kinds = ["kill-random", "kill-leader", "kill-two", "pause"]
+    static let kinds = ["kill-random", "kill-leader", "kill-two", "pause", "isolate", "one-way", "split"]
+    /// Faults of the network: sockets stay open, nothing (or one direction) passes.
+    static let networkKinds: Set<String> = ["isolate", "one-way", "split"]
 
     /// Injects faults until `deadline`; returns the nodes that could not be started again.
     func run(until deadline: ContinuousClock.Instant) async -> [String] {
         var random = SplitMix64(seed: seed)
-        let order = Self.kinds.shuffled(using: &random)
+        // Process faults and network faults in turn, each kind once, so that even a short run
+        // meets both.
+        let processes = Self.kinds.filter { !Self.networkKinds.contains($0) }.shuffled(using: &random)
+        let networks = Self.kinds.filter(Self.networkKinds.contains).shuffled(using: &random)
+        let order = processes.indices.flatMap { [processes[$0]] + (networks.indices.contains($0) ? [networks[$0]] : []) }
         for index in 0..<1_000 {
             let wait = Duration.milliseconds(Int.random(in: 2_000...4_000, using: &random))
             // Room after the fault for every partition it hit to be served again (and measured).
@@ -36,6 +46,8 @@ struct ChaosFaults: Sendable {
                 continue
             }
             switch kind {
+            case let kind where Self.networkKinds.contains(kind):
+                await cutNetwork(kind, serving: serving, random: &random)
             case "pause":
                 let target = serving.randomElement(using: &random)!
                 let leaders = await leaderMap()
@@ -94,6 +106,43 @@ struct ChaosFaults: Sendable {
             }
         }
         return []
+    }
+
+    /// A network fault for 2–4 s: `isolate` cuts one node from every peer both ways, `one-way`
+    /// only what it sends, `split` parts the nodes 2 against 3. The partitions hit are the
+    /// written ones whose leader is cut from a majority of its replicas; the other side keeps
+    /// one (it has at least two of three).
+    private func cutNetwork(_ kind: String, serving: [String], random: inout SplitMix64) async {
+        let leaders = await leaderMap()
+        let shuffled = serving.shuffled(using: &random)
+        let cut: [String]
+        var links: [ChaosProxy.Link] = []
+        switch kind {
+        case "split":
+            cut = Array(shuffled.prefix(2))
+            for a in cut { for b in serving where !cut.contains(b) { links += [.init(from: a, to: b), .init(from: b, to: a)] } }
+        default:
+            cut = [shuffled[0]]
+            for other in serving where other != cut[0] {
+                links.append(.init(from: cut[0], to: other))
+                if kind == "isolate" { links.append(.init(from: other, to: cut[0])) }
+            }
+        }
+        // A leader in `cut` whose replicas mostly lie outside it is cut from its majority.
+        var majorities: [Int: Bool] = [:]
+        for partition in written {
+            guard let leader = leaders[partition], cut.contains(leader) else { continue }
+            let replicas = nodes.file.replicas(of: partition)
+            let inside = replicas.filter(cut.contains).count
+            if inside * 2 <= replicas.count { majorities[partition] = true }
+        }
+        let stop = Duration.milliseconds(Int.random(in: 2_000...4_000, using: &random))
+        let at = ledger.now()
+        proxy.cut(links)
+        ledger.log("network \(kind) \(cut.joined(separator: ",")) at \(rounded(at)) ms")
+        try? await Task.sleep(for: stop)
+        proxy.healAll()
+        ledger.record(.init(kind: kind, nodes: cut, atMs: at, led: majorities, endedMs: ledger.now(), note: "for \(milliseconds(stop)) ms"))
     }
 
     /// Whether each of `partitions` keeps a majority of its replicas live and reachable

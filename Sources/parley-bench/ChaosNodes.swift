@@ -13,6 +13,8 @@ struct ChaosClusterFile: Sendable {
         let id: String
         /// `http://host:port` of its client API.
         let clientURL: String
+        /// Its peer address in the file (the proxy's listener, when a proxy runs).
+        let peer: HostPort
     }
 
     let path: String
@@ -35,7 +37,7 @@ struct ChaosClusterFile: Sendable {
                 let client = (entry["client"] as? String).flatMap(HostPort.init)
             else { throw BenchError("\(path): a node entry needs id, peer and client: \(entry)") }
             members.append(ClusterMember(id: nodeID, peerAddress: peer, clientAddress: client))
-            nodes.append(Node(id: id, clientURL: "http://\(client)"))
+            nodes.append(Node(id: id, clientURL: "http://\(client)", peer: peer))
         }
         self.nodes = nodes
         do {
@@ -125,11 +127,15 @@ final class ChaosNodes: Sendable {
 
     /// The ordinary user the nodes run as (nil: as this process's user).
     let account: (uid: uid_t, gid: gid_t)?
+    /// Where each node's peer server really listens, behind the proxy (nil: no proxy; the
+    /// node listens at its peer address in the file).
+    let realPeerPorts: [String: Int]?
 
     /// - Parameter user: run the nodes as this ordinary user (needs root: `setpriv` changes
     ///   the ids); each node's data directory is handed to it.
-    init(file: ChaosClusterFile, binary: String, runDirectory: String, adminToken: String, user: String? = nil) throws {
+    init(file: ChaosClusterFile, binary: String, runDirectory: String, adminToken: String, user: String? = nil, realPeerPorts: [String: Int]? = nil) throws {
         self.file = file
+        self.realPeerPorts = realPeerPorts
         self.binary = binary
         self.runDirectory = runDirectory
         self.adminToken = adminToken
@@ -165,6 +171,11 @@ final class ChaosNodes: Sendable {
         environment["PARLEY_DATA_DIR"] = dataDirectory
         // Five nodes share this machine's cores (as scripts/bench-cluster's nodes do).
         environment["PARLEY_EVENT_LOOP_THREADS"] = "1"
+        if let port = realPeerPorts?[node], let index = ids.firstIndex(of: node) {
+            // Behind the proxy: listen elsewhere, dial from this node's own loopback address.
+            environment["PARLEY_PEER_LISTEN"] = "127.0.0.1:\(port)"
+            environment["PARLEY_PEER_SOURCE_HOST"] = ChaosProxy.sourceHost(ofNode: index)
+        }
         let process = try ChaosProcess(
             binary: binary, arguments: ["serve", "--config", file.path, "--node", node], environment: environment,
             stdoutPath: runDirectory + "/\(node).\(incarnation).out", stderrPath: runDirectory + "/\(node).\(incarnation).err", account: account)

@@ -32,6 +32,13 @@ struct ConfigurationTests {
         #expect(configuration.passivateAfterSeconds == 1.5)
     }
 
+    @Test func peersMayListenBehindAProxyAndDialFromTheirOwnAddress() throws {
+        let configuration = try ConfigurationLoader.load(
+            file: nil, environment: ["PARLEY_PEER_LISTEN": "127.0.0.1:7001", "PARLEY_PEER_SOURCE_HOST": "127.0.0.12"])
+        #expect(configuration.peerListen == "127.0.0.1:7001" && configuration.peerSourceHost == "127.0.0.12")
+        #expect(try ConfigurationLoader.load(file: nil, environment: ["PARLEY_PEER_SOURCE_HOST": "::1"]).peerSourceHost == "::1")
+    }
+
     @Test func everySettingHasAnEnvironmentVariable() throws {
         var environment: [String: String] = [:]
         for setting in ConfigurationLoader.settings { environment[setting.environmentVariable] = "x" }
@@ -61,6 +68,8 @@ struct ConfigurationTests {
         (#"{"link_previews":"maybe"}"#, "link_previews", "true or false"),
         (#"{"partitions":[1]}"#, "partitions", "a string, a number, a boolean"),
         (#"{"passivate_after_seconds":-1}"#, "passivate_after_seconds", "more than 0"),
+        (#"{"peer_listen":"no-port"}"#, "peer_listen", "host:port"),
+        (#"{"peer_source_host":"localhost"}"#, "peer_source_host", "IP address"),
     ])
     func badValuesNameFileKeyAndReason(_ json: String, _ key: String, _ reason: String) throws {
         let file = try write(json)

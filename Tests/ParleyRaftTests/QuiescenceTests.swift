@@ -2,7 +2,8 @@ import ParleyRaft
 import Testing
 
 /// Quiet groups: an idle leader quiets its followers and nothing is sent while quiet;
-/// anything that happens wakes the group, and safety is Raft's as before.
+/// anything that happens wakes the group, and safety is Raft's as before. (A leader goes quiet
+/// only after a check-quorum passed since it last woke: 10 ticks, then 5 quiet ones.)
 @Suite struct QuiescenceTests {
     static func quietGroup() throws -> TestNetwork {
         var net = TestNetwork(ids: [1, 2, 3], quiesceTicks: 5)
@@ -10,7 +11,7 @@ import Testing
         net.drain()
         for index in 0..<3 { try net.nodes[1]!.propose(bytes("e\(index)")) }
         net.drain()
-        net.tick(6)
+        net.tick(16)
         return net
     }
 
@@ -33,7 +34,7 @@ import Testing
         net.drain()
         #expect(!net.nodes[1]!.isQuiescent && !net.nodes[2]!.isQuiescent)
         #expect(net.ids.allSatisfy { net.nodes[$0]!.commitIndex == last + 1 })
-        net.tick(6)
+        net.tick(16)
         #expect(net.ids.allSatisfy { net.nodes[$0]!.isQuiescent })
     }
 
@@ -43,7 +44,7 @@ import Testing
         net.drain()
         #expect(!net.nodes[1]!.isQuiescent)
         #expect(net.readStates[1]?.last?.context == [7])
-        net.tick(6)
+        net.tick(16)
         #expect(net.nodes[1]!.isQuiescent)
         try net.nodes[1]!.transferLeadership(to: 2)
         net.drain()
@@ -80,13 +81,26 @@ import Testing
         try net.nodes[1]!.propose(bytes("x"))
         net.drain()
         net.drop = { $0.kind == .quiesce && $0.to == 3 }
-        net.tick(6)
+        net.tick(16)
         net.drop = { _ in false }
         #expect(net.nodes[1]!.isQuiescent && net.nodes[2]!.isQuiescent && !net.nodes[3]!.isQuiescent)
         let term = net.nodes[1]!.term
         net.tick(40)
         #expect(net.nodes[1]!.role == .leader && net.nodes[1]!.term == term)
         #expect(net.nodes[3]!.leader == 1)
+    }
+
+    /// A woken leader cut off from its followers never goes quiet again: its check-quorum
+    /// steps it down.
+    @Test func aWokenLeaderCutOffStepsDownRatherThanGoingQuietAgain() throws {
+        var net = try Self.quietGroup()
+        net.isolated = [1]
+        #expect(net.nodes[1]!.isQuiescent)
+        net.nodes[1]!.wake()
+        #expect(!net.nodes[1]!.isQuiescent)
+        net.tick(12, only: [1])
+        // Stepped down (and, cut off, campaigns in vain from then on).
+        #expect(net.nodes[1]!.role != .leader && !net.nodes[1]!.isQuiescent)
     }
 
     @Test func quiesceTravelsThroughTheCodec() throws {

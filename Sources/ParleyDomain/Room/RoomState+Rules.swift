@@ -22,18 +22,24 @@ extension RoomState: EntityRules, BinaryCodable {
     /// commands to their staff entities. A staff caller may act only as the staff member the
     /// command names; internal callers (the node, another entity) as anyone.
     public func decision(_ command: RoomCommand, context: DecisionContext, inputs: RoomInputs) throws(DomainError) -> Decision<RoomEvent> {
-        switch context.caller {
-        case let .staff(caller, _):
-            guard let acting = command.actingStaff, acting == caller else {
-                throw DomainError(.forbidden, "\(caller) may not act as \(command.actingStaff.map(\.rawValue) ?? "the node") in room \(id)")
+        try authorize(command, by: context.caller)
+        let events = try decide(command, now: context.now, limits: inputs.limits, message: inputs.message)
+        return Decision(events, effects: RoomNotices.effects(before: self, events: events))
+    }
+
+    /// Refuses `caller` `command`: a staff caller acts only as the staff member the command
+    /// names; visitors and channels change no room (yet); the node and other entities may.
+    public func authorize(_ command: RoomCommand, by caller: Caller) throws(DomainError) {
+        switch caller {
+        case let .staff(staff, _):
+            guard let acting = command.actingStaff, acting == staff else {
+                throw DomainError(.forbidden, "\(staff) may not act as \(command.actingStaff.map(\.rawValue) ?? "the node") in room \(id)")
             }
         case .entity, .system:
             break
         case .visitor, .channel:
-            throw DomainError(.forbidden, "\(context.caller) may not change room \(id)")
+            throw DomainError(.forbidden, "\(caller) may not change room \(id)")
         }
-        let events = try decide(command, now: context.now, limits: inputs.limits, message: inputs.message)
-        return Decision(events, effects: RoomNotices.effects(before: self, events: events))
     }
 
     /// Members read a room; the node and other entities read any.
