@@ -6,7 +6,7 @@ import ParleyDomain
 /// a command answers, what it keeps track of while commands commit, and reads that need the
 /// actor. One instance per activation, used only on its actor. Most kinds need nothing of it:
 /// `PlainHost` decides with the rules alone and answers with the state; rooms have `RoomHost`.
-protocol EntityHost<Rules>: AnyObject {
+protocol EntityHost<Rules>: AnyObject, SendableMetatype {
     associatedtype Rules: EntityRules
     /// What a command answers on the node that decided it.
     associatedtype Answer: Sendable

@@ -33,6 +33,13 @@ case "messages":
         note("parley-bench messages: \(error)")
         exit(1)
     }
+case "sessions":
+    do {
+        try await SessionsBenchmark(arguments: arguments).run()
+    } catch {
+        note("parley-bench sessions: \(error)")
+        exit(1)
+    }
 case "peer":
     do {
         try await PeerBenchmark(arguments: arguments).run()
