@@ -206,7 +206,5 @@ extension Gateway {
         return (view, replicas)
     }
 
-    static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { byte in String(byte, radix: 16).count == 1 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }.joined()
-    }
+    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined() }
 }

@@ -214,6 +214,12 @@ actor EntityActor<Host: EntityHost>: ActivatedEntity {
             await Task.yield()
             publishPending = false
         }
+        publishReady()
+    }
+
+    /// Publishes the committed events waiting from `nextToPublish` on, up to the first gap, as
+    /// one batch with the state after the last.
+    private func publishReady() {
         let start = nextToPublish
         var ready: [Rules.Event] = []
         var after: Rules?
@@ -312,15 +318,7 @@ actor EntityActor<Host: EntityHost>: ActivatedEntity {
         committedState = nil
         // Events committed before the failure are durable: they are published (in order, up to
         // the first gap the failed commit leaves), not dropped with the rest.
-        var ready: [Rules.Event] = []
-        var after: Rules?
-        let start = nextToPublish
-        while let next = toPublish.removeValue(forKey: nextToPublish) {
-            nextToPublish += UInt64(next.events.count)
-            ready += next.events
-            after = next.state
-        }
-        if let after, !ready.isEmpty { registration.publish?(context.sinks, start, ready, after) }
+        publishReady()
         toPublish = [:]
     }
 }

@@ -74,13 +74,12 @@ extension RoomStore {
         let partition = partition(of: room)
         let scoped = Self.key(partition, room, .idempotency, Self.idempotencySuffix(author, idempotencyKey))
         let legacy = Self.key(partition, room, .idempotency, Array(idempotencyKey.utf8))
-        let seqs = try readingState { () throws -> [UInt64] in
-            [try database.get(scoped, in: family), try database.get(legacy, in: family)].compactMap { $0.flatMap { StateKeys.readBigEndian($0[...]) } }
-        }
         // A record counts only for its own author (one from before keys were scoped, `i<key>`,
-        // could even read as another author's scoped name).
-        for seq in seqs {
-            if let found = try message(in: room, seq: seq), found.author == author { return found }
+        // could even read as another author's scoped name); the old form is read only when the
+        // scoped one answers nothing.
+        for key in [scoped, legacy] {
+            let seq = try readingState { try database.get(key, in: family).flatMap { StateKeys.readBigEndian($0[...]) } }
+            if let seq, let found = try message(in: room, seq: seq), found.author == author { return found }
         }
         return nil
     }
