@@ -1,7 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdWebSocket
+import HummingbirdCore
 import NIOCore
 import ParleyDomain
 import ParleyRuntime
@@ -29,6 +29,8 @@ public struct Gateway: Sendable {
     let readiness: NodeReadiness
     let metrics: PrometheusCollectorRegistry
     let configuration: GatewayConfiguration
+    /// Runs the live sessions' asynchronous steps: a service to run beside the server.
+    public let liveWork = LiveSessionWork()
 
     public init(
         runtime: NodeRuntime,
@@ -67,20 +69,13 @@ public struct Gateway: Sendable {
         return router
     }
 
-    /// The router that upgrades `GET /v1/live` to a staff session's WebSocket. The token
-    /// comes in the `Authorization` header or, for browsers, the `access_token` query item.
-    public func webSocketRouter() -> Router<BasicWebSocketRequestContext> {
-        let router = Router(context: BasicWebSocketRequestContext.self)
-        router.addMiddleware { ErrorMiddleware() }
-        router.ws("/v1/live") { request, _ in
-            _ = try await authenticator.authenticate(request, runtime: runtime)
-            return .upgrade([:])
-        } onUpgrade: { inbound, outbound, context in
-            let caller = try await authenticator.authenticate(context.request, runtime: runtime)
-            try await LiveSession(caller: caller, runtime: runtime, hub: hub, coalescingWindow: configuration.liveCoalescingWindow)
-                .run(inbound: inbound, outbound: outbound)
-        }
-        return router
+    /// The client port's server: HTTP/1.1 for `router()`'s routes, and `GET /v1/live`
+    /// upgraded to a staff session's WebSocket (`HTTP1LiveChannel`). The token comes in the
+    /// `Authorization` header or, for browsers, the `access_token` query item. The sessions'
+    /// asynchronous steps run in `liveWork`, which must run beside the server.
+    public func server() -> HTTPServerBuilder {
+        let gateway = self
+        return HTTPServerBuilder { responder in HTTP1LiveChannel(responder: responder, gateway: gateway) }
     }
 
     /// Every path of the API and the methods it has; the others get 405 with `Allow`.

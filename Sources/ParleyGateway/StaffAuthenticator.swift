@@ -44,12 +44,20 @@ public struct StaffAuthenticator: Sendable {
     /// The caller the request's `Authorization: Bearer` header (or `access_token` query item)
     /// names.
     func authenticate(_ request: Request, runtime: NodeRuntime) async throws -> Caller {
+        try await authenticate(
+            authorization: request.headers.value(of: .authorization), accessToken: request.uri.queryParameters.get("access_token"),
+            runtime: runtime)
+    }
+
+    /// The caller an `Authorization` header value (first) or an `access_token` query item
+    /// names.
+    func authenticate(authorization: String?, accessToken: String?, runtime: NodeRuntime) async throws -> Caller {
         let token: String
-        if let header = request.headers.value(of: .authorization) {
-            guard let bearer = Self.bearerToken(in: header) else { throw GatewayError.unauthenticated }
+        if let authorization {
+            guard let bearer = Self.bearerToken(in: authorization) else { throw GatewayError.unauthenticated }
             token = bearer
-        } else if let query = request.uri.queryParameters.get("access_token") {
-            token = query
+        } else if let accessToken {
+            token = accessToken
         } else {
             throw GatewayError.unauthenticated
         }

@@ -2,7 +2,6 @@ import Foundation
 import Hummingbird
 import NIOCore
 import HummingbirdHTTP2
-import HummingbirdWebSocket
 import Logging
 import ParleyCluster
 import ParleyDomain
@@ -144,7 +143,8 @@ public struct ParleyNode: Sendable {
         readiness = NodeReadiness()
     }
 
-    /// The client-facing API of this node.
+    /// The client-facing API of this node (a new one each time: its live sessions' work
+    /// runs beside the server it builds).
     public var gateway: Gateway {
         var gatewayConfiguration = GatewayConfiguration()
         gatewayConfiguration.maxBodyBytes = configuration.maxBodyBytes
@@ -163,10 +163,14 @@ public struct ParleyNode: Sendable {
     public func application(
         host: String, port: Int, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        Application(
-            router: router(),
-            server: .http1WebSocketUpgrade(webSocketRouter: gateway.webSocketRouter()),
+        // One gateway for the routes, the sessions and the service running their steps.
+        let gateway = self.gateway
+        return Application(
+            router: gateway.router(),
+            server: gateway.server(),
             configuration: .init(address: .hostname(host, port: port), serverName: "parley"),
+            // Started before the server and stopped after it: the sessions' steps.
+            services: [gateway.liveWork],
             onServerRunning: onServerRunning,
             logger: logger)
     }

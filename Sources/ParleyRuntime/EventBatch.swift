@@ -3,7 +3,7 @@ import Synchronization
 
 /// One commit's journal entries as they are fanned out to every live session following the
 /// room: the sessions share it, so its wire form is encoded once per publish, by whichever
-/// session writes it first, not once per session. It also keeps the last frame a session
+/// session writes it first, not once per session. It also keeps the last frames sessions
 /// built from a run of batches ending with it, so sessions that drain the same run (their
 /// coalescing windows are aligned) share that frame too.
 public final class EventBatch: Sendable, Equatable {
@@ -12,7 +12,10 @@ public final class EventBatch: Sendable, Equatable {
     /// the same batches.
     public let publishedAt = ContinuousClock.now
     private let encoding = Mutex<String?>(nil)
-    private let frame = Mutex<Frame?>(nil)
+    /// The frames kept: one per `notify` variant (the poster's sessions are not alerted by
+    /// their own message, muted members are not alerted at all), a few at most.
+    private let frames = Mutex<[Frame]>([])
+    private static let framesKept = 4
 
     /// A frame made from the events `firstEventSeq...` up to this batch's last, alerting
     /// `notify`.
@@ -40,11 +43,13 @@ public final class EventBatch: Sendable, Equatable {
     /// The frame of the run of events from `firstEventSeq` to this batch's last, alerting
     /// `notify`: the one kept if it matches, else the one `make` builds (then kept).
     public func frame<Bytes: Sendable>(from firstEventSeq: UInt64, notify: [UInt64], make: () -> Bytes) -> Bytes {
-        if let kept = frame.withLock({ $0 }), kept.firstEventSeq == firstEventSeq, kept.notify == notify, let bytes = kept.bytes as? Bytes {
-            return bytes
-        }
+        let kept = frames.withLock { frames in frames.first { $0.firstEventSeq == firstEventSeq && $0.notify == notify } }
+        if let kept, let bytes = kept.bytes as? Bytes { return bytes }
         let made = make()
-        frame.withLock { $0 = Frame(firstEventSeq: firstEventSeq, notify: notify, bytes: made) }
+        frames.withLock { frames in
+            if frames.count >= Self.framesKept { frames.removeFirst() }
+            frames.append(Frame(firstEventSeq: firstEventSeq, notify: notify, bytes: made))
+        }
         return made
     }
 

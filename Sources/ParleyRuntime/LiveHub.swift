@@ -23,6 +23,10 @@ public enum LiveItem: Sendable {
 public final class LiveHub: RoomEventSink, StaffEventSink {
     /// One session's queue of items: producers append, the session's writer takes all that
     /// are pending at once (so a burst is written as a few frames, not one per event).
+    ///
+    /// A writer either pulls (`forEachBatch`, a task per session) or is pushed to: the
+    /// `wake` given to `LiveHub.subscribe(staff:wake:)` is called when an item finds the queue
+    /// empty, and when the session lags or ends; the writer then calls `take(before:)`.
     public final class Subscription: Sendable {
         public let staff: StaffID
         let id: UInt64
@@ -30,20 +34,33 @@ public final class LiveHub: RoomEventSink, StaffEventSink {
         /// Pending items, each with the instant it counts as sent (a batch: when it was
         /// published, the same for every session).
         private let queue = Mutex<(items: [(item: LiveItem, at: ContinuousClock.Instant)], lagged: Bool, ended: Bool)>(([], false, false))
-        /// Wakes the writer; holds at most one pending wake-up.
-        private let wakeups: AsyncStream<Void>
-        private let wake: AsyncStream<Void>.Continuation
+        /// Tells the writer there is something to take (or that the session ended).
+        private let wake: @Sendable (_ ended: Bool) -> Void
+        /// The pulling writer's wake-ups (nil for a pushed writer); holds at most one.
+        private let wakeups: AsyncStream<Void>?
 
-        init(id: UInt64, staff: StaffID, bufferLimit: Int) {
+        init(id: UInt64, staff: StaffID, bufferLimit: Int, wake: (@Sendable (_ ended: Bool) -> Void)?) {
             self.id = id
             self.staff = staff
             limit = bufferLimit
-            (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+            if let wake {
+                self.wake = wake
+                wakeups = nil
+            } else {
+                let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+                self.wake = { ended in
+                    if ended { continuation.finish() } else { continuation.yield() }
+                }
+                wakeups = stream
+            }
         }
 
         /// Set when the session fell so far behind that items were dropped: it must
         /// reconnect and resume from what it last saw.
         public var hasLagged: Bool { queue.withLock { $0.lagged } }
+
+        /// Set once the session ended (or lagged): nothing more is queued.
+        public var hasEnded: Bool { queue.withLock { $0.ended } }
 
         /// Adds an item to this session's queue. Only an item that finds the queue empty wakes
         /// the writer: items behind it are taken with it, or (past a window's cutoff) on the
@@ -63,20 +80,29 @@ public final class LiveHub: RoomEventSink, StaffEventSink {
                 return queue.items.count == 1 ? .queuedFirst : .queuedBehind
             }
             switch outcome {
-            case .queuedFirst: wake.yield()
-            case .lagged: wake.finish()
+            case .queuedFirst: wake(false)
+            case .lagged: wake(true)
             case .queuedBehind, .ignored: break
             }
         }
 
+        /// Takes the pending items sent before `cutoff` (all of them without one), in order,
+        /// and says whether any remain.
+        public func take(before cutoff: ContinuousClock.Instant? = nil) -> (items: [LiveItem], remaining: Bool) {
+            queue.withLock { queue in
+                let count = cutoff.map { cutoff in queue.items.firstIndex { $0.at >= cutoff } ?? queue.items.count } ?? queue.items.count
+                let taken = queue.items.prefix(count).map(\.item)
+                queue.items.removeFirst(count)
+                return (taken, !queue.items.isEmpty)
+            }
+        }
+
         /// Calls `write` with every batch of pending items, in order, until the session ends
-        /// or lags. A busy session writes at most one batch per `coalescing` window: a batch
-        /// that follows the previous one within the same window waits for the next window and
-        /// takes what was published before that window began (an idle session writes at
-        /// once). Windows are one grid for the whole process, so busy sessions following a
-        /// room take the same runs of batches and can share the frames made of them.
+        /// or lags (a pulling writer: a subscription made without `wake`). A busy session
+        /// writes at most one batch per `coalescing` window (`LiveCoalescing`).
         public func forEachBatch(coalescing: Duration = .zero, _ write: ([LiveItem]) async throws -> Void) async rethrows {
-            var lastWindow: Int64?
+            guard let wakeups else { return }
+            var windows = LiveCoalescing(width: coalescing)
             var wakeup = wakeups.makeAsyncIterator()
             var morePending = false
             while !Task.isCancelled {
@@ -84,38 +110,20 @@ public final class LiveHub: RoomEventSink, StaffEventSink {
                     guard await wakeup.next() != nil else { return }
                 }
                 var cutoff: ContinuousClock.Instant?
-                if coalescing > .zero {
-                    if let lastWindow, Self.window(of: .now, width: coalescing) <= lastWindow {
-                        let next = Self.windowStart(lastWindow + 1, width: coalescing)
-                        try? await Task.sleep(until: next)
-                        cutoff = next
-                    }
-                    lastWindow = Self.window(of: .now, width: coalescing)
+                if case let .waitUntil(next) = windows.turn(at: .now) {
+                    try? await Task.sleep(until: next)
+                    cutoff = next
+                    windows.began(at: .now)
                 }
-                let (items, remaining) = queue.withLock { queue -> ([LiveItem], Bool) in
-                    let count = cutoff.map { cutoff in queue.items.firstIndex { $0.at >= cutoff } ?? queue.items.count } ?? queue.items.count
-                    let taken = queue.items.prefix(count).map(\.item)
-                    queue.items.removeFirst(count)
-                    return (taken, !queue.items.isEmpty)
-                }
+                let (items, remaining) = take(before: cutoff)
                 morePending = remaining
                 if !items.isEmpty { try await write(items) }
             }
         }
 
-        private static let epoch = ContinuousClock.now
-
-        static func window(of instant: ContinuousClock.Instant, width: Duration) -> Int64 {
-            Int64((instant - epoch) / width)
-        }
-
-        static func windowStart(_ window: Int64, width: Duration) -> ContinuousClock.Instant {
-            epoch + width * Double(window)
-        }
-
         func finish() {
             queue.withLock { $0.ended = true }
-            wake.finish()
+            wake(true)
         }
     }
 
@@ -135,12 +143,13 @@ public final class LiveHub: RoomEventSink, StaffEventSink {
         self.bufferLimit = bufferLimit
     }
 
-    /// A new session for `staff`.
-    public func subscribe(staff: StaffID) -> Subscription {
+    /// A new session for `staff`. With `wake`, its writer is pushed to (see `Subscription`);
+    /// without, it pulls with `forEachBatch`.
+    public func subscribe(staff: StaffID, wake: (@Sendable (_ ended: Bool) -> Void)? = nil) -> Subscription {
         state.withLock { state in
             defer { state.nextID += 1 }
             state.rooms[state.nextID] = []
-            let subscription = Subscription(id: state.nextID, staff: staff, bufferLimit: bufferLimit)
+            let subscription = Subscription(id: state.nextID, staff: staff, bufferLimit: bufferLimit, wake: wake)
             state.sessionsOfStaff[staff, default: [:]][subscription.id] = subscription
             return subscription
         }

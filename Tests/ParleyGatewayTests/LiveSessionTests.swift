@@ -4,6 +4,7 @@ import HummingbirdTesting
 import HummingbirdWSTesting
 import HummingbirdWebSocket
 import NIOCore
+import NIOWebSocket
 import Testing
 
 /// Reads JSON messages from a WebSocket with a deadline, so no test waits forever.
@@ -167,6 +168,64 @@ struct LiveSessionTests {
                     try await deeOutbound.close(.normalClosure, reason: nil)
                 }
                 try await cyOutbound.close(.normalClosure, reason: nil)
+            }
+        }
+    }
+    /// An upgrade the node refuses gets the API's JSON error and status, not a bare 400.
+    @Test func refusedUpgradesAnswerWithTheAPIsErrors() async throws {
+        try await withNode(.live) { client in
+            let upgrade: HTTPFields = [
+                .upgrade: "websocket", .connection: "Upgrade",
+                HTTPField.Name("Sec-WebSocket-Version")!: "13", HTTPField.Name("Sec-WebSocket-Key")!: "dGhlIHNhbXBsZSBub25jZQ==",
+            ]
+            let port = try #require(client.port)
+            // A refusal closes its connection: each attempt on a connection of its own.
+            func attempt(_ uri: String) async throws -> (status: HTTPResponse.Status, code: String?) {
+                let connection = TestClient(host: "127.0.0.1", port: port)
+                connection.connect()
+                let response = try await connection.execute(.init(uri, method: .get, headers: upgrade))
+                try? await connection.shutdown()
+                let body = Data((response.body ?? ByteBuffer()).readableBytesView)
+                let json = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
+                let error = json["error"] as? [String: Any] ?? [:]
+                return (response.status, error["code"] as? String)
+            }
+            let wrong = try await attempt("/v1/live?access_token=wrong.token")
+            #expect(wrong.status == .unauthorized && wrong.code == "invalid_token")
+            let none = try await attempt("/v1/live")
+            #expect(none.status == .unauthorized && none.code == "unauthenticated")
+            let elsewhere = try await attempt("/v1/elsewhere")
+            #expect(elsewhere.status == .notFound && elsewhere.code == "route_not_found")
+            // The node still serves REST after refusing upgrades.
+            #expect(try await client.call("/health", .get).status == .ok)
+        }
+    }
+
+    /// Messages may come in several frames, control frames are answered, and a message past
+    /// the size limit closes the session with 1009.
+    @Test func fragmentedMessagesControlFramesAndTheSizeLimit() async throws {
+        try await withNode(.live) { client in
+            let bo = try await client.staffToken("bo")
+            try await client.ws("/v1/live?access_token=\(bo)") { inbound, outbound, _ in
+                var reader = MessageReader(inbound)
+                #expect(try await reader.next()["type"] as? String == "hello")
+                try await outbound.write(.custom(WebSocketFrame(fin: false, opcode: .text, data: ByteBuffer(string: #"{"type":"#))))
+                try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .continuation, data: ByteBuffer(string: #""ping"}"#))))
+                #expect(try await reader.next()["type"] as? String == "pong", "a message in two frames is one message")
+                try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .binary, data: ByteBuffer(string: #"{"type":"ping"}"#))))
+                #expect(try await reader.next()["code"] as? String == "invalid_message", "binary messages are refused")
+                // 70 KB in five frames: past the 64 KB limit.
+                let chunk = ByteBuffer(string: String(repeating: "x", count: 14_000))
+                try await outbound.write(.custom(WebSocketFrame(fin: false, opcode: .text, data: chunk)))
+                for _ in 0..<4 { try await outbound.write(.custom(WebSocketFrame(fin: false, opcode: .continuation, data: chunk))) }
+                var closed = false
+                for _ in 0..<10 {
+                    do { _ = try await reader.next(within: .seconds(5)) } catch {
+                        closed = true
+                        break
+                    }
+                }
+                #expect(closed, "the session closed after an oversize message")
             }
         }
     }
