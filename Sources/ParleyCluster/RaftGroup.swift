@@ -73,10 +73,8 @@ final class RaftGroup {
     /// when no hand-over is due.
     func tick(preferred: UInt64, electionTicks: Int) -> [AppendTicket] {
         guard !isQuiescent else { return [] }
-        let handOverDue =
-            node.role == .leader && preferred != node.id && preferred != 0
-            && inspect { $0.replication(of: preferred)?.match == $0.lastIndex }
-        node.tick(mayQuiesce: !handOverDue)
+        // A leader owing its place to a caught-up preferred replica keeps ticking to hand over.
+        node.tick(mayQuiesce: !handOver(to: preferred).caughtUp)
         var expired: [AppendTicket] = []
         if node.role != .leader, !pending.isEmpty {
             orphanedTicks += 1
@@ -84,13 +82,20 @@ final class RaftGroup {
         } else {
             orphanedTicks = 0
         }
-        let leadsElsewhere = node.role == .leader && preferred != node.id && preferred != 0
-        let caughtUp = leadsElsewhere && inspect { $0.replication(of: preferred)?.match == $0.lastIndex }
+        // Again after the tick, which may have moved the role.
+        let (leadsElsewhere, caughtUp) = handOver(to: preferred)
         let preferredLeads = preferred != 0 && inspect { $0.leader } == preferred
         if rebalancing.tick(leadsElsewhere: leadsElsewhere, preferredCaughtUp: caughtUp, preferredLeads: preferredLeads, electionTicks: electionTicks) {
             try? node.transferLeadership(to: preferred)
         }
         return expired
+    }
+
+    /// Whether this node leads where `preferred` (another replica) should, and whether
+    /// `preferred` holds the whole log, so leadership can pass to it.
+    private func handOver(to preferred: UInt64) -> (leadsElsewhere: Bool, caughtUp: Bool) {
+        let leadsElsewhere = node.role == .leader && preferred != node.id && preferred != 0
+        return (leadsElsewhere, leadsElsewhere && inspect { $0.replication(of: preferred)?.match == $0.lastIndex })
     }
 
     /// Takes every waiting proposal, for failing them when leadership moves on.
