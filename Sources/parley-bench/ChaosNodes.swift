@@ -1,4 +1,5 @@
 import Foundation
+import ParleyTestKit
 import ParleyCluster
 import Synchronization
 
@@ -75,8 +76,9 @@ final class ChaosProcess: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         if let account {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--reuid=\(account.uid)", "--regid=\(account.gid)", "--clear-groups", "--", binary] + arguments
+            let command = UnprivilegedLaunch.command(binary: binary, arguments: arguments, uid: account.uid, gid: account.gid)
+            process.executableURL = URL(fileURLWithPath: command.executable)
+            process.arguments = command.arguments
         } else {
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = arguments

@@ -1,4 +1,5 @@
 import Foundation
+import ParleyTestKit
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
@@ -33,8 +34,7 @@ final class NodeProcess: @unchecked Sendable {
             guard let account = getpwnam(user) else { throw NodeProcessError("no user \(user)") }
             let (uid, gid) = (account.pointee.pw_uid, account.pointee.pw_gid)
             guard chown(workDirectory, uid, gid) == 0 else { throw NodeProcessError("cannot hand \(workDirectory) to \(user)") }
-            executable = "/usr/bin/setpriv"
-            arguments = ["--reuid=\(uid)", "--regid=\(gid)", "--clear-groups", "--", Self.binary] + arguments
+            (executable, arguments) = UnprivilegedLaunch.command(binary: Self.binary, arguments: arguments, uid: uid, gid: gid)
         }
         let attempt = UUID().uuidString.prefix(8)
         stdoutPath = workDirectory + "/stdout-\(attempt).log"
