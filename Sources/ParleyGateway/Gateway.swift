@@ -13,7 +13,7 @@ public struct GatewayConfiguration: Sendable {
     public var maxBodyBytes = 1 << 20
     /// The largest file accepted, in bytes.
     public var maxFileBytes = 25 << 20
-    /// A busy live session writes at most one frame per room per window (see `LiveSession`).
+    /// A busy live session writes at most one frame per room per window (see `LiveCoalescing`).
     public var liveCoalescingWindow: Duration = .milliseconds(10)
     /// The cluster this node is part of, for `GET /cluster`.
     public var cluster: ClusterView?
