@@ -180,6 +180,8 @@ struct ChaosTest: Sendable {
 
         // Failover and unavailability: every partition each fault's nodes led, every fault.
         let failovers = ChaosFigures.failovers(faults: ledger.allFaults, acks: acks)
+        let stepped = acks.filter { ($0.postedAtMs ?? 0) > $0.ackMs + ChaosFigures.clockSlackMs }.count
+        if stepped > 0 { note("chaos: the wall clock was stepped during the run: \(stepped) answers' posted_at ignored") }
         func listed(_ values: [Int: Double?]) -> String {
             values.sorted { $0.key < $1.key }.map { "p\($0.key) \($0.value.map { "\(rounded($0)) ms" } ?? "never")" }.joined(separator: ", ")
         }

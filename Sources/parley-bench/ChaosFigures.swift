@@ -10,7 +10,8 @@ enum ChaosFigures {
     /// its attempt began after it (a replayed answer comes from the serving leader too), or it
     /// is a replay answered more than `replayMargin` ms after it (a forwarder retried it on
     /// the new leader), so an answer the old leader sent just before the fault cannot pass for
-    /// a failover. Nil where such a partition never took a write again.
+    /// a failover; and never an answer that arrived before that moment. Nil where such a
+    /// partition never took a write again.
     struct Failover {
         let fault: ChaosLedger.Fault
         /// Partitions that kept a majority: milliseconds from the fault to their first write.
@@ -22,12 +23,20 @@ enum ChaosFigures {
     }
 
     static let replayMargin = 500.0
+    /// How far a `posted_at` may lie after its answer's arrival before the wall clock is
+    /// taken to have been stepped.
+    static let clockSlackMs = 50.0
 
     static func failovers(faults: [ChaosLedger.Fault], acks: [ChaosLedger.Ack]) -> [Failover] {
         let byPartition = Dictionary(grouping: acks, by: \.partition).mapValues { $0.sorted { $0.ackMs < $1.ackMs } }
         func firstWrite(on partition: Int, after moment: Double) -> ChaosLedger.Ack? {
             byPartition[partition]?.first { ack in
-                ack.attemptStartMs > moment || (ack.postedAtMs ?? 0) > moment + 1 || (ack.replayed && ack.ackMs > moment + replayMargin)
+                guard ack.ackMs > moment else { return false }
+                // `posted_at` is the node's wall clock put on the run's monotonic scale: it is
+                // believed only while it agrees with the answer (a message is decided before its
+                // answer arrives), since the machine's wall clock may be stepped during a run.
+                let postedAt = ack.postedAtMs.flatMap { $0 <= ack.ackMs + clockSlackMs ? $0 : nil }
+                return ack.attemptStartMs > moment || (postedAt ?? 0) > moment + 1 || (ack.replayed && ack.ackMs > moment + replayMargin)
             }
         }
         return faults.map { fault in
