@@ -11,13 +11,6 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as GatewayError {
-            return Self.response(for: error)
-        } catch let error as RuntimeError {
-            if case .internalFailure = error {
-                context.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
-            }
-            return Self.response(for: GatewayError(error))
         } catch let error as HTTPError where error.status == .notFound {
             // The router found no route: a known path with another method is a 405.
             if let methods = Gateway.allowedMethods(for: request.uri.path) {
@@ -37,8 +30,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 }
             return Self.response(for: GatewayError(error.status, code: code, error.body ?? error.status.reasonPhrase))
         } catch {
-            context.logger.error("unexpected error", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
-            return Self.response(for: GatewayError(.internalServerError, code: "internal_error", "the server failed to handle the request"))
+            let refusal = GatewayError(describing: error)
+            if refusal.status == .internalServerError {
+                context.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            }
+            return Self.response(for: refusal)
         }
     }
 

@@ -26,6 +26,17 @@ public struct GatewayError: Error, Equatable, Sendable, CustomStringConvertible 
         GatewayError(.contentTooLarge, code: "body_too_large", "the request body is larger than \(limit) bytes")
     }
 
+    /// How any error a request's work threw reads to a client: a refusal as it is, a runtime
+    /// error by its kind, anything else a 500 `internal_error` whose details stay on the
+    /// server.
+    init(describing error: any Error) {
+        switch error {
+        case let refusal as GatewayError: self = refusal
+        case let runtime as RuntimeError: self.init(runtime)
+        default: self.init(.internalServerError, code: "internal_error", "the server failed to handle the request")
+        }
+    }
+
     /// How a runtime error reads to a client.
     init(_ error: RuntimeError) {
         switch error {

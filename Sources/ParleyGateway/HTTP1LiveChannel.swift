@@ -46,8 +46,8 @@ struct HTTP1LiveChannel: HTTPChannelHandler {
         channel.eventLoop.makeCompletedFuture {
             // What signing the session in decided, read once the upgrade goes ahead or not.
             let admission = NIOLoopBoundBox<Result<Caller, GatewayError>?>(nil, eventLoop: channel.eventLoop)
-            let upgrader = NIOTypedWebSocketServerUpgrader<Upgrade>(
-                maxFrameSize: settings.maxMessageBytes,
+            let upgrader = LiveWebSocketUpgrader(
+                maxFrameSize: settings.limits.maxMessageBytes,
                 shouldUpgrade: { channel, head in
                     admit(head, on: channel.eventLoop).map { result in
                         admission.value = result
@@ -55,7 +55,7 @@ struct HTTP1LiveChannel: HTTPChannelHandler {
                         return nil
                     }
                 },
-                upgradePipelineHandler: { channel, _ in
+                upgradePipeline: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         guard case let .success(caller)? = admission.value else { throw NIOWebSocketUpgradeError.unsupportedWebSocketTarget }
                         // An idle session keeps a small receive buffer (client messages are small).
@@ -106,12 +106,8 @@ struct HTTP1LiveChannel: HTTPChannelHandler {
             do {
                 promise.succeed(.success(try await gateway.authenticator.authenticate(
                     authorization: authorization, accessToken: accessToken, runtime: gateway.runtime)))
-            } catch let error as GatewayError {
-                promise.succeed(.failure(error))
-            } catch let error as RuntimeError {
-                promise.succeed(.failure(GatewayError(error)))
             } catch {
-                promise.succeed(.failure(GatewayError(.internalServerError, code: "internal_error", "signing the session in failed")))
+                promise.succeed(.failure(GatewayError(describing: error)))
             }
         }
         if !submitted {

@@ -10,10 +10,11 @@ import ParleyRuntime
 /// `staff` (badge and room entries), `resync_required` (`room_id`, `resume_from`), `error`
 /// (`code`, `message`, `room_id`), `pong`.
 enum LiveFrames {
-    /// The frames for a batch of outputs: consecutive events of one room go out as one
-    /// `events` frame (a burst of commits costs the client one frame, not one per commit).
-    /// A frame made only of published batches is kept on its last batch, so the other
-    /// sessions that drain the same run with the same `notify` write the same bytes.
+    /// The messages for a batch of outputs, framed (`framed(_:)`) and ready to write:
+    /// consecutive events of one room go out as one `events` message (a burst of commits costs
+    /// the client one message, not one per commit). A message made only of published batches
+    /// is kept on its last batch, so the other sessions that drain the same run with the same
+    /// `notify` write the same bytes.
     static func frames(_ outputs: [LiveSessionState.Output]) -> [ByteBuffer] {
         var frames: [ByteBuffer] = []
         // A run of one room's events: the pieces are encoded only if the frame is not kept.
@@ -22,10 +23,10 @@ enum LiveFrames {
             guard let pending = run else { return }
             run = nil
             let make = {
-                eventsMessage(room: pending.room, parts: pending.pieces.map { piece in
+                framed(eventsMessage(room: pending.room, parts: pending.pieces.map { piece in
                     // The array's inside, to join with the run's other pieces.
                     Substring((piece.shared?.encoded(by: encodeEvents) ?? encodeEvents(piece.entries)).utf8.dropFirst().dropLast()).utf8
-                }.filter { !$0.isEmpty }, notify: pending.notify)
+                }.filter { !$0.isEmpty }, notify: pending.notify))
             }
             if pending.allShared, let last = pending.pieces.last?.shared {
                 frames.append(last.frame(from: pending.first, notify: pending.notify, make: make))
@@ -43,16 +44,16 @@ enum LiveFrames {
                 if shared == nil { run?.allShared = false }
             case let .resyncRequired(room, resumeFrom):
                 flush()
-                frames.append(ByteBuffer(string: json(ServerMessage(type: "resync_required", roomID: room.rawValue, resumeFrom: resumeFrom))))
+                frames.append(framed(json(ServerMessage(type: "resync_required", roomID: room.rawValue, resumeFrom: resumeFrom))))
             case let .staffUpdated(unreadRooms, rooms, mentions):
                 flush()
-                frames.append(ByteBuffer(string: json(ServerMessage(
+                frames.append(framed(json(ServerMessage(
                     type: "staff", unreadRooms: unreadRooms,
                     rooms: rooms.map { RoomEntryResponse(room: $0.key, entry: $0.value) }.sorted { $0.roomID < $1.roomID },
                     mentions: mentions.map(MentionResponse.init)))))
             case let .refused(room, code, message):
                 flush()
-                frames.append(ByteBuffer(string: json(ServerMessage(type: "error", roomID: room.rawValue, code: code, message: message))))
+                frames.append(framed(json(ServerMessage(type: "error", roomID: room.rawValue, code: code, message: message))))
             }
         }
         flush()

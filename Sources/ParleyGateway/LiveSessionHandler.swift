@@ -11,14 +11,16 @@ import ParleyRuntime
 /// them the session holds no task, so an idle session is this handler, its hub subscription
 /// and the channel.
 ///
-/// Requests are handled one at a time, in order; while too many wait, the handler stops
-/// reading the socket. Events are written when the channel is writable; a session whose queue
-/// overflows meanwhile is closed (it reconnects and resumes). A ping every `pingInterval`
-/// finds dead peers: a session that heard nothing since the last ping is closed.
+/// The WebSocket rules (requests in order, reading held while too many wait, pings, closing)
+/// are `LiveConnectionState`'s; this handler performs what it decides. Events are written when
+/// the channel is writable, as frames framed once and shared by every session writing them
+/// (`LiveFrames.framed`), so the pipeline has no frame encoder; a session whose queue
+/// overflows meanwhile is closed (it reconnects and resumes).
 final class LiveSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
-    typealias OutboundIn = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
+    typealias OutboundIn = ByteBuffer
+    /// Framed bytes: the pipeline below has no frame encoder.
+    typealias OutboundOut = ByteBuffer
 
     /// What every session of a node shares.
     struct Settings: Sendable {
@@ -28,38 +30,27 @@ final class LiveSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         /// A busy session writes at most one batch per window (`LiveCoalescing`).
         var coalescingWindow: Duration = .milliseconds(10)
         var pingInterval: TimeAmount = .seconds(30)
-        /// The largest client message, in bytes (its frames joined).
-        var maxMessageBytes = 1 << 16
-        /// Requests waiting past this stop the reading of the socket.
-        var maxWaitingRequests = 8
+        var limits = LiveConnectionState.Limits()
         /// How long a closing session waits for the client's close frame.
         var closeTimeout: TimeAmount = .seconds(5)
     }
-
-    /// The largest frame written (the usual frame size limit of clients).
-    static let maxFrameBytes = 1 << 14
 
     private let caller: Caller
     private let settings: Settings
     private let steps: LiveSteps
     private var context: ChannelHandlerContext?
     private var subscription: LiveHub.Subscription?
+    private var connection: LiveConnectionState
     private var state: LiveSessionState
     private var windows: LiveCoalescing
     private var windowTimerArmed = false
-    /// A text or binary message arriving in several frames.
-    private var partial: (isText: Bool, bytes: ByteBuffer)?
-    private var requests = CircularBuffer<LiveRequest>(initialCapacity: 2)
-    private var stepRunning = false
-    private var readHeld = false
-    private var heardSincePing = true
     private var pingTimer: Scheduled<Void>?
-    private var closing = false
 
     init(caller: Caller, settings: Settings) {
         self.caller = caller
         self.settings = settings
         steps = LiveSteps(caller: caller, runtime: settings.runtime, hub: settings.hub)
+        connection = LiveConnectionState(limits: settings.limits)
         state = LiveSessionState(staff: caller.staff)
         windows = LiveCoalescing(width: settings.coalescingWindow)
     }
@@ -72,7 +63,6 @@ final class LiveSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         subscription = settings.hub.subscribe(staff: caller.staff) { _ in
             eventLoop.execute { session.value.drain() }
         }
-        requests.append(.attend)
         runRequests()
         armPing()
     }
@@ -93,78 +83,39 @@ final class LiveSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         subscription = nil
         pingTimer?.cancel()
         pingTimer = nil
-        closing = true
-        requests.removeAll()
+        connection.end()
     }
 
     // MARK: Reading
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        heardSincePing = true
-        // Client frames are masked and use no extension (RFC 6455 section 5.1, 5.2).
-        guard frame.maskKey != nil, !frame.rsv1, !frame.rsv2, !frame.rsv3 else {
-            return close(.protocolError, reason: "client frames must be masked and use no extension")
-        }
-        switch frame.opcode {
-        case .connectionClose:
-            receivedClose(frame, context: context)
-        case .ping:
-            guard !closing else { return }
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
-        case .pong:
-            break
-        case .text, .binary:
-            guard partial == nil else { return close(.protocolError, reason: "a new message began inside a fragmented one") }
-            partial = (frame.opcode == .text, frame.unmaskedData)
-            finishMessageIfWhole(fin: frame.fin)
-        case .continuation:
-            guard var message = partial else { return close(.protocolError, reason: "a continuation frame without a message") }
-            partial = nil
-            var data = frame.unmaskedData
-            message.bytes.writeBuffer(&data)
-            partial = message
-            finishMessageIfWhole(fin: frame.fin)
-        default:
-            close(.protocolError, reason: "unknown opcode")
-        }
-    }
-
-    private func finishMessageIfWhole(fin: Bool) {
-        guard let message = partial else { return }
-        guard message.bytes.readableBytes <= settings.maxMessageBytes else {
-            partial = nil
-            return close(.messageTooLarge, reason: "a message is at most \(settings.maxMessageBytes) bytes")
-        }
-        guard fin else { return }
-        partial = nil
-        guard !closing else { return }
-        requests.append(LiveRequest(message: message.bytes, isText: message.isText))
+        perform(connection.received(unwrapInboundIn(data)))
         runRequests()
     }
 
     /// Reading pauses while too many requests wait (the client's socket buffers the rest).
     func read(context: ChannelHandlerContext) {
-        if requests.count >= settings.maxWaitingRequests {
-            readHeld = true
-        } else {
-            context.read()
-        }
+        if connection.mayRead() { context.read() }
     }
 
-    private func receivedClose(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
-        if closing {
+    private func perform(_ action: LiveConnectionState.Action) {
+        guard let context else { return }
+        switch action {
+        case .none:
+            break
+        case let .pong(data):
+            context.writeAndFlush(wrapOutboundOut(LiveFrames.control(.pong, data: data)), promise: nil)
+        case let .sendClose(code, reason):
+            context.writeAndFlush(wrapOutboundOut(LiveFrames.close(code, reason: reason)), promise: nil)
+            context.eventLoop.assumeIsolated().scheduleTask(in: settings.closeTimeout) {
+                context.close(promise: nil)
+            }
+        case let .echoClose(code):
+            context.writeAndFlush(wrapOutboundOut(LiveFrames.close(code)))
+                .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        case .closeChannel:
             context.close(promise: nil)
-            return
         }
-        closing = true
-        // Echo the client's status code, then close.
-        var data = frame.unmaskedData
-        let code = data.readableBytes >= 2 ? data.readWebSocketErrorCode() ?? .normalClosure : .normalClosure
-        var reply = context.channel.allocator.buffer(capacity: 2)
-        reply.write(webSocketErrorCode: code)
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: reply)))
-            .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 
     // MARK: Requests
@@ -172,8 +123,8 @@ final class LiveSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Handles the waiting requests in order; an asynchronous one runs as a step of
     /// `LiveSessionWork` and the next waits for it.
     private func runRequests() {
-        while !stepRunning, !closing, let request = requests.popFirst() {
-            resumeReadingIfHeld()
+        while let (request, resumeReading) = connection.nextRequest() {
+            if resumeReading { context?.read() }
             if request.isAsynchronous {
                 start(request)
             } else {
@@ -201,45 +152,36 @@ final class LiveSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func start(_ request: LiveRequest) {
         guard let context, let subscription else { return }
-        stepRunning = true
         let session = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         let steps = self.steps
-        let staff = caller.staff
         let submitted = settings.work.submit {
             switch request {
             case .attend: await steps.attend()
             case let .subscribe(cursors): await steps.subscribe(cursors, subscription)
             default: break
             }
-            eventLoop.execute { session.value.finished(request, staff: staff) }
+            eventLoop.execute { session.value.finished(request) }
         }
         if !submitted {
-            close(.goingAway, reason: "the node is shutting down")
+            perform(connection.close(.goingAway, reason: "the node is shutting down"))
         }
     }
 
-    private func finished(_ request: LiveRequest, staff: StaffID) {
-        stepRunning = false
-        if request == .attend, !closing {
-            writeMessage(LiveFrames.json(ServerMessage(type: "hello", staff: staff.rawValue)))
+    private func finished(_ request: LiveRequest) {
+        if connection.stepFinished(request) {
+            writeMessage(LiveFrames.json(ServerMessage(type: "hello", staff: caller.staff.rawValue)))
         }
         runRequests()
-    }
-
-    private func resumeReadingIfHeld() {
-        guard readHeld, requests.count < settings.maxWaitingRequests, let context else { return }
-        readHeld = false
-        context.read()
     }
 
     // MARK: Writing
 
     /// Writes what the subscription holds, a window's worth at a time (see `LiveCoalescing`).
     private func drain(cutoff: ContinuousClock.Instant? = nil) {
-        guard let context, let subscription, !closing else { return }
+        guard let context, let subscription, !connection.isClosing else { return }
         if subscription.hasLagged {
-            return close(.policyViolation, reason: "session fell behind; reconnect and resume")
+            return perform(connection.close(.policyViolation, reason: "session fell behind; reconnect and resume"))
         }
         // `channelWritabilityChanged` drains again once the client has read.
         guard context.channel.isWritable else { return }
@@ -264,7 +206,7 @@ final class LiveSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 }
             }
             for frame in LiveFrames.frames(outputs) {
-                writeText(frame, context: context)
+                context.write(wrapOutboundOut(frame), promise: nil)
             }
             context.flush()
         }
@@ -277,21 +219,8 @@ final class LiveSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func writeMessage(_ text: String) {
-        guard let context, !closing else { return }
-        writeText(ByteBuffer(string: text), context: context)
-        context.flush()
-    }
-
-    /// Writes one text message, the buffer shared, not copied; split into continuation
-    /// frames past `maxFrameBytes`.
-    private func writeText(_ message: ByteBuffer, context: ChannelHandlerContext) {
-        var rest = message
-        var opcode = WebSocketOpcode.text
-        while rest.readableBytes > Self.maxFrameBytes, let slice = rest.readSlice(length: Self.maxFrameBytes) {
-            context.write(wrapOutboundOut(WebSocketFrame(fin: false, opcode: opcode, data: slice)), promise: nil)
-            opcode = .continuation
-        }
-        context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: opcode, data: rest)), promise: nil)
+        guard let context, !connection.isClosing else { return }
+        context.writeAndFlush(wrapOutboundOut(LiveFrames.framed(text)), promise: nil)
     }
 
     // MARK: Liveness and closing
@@ -304,37 +233,22 @@ final class LiveSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func pingDue() {
-        guard let context, !closing else { return }
-        guard heardSincePing else {
-            // Nothing since the last ping: the peer is gone.
-            closing = true
+        guard let context else { return }
+        switch connection.pingDue() {
+        case .sendPing:
+            context.writeAndFlush(wrapOutboundOut(LiveFrames.control(.ping)), promise: nil)
+            armPing()
+        case .closeSilentPeer:
             context.close(promise: nil)
-            return
-        }
-        heardSincePing = false
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer())), promise: nil)
-        armPing()
-    }
-
-    /// Sends a close frame and closes the channel when the client answers, or after
-    /// `closeTimeout`.
-    private func close(_ code: WebSocketErrorCode, reason: String) {
-        guard let context, !closing else { return }
-        closing = true
-        requests.removeAll()
-        var data = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
-        data.write(webSocketErrorCode: code)
-        data.writeString(reason)
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)), promise: nil)
-        context.eventLoop.assumeIsolated().scheduleTask(in: settings.closeTimeout) {
-            context.close(promise: nil)
+        case .stop:
+            break
         }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case is ChannelShouldQuiesceEvent:
-            close(.goingAway, reason: "the node is shutting down")
+            perform(connection.close(.goingAway, reason: "the node is shutting down"))
         case let channelEvent as NIOCore.ChannelEvent where channelEvent == .inputClosed:
             context.close(promise: nil)
         default:
@@ -342,7 +256,14 @@ final class LiveSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// The frame decoder's refusals get their close code, and the channel closes once it is
+    /// written (the decoder reads nothing more); anything else closes the channel.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
+        if let refusal = error as? NIOWebSocketError, case let .sendClose(code, reason) = connection.decodingFailed(refusal) {
+            context.writeAndFlush(wrapOutboundOut(LiveFrames.close(code, reason: reason)))
+                .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        } else {
+            context.close(promise: nil)
+        }
     }
 }

@@ -32,6 +32,9 @@ public struct ParleyNode: Sendable {
     public let cluster: ClusterView
     /// The HTTP/2 connections to the other nodes; nil on a single node.
     public let peers: PeerNetwork?
+    /// The client-facing API: its routes, its server and the service running its live
+    /// sessions' steps (one gateway, so its credential cache is shared by them all).
+    public let gateway: Gateway
     let logger: Logger
 
     /// Opens the data directory and builds every part; nothing runs until `run`.
@@ -140,18 +143,14 @@ public struct ParleyNode: Sendable {
         let outboxRelay = OutboxRelay(runtime: runtime, logger: logger)
         runtime.onOutboxWritten { outboxRelay.nudge() }
         outbox = outboxRelay
-        readiness = NodeReadiness()
-    }
-
-    /// The client-facing API of this node (a new one each time: its live sessions' work
-    /// runs beside the server it builds).
-    public var gateway: Gateway {
+        let readiness = NodeReadiness()
+        self.readiness = readiness
         var gatewayConfiguration = GatewayConfiguration()
         gatewayConfiguration.maxBodyBytes = configuration.maxBodyBytes
         gatewayConfiguration.maxFileBytes = configuration.maxFileBytes
         gatewayConfiguration.liveCoalescingWindow = .milliseconds(configuration.liveCoalescingMilliseconds)
         gatewayConfiguration.cluster = cluster
-        return Gateway(
+        gateway = Gateway(
             runtime: runtime, hub: hub, authenticator: StaffAuthenticator(adminToken: adminToken), readiness: readiness,
             metrics: NodeMetrics.registry, configuration: gatewayConfiguration)
     }
@@ -159,13 +158,12 @@ public struct ParleyNode: Sendable {
     /// The client-facing router of this node.
     public func router() -> Router<BasicRequestContext> { gateway.router() }
 
-    /// The client-facing application: REST and the live WebSocket on one port.
+    /// The client-facing application: REST and the live WebSocket on one port. Build it once
+    /// per node: it runs the gateway's live-session work as its service.
     public func application(
         host: String, port: Int, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        // One gateway for the routes, the sessions and the service running their steps.
-        let gateway = self.gateway
-        return Application(
+        Application(
             router: gateway.router(),
             server: gateway.server(),
             configuration: .init(address: .hostname(host, port: port), serverName: "parley"),
