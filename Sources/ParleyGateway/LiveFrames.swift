@@ -45,12 +45,14 @@ enum LiveFrames {
             case let .resyncRequired(room, resumeFrom):
                 flush()
                 frames.append(framed(json(ServerMessage(type: "resync_required", roomID: room.rawValue, resumeFrom: resumeFrom))))
-            case let .staffUpdated(unreadRooms, rooms, mentions):
+            case let .staffUpdated(unreadRooms, rooms, mentions, shared):
                 flush()
-                frames.append(framed(json(ServerMessage(
-                    type: "staff", unreadRooms: unreadRooms,
-                    rooms: rooms.map { RoomEntryResponse(room: $0.key, entry: $0.value) }.sorted { $0.roomID < $1.roomID },
-                    mentions: mentions.map(MentionResponse.init)))))
+                frames.append(shared.bytes {
+                    framed(json(ServerMessage(
+                        type: "staff", unreadRooms: unreadRooms,
+                        rooms: rooms.map { RoomEntryResponse(room: $0.key, entry: $0.value) }.sorted { $0.roomID < $1.roomID },
+                        mentions: mentions.map(MentionResponse.init))))
+                })
             case let .refused(room, code, message):
                 flush()
                 frames.append(framed(json(ServerMessage(type: "error", roomID: room.rawValue, code: code, message: message))))

@@ -44,6 +44,8 @@ final class LiveSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var state: LiveSessionState
     private var windows: LiveCoalescing
     private var windowTimerArmed = false
+    /// The channel's writability, as `channelWritabilityChanged` last told it.
+    private var writable = true
     private var pingTimer: Scheduled<Void>?
 
     init(caller: Caller, settings: Settings) {
@@ -57,6 +59,7 @@ final class LiveSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        writable = context.channel.isWritable
         let session = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         // Called from whichever thread published: the session drains on its own loop.
@@ -180,15 +183,16 @@ final class LiveSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Writes what the subscription holds, a window's worth at a time (see `LiveCoalescing`).
     private func drain(cutoff: ContinuousClock.Instant? = nil) {
         guard let context, let subscription, !connection.isClosing else { return }
-        if subscription.hasLagged {
-            return perform(connection.close(.policyViolation, reason: "session fell behind; reconnect and resume"))
-        }
         // `channelWritabilityChanged` drains again once the client has read.
-        guard context.channel.isWritable else { return }
-        if cutoff == nil, case let .waitUntil(next) = windows.turn(at: .now) {
+        guard writable else {
+            if subscription.hasLagged { perform(connection.close(.policyViolation, reason: "session fell behind; reconnect and resume")) }
+            return
+        }
+        let now = ContinuousClock.now
+        if cutoff == nil, case let .waitUntil(next) = windows.turn(at: now) {
             guard !windowTimerArmed else { return }
             windowTimerArmed = true
-            let delay = TimeAmount.nanoseconds(max(0, Int64((next - .now) / .nanoseconds(1))))
+            let delay = TimeAmount.nanoseconds(max(0, Int64((next - now) / .nanoseconds(1))))
             context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
                 self.windowTimerArmed = false
                 self.windows.began(at: .now)
@@ -196,7 +200,10 @@ final class LiveSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             return
         }
-        let (items, remaining) = subscription.take(before: cutoff)
+        let (items, remaining, lagged) = subscription.take(before: cutoff)
+        if lagged {
+            return perform(connection.close(.policyViolation, reason: "session fell behind; reconnect and resume"))
+        }
         if !items.isEmpty {
             var outputs: [LiveSessionState.Output] = []
             outputs.reserveCapacity(items.count)
@@ -214,7 +221,8 @@ final class LiveSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { drain() }
+        writable = context.channel.isWritable
+        if writable { drain() }
         context.fireChannelWritabilityChanged()
     }
 

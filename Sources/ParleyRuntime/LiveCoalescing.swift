@@ -12,32 +12,41 @@ public struct LiveCoalescing: Sendable {
     }
 
     public let width: Duration
+    /// The width in nanoseconds (every drain of every session computes its window).
+    private let widthNanoseconds: Int64
     private var lastWindow: Int64?
 
     public init(width: Duration) {
         self.width = width
+        widthNanoseconds = max(1, Self.nanoseconds(width))
     }
 
     /// The turn of a writer woken at `now`; a `writeNow` begins a window.
     public mutating func turn(at now: ContinuousClock.Instant) -> Turn {
         guard width > .zero else { return .writeNow }
-        if let lastWindow, Self.window(of: now, width: width) <= lastWindow {
+        let window = Self.nanoseconds(now - Self.epoch) / widthNanoseconds
+        if let lastWindow, window <= lastWindow {
             return .waitUntil(Self.windowStart(lastWindow + 1, width: width))
         }
-        lastWindow = Self.window(of: now, width: width)
+        lastWindow = window
         return .writeNow
     }
 
     /// The writer waited as told and writes now, at `now`.
     public mutating func began(at now: ContinuousClock.Instant) {
         guard width > .zero else { return }
-        lastWindow = Self.window(of: now, width: width)
+        lastWindow = Self.nanoseconds(now - Self.epoch) / widthNanoseconds
     }
 
     private static let epoch = ContinuousClock.now
 
     static func window(of instant: ContinuousClock.Instant, width: Duration) -> Int64 {
-        Int64((instant - epoch) / width)
+        nanoseconds(instant - epoch) / max(1, nanoseconds(width))
+    }
+
+    private static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000
     }
 
     static func windowStart(_ window: Int64, width: Duration) -> ContinuousClock.Instant {

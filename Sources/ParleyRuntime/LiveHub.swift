@@ -13,8 +13,9 @@ public enum LiveItem: Sendable {
     case events(EventBatch, notify: [UInt64])
     /// A subscription could not be made.
     case refused(RoomID, code: String, message: String)
-    /// The staff member's own index changed: badge, room entries, new mentions.
-    case staffUpdated(unreadRooms: Int, rooms: [(RoomID, StaffRoomEntry)], mentions: [Mention])
+    /// The staff member's own index changed: badge, room entries, new mentions; its wire form
+    /// is shared by the staff member's sessions.
+    case staffUpdated(unreadRooms: Int, rooms: [(RoomID, StaffRoomEntry)], mentions: [Mention], shared: SharedEncoding = SharedEncoding())
 }
 
 /// The node's live sessions and the rooms each follows: room events are fanned out to the
@@ -87,13 +88,14 @@ public final class LiveHub: RoomEventSink, StaffEventSink {
         }
 
         /// Takes the pending items sent before `cutoff` (all of them without one), in order,
-        /// and says whether any remain.
-        public func take(before cutoff: ContinuousClock.Instant? = nil) -> (items: [LiveItem], remaining: Bool) {
+        /// and says whether any remain and whether the session lagged (then nothing is taken).
+        public func take(before cutoff: ContinuousClock.Instant? = nil) -> (items: [LiveItem], remaining: Bool, lagged: Bool) {
             queue.withLock { queue in
+                guard !queue.lagged else { return ([], false, true) }
                 let count = cutoff.map { cutoff in queue.items.firstIndex { $0.at >= cutoff } ?? queue.items.count } ?? queue.items.count
                 let taken = queue.items.prefix(count).map(\.item)
                 queue.items.removeFirst(count)
-                return (taken, !queue.items.isEmpty)
+                return (taken, !queue.items.isEmpty, false)
             }
         }
 
@@ -115,7 +117,8 @@ public final class LiveHub: RoomEventSink, StaffEventSink {
                     cutoff = next
                     windows.began(at: .now)
                 }
-                let (items, remaining) = take(before: cutoff)
+                let (items, remaining, lagged) = take(before: cutoff)
+                if lagged { return }
                 morePending = remaining
                 if !items.isEmpty { try await write(items) }
             }
@@ -215,8 +218,9 @@ extension LiveHub: SessionCounting {
     /// Sends a staff member's index change to their sessions on this node.
     public func deliver(_ update: StaffUpdate) {
         let sessions = state.withLock { $0.sessionsOfStaff[update.staff].map { Array($0.values) } ?? [] }
+        let shared = SharedEncoding()
         for session in sessions {
-            session.send(.staffUpdated(unreadRooms: update.unreadRooms, rooms: update.rooms, mentions: update.mentions))
+            session.send(.staffUpdated(unreadRooms: update.unreadRooms, rooms: update.rooms, mentions: update.mentions, shared: shared))
         }
     }
 

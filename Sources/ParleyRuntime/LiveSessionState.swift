@@ -15,7 +15,7 @@ public struct LiveSessionState: Sendable {
         /// must reload the room over REST, then resume from the seq given.
         case resyncRequired(RoomID, resumeFrom: UInt64)
         case refused(RoomID, code: String, message: String)
-        case staffUpdated(unreadRooms: Int, rooms: [RoomID: StaffRoomEntry], mentions: [Mention])
+        case staffUpdated(unreadRooms: Int, rooms: [RoomID: StaffRoomEntry], mentions: [Mention], shared: SharedEncoding = SharedEncoding())
     }
 
     private enum Phase {
@@ -96,8 +96,9 @@ public struct LiveSessionState: Sendable {
         case let .refused(room, code, message):
             rooms[room] = nil
             outputs.append(.refused(room, code: code, message: message))
-        case let .staffUpdated(unreadRooms, entries, mentions):
-            outputs.append(.staffUpdated(unreadRooms: unreadRooms, rooms: Dictionary(entries, uniquingKeysWith: { _, last in last }), mentions: mentions))
+        case let .staffUpdated(unreadRooms, entries, mentions, shared):
+            outputs.append(.staffUpdated(
+                unreadRooms: unreadRooms, rooms: Dictionary(entries, uniquingKeysWith: { _, last in last }), mentions: mentions, shared: shared))
         }
     }
 

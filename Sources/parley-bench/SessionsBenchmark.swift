@@ -81,6 +81,7 @@ struct SessionsBenchmark: Sendable {
         var clientCPU = 0.0
         var nodeCPU = 0.0
         var missing = 0
+        note("sessions: all \(sessions) subscribed; \(probes) probes")
         for probe in 0..<probes {
             let clientBefore = Self.ownCPUSeconds()
             let nodeBefore = CPUAccount.read(pid: nodePID)

@@ -158,7 +158,7 @@ extension LiveItem {
     }
 
     var unreadRooms: Int? {
-        if case let .staffUpdated(unread, _, _) = self { return unread }
+        if case let .staffUpdated(unread, _, _, _) = self { return unread }
         return nil
     }
 }
