@@ -231,6 +231,12 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
         }
         let route = route(of: after)
         if route != self.route(of: before) { routeWatches.routeChanged(partition, to: route) }
+        if before.leader != nil, after.leader != before.leader, after.term >= before.term {
+            // Rare (failovers, transfers) and what an operator reads first after one.
+            logger.info(
+                "partition leader changed",
+                metadata: ["partition": "\(partition.rawValue)", "term": "\(after.term)", "leader": "\(after.leader.map(\.rawValue) ?? "none")"])
+        }
     }
 
     public func watchRouteChange(of partition: PartitionID, from route: PartitionRoute, wake: @escaping @Sendable () -> Void) -> RouteWatch {

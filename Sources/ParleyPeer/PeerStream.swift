@@ -44,6 +44,8 @@ final class PeerStream: Sendable {
         var batchesWritten = 0
         /// Posted frames dropped: the peer was gone, the stream stopping, or the queue full.
         var postsDropped = 0
+        /// The sweeper, parked while no call waits (an idle node wakes for nothing).
+        var parkedSweeper: CheckedContinuation<Void, Never>?
     }
 
     /// Frames queued while no stream is open beyond this are not queued: a posted one is
@@ -86,6 +88,7 @@ final class PeerStream: Sendable {
                         state.waiting[id] = Waiting(continuation: continuation, deadline: .now + timeout)
                         return .success(Self.claimFlush(&state))
                     }
+                    wakeSweeper()
                     switch outcome {
                     case let .failure(refusal): continuation.resume(throwing: refusal)
                     case let .success(channel?): channel.eventLoop.execute { self.flush(on: channel) }
@@ -276,9 +279,23 @@ final class PeerStream: Sendable {
 
     // MARK: Deadlines and stopping
 
-    /// Fails every call past its deadline; runs until `stop()`, every `interval`.
+    /// Fails every call past its deadline; runs until `stop()` (or cancellation), every
+    /// `interval` while calls wait, and parks while none does.
     func sweep(every interval: Duration = .milliseconds(50)) async {
-        while !isStopped {
+        while !isStopped, !Task.isCancelled {
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (parked: CheckedContinuation<Void, Never>) in
+                    let park = state.withLock { state -> Bool in
+                        // Under the lock: a call, a stop or a cancellation after this wakes it.
+                        guard state.waiting.isEmpty, !state.stopped, !Task.isCancelled else { return false }
+                        state.parkedSweeper = parked
+                        return true
+                    }
+                    if !park { parked.resume() }
+                }
+            } onCancel: {
+                wakeSweeper()
+            }
             let now = ContinuousClock.now
             let expired = state.withLock { state -> [Waiting] in
                 let ids = state.waiting.filter { $0.value.deadline <= now }.map(\.key)
@@ -294,12 +311,21 @@ final class PeerStream: Sendable {
         }
     }
 
+    /// Resumes the sweeper if it is parked: a call waits now, or the stream stops.
+    private func wakeSweeper() {
+        state.withLock { state -> CheckedContinuation<Void, Never>? in
+            defer { state.parkedSweeper = nil }
+            return state.parkedSweeper
+        }?.resume()
+    }
+
     /// Ends the stream once what is queued is written; calls after this fail at once.
     func stop() {
         let channel = state.withLock { state -> (any Channel)? in
             state.stopped = true
             return state.open
         }
+        wakeSweeper()
         guard let channel else { return }
         channel.eventLoop.execute {
             self.flush(on: channel)

@@ -169,7 +169,8 @@ final class ChaosNodes: Sendable {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PARLEY_") }
         environment["PARLEY_ADMIN_TOKEN"] = adminToken
         environment["PARLEY_LINK_PREVIEWS"] = "false"
-        environment["PARLEY_LOG_LEVEL"] = "warning"
+        // Quiet unless asked (`PARLEY_CHAOS_NODE_LOG_LEVEL=info` logs every leader change).
+        environment["PARLEY_LOG_LEVEL"] = ProcessInfo.processInfo.environment["PARLEY_CHAOS_NODE_LOG_LEVEL"] ?? "warning"
         environment["PARLEY_DATA_DIR"] = dataDirectory
         // Five nodes share this machine's cores (as scripts/bench-cluster's nodes do).
         environment["PARLEY_EVENT_LOOP_THREADS"] = "1"
