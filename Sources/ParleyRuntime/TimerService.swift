@@ -9,19 +9,21 @@ import ServiceLifecycle
 /// leads once they are due, as ordinary commands through the entity (logged and fenced like
 /// any other, so a stale leader's firing never commits). After a failover the new leader
 /// finds the same records: a deadline that passed while no leader existed fires at its
-/// first look, within `rescanInterval` of its election.
+/// first look, which a leadership change rings for (`LeadershipWatches`); `rescanInterval`
+/// bounds the sleep in any case.
 public final class TimerService: Service {
     private let runtime: NodeRuntime
     private let logger: Logger
     private let doorbell = Doorbell()
-    /// The longest sleep between looks (what bounds firing after a leadership change).
+    /// The longest sleep between looks. Set timers and leadership changes ring the service
+    /// awake, so this is a safety net, not what an idle node pays for every quarter second.
     let rescanInterval: Duration
 
     /// How late timers fire (milliseconds past their deadline).
     static let lateness = Recorder(label: "parley_timer_lateness_ms")
     static let fired = Counter(label: "parley_timers_fired_total")
 
-    public init(runtime: NodeRuntime, rescanInterval: Duration = .milliseconds(250), logger: Logger = Logger(label: "parley.timers")) {
+    public init(runtime: NodeRuntime, rescanInterval: Duration = .seconds(2), logger: Logger = Logger(label: "parley.timers")) {
         self.runtime = runtime
         self.rescanInterval = rescanInterval
         self.logger = logger
@@ -30,6 +32,10 @@ public final class TimerService: Service {
     public func run() async throws {
         let doorbell = self.doorbell
         runtime.timerSignal.set { _ in doorbell.ring() }
+        let leaderships = LeadershipWatches(served: runtime.configuration.servedPartitions, partitions: Array(runtime.partitioner.allPartitions)) {
+            doorbell.ring()
+        }
+        defer { leaderships.end() }
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 let next = await self.fireDue()

@@ -78,7 +78,10 @@ final class InProcessCluster: Sendable {
             }
             let outbox = OutboxRelay(runtime: runtime, retryDelay: .milliseconds(50), logger: logger)
             runtime.onOutboxWritten { outbox.nudge() }
-            let timers = TimerService(runtime: runtime, rescanInterval: .milliseconds(50), logger: logger)
+            // No polling to lean on: a timer fires because it was set here or because this
+            // node took its partition's leadership (`LeadershipWatches`), well within the tests'
+            // waits, never because a rescan came round.
+            let timers = TimerService(runtime: runtime, rescanInterval: .seconds(60), logger: logger)
             nodes.append(Node(id: member.id, runtime: runtime, hub: hub, relay: relay, log: log, database: database, outbox: outbox, timers: timers))
         }
         self.nodes = nodes
