@@ -175,7 +175,9 @@ public final class LiveRelay: RoomEventSink, StaffEventSink, Service {
                 let expired = table.withLock { $0.expire(now: .now) }
                 if !expired.isEmpty { logger.notice("peers' live interest expired", metadata: ["peers": "\(expired)"]) }
             }
-            try? await Task.sleep(for: min(.milliseconds(100), configuration.renewal))
+            // Until the next renewal: graceful shutdown cuts the sleep short (`run` stops then).
+            let wake = next
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(until: wake) }
         }
         stop()
     }

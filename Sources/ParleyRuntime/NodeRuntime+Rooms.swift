@@ -13,15 +13,27 @@ extension NodeRuntime {
 
     /// `createRoom`, telling whether the room is new (false: the pair's direct room existed).
     public func openRoom(_ creation: RoomCreation) async throws(RuntimeError) -> (room: RoomState, created: Bool) {
-        let id = creation.kind == .direct ? Self.directRoomID(creation.creator, creation.members) : RoomID.random(prefix: "r_")
-        let outcome = try await send(.create(creation), to: id)
+        guard creation.kind == .direct else { return (try await create(.create(creation), at: RoomID.random(prefix: "r_")), true) }
+        let outcome = try await send(.create(creation), to: Self.directRoomID(creation.creator, creation.members))
         guard case let .applied(entries, state) = outcome else { return (outcome.state, false) }
         return (state, !entries.isEmpty)
     }
 
     /// Opens an enquiry room for the staff serving it (what enquiry routing calls).
     public func openEnquiryRoom(_ opening: EnquiryOpening) async throws(RuntimeError) -> RoomState {
-        try await send(.openEnquiry(opening), to: RoomID.random(prefix: "e_")).state
+        try await create(.openEnquiry(opening), at: RoomID.random(prefix: "e_"))
+    }
+
+    /// Creates the room `id`, fresh and random. An attempt forwarded to a leader that moved is
+    /// retried at the new one, and when the first attempt had committed the retry finds the
+    /// room: with a fresh random id it can only be this call's own, so it is the answer.
+    private func create(_ command: RoomCommand, at id: RoomID) async throws(RuntimeError) -> RoomState {
+        do {
+            return try await send(command, to: id).state
+        } catch {
+            guard case let .rejected(refusal) = error, refusal.code == .roomAlreadyExists else { throw error }
+            return try await state(of: id.rawValue, RoomState.self)
+        }
     }
 
     /// `d_` and two independent stable hashes of the sorted pair.

@@ -160,7 +160,7 @@ struct ClusterProcessTests {
         var room = ""
         for _ in 0..<100 where room.isEmpty {
             let created = try await alOnOne.call("/v1/rooms", .post, json: #"{"name":"Deals","members":["\#(bo)"]}"#)
-            #expect(created.status == .created)
+            #expect(created.status == .created, "\(created.json)")
             let id = created.json["id"] as? String ?? ""
             if Self.servingNode(of: .room(RoomID(unchecked: id)), in: placement) == "node-3" { room = id }
         }
