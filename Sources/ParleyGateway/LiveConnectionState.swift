@@ -39,6 +39,8 @@ struct LiveConnectionState {
     let limits: Limits
     /// Set once a close began (either side) or the session ended: nothing more is handled.
     private(set) var isClosing = false
+    /// Reading was held when the close began: it must resume, so the client's close is read.
+    private(set) var resumeReadingToClose = false
     /// A text or binary message arriving in several frames.
     private var partial: (isText: Bool, bytes: ByteBuffer)?
     private var requests = CircularBuffer<LiveRequest>(initialCapacity: 2)
@@ -69,7 +71,10 @@ struct LiveConnectionState {
             if isClosing { return .closeChannel }
             end()
             var data = frame.unmaskedData
-            return .echoClose(data.readableBytes >= 2 ? data.readWebSocketErrorCode() ?? .normalClosure : .normalClosure)
+            guard data.readableBytes >= 2, let code = data.readInteger(as: UInt16.self) else { return .echoClose(.normalClosure) }
+            // RFC 6455 section 7.4: 1005, 1006 and 1015 are never sent, nor codes outside the ranges.
+            let sendable = (1000...1003).contains(code) || (1007...1014).contains(code) || (3000...4999).contains(code)
+            return .echoClose(sendable ? WebSocketErrorCode(codeNumber: Int(code)) : .protocolError)
         case .ping:
             return isClosing ? .none : .pong(frame.unmaskedData)
         case .pong:
@@ -161,5 +166,15 @@ struct LiveConnectionState {
         isClosing = true
         partial = nil
         requests.removeAll()
+        if readHeld {
+            readHeld = false
+            resumeReadingToClose = true
+        }
+    }
+
+    /// Whether reading must resume now (held when the close began); true once.
+    mutating func takeResumeReadingToClose() -> Bool {
+        defer { resumeReadingToClose = false }
+        return resumeReadingToClose
     }
 }

@@ -109,16 +109,25 @@ final class LiveSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case let .pong(data):
             context.writeAndFlush(wrapOutboundOut(LiveFrames.control(.pong, data: data)), promise: nil)
         case let .sendClose(code, reason):
-            context.writeAndFlush(wrapOutboundOut(LiveFrames.close(code, reason: reason)), promise: nil)
-            context.eventLoop.assumeIsolated().scheduleTask(in: settings.closeTimeout) {
-                context.close(promise: nil)
-            }
+            sendClose(LiveFrames.close(code, reason: reason), closeOnceWritten: false, context: context)
         case let .echoClose(code):
-            context.writeAndFlush(wrapOutboundOut(LiveFrames.close(code)))
-                .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            sendClose(LiveFrames.close(code), closeOnceWritten: true, context: context)
         case .closeChannel:
             context.close(promise: nil)
         }
+    }
+
+    /// Writes a close frame; the channel closes once it is written (`closeOnceWritten`), else
+    /// when the client answers, and after `closeTimeout` in any case (a client that stopped
+    /// reading never lets the write complete). Reading held for waiting requests resumes, so
+    /// the client's close is read.
+    private func sendClose(_ frame: ByteBuffer, closeOnceWritten: Bool, context: ChannelHandlerContext) {
+        let written = context.writeAndFlush(wrapOutboundOut(frame))
+        if closeOnceWritten { written.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
+        context.eventLoop.assumeIsolated().scheduleTask(in: settings.closeTimeout) {
+            context.close(promise: nil)
+        }
+        if connection.takeResumeReadingToClose() { context.read() }
     }
 
     // MARK: Requests
@@ -268,8 +277,7 @@ final class LiveSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// written (the decoder reads nothing more); anything else closes the channel.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let refusal = error as? NIOWebSocketError, case let .sendClose(code, reason) = connection.decodingFailed(refusal) {
-            context.writeAndFlush(wrapOutboundOut(LiveFrames.close(code, reason: reason)))
-                .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            sendClose(LiveFrames.close(code, reason: reason), closeOnceWritten: true, context: context)
         } else {
             context.close(promise: nil)
         }

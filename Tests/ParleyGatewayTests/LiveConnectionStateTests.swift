@@ -116,6 +116,32 @@ import Testing
         #expect(step21 == .echoClose(.normalClosure))
     }
 
+    @Test func aCodeAServerMayNotSendIsAnsweredWithAProtocolError() {
+        for (sent, answered) in [(1005, WebSocketErrorCode.protocolError), (999, .protocolError), (4001, WebSocketErrorCode(codeNumber: 4001))] {
+            var state = attended()
+            var data = ByteBuffer()
+            data.writeInteger(UInt16(sent))
+            data.webSocketMask(Self.mask)
+            let step = state.received(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: Self.mask, data: data))
+            #expect(step == .echoClose(answered), "code \(sent)")
+        }
+    }
+
+    @Test func aCloseResumesHeldReadingSoTheClientsCloseIsRead() {
+        var state = attended(.init(maxMessageBytes: 1 << 16, maxWaitingRequests: 1))
+        _ = state.received(frame(.text, #"{"type":"ping"}"#))
+        let mayRead = state.mayRead()
+        #expect(!mayRead)
+        guard case .sendClose = state.close(.goingAway, reason: "shutting down") else {
+            Issue.record("expected a close")
+            return
+        }
+        let resume = state.takeResumeReadingToClose()
+        #expect(resume)
+        let again = state.takeResumeReadingToClose()
+        #expect(!again)
+    }
+
     @Test func readingIsHeldWhileTooManyRequestsWait() {
         var state = attended(.init(maxMessageBytes: 1 << 16, maxWaitingRequests: 2))
         _ = state.received(frame(.text, #"{"type":"subscribe","rooms":{}}"#))
