@@ -40,13 +40,20 @@ struct StandardErrorLogHandler: LogHandler {
         FileHandle.standardError.write(Data(line.utf8))
     }
 
-    /// Local time to the second, with the UTC offset (as `StreamLogHandler` prints it).
+    /// Local time to the millisecond, with the UTC offset (`StreamLogHandler`'s form with
+    /// milliseconds: a failover's events are a few hundred milliseconds apart).
     private static func timestamp() -> String {
-        var now = time(nil)
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var seconds = now.tv_sec
         var local = tm()
-        guard localtime_r(&now, &local) != nil else { return "<unknown>" }
-        var buffer = [CChar](repeating: 0, count: 64)
-        let length = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S%z", &local)
-        return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard localtime_r(&seconds, &local) != nil else { return "<unknown>" }
+        var date = [CChar](repeating: 0, count: 32)
+        var zone = [CChar](repeating: 0, count: 16)
+        let dateLength = strftime(&date, date.count, "%Y-%m-%dT%H:%M:%S", &local)
+        let zoneLength = strftime(&zone, zone.count, "%z", &local)
+        let milliseconds = String(now.tv_nsec / 1_000_000)
+        func text(_ chars: [CChar], _ length: Int) -> String { String(decoding: chars.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+        return text(date, dateLength) + "." + String(repeating: "0", count: 3 - milliseconds.count) + milliseconds + text(zone, zoneLength)
     }
 }
