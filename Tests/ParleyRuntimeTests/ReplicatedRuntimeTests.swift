@@ -91,4 +91,33 @@ struct ReplicatedRuntimeTests {
             })
         }
     }
+
+    /// A node cut off from every other replica of a room's partition cannot get an answer: a call
+    /// through it is refused at once (`partition_unreachable`, 503), so the client tries another
+    /// node, instead of waiting out the forward timeout (15 s here); the others go on serving.
+    @Test func aNodeCutOffFromEveryReplicaSaysSoAtOnce() async throws {
+        let cluster = try InProcessCluster(replicated: true)
+        try await cluster.run { cluster in
+            let (al, _, room) = try await Self.setUp(cluster)
+            let partition = cluster.node(1).runtime.partitioner.partition(for: EntityID.room(room).description)
+            let leaderIndex = try #require(cluster.nodes.firstIndex { $0.runtime.configuration.servedPartitions.serves(partition) }) + 1
+            let cutOff = [1, 2, 3].first { $0 != leaderIndex }!
+            cluster.network.setReachable(cluster.node(cutOff).id, false)
+            let started = ContinuousClock.now
+            var refusal: RuntimeError?
+            do {
+                _ = try await cluster.node(cutOff).runtime.postMessage(in: room, MessagePost(author: al, text: "through the cut-off node"))
+            } catch {
+                refusal = error as? RuntimeError
+            }
+            #expect(refusal?.code == "partition_unreachable")
+            #expect(ContinuousClock.now - started < .seconds(5), "refused at once, not after the forward timeout")
+            let seq = try await cluster.node(leaderIndex).runtime.postMessage(in: room, MessagePost(author: al, text: "through the leader")).message.seq
+            #expect(seq > 0)
+            cluster.network.setReachable(cluster.node(cutOff).id, true)
+            #expect(try await Self.eventually {
+                (try? await cluster.node(cutOff).runtime.postMessage(in: room, MessagePost(author: al, text: "healed", idempotencyKey: "healed"))) != nil
+            })
+        }
+    }
 }
