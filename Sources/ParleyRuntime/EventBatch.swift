@@ -11,7 +11,7 @@ public final class EventBatch: Sendable, Equatable {
     /// When it was published: sessions coalescing on the same window grid cut their runs at
     /// the same batches.
     public let publishedAt = ContinuousClock.now
-    private let encoding = Mutex<String?>(nil)
+    private let encoding = SharedEncoding()
     /// The frames kept: one per `notify` variant (the poster's sessions are not alerted by
     /// their own message, muted members are not alerted at all), a few at most.
     private let frames = Mutex<[Frame]>([])
@@ -31,13 +31,7 @@ public final class EventBatch: Sendable, Equatable {
 
     /// The entries' wire form, made by `encode` on first use and shared after.
     public func encoded(by encode: ([JournalEntry]) -> String) -> String {
-        if let done = encoding.withLock({ $0 }) { return done }
-        let made = encode(entries)
-        return encoding.withLock { stored in
-            if let stored { return stored }
-            stored = made
-            return made
-        }
+        encoding.bytes { encode(entries) }
     }
 
     /// The frame of the run of events from `firstEventSeq` to this batch's last, alerting

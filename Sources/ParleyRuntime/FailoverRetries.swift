@@ -34,6 +34,15 @@ struct FailoverRetries: Sendable {
         self.deadline = deadline
     }
 
+    /// Whether no answer can come through a node that does not serve the partition: the leader
+    /// it knows of is down (`leaderUp` nil: none known), and the replicas it reaches, itself
+    /// included if it is one, are fewer than a majority of `replicas`, so no leader can stand on
+    /// its side (cut off from its peers, or on a split's minority side). Then the caller is
+    /// refused at once, to try another node.
+    static func isCutOff(leaderUp: Bool?, replicas: Int, reachable: Int) -> Bool {
+        leaderUp != true && replicas > 0 && reachable < replicas / 2 + 1
+    }
+
     /// After an attempt refused with `code` at `now`.
     mutating func next(afterRefusal code: String, at now: ContinuousClock.Instant) -> Decision {
         guard Self.retriedCodes.contains(code), now + pause < deadline else { return .fail }

@@ -24,9 +24,9 @@ public struct LiveCoalescing: Sendable {
     /// The turn of a writer woken at `now`; a `writeNow` begins a window.
     public mutating func turn(at now: ContinuousClock.Instant) -> Turn {
         guard width > .zero else { return .writeNow }
-        let window = Self.nanoseconds(now - Self.epoch) / widthNanoseconds
+        let window = window(at: now)
         if let lastWindow, window <= lastWindow {
-            return .waitUntil(Self.windowStart(lastWindow + 1, width: width))
+            return .waitUntil(Self.epoch + .nanoseconds((lastWindow + 1) * widthNanoseconds))
         }
         lastWindow = window
         return .writeNow
@@ -35,21 +35,18 @@ public struct LiveCoalescing: Sendable {
     /// The writer waited as told and writes now, at `now`.
     public mutating func began(at now: ContinuousClock.Instant) {
         guard width > .zero else { return }
-        lastWindow = Self.nanoseconds(now - Self.epoch) / widthNanoseconds
+        lastWindow = window(at: now)
     }
 
     private static let epoch = ContinuousClock.now
 
-    static func window(of instant: ContinuousClock.Instant, width: Duration) -> Int64 {
-        nanoseconds(instant - epoch) / max(1, nanoseconds(width))
+    /// The window of the process-wide grid that `instant` falls in.
+    private func window(at instant: ContinuousClock.Instant) -> Int64 {
+        Self.nanoseconds(instant - Self.epoch) / widthNanoseconds
     }
 
     private static func nanoseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
         return seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000
-    }
-
-    static func windowStart(_ window: Int64, width: Duration) -> ContinuousClock.Instant {
-        epoch + width * Double(window)
     }
 }

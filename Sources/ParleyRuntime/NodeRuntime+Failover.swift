@@ -60,25 +60,21 @@ extension NodeRuntime {
         }
     }
 
-    /// The refusal of a node through which no answer can come for `partition`: it does not
-    /// serve it, the leader it knows of (if any) is down, and the replicas it reaches (itself
-    /// included, if it is one) are fewer than a majority, so no leader can stand on its side (a
-    /// node cut off from its peers, or on the minority side of a split). Down means marked down
-    /// by the peer network (a failed handshake or a refused dial; a peer not met yet counts as
-    /// up). The caller hears so at once and tries another node, rather than being held for
-    /// `forwardTimeout`.
+    /// The refusal of a node through which no answer can come for `partition`
+    /// (`FailoverRetries.isCutOff`), so its caller tries another node rather than being held
+    /// for `forwardTimeout`. Down means marked down by the peer network (a failed handshake or
+    /// a refused dial); a peer not met yet counts as up.
     func cutOffRefusal(for partition: PartitionID) -> RuntimeError? {
         guard let peers else { return nil }
         let served = configuration.servedPartitions
-        guard case let .elsewhere(leader) = served.route(partition), leader.map({ !peers.isUp($0) }) ?? true else { return nil }
+        guard case let .elsewhere(leader) = served.route(partition) else { return nil }
         let others = served.interestedNodes(of: partition)
         let own = served.replicates(partition) ? 1 : 0
-        let replicas = others.count + own
         let reachable = others.filter { peers.isUp($0) }.count + own
-        guard replicas > 0, reachable < replicas / 2 + 1 else { return nil }
+        guard FailoverRetries.isCutOff(leaderUp: leader.map(peers.isUp), replicas: others.count + own, reachable: reachable) else { return nil }
         return .unavailable(
             code: "partition_unreachable",
-            message: "this node reaches \(reachable) of partition \(partition.rawValue)'s \(replicas) replicas, fewer than a majority; try another node")
+            message: "this node reaches \(reachable) of partition \(partition.rawValue)'s \(others.count + own) replicas, fewer than a majority; try another node")
     }
 
     /// How long an attempt at a node known only by hint may take before the replicas are asked.

@@ -1,6 +1,7 @@
 import Synchronization
 
-/// A value's wire form, made by the first session that writes it and shared by the others:
+/// A value's wire form, made by the first session that writes it and shared by the others
+/// (a published batch's events, `EventBatch`, and a staff update):
 /// a staff member's badge update goes to every session of theirs, and encoding it once per
 /// session was most of a fan-out's cost. It is a cache, so any two are equal.
 public final class SharedEncoding: Sendable, Equatable {

@@ -25,6 +25,18 @@ struct FailoverRetriesTests {
         #expect(retries.turn == 6)
     }
 
+    @Test func aNodeIsCutOffOnlyWhenItsLeaderIsDownAndNoMajorityIsReachable() {
+        // Three replicas: two reachable (itself and one peer) can still elect; one cannot.
+        #expect(FailoverRetries.isCutOff(leaderUp: false, replicas: 3, reachable: 1))
+        #expect(FailoverRetries.isCutOff(leaderUp: nil, replicas: 3, reachable: 0))
+        #expect(!FailoverRetries.isCutOff(leaderUp: false, replicas: 3, reachable: 2))
+        // A reachable leader may still answer (its majority may be one this node cannot see).
+        #expect(!FailoverRetries.isCutOff(leaderUp: true, replicas: 3, reachable: 1))
+        #expect(FailoverRetries.isCutOff(leaderUp: false, replicas: 5, reachable: 2))
+        #expect(!FailoverRetries.isCutOff(leaderUp: nil, replicas: 5, reachable: 3))
+        #expect(!FailoverRetries.isCutOff(leaderUp: nil, replicas: 0, reachable: 0))
+    }
+
     @Test func otherRefusalsFailAtOnceAndNothingIsRetriedPastTheDeadline() {
         let start = ContinuousClock.now
         var retries = FailoverRetries(deadline: start + .milliseconds(100))
