@@ -19,8 +19,10 @@ public struct LiveSessionState: Sendable {
     }
 
     private enum Phase {
-        case replaying(lastSent: UInt64, held: [JournalEntry], heldNotify: [UInt64])
-        case live(lastSent: UInt64)
+        case replaying(after: UInt64, lastSent: UInt64, held: [JournalEntry], heldNotify: [UInt64])
+        /// `replayed`: the event seqs the replay wrote, without alerts (a journal read knows
+        /// none); a live batch that brings one of them late brings its alert still.
+        case live(lastSent: UInt64, replayed: Range<UInt64>)
     }
 
     private var rooms: [RoomID: Phase] = [:]
@@ -66,9 +68,9 @@ public struct LiveSessionState: Sendable {
     private mutating func step(_ item: LiveItem, into outputs: inout [Output]) {
         switch item {
         case let .subscribing(room, after):
-            rooms[room] = .replaying(lastSent: after, held: [], heldNotify: [])
+            rooms[room] = .replaying(after: after, lastSent: after, held: [], heldNotify: [])
         case let .replayed(room, entries, complete, resyncRequired):
-            guard case .replaying(var lastSent, let held, let heldNotify) = rooms[room] else { return }
+            guard case .replaying(let after, var lastSent, let held, let heldNotify) = rooms[room] else { return }
             if resyncRequired { outputs.append(.resyncRequired(room, resumeFrom: lastSent)) }
             let fresh = entries.filter { $0.eventSeq > lastSent }
             if !fresh.isEmpty {
@@ -76,18 +78,18 @@ public struct LiveSessionState: Sendable {
                 lastSent = fresh[fresh.count - 1].eventSeq
             }
             guard complete else {
-                rooms[room] = .replaying(lastSent: lastSent, held: held, heldNotify: heldNotify)
+                rooms[room] = .replaying(after: after, lastSent: lastSent, held: held, heldNotify: heldNotify)
                 return
             }
-            rooms[room] = .live(lastSent: lastSent)
+            rooms[room] = .live(lastSent: lastSent, replayed: after + 1..<max(after + 1, lastSent + 1))
             if !held.isEmpty { deliver(held, notify: heldNotify, to: room, into: &outputs) }
         case let .events(batch, notify):
             guard let room = batch.entries.first?.room else { return }
             switch rooms[room] {
-            case .replaying(let lastSent, var held, var heldNotify):
+            case .replaying(let after, let lastSent, var held, var heldNotify):
                 held += batch.entries
                 heldNotify += notify
-                rooms[room] = .replaying(lastSent: lastSent, held: held, heldNotify: heldNotify)
+                rooms[room] = .replaying(after: after, lastSent: lastSent, held: held, heldNotify: heldNotify)
             case .live:
                 deliver(batch.entries, notify: notify, to: room, batch: batch, into: &outputs)
             case nil:
@@ -105,28 +107,39 @@ public struct LiveSessionState: Sendable {
     private mutating func deliver(
         _ entries: [JournalEntry], notify: [UInt64], to room: RoomID, batch: EventBatch? = nil, into outputs: inout [Output]
     ) {
-        guard case let .live(lastSent) = rooms[room] else { return }
+        guard case let .live(lastSent, replayed) = rooms[room] else { return }
         // The usual case, all of it new, takes the entries as they are.
         let fresh = (entries.first?.eventSeq ?? 0) > lastSent ? entries : entries.filter { $0.eventSeq > lastSent }
-        guard let first = fresh.first else { return }
+        // Alerts for messages the replay already wrote (raced the subscription): sent now.
+        let late = fresh.count == entries.count || notify.isEmpty ? [] : Self.messages(in: entries.filter { replayed.contains($0.eventSeq) }).filter(notify.contains)
+        guard let first = fresh.first else {
+            if !late.isEmpty { outputs.append(.events(room, [], notify: late)) }
+            return
+        }
         guard first.eventSeq == lastSent + 1 else {
             // Something between was never seen: the client must catch up from the journal.
             rooms[room] = nil
             outputs.append(.resyncRequired(room, resumeFrom: lastSent))
             return
         }
-        rooms[room] = .live(lastSent: fresh[fresh.count - 1].eventSeq)
+        rooms[room] = .live(lastSent: fresh[fresh.count - 1].eventSeq, replayed: replayed)
         let shared = fresh.count == batch?.entries.count ? batch : nil
         guard !notify.isEmpty, shared == nil else {
             outputs.append(.events(room, fresh, shared: shared, notify: notify))
             return
         }
-        // Part of the batch was already written: alert only for what is written now.
-        let messages = Set(fresh.compactMap { entry -> UInt64? in
+        // Part of the batch was already written: alert only for what is written now (and what
+        // the replay wrote without its alert).
+        let messages = Set(Self.messages(in: fresh))
+        outputs.append(.events(room, fresh, shared: shared, notify: late + notify.filter(messages.contains)))
+    }
+
+    /// The seqs of the messages posted by `entries`.
+    private static func messages(in entries: [JournalEntry]) -> [UInt64] {
+        entries.compactMap { entry -> UInt64? in
             if case let .messagePosted(message) = entry.event { return message.seq }
             return nil
-        })
-        outputs.append(.events(room, fresh, shared: shared, notify: notify.filter(messages.contains)))
+        }
     }
 }
 

@@ -99,4 +99,21 @@ struct LiveSessionStateTests {
         for _ in 0..<3 { _ = batch.encoded { _ in encodings += 1; return "[]" } }
         #expect(encodings == 1)
     }
+
+    /// A message posted while the session subscribes can reach it first in the replay (a
+    /// journal read, which knows no alerts) and then live with its alert: the alert is still
+    /// written, once, whether the live batch came during the replay or after it.
+    @Test func aMessageTheReplayWroteFirstStillAlerts() {
+        var state = LiveSessionState()
+        _ = state.handle(.subscribing(room, after: 1))
+        // Live during the replay, and already in what the replay read.
+        _ = state.handle(.events(EventBatch([post(3)]), notify: [3]))
+        let replayed = state.handle(.replayed(room, [post(2), post(3), post(4)], complete: true, resyncRequired: false))
+        #expect(replayed == [.events(room, [post(2), post(3), post(4)]), .events(room, [], notify: [3])])
+        // Live after the replay: 4 was written by it, 5 is new.
+        #expect(state.handle(.events(EventBatch([post(4), post(5)]), notify: [4, 5])) == [.events(room, [post(5)], notify: [4, 5])])
+        // Written live already (with its alert): not again. Before the subscription: never.
+        #expect(state.handle(.events(EventBatch([post(5)]), notify: [5])).isEmpty)
+        #expect(state.handle(.events(EventBatch([post(1)]), notify: [1])).isEmpty)
+    }
 }
