@@ -160,7 +160,10 @@ let package = Package(
         .testTarget(name: "ParleyStorageTests", dependencies: ["ParleyStorage", "ParleyRaft"]),
         .testTarget(name: "ParleyDomainTests", dependencies: ["ParleyDomain"]),
         .testTarget(name: "ParleyClusterTests", dependencies: ["ParleyCluster", "ParleyStorage", "ParleyRaft"]),
-        .target(name: "ParleyTestKit", dependencies: ["ParleyRaft"], swiftSettings: strict),
+        .target(
+            name: "ParleyTestKit",
+            dependencies: ["ParleyRaft", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: strict),
         .testTarget(name: "ParleyTestKitTests", dependencies: ["ParleyTestKit", "ParleyRaft"]),
         .testTarget(name: "ParleyRaftTests", dependencies: ["ParleyRaft", "ParleyTestKit"]),
         .testTarget(

@@ -82,6 +82,7 @@ struct Setting: Sendable {
         integer("replication_factor", 1...7) { $0.replicationFactor = $1 },
         integer("presence_lifetime_ms", 500...60_000) { $0.presenceLifetimeMilliseconds = $1 },
         integer("forward_timeout_ms", 100...120_000) { $0.forwardTimeoutMilliseconds = $1 },
+        integer("peer_probe_timeout_ms", 0...10_000) { $0.peerProbeTimeoutMilliseconds = $1 },
         integer("raft_tick_ms", 5...1_000) { $0.raftTickMilliseconds = $1 },
         text("peer_tls_dir") { config, value throws(SettingError) in
             var isDirectory: ObjCBool = false

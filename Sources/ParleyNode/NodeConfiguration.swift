@@ -54,6 +54,10 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var presenceLifetimeMilliseconds = 5_000
     /// How long a call forwarded to the node serving an entity may take, failovers included.
     public var forwardTimeoutMilliseconds = 5_000
+    /// How long a peer has to answer the check made when a call to it waited 250 ms with
+    /// nothing answered (a cut network closes no socket); 0: no such checks, only the
+    /// handshake every second.
+    public var peerProbeTimeoutMilliseconds = 500
     /// One Raft tick of a replicated cluster: leaders heartbeat every 2 ticks, followers
     /// start an election after 10 to 20 ticks without a leader.
     public var raftTickMilliseconds = 50

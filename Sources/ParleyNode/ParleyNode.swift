@@ -66,6 +66,11 @@ public struct ParleyNode: Sendable {
         peerConfiguration.maxMessageBytes = max(peerConfiguration.maxMessageBytes, configuration.maxFileBytes + (1 << 20))
         peerConfiguration.listenAddress = HostPort(configuration.peerListen)
         peerConfiguration.sourceHost = configuration.peerSourceHost.isEmpty ? nil : configuration.peerSourceHost
+        if configuration.peerProbeTimeoutMilliseconds == 0 {
+            peerConfiguration.suspectAfter = nil
+        } else {
+            peerConfiguration.probeTimeout = .milliseconds(configuration.peerProbeTimeoutMilliseconds)
+        }
         if !configuration.peerTLSDirectory.isEmpty {
             peerConfiguration.tls = try PeerTLS(directory: configuration.peerTLSDirectory, node: ownID)
         }

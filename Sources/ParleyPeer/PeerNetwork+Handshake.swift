@@ -13,21 +13,27 @@ extension PeerNetwork {
             for await outcome in group {
                 guard let outcome else { continue }
                 refusal = refusal ?? outcome
-                stopping.store(true, ordering: .releasing)
+                beginStopping()
             }
             return refusal
         }
     }
 
     /// Greets a peer until stopped: a handshake per heartbeat while it answers, backing off
-    /// while it does not. Returns the refusal when the peer runs another cluster configuration
-    /// while this node is still joining.
+    /// while it does not, and at once (a probe, with `probeTimeout`) when `suspectAll` asks.
+    /// Returns the refusal when the peer runs another cluster configuration while this node
+    /// is still joining.
     private func greet(_ connection: PeerConnection, joiningUntil joinDeadline: ContinuousClock.Instant) async -> ClusterError? {
         let peer = connection.peer.id
+        let doorbell = doorbells[peer] ?? Doorbell()
         while !stopping.load(ordering: .acquiring) {
-            if let refusal = await handshake(over: connection, joiningUntil: joinDeadline) { return refusal }
+            let probe = probesAsked.withLock { $0.remove(peer) != nil }
+            if probe { probesMade.add(1, ordering: .relaxed) }
+            let timeout = probe ? min(configuration.probeTimeout, configuration.callTimeout) : configuration.callTimeout
+            if let refusal = await handshake(over: connection, timeout: timeout, joiningUntil: joinDeadline) { return refusal }
             let delay = health.withLock { $0[peer]?.nextAttempt(jitter: Double.random(in: 0...1)) } ?? configuration.heartbeat
-            await pause(delay)
+            guard !stopping.load(ordering: .acquiring) else { break }
+            await doorbell.wait(atMost: delay)
         }
         return nil
     }
@@ -35,7 +41,9 @@ extension PeerNetwork {
     /// One handshake over `connection`, its outcome recorded; the refusal if this node must
     /// not join. A peer that stops answering has its connection closed, so calls waiting on
     /// it fail now rather than at their deadlines, and the next handshake dials afresh.
-    private func handshake(over connection: PeerConnection, joiningUntil joinDeadline: ContinuousClock.Instant) async -> ClusterError? {
+    private func handshake(
+        over connection: PeerConnection, timeout: Duration, joiningUntil joinDeadline: ContinuousClock.Instant
+    ) async -> ClusterError? {
         let peer = connection.peer.id
         var request = Parley_Peer_V1_HelloRequest()
         request.nodeID = ownID.rawValue
@@ -47,7 +55,7 @@ extension PeerNetwork {
         do {
             let bytes = try PeerWire.frame(request, allocator: ByteBufferAllocator())
             let answer = try await connection.unary(
-                path: PeerWire.helloPath, request: bytes, timeout: configuration.callTimeout, maxMessageBytes: configuration.maxMessageBytes)
+                path: PeerWire.helloPath, request: bytes, timeout: timeout, maxMessageBytes: configuration.maxMessageBytes)
             response = try PeerWire.decode(Parley_Peer_V1_HelloResponse.self, from: answer)
         } catch {
             // The connection may be stuck (a peer that accepts but never answers): the next
@@ -90,13 +98,5 @@ extension PeerNetwork {
             response.errorMessage = refusal.message
         }
         return response
-    }
-
-    /// Waits `delay`, in slices, so a stop is noticed within 100 ms.
-    private func pause(_ delay: Duration) async {
-        let deadline = ContinuousClock.now + delay
-        while !stopping.load(ordering: .acquiring), ContinuousClock.now < deadline {
-            try? await Task.sleep(until: min(deadline, .now + .milliseconds(100)))
-        }
     }
 }

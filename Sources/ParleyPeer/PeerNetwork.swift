@@ -24,6 +24,13 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
         public var heartbeat: Duration = .seconds(1)
         /// The deadline of one handshake (and of dialling a peer).
         public var callTimeout: Duration = .seconds(1)
+        /// How long a call to a peer may wait with nothing answered before every peer is
+        /// checked at once (nil: never; peers are then checked only every `heartbeat`). A cut
+        /// network closes no socket: this finds it in `suspectAfter + probeTimeout` rather
+        /// than up to `heartbeat + callTimeout`, at no cost while calls are answered.
+        public var suspectAfter: Duration? = .milliseconds(250)
+        /// The deadline of a handshake made because a call waited (`suspectAfter`).
+        public var probeTimeout: Duration = .milliseconds(500)
         public var backoff = PeerHealth.Backoff()
         /// How long after start a mismatch stops this node (unless a peer accepted it first).
         public var joinWindow: Duration = .seconds(10)
@@ -52,6 +59,12 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
     let joined = Atomic<Bool>(false)
     /// Set at shutdown (or a refusal to join): the greeting loops end.
     let stopping = Atomic<Bool>(false)
+    /// Rung to greet a peer now: a call waited (`suspect`), or the node is stopping.
+    let doorbells: [NodeID: Doorbell]
+    /// The peers whose next handshake is a probe (`probeTimeout`), asked for by `suspect`.
+    let probesAsked = Mutex<Set<NodeID>>([])
+    /// Handshakes made as probes so far.
+    let probesMade = Atomic<Int>(0)
     private let gauges: [NodeID: Gauge]
     private let serverTLS: NIOSSLContext?
     /// One connection per peer.
@@ -81,6 +94,7 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
         let clientTLS = try configuration.tls?.clientContext()
         connections = Dictionary(uniqueKeysWithValues: peers.map { ($0.id, PeerConnection(peer: $0, tls: clientTLS, connectTimeout: configuration.callTimeout, sourceHost: configuration.sourceHost)) })
         streams = Dictionary(uniqueKeysWithValues: peers.map { ($0.id, PeerStream(peer: $0.id, maxMessageBytes: configuration.maxMessageBytes)) })
+        doorbells = Dictionary(uniqueKeysWithValues: peers.map { ($0.id, Doorbell()) })
         work = AsyncStream.makeStream(of: IncomingFrames.self)
     }
 
@@ -100,7 +114,7 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
                 address: configuration.listenAddress ?? own.peerAddress, tls: serverTLS, network: self, maxMessageBytes: configuration.maxMessageBytes)
         } catch {
             // Nothing will run: calls already queued fail now rather than never.
-            stopping.store(true, ordering: .releasing)
+            beginStopping()
             for stream in streams.values { stream.abandon(reason: "the peer network could not start: \(error.message)") }
             for connection in connections.values { connection.shutDown() }
             throw error
@@ -126,7 +140,7 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
                         return nil
                     }
                     loops.addTask {
-                        await stream.sweep()
+                        await stream.sweep(suspectAfter: self.configuration.suspectAfter) { self.suspectAll() }
                         return nil
                     }
                 }
@@ -134,7 +148,7 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
                     let refusal = await withGracefulShutdownHandler {
                         await self.greetAll(joiningUntil: started + self.configuration.joinWindow)
                     } onGracefulShutdown: {
-                        self.stopping.store(true, ordering: .releasing)
+                        self.beginStopping()
                     }
                     await self.stop(server)
                     return refusal
@@ -144,7 +158,7 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
                 return refusal
             }
         } onCancel: {
-            self.stopping.store(true, ordering: .releasing)
+            self.beginStopping()
             for stream in self.streams.values { stream.stop() }
         }
         if let refusal { throw refusal }
@@ -153,7 +167,7 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
     /// Ends this node's streams and asks peers to end theirs, waits for them to drain (up to
     /// `drainTimeout`), then closes every connection and stops handing out frames.
     private func stop(_ server: PeerServer) async {
-        stopping.store(true, ordering: .releasing)
+        beginStopping()
         for stream in streams.values { stream.stop() }
         for session in incoming.withLock({ Array($0.values) }) { session.requestClose() }
         let deadline = ContinuousClock.now + configuration.drainTimeout
@@ -172,6 +186,24 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
         headers.replaceOrAdd(name: PeerServerStreamHandler.nodeHeader, value: ownID.rawValue)
         headers.replaceOrAdd(name: PeerServerStreamHandler.fingerprintHeader, value: membership.fingerprint)
         return headers
+    }
+
+    /// Sets `stopping` and wakes the greeting loops, so they end now.
+    func beginStopping() {
+        stopping.store(true, ordering: .releasing)
+        for doorbell in doorbells.values { doorbell.ring() }
+    }
+
+    /// A call waited `suspectAfter` with nothing answered: every peer that is up is greeted now,
+    /// with `probeTimeout`. All of them, because what cuts one peer off (a cable, a split, this
+    /// node's own network) often cuts off others, and a node refuses calls it cannot serve
+    /// only once it knows a partition's majority is out of reach. Peers already down are
+    /// retried on their own schedule.
+    func suspectAll() {
+        let suspects = health.withLock { table in table.filter { $0.value.isUp }.map(\.key) }
+        guard !suspects.isEmpty else { return }
+        probesAsked.withLock { $0.formUnion(suspects) }
+        for peer in suspects { doorbells[peer]?.ring() }
     }
 
     func openedStream(_ session: ExchangeSession) {
@@ -199,6 +231,9 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
         if wasUp { logger.warning(warning, metadata: ["peer": "\(peer)", "reason": "\(reason)"]) }
         streams[peer]?.failUnsent(reason: "\(peer) is down: \(reason)")
     }
+
+    /// How many handshakes were probes (asked for by a call that waited with nothing answered).
+    public var probeCount: Int { probesMade.load(ordering: .relaxed) }
 
     /// Whether `node` answered its last handshake (unknown counts as up: no news yet).
     public func isUp(_ node: NodeID) -> Bool {

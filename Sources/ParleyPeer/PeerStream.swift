@@ -18,6 +18,7 @@ import Synchronization
 final class PeerStream: Sendable {
     private struct Waiting {
         let continuation: CheckedContinuation<[UInt8], any Error>
+        let queuedAt: ContinuousClock.Instant
         let deadline: ContinuousClock.Instant
     }
 
@@ -46,6 +47,9 @@ final class PeerStream: Sendable {
         var postsDropped = 0
         /// The sweeper, parked while no call waits (an idle node wakes for nothing).
         var parkedSweeper: CheckedContinuation<Void, Never>?
+        /// When the peer last answered a call, and when the sweeper last suspected it.
+        var lastAnswered: ContinuousClock.Instant?
+        var lastSuspected: ContinuousClock.Instant?
     }
 
     /// Frames queued while no stream is open beyond this are not queued: a posted one is
@@ -85,7 +89,8 @@ final class PeerStream: Sendable {
                         if state.stopped { return .failure(ClusterError(.peerUnavailable, "this node is stopping")) }
                         if failFast || state.goneAway, state.open == nil { return .failure(ClusterError(.peerUnavailable, "\(peer) is down")) }
                         state.queued.append(PeerFrame(id: id, kind: kind, body: body))
-                        state.waiting[id] = Waiting(continuation: continuation, deadline: .now + timeout)
+                        let now = ContinuousClock.now
+                        state.waiting[id] = Waiting(continuation: continuation, queuedAt: now, deadline: now + timeout)
                         return .success(Self.claimFlush(&state))
                     }
                     wakeSweeper()
@@ -246,7 +251,11 @@ final class PeerStream: Sendable {
     }
 
     private func answer(_ frame: PeerFrame) {
-        guard let waiting = state.withLock({ $0.waiting.removeValue(forKey: frame.id) }) else { return }  // it timed out
+        let waiting = state.withLock { state -> Waiting? in
+            state.lastAnswered = .now
+            return state.waiting.removeValue(forKey: frame.id)
+        }
+        guard let waiting else { return }  // it timed out
         if frame.error.isEmpty {
             waiting.continuation.resume(returning: frame.body)
         } else {
@@ -280,8 +289,11 @@ final class PeerStream: Sendable {
     // MARK: Deadlines and stopping
 
     /// Fails every call past its deadline; runs until `stop()` (or cancellation), every
-    /// `interval` while calls wait, and parks while none does.
-    func sweep(every interval: Duration = .milliseconds(50)) async {
+    /// `interval` while calls wait, and parks while none does. A call that has waited
+    /// `suspectAfter` with nothing answered since it was sent makes the sweeper call
+    /// `suspect` (at most once per `suspectAfter`): the peer may be cut off, with no socket
+    /// closing to say so, and its failure detector can check now rather than at its next round.
+    func sweep(every interval: Duration = .milliseconds(50), suspectAfter: Duration? = nil, suspect: @Sendable () -> Void = {}) async {
         while !isStopped, !Task.isCancelled {
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (parked: CheckedContinuation<Void, Never>) in
@@ -307,8 +319,19 @@ final class PeerStream: Sendable {
             for waiting in expired {
                 waiting.continuation.resume(throwing: ClusterError(.peerUnavailable, "\(peer) did not answer in time"))
             }
+            if let suspectAfter, state.withLock({ Self.suspects(&$0, at: now, after: suspectAfter) }) { suspect() }
             try? await Task.sleep(for: interval)
         }
+    }
+
+    /// Whether the peer is suspect at `now`: a call has waited `after` and nothing was
+    /// answered since it was sent, and it was not suspected within `after` (recorded).
+    private static func suspects(_ state: inout State, at now: ContinuousClock.Instant, after: Duration) -> Bool {
+        guard let oldest = state.waiting.values.lazy.map(\.queuedAt).min(), now - oldest >= after else { return false }
+        if let answered = state.lastAnswered, answered >= oldest { return false }
+        if let suspected = state.lastSuspected, now - suspected < after { return false }
+        state.lastSuspected = now
+        return true
     }
 
     /// Resumes the sweeper if it is parked: a call waits now, or the stream stops.

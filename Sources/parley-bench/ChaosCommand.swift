@@ -62,7 +62,7 @@ struct ChaosTest: Sendable {
         let token = "chaos-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         // Every peer connection through the fault proxy: nodes listen on ports of their own,
         // the file's peer addresses are the proxy's.
-        let proxy = ChaosProxy()
+        let proxy = FaultProxy()
         var realPorts: [String: Int] = [:]
         for node in file.nodes {
             let real = try FreePort.loopback()
@@ -93,7 +93,7 @@ struct ChaosTest: Sendable {
         return passed
     }
 
-    private func exercise(_ nodes: ChaosNodes, http: ChaosHTTP, adminToken: String, proxy: ChaosProxy) async throws -> Bool {
+    private func exercise(_ nodes: ChaosNodes, http: ChaosHTTP, adminToken: String, proxy: FaultProxy) async throws -> Bool {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for node in nodes.ids { group.addTask { try await nodes.start(node) } }
             try await group.waitForAll()

@@ -1,5 +1,6 @@
-import ParleyRaft
 import Foundation
+import ParleyRaft
+import ParleyTestKit
 
 #if canImport(Glibc)
 import Glibc
@@ -20,7 +21,7 @@ struct ChaosFaults: Sendable {
     let written: Set<Int>
     let seed: UInt64
     /// The peers' network, for faults without a hint.
-    let proxy: ChaosProxy
+    let proxy: FaultProxy
 
     static let kinds = ["kill-random", "kill-leader", "kill-two", "pause", "isolate", "one-way", "split"]
     /// Faults of the network: sockets stay open, nothing (or one direction) passes.
@@ -116,7 +117,7 @@ struct ChaosFaults: Sendable {
         let leaders = await leaderMap()
         let shuffled = serving.shuffled(using: &random)
         let cut: [String]
-        var links: [ChaosProxy.Link] = []
+        var links: [FaultProxy.Link] = []
         switch kind {
         case "split":
             cut = Array(shuffled.prefix(2))

@@ -1,6 +1,6 @@
 import Foundation
-import ParleyTestKit
 import ParleyCluster
+import ParleyTestKit
 import Synchronization
 
 #if canImport(Glibc)
@@ -177,7 +177,7 @@ final class ChaosNodes: Sendable {
         if let port = realPeerPorts?[node], let index = ids.firstIndex(of: node) {
             // Behind the proxy: listen elsewhere, dial from this node's own loopback address.
             environment["PARLEY_PEER_LISTEN"] = "127.0.0.1:\(port)"
-            environment["PARLEY_PEER_SOURCE_HOST"] = ChaosProxy.sourceHost(ofNode: index)
+            environment["PARLEY_PEER_SOURCE_HOST"] = FaultProxy.sourceHost(ofNode: index)
         }
         let process = try ChaosProcess(
             binary: binary, arguments: ["serve", "--config", file.path, "--node", node], environment: environment,

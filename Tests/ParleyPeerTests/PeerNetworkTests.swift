@@ -27,6 +27,7 @@ struct PeerNetworkTests {
         var configuration = PeerNetwork.Configuration()
         configuration.heartbeat = .milliseconds(100)
         configuration.callTimeout = callTimeout
+        configuration.probeTimeout = callTimeout
         configuration.backoff.initial = .milliseconds(50)
         configuration.backoff.maximum = .milliseconds(200)
         configuration.joinWindow = joinWindow

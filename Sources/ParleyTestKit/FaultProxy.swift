@@ -2,18 +2,22 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// The chaos cluster's network: every peer connection passes through this TCP proxy (the
-/// cluster file's peer addresses are its listeners; each node listens elsewhere and dials
+/// A network with faults, for the chaos cluster and the peer tests: every peer connection
+/// passes through this TCP proxy (the cluster file's peer addresses are its listeners; each node listens elsewhere and dials
 /// from its own loopback address, 127.0.0.(11 + its index), so the proxy knows both ends of
 /// every connection). A cut direction holds its bytes: the proxy stops reading from the
 /// sender's socket (the sender's writes back up in TCP, as on a cable cut) and forwards what
 /// it held once healed. Sockets stay open throughout: no node learns of a fault from a closed
 /// connection, only from silence, as with a crashed machine or a partitioned network.
-final class ChaosProxy: Sendable {
+public final class FaultProxy: Sendable {
     /// Bytes flowing from node `from` to node `to`.
-    struct Link: Hashable, Sendable {
-        let from: String
-        let to: String
+    public struct Link: Hashable, Sendable {
+        public let from: String
+        public let to: String
+        public init(from: String, to: String) {
+            self.from = from
+            self.to = to
+        }
     }
 
     private let blocked = Mutex<Set<Link>>([])
@@ -22,19 +26,21 @@ final class ChaosProxy: Sendable {
     private let listeners = Mutex<[any Channel]>([])
     let group = MultiThreadedEventLoopGroup.singleton
 
+    public init() {}
+
     /// The loopback address node `index` (0-based) dials from.
-    static func sourceHost(ofNode index: Int) -> String { "127.0.0.\(11 + index)" }
+    public static func sourceHost(ofNode index: Int) -> String { "127.0.0.\(11 + index)" }
 
     /// Listens on `listen` for connections to node `to`, forwarding them to `target`; `nodes`
     /// names the nodes by index (for telling a connection's source by its address).
-    func listen(on listen: (host: String, port: Int), forNode to: String, target: (host: String, port: Int), nodes: [String]) async throws {
+    public func listen(on listen: (host: String, port: Int), forNode to: String, target: (host: String, port: Int), nodes: [String]) async throws {
         let proxy = self
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.autoRead, value: false)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { inbound in
-                let source = ChaosProxy.node(at: inbound.remoteAddress?.ipAddress, nodes: nodes)
+                let source = FaultProxy.node(at: inbound.remoteAddress?.ipAddress, nodes: nodes)
                 let upstream = ProxyPipe(proxy: proxy, link: Link(from: source, to: to))
                 let downstream = ProxyPipe(proxy: proxy, link: Link(from: to, to: source))
                 return inbound.pipeline.addHandler(upstream).flatMap {
@@ -66,13 +72,13 @@ final class ChaosProxy: Sendable {
         return nodes[last - 11]
     }
 
-    func isBlocked(_ link: Link) -> Bool { blocked.withLock { $0.contains(link) } }
+    public func isBlocked(_ link: Link) -> Bool { blocked.withLock { $0.contains(link) } }
 
     /// Cuts `links` (those already cut stay cut).
-    func cut(_ links: [Link]) { blocked.withLock { $0.formUnion(links) } }
+    public func cut(_ links: [Link]) { blocked.withLock { $0.formUnion(links) } }
 
     /// Heals every cut: held bytes go on, in order.
-    func healAll() {
+    public func healAll() {
         blocked.withLock { $0.removeAll() }
         let held = paused.withLock { paused in
             defer { paused.removeAll() }
@@ -83,7 +89,7 @@ final class ChaosProxy: Sendable {
 
     func hold(_ pipe: ProxyPipe) { paused.withLock { $0[ObjectIdentifier(pipe)] = pipe } }
 
-    func close() async {
+    public func close() async {
         for channel in listeners.withLock({ $0 }) { try? await channel.close() }
     }
 }
@@ -95,13 +101,13 @@ final class ChaosProxy: Sendable {
 final class ProxyPipe: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
 
-    let proxy: ChaosProxy
-    let link: ChaosProxy.Link
+    let proxy: FaultProxy
+    let link: FaultProxy.Link
     var partner: (any Channel)?
     private var held: [ByteBuffer] = []
     private var context: ChannelHandlerContext?
 
-    init(proxy: ChaosProxy, link: ChaosProxy.Link) {
+    init(proxy: FaultProxy, link: FaultProxy.Link) {
         self.proxy = proxy
         self.link = link
     }

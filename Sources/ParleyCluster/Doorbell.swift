@@ -3,7 +3,7 @@ import Synchronization
 /// A wake-up a service waits on between rounds: `ring` wakes the waiter (or the next wait,
 /// if none is waiting), and a cancelled wait returns at once. Lets a service sleep until a
 /// deadline or until something changes, whichever comes first, without a free-floating task.
-final class Doorbell: Sendable {
+public final class Doorbell: Sendable {
     private struct State {
         var waiter: CheckedContinuation<Void, Never>?
         var rung = false
@@ -11,7 +11,9 @@ final class Doorbell: Sendable {
 
     private let state = Mutex(State())
 
-    func ring() {
+    public init() {}
+
+    public func ring() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if let waiter = state.waiter {
                 state.waiter = nil
@@ -24,7 +26,7 @@ final class Doorbell: Sendable {
     }
 
     /// Returns once rung (at once if it rang since the last wait) or cancelled. One waiter at a time.
-    func wait() async {
+    public func wait() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let resumeNow = state.withLock { state -> Bool in
@@ -47,7 +49,7 @@ final class Doorbell: Sendable {
     }
 
     /// Waits until rung, cancelled, or `timeout` passed.
-    func wait(atMost timeout: Duration) async {
+    public func wait(atMost timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await Task.sleep(for: timeout) }
             group.addTask { await self.wait() }
