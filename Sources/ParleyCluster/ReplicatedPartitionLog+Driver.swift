@@ -104,14 +104,15 @@ extension ReplicatedPartitionLog {
 
     /// `node`'s process is gone: each group whose leader it was, by this node's view, forgets
     /// it, and the group's successor (its first replica, in placement order, other than
-    /// `node`) campaigns within two ticks instead of an election timeout. One successor per
-    /// group, the same on every survivor, so that they do not split the vote. The groups hinted.
+    /// `node` and other than those the failure detector holds down) campaigns within two ticks
+    /// instead of an election timeout. One successor per group, the same on every survivor
+    /// that sees the same peers down, so that they do not split the vote. The groups hinted.
     private func leaderGone(_ node: NodeID, in groups: [PartitionID: RaftGroup]) -> [RaftGroup] {
         let raftID = ids.raftID(of: node)
         var hinted: [RaftGroup] = []
         for (partition, group) in groups {
             if group.node.role == .follower && group.node.leader == raftID {
-                let successor = replicas[Int(partition.rawValue)].first { $0 != node }
+                let successor = replicas[Int(partition.rawValue)].first { $0 != node && ($0 == ownID || transport.isUp($0)) }
                 group.node.leaderUnreachable(raftID, campaign: successor == ownID)
                 hinted.append(group)
             } else if group.isQuiescent, replicas[Int(partition.rawValue)].contains(node) {
@@ -317,6 +318,15 @@ extension ReplicatedPartitionLog {
         for (group, ready) in readies {
             group.node.advance(ready)
             if let soft = ready.softState {
+                if soft.role == .preCandidate || soft.role == .candidate {
+                    // Elections are rare; what their logs held is what decides who may win.
+                    logger.info(
+                        "partition election",
+                        metadata: [
+                            "partition": "\(group.partition.rawValue)", "role": "\(soft.role.rawValue)", "term": "\(group.node.term)",
+                            "last_index": "\(group.node.lastIndex)", "last_term": "\(group.node.lastTerm)",
+                        ])
+                }
                 if soft.role == .leader {
                     if group.leaderStartIndex == nil { group.leaderStartIndex = group.inspect { $0.lastIndex } }
                 } else {

@@ -231,7 +231,7 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
         }
         let route = route(of: after)
         if route != self.route(of: before) { routeWatches.routeChanged(partition, to: route) }
-        if before.leader != nil, after.leader != before.leader, after.term >= before.term {
+        if before.leader != nil || before.term > 0, after.leader != before.leader, after.term >= before.term {
             // Rare (failovers, transfers) and what an operator reads first after one.
             logger.info(
                 "partition leader changed",
@@ -310,9 +310,13 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
         return []
     }
 
-    /// Raft messages a peer posted, for the driver (on the transport's I/O thread).
+    /// Raft messages a peer posted, for the driver (on the transport's I/O thread). Those of a
+    /// peer the failure detector holds down are dropped: they were sent before it went (read
+    /// from its connection after it closed), and a leader's late heartbeat would undo the
+    /// hint that it is gone, leaving its followers to wait out an election timeout. Raft
+    /// resends what matters once the peer is greeted again (which a message from it hastens).
     public func receivePosted(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID) {
-        guard kind == .raft else { return }
+        guard kind == .raft, transport.isUp(node) else { return }
         let batch: [(group: UInt32, message: Message)]
         do {
             batch = try RaftCodec.decode(body)

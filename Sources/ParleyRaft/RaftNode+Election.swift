@@ -4,6 +4,17 @@ extension RaftNode {
 
     mutating func tickElection() {
         electionElapsed += 1
+        if hintedTicksLeft > 0 {
+            // A told successor's pre-vote goes unanswered by voters not told yet (they still
+            // hold the gone leader's lease): it asks again every other tick, a pre-vote
+            // leaving no trace, rather than after an election timeout.
+            hintedTicksLeft -= 1
+            if hintedTicksLeft % Self.hintedRetryTicks == 0, leader == 0, role != .candidate, isPromotable,
+                electionElapsed < randomizedElectionTimeout
+            {
+                startElection(transfer: false)
+            }
+        }
         if isPromotable && electionElapsed >= randomizedElectionTimeout {
             electionElapsed = 0
             startElection(transfer: false)
@@ -157,8 +168,11 @@ extension RaftNode {
     /// lease here: this node grants (pre-)votes at once rather than after an election timeout.
     /// The shell picks one successor per group (`campaign`), so that the survivors do not
     /// split the vote: it campaigns within two ticks, leaving the others a tick to take the
-    /// same hint; the others campaign half an election timeout later, should no leader have
-    /// stood by then (the successor missed the hint, or is gone too). A wrong hint costs an
+    /// same hint, and asks again every other tick for an election timeout (voters told late
+    /// refuse it until they are); the others campaign a full election timeout later, should no leader have
+    /// stood by then (the successor missed the hint). Not sooner: survivors learn of a death
+    /// at moments apart (a busy node reads the closed socket late), and one that stood before
+    /// a successor told late would split the vote, costing another timeout. A wrong hint costs an
     /// election at most, never safety: Raft's safety does not rest on whom a follower believes
     /// to lead, and a live leader's next heartbeat restores it here.
     public mutating func leaderUnreachable(_ node: NodeID, campaign: Bool) {
@@ -166,7 +180,11 @@ extension RaftNode {
         wake()
         leader = 0
         guard isPromotable else { return }
-        let wait = campaign ? 2 : 2 + config.electionTick / 2
+        let wait = campaign ? 2 : 2 + config.electionTick
         electionElapsed = max(electionElapsed, randomizedElectionTimeout - wait)
+        if campaign { hintedTicksLeft = config.electionTick + wait }
     }
+
+    /// How often a told successor asks for pre-votes again while no leader stands.
+    static let hintedRetryTicks = 2
 }

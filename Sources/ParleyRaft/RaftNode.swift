@@ -29,6 +29,8 @@ public struct RaftNode: Sendable {
     var outbox: [Message] = []
     var electionElapsed = 0
     var heartbeatElapsed = 0
+    /// Ticks left in which a successor told its leader is gone stands again (`leaderUnreachable`).
+    var hintedTicksLeft = 0
     var randomizedElectionTimeout = 0
     /// Quiet: not ticked until something happens to it (`RaftNode+Quiescence`).
     var quiescent = false
@@ -175,6 +177,7 @@ public struct RaftNode: Sendable {
         leader = 0
         electionElapsed = 0
         heartbeatElapsed = 0
+        hintedTicksLeft = 0
         randomizedElectionTimeout = config.electionTick + Int(random.next(below: UInt64(config.electionTick)))
         quiescent = false
         quietTicks = 0

@@ -219,6 +219,32 @@ struct ReplicatedPartitionLogTests {
         }
     }
 
+    /// Messages a killed leader sent before it died can be read from its connection after the
+    /// survivors were told it is gone; a late heartbeat must not undo the hint (the followers
+    /// would wait out an election timeout). A peer held down is not heard.
+    @Test func aGoneLeadersLateHeartbeatDoesNotUndoTheHint() async throws {
+        // Election timeouts of 2 to 4 s: only the hint elects a successor sooner.
+        try await withReplicaCluster(configure: { $0.tickInterval = .milliseconds(20); $0.electionTicks = 100 }) { cluster in
+            let partition = PartitionID(0)
+            let first = try await cluster.servingNode(of: partition)
+            let before = try await cluster.appendThroughServingNode([0xF0], to: partition)
+            try await eventually("every node knows the leader") { cluster.ids.allSatisfy { cluster.log($0)?.leadership(of: partition).leader == first } }
+            let term = try #require(cluster.log(first)).leadership(of: partition).term
+            let killed = ContinuousClock.now
+            cluster.network.kill(first)
+            for survivor in cluster.ids where survivor != first {
+                let log = try #require(cluster.log(survivor))
+                let heartbeat = Message(
+                    kind: .heartbeat, from: log.ids.raftID(of: first), to: log.ids.raftID(of: survivor), term: term, commit: before.index)
+                log.receivePosted(.raft, RaftCodec.encode([(UInt32(partition.rawValue), heartbeat)]), from: first)
+            }
+            try await eventually("a survivor serves \(partition)", within: .seconds(1)) {
+                cluster.ids.contains { $0 != first && cluster.log($0)?.leadership(of: partition).servingHere == true }
+            }
+            #expect(ContinuousClock.now - killed < .seconds(1))
+        }
+    }
+
     @Test func readsAreConfirmedByAQuorumAndALeaderCutOffRefusesThemWhileItStillBelievesItLeads() async throws {
         // Election timeouts of 1 to 2 s: the cut-off leader keeps believing it leads meanwhile.
         try await withReplicaCluster(configure: { $0.electionTicks = 40 }) { cluster in
