@@ -22,7 +22,7 @@ public struct StaffAuthenticator: Sendable {
     public static let adminStaff = StaffID(unchecked: "admin")
 
     private let adminToken: [UInt8]
-    /// Credentials of accounts served by other nodes, kept briefly.
+    /// Credentials of accounts served by other nodes, kept briefly (and any account's, for outages).
     let credentials: CredentialCache
 
     /// `credentialLifetime`: how long credentials of an account another node serves are
@@ -74,12 +74,20 @@ public struct StaffAuthenticator: Sendable {
         if let known = credentials.credentials(of: staff), Self.constantTimeEqual(hash, known.tokenHash) {
             return Caller(staff: staff, role: known.role)
         }
-        guard let account = try await runtime.staffCredentials(staff), Self.constantTimeEqual(hash, account.tokenHash) else {
+        let account: StaffCredentials?
+        do {
+            account = try await runtime.staffCredentials(staff)
+        } catch {
+            // The account's partition cannot answer now: its last known credentials stand in.
+            guard case .unavailable = error, let known = credentials.lastKnown(of: staff), Self.constantTimeEqual(hash, known.tokenHash) else {
+                throw error
+            }
+            return Caller(staff: staff, role: known.role)
+        }
+        guard let account, Self.constantTimeEqual(hash, account.tokenHash) else {
             throw GatewayError.invalidToken
         }
-        if !runtime.servesAccount(of: staff) {
-            credentials.store(staff, tokenHash: account.tokenHash, role: account.role)
-        }
+        credentials.store(staff, tokenHash: account.tokenHash, role: account.role, remote: !runtime.servesAccount(of: staff))
         return Caller(staff: staff, role: account.role)
     }
 
