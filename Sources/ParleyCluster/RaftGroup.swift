@@ -65,20 +65,23 @@ final class RaftGroup {
 
     /// One tick, and what the shell decides on it: proposals that outlived this node's
     /// leadership by three election timeouts without learning their outcome are returned to
-    /// be failed (their entries may still commit); a leader that is not the partition's
+    /// be failed (their entries may still commit), at once when `cutOff` (fewer than a
+    /// majority of the replicas reachable: no outcome can be learnt until the network heals,
+    /// and the caller had better retry elsewhere, its idempotency key making a committed
+    /// entry's retry a replay); a leader that is not the partition's
     /// preferred leader hands leadership to it once it is caught up (as `rebalancing` paces
     /// it), so leaderships spread as placement intends, also after a restart.
     ///
     /// A quiet group (`RaftNode.isQuiescent`) is not ticked at all; a leader goes quiet only
     /// when no hand-over is due.
-    func tick(preferred: UInt64, electionTicks: Int) -> [AppendTicket] {
+    func tick(preferred: UInt64, electionTicks: Int, cutOff: @autoclosure () -> Bool = false) -> [AppendTicket] {
         guard !isQuiescent else { return [] }
         // A leader owing its place to a caught-up preferred replica keeps ticking to hand over.
         node.tick(mayQuiesce: !handOver(to: preferred).caughtUp)
         var expired: [AppendTicket] = []
         if node.role != .leader, !pending.isEmpty {
             orphanedTicks += 1
-            if orphanedTicks > 3 * electionTicks { expired = takePending() }
+            if orphanedTicks > 3 * electionTicks || cutOff() { expired = takePending() }
         } else {
             orphanedTicks = 0
         }

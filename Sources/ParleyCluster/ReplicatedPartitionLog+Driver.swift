@@ -68,7 +68,10 @@ extension ReplicatedPartitionLog {
                     }
                     group.quietTicks = 0
                     let preferred = replicas[Int(partition.rawValue)].first.map { ids.raftID(of: $0) } ?? 0
-                    expired += group.tick(preferred: preferred, electionTicks: electionTicks)
+                    let voters = replicas[Int(partition.rawValue)]
+                    expired += group.tick(
+                        preferred: preferred, electionTicks: electionTicks,
+                        cutOff: voters.count { $0 == self.ownID || !down.contains(self.ids.raftID(of: $0)) } < voters.count / 2 + 1)
                     unconfirmed += group.reads.tick(limit: electionTicks)
                     candidates.add(group)
                 }

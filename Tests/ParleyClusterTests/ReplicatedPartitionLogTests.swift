@@ -245,6 +245,24 @@ struct ReplicatedPartitionLogTests {
         }
     }
 
+    /// An append waiting at a leader that is cut off from its replicas learns nothing until the
+    /// network heals: once it has stepped down (check-quorum), it is failed at once as of unknown
+    /// outcome (retried elsewhere with its idempotency key), not after three election timeouts.
+    @Test func anAppendAtACutOffLeaderFailsOnceItStepsDown() async throws {
+        // Election timeouts of 1 to 2 s (40 ms ticks): three of them are 3 s at least.
+        try await withReplicaCluster(configure: { $0.electionTicks = 25 }) { cluster in
+            let partition = PartitionID(2)
+            let leader = try await cluster.servingNode(of: partition)
+            let log = try #require(cluster.log(leader))
+            _ = try await log.append([0xD0], to: partition, generation: log.generation(of: partition)).result()
+            cluster.network.setReachable(leader, false)
+            let cut = ContinuousClock.now
+            let ticket = try log.append([0xD1], to: partition, generation: log.generation(of: partition))
+            await #expect(throws: ClusterError.self) { _ = try await ticket.result() }
+            #expect(ContinuousClock.now - cut < .seconds(3), "failed on stepping down (1 to 2 election timeouts), not 3 after it")
+        }
+    }
+
     @Test func readsAreConfirmedByAQuorumAndALeaderCutOffRefusesThemWhileItStillBelievesItLeads() async throws {
         // Election timeouts of 1 to 2 s: the cut-off leader keeps believing it leads meanwhile.
         try await withReplicaCluster(configure: { $0.electionTicks = 40 }) { cluster in
