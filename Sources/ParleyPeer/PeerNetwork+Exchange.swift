@@ -36,12 +36,9 @@ extension PeerNetwork {
     }
 
     /// A frame a peer posted (id 0, answered by nothing), handed to the inbox on the event loop.
-    /// A peer held down that posts is greeted now rather than on its backoff schedule (it may
-    /// be back: a restarted process, a healed network), since its receivers may drop what a
-    /// down peer sends.
     func takePosted(_ frame: PeerFrame, from sender: NodeID) {
         guard let kind = Self.kind(frame.kind) else { return }
-        if health(of: sender)?.isDown == true { doorbells[sender]?.ring() }
+        heard(from: sender)
         inbox.deliverPosted(kind, frame.body, from: sender)
     }
 

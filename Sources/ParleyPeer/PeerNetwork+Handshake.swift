@@ -71,7 +71,9 @@ extension PeerNetwork {
         let now = ContinuousClock.now
         guard let refusal = membership.agreement(withFingerprint: response.clusterFingerprint, description: response.clusterDescription) else {
             joined.store(true, ordering: .releasing)
+            let wasDown = health(of: peer)?.isDown ?? false
             record(peer) { $0.answered(at: now, roundTrip: now - sent) }
+            if wasDown { logger.info("peer answers again", metadata: ["peer": "\(peer)", "probe": "\(timeout < configuration.callTimeout)"]) }
             return nil
         }
         record(peer) { $0.refused(reason: refusal.message) }
@@ -92,6 +94,7 @@ extension PeerNetwork {
         response.clusterDescription = membership.canonicalDescription
         let refusal = membership.agreement(withFingerprint: request.clusterFingerprint, description: request.clusterDescription)
         if let refusal, let caller = NodeID(request.nodeID) { record(caller) { $0.refused(reason: refusal.message) } }
+        if refusal == nil, let caller = NodeID(request.nodeID) { heard(from: caller) }
         response.accepted = refusal == nil
         if let refusal {
             response.errorCode = refusal.code.rawValue

@@ -188,6 +188,13 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
         return headers
     }
 
+    /// `peer` reached this node (opened a stream, greeted it, posted to it): if it is held
+    /// down, it is greeted now rather than on its backoff schedule (a restarted process, a
+    /// healed network), since its messages may be dropped until it is up.
+    func heard(from peer: NodeID) {
+        if health(of: peer)?.isDown == true { doorbells[peer]?.ring() }
+    }
+
     /// Sets `stopping` and wakes the greeting loops, so they end now.
     func beginStopping() {
         stopping.store(true, ordering: .releasing)
@@ -208,6 +215,7 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
 
     func openedStream(_ session: ExchangeSession) {
         incoming.withLock { $0[ObjectIdentifier(session)] = session }
+        heard(from: session.sender)
         if stopping.load(ordering: .acquiring) { session.requestClose() }
     }
 

@@ -89,4 +89,28 @@ struct PeerSuspicionTests {
         }
         await proxy.close()
     }
+
+    /// A peer held down that reaches this node again (a restarted process greets it at once)
+    /// is greeted back at once rather than on its backoff schedule: its Raft messages are
+    /// dropped while it is held down.
+    @Test func aPeerHeldDownThatGreetsThisNodeIsGreetedBackAtOnce() async throws {
+        let ports = [try FreePort.loopback(), try FreePort.loopback()]
+        let membership = try PeerNetworkTests.membership(ports)
+        let logger = Logger(label: "peer-test")
+        var slow = Self.configuration(probeTimeout: .seconds(2))
+        slow.backoff.initial = .seconds(20)
+        slow.backoff.maximum = .seconds(20)
+        let one = try PeerNetwork(membership: membership, ownID: NodeID("node-1")!, configuration: slow, logger: logger)
+        let two = try PeerNetwork(membership: membership, ownID: NodeID("node-2")!, configuration: Self.configuration(probeTimeout: .seconds(2)), logger: logger)
+        two.inbox.set(PeerNetworkTests.EchoReceiver())
+        try await PeerNetworkTests.running([one]) {
+            // node-2 is not running: its first handshake fails, the next is 10 to 20 s away.
+            #expect(await PeerNetworkTests.eventually { one.statuses().first { $0.peer.id.rawValue == "node-2" }?.health.isDown == true })
+            let started = ContinuousClock.now
+            try await PeerNetworkTests.running([two]) {
+                #expect(await PeerNetworkTests.eventually(.seconds(8)) { Self.isUp(one, "node-2") })
+                #expect(ContinuousClock.now - started < .seconds(8))
+            }
+        }
+    }
 }
