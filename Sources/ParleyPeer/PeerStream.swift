@@ -290,7 +290,7 @@ final class PeerStream: Sendable {
 
     /// Fails every call past its deadline; runs until `stop()` (or cancellation), every
     /// `interval` while calls wait, and parks while none does. A call that has waited
-    /// `suspectAfter` with nothing answered since it was sent makes the sweeper call
+    /// `suspectAfter` while nothing was answered for as long makes the sweeper call
     /// `suspect` (at most once per `suspectAfter`): the peer may be cut off, with no socket
     /// closing to say so, and its failure detector can check now rather than at its next round.
     func sweep(every interval: Duration = .milliseconds(50), suspectAfter: Duration? = nil, suspect: @Sendable () -> Void = {}) async {
@@ -324,11 +324,12 @@ final class PeerStream: Sendable {
         }
     }
 
-    /// Whether the peer is suspect at `now`: a call has waited `after` and nothing was
-    /// answered since it was sent, and it was not suspected within `after` (recorded).
+    /// Whether the peer is suspect at `now`: a call has waited `after`, nothing was answered
+    /// within `after` (a call sent just before the peer fell silent is still caught), and it
+    /// was not suspected within `after` (recorded).
     private static func suspects(_ state: inout State, at now: ContinuousClock.Instant, after: Duration) -> Bool {
         guard let oldest = state.waiting.values.lazy.map(\.queuedAt).min(), now - oldest >= after else { return false }
-        if let answered = state.lastAnswered, answered >= oldest { return false }
+        if let answered = state.lastAnswered, now - answered < after { return false }
         if let suspected = state.lastSuspected, now - suspected < after { return false }
         state.lastSuspected = now
         return true
