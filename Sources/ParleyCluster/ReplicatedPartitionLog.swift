@@ -231,8 +231,8 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
         }
         let route = route(of: after)
         if route != self.route(of: before) { routeWatches.routeChanged(partition, to: route) }
-        if before.leader != nil || before.term > 0, after.leader != before.leader, after.term >= before.term {
-            // Rare (failovers, transfers) and what an operator reads first after one.
+        if after.leader != before.leader, after.term >= before.term {
+            // Rare (failovers, transfers, a node's start) and what an operator reads first after one.
             logger.info(
                 "partition leader changed",
                 metadata: ["partition": "\(partition.rawValue)", "term": "\(after.term)", "leader": "\(after.leader.map(\.rawValue) ?? "none")"])
