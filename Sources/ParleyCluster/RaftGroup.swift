@@ -121,6 +121,9 @@ struct ReadyCandidates {
         groups.append(group)
     }
 
+    /// Whether no group is listed.
+    var isEmpty: Bool { groups.isEmpty }
+
     /// The listed groups, in the order listed; the list is emptied.
     mutating func take() -> [RaftGroup] {
         defer { groups = [] }

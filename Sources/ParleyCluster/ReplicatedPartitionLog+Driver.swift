@@ -24,7 +24,8 @@ extension ReplicatedPartitionLog {
         var failed = false
         var handOffDeadline: ContinuousClock.Instant?
         while !failed {
-            let inputs = takeInputs(until: nextTick, draining: handOffDeadline != nil)
+            // Groups with more to apply (a backlog applied in parts) go on at once.
+            let inputs = takeInputs(until: candidates.isEmpty ? nextTick : .now, draining: handOffDeadline != nil)
             if inputs.closed {
                 inputs.failWaiting(ClusterError(.shuttingDown, "the node is shutting down"))
                 // A stopping node first hands the partitions it leads to caught-up replicas,
@@ -87,12 +88,15 @@ extension ReplicatedPartitionLog {
                 if let group = propose(proposal, in: groups) { candidates.add(group) }
             }
             for group in requestReads(inputs.reads, in: groups) { candidates.add(group) }
-            // A round's advance can leave more to do (answers queued while applying): the
-            // groups that had a Ready are checked again.
+            // A round's advance can leave more to do (answers queued while applying, a backlog
+            // applied in parts): the groups that had a Ready are checked again, for up to a
+            // tick, and then after the next inputs (messages, votes) are taken.
+            let roundsStarted = ContinuousClock.now
             for _ in 0..<8 {
                 let outcome = processReadies(of: candidates.take())
                 if case let .processed(processed) = outcome {
                     for group in processed { candidates.add(group) }
+                    if ContinuousClock.now - roundsStarted >= interval { break }
                     continue
                 }
                 if case .failed = outcome { failed = true }
@@ -260,12 +264,16 @@ extension ReplicatedPartitionLog {
         case failed
     }
 
+    /// A round longer than this is logged.
+    static let slowRound: Duration = .milliseconds(500)
+
     /// One Ready round of every candidate that has one: persist (one fsync for all), send,
     /// apply, settle, advance. Only `candidates` are checked: a group nothing happened to
     /// since its last check has no Ready, and a node leads a few busy partitions among many.
     private func processReadies(of candidates: [RaftGroup]) -> RoundOutcome {
         let readies = candidates.compactMap { group in group.takeReady().map { (group: group, ready: $0) } }
         guard !readies.isEmpty else { return .idle }
+        let started = ContinuousClock.now
 
         let plan = ReadyRoundPlan(
             readies.map { group, ready in
@@ -309,9 +317,21 @@ extension ReplicatedPartitionLog {
             if durability == .fsync { metrics.batches.increment() }
         }
         send(rounds.filter { !$0.1.sendsBeforeWrite }.map(\.0))
+        let persisted = ContinuousClock.now
 
         var settled: [(AppendTicket, AppendTicket.Outcome)] = []
         let applied = apply(readies, settling: &settled)
+        let finished = ContinuousClock.now
+        if finished - started > Self.slowRound {
+            // Every group of this node waits for the round (its elections, its hints): a slow
+            // disk shows here first.
+            logger.warning(
+                "slow Raft round",
+                metadata: [
+                    "groups": "\(readies.count)", "persist": "\(persisted - started)",
+                    "apply": "\(finished - persisted)",
+                ])
+        }
         guard applied else {
             for (ticket, _) in settled { ticket.complete(.failure(ClusterError(.storageFailure, "state could not be applied; the node must restart"))) }
             return .failed

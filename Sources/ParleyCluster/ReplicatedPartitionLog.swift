@@ -126,6 +126,10 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
     let recoveredGroups: Mutex<[PartitionID: RaftGroup]?>
     let transport: any PeerTransport
     let metrics = LogMetrics()
+    /// Committed entries applied per group per round: a node back from a crash re-applies up
+    /// to `appliedIndexInterval` entries of every group and catches up on what it missed, and
+    /// in one round that held its driver (its votes, its hints) for seconds.
+    static let committedEntriesPerReady = 64
 
     /// Opens the replicas of `ownID` (the partitions `placement` gives it) from `database`,
     /// which must have been opened with `requiredFamilies`.
@@ -157,6 +161,7 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
                     id: ids.raftID(of: ownID), voters: voters, electionTick: configuration.electionTicks,
                     heartbeatTick: configuration.heartbeatTicks, seed: configuration.seed &+ UInt64(partition.rawValue))
                 raftConfiguration.maxEntriesPerMessage = 512
+                raftConfiguration.maxCommittedEntriesPerReady = Self.committedEntriesPerReady
                 raftConfiguration.quiesceTicks = configuration.quiesceTicks
                 let node = try RaftNode(config: raftConfiguration, restoring: persisted)
                 groups[partition] = RaftGroup(partition: partition, node: node, persistedLastIndex: lastIndex)

@@ -23,6 +23,10 @@ public struct RaftConfig: Sendable, Equatable {
     /// A leader with nothing to do for this many ticks quiets its group (0: never). Only for
     /// shells whose failure detector wakes quiet groups when a peer goes down.
     public var quiesceTicks: Int = 0
+    /// At most this many committed entries in one Ready (0: all of them). A node that comes
+    /// back with a long backlog then applies it over several Readies, and its shell handles
+    /// messages (votes, heartbeats) between them rather than after the whole backlog.
+    public var maxCommittedEntriesPerReady: Int = 0
 
     public init(
         id: NodeID, voters: [NodeID], electionTick: Int = 10, heartbeatTick: Int = 1,
@@ -47,5 +51,6 @@ public struct RaftConfig: Sendable, Equatable {
         if electionTick <= heartbeatTick { throw .invalidConfiguration("electionTick must exceed heartbeatTick") }
         if maxInflight <= 0 { throw .invalidConfiguration("maxInflight must be positive") }
         if maxEntriesPerMessage <= 0 { throw .invalidConfiguration("maxEntriesPerMessage must be positive") }
+        if maxCommittedEntriesPerReady < 0 { throw .invalidConfiguration("maxCommittedEntriesPerReady must not be negative") }
     }
 }

@@ -121,9 +121,11 @@ struct RaftLog: Sendable, Equatable {
     }
 
     /// Entries committed but not yet handed out for applying (none while a snapshot is pending).
-    func nextCommittedEntries() -> [Entry] {
+    /// The committed entries not applied yet, at most `limit` of them (0: all).
+    func nextCommittedEntries(limit: Int = 0) -> [Entry] {
         if pendingSnapshot != nil || committed <= applied { return [] }
-        return entries(from: applied + 1)?.prefix(Int(committed - applied)).map { $0 } ?? []
+        let count = limit > 0 ? min(Int(committed - applied), limit) : Int(committed - applied)
+        return entries(from: applied + 1)?.prefix(count).map { $0 } ?? []
     }
 
     var hasNextCommittedEntries: Bool { pendingSnapshot == nil && committed > applied }

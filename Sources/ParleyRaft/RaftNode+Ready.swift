@@ -16,7 +16,7 @@ extension RaftNode {
             snapshot: log.pendingSnapshot,
             entries: log.unstableEntries,
             messages: outbox,
-            committedEntries: log.nextCommittedEntries(),
+            committedEntries: log.nextCommittedEntries(limit: config.maxCommittedEntriesPerReady),
             readStates: readStates
         )
     }

@@ -24,19 +24,25 @@ struct SimNode {
     /// Flow-control limits (drawn per run).
     let maxInflight: Int
     let maxEntriesPerMessage: Int
+    /// Committed entries per Ready (0: all; production applies a backlog in parts).
+    let maxCommittedEntriesPerReady: Int
 
-    init(id: NodeID, voters: [NodeID], seed: UInt64, maxInflight: Int, maxEntriesPerMessage: Int) {
+    init(id: NodeID, voters: [NodeID], seed: UInt64, maxInflight: Int, maxEntriesPerMessage: Int, maxCommittedEntriesPerReady: Int) {
         self.id = id
         self.voters = voters
         self.seed = seed
         self.maxInflight = maxInflight
         self.maxEntriesPerMessage = maxEntriesPerMessage
+        self.maxCommittedEntriesPerReady = maxCommittedEntriesPerReady
         raft = try! RaftNode(config: config())
     }
 
     func config() -> RaftConfig {
-        RaftConfig(id: id, voters: voters, electionTick: 10, heartbeatTick: 2, preVote: true, checkQuorum: true,
-                   maxInflight: maxInflight, maxEntriesPerMessage: maxEntriesPerMessage, seed: seed &+ UInt64(restarts) &* 7919)
+        var config = RaftConfig(
+            id: id, voters: voters, electionTick: 10, heartbeatTick: 2, preVote: true, checkQuorum: true,
+            maxInflight: maxInflight, maxEntriesPerMessage: maxEntriesPerMessage, seed: seed &+ UInt64(restarts) &* 7919)
+        config.maxCommittedEntriesPerReady = maxCommittedEntriesPerReady
+        return config
     }
 
     /// Writes one Ready's snapshot, entries and hard state as production does: fsync'd

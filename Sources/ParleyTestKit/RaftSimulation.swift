@@ -139,9 +139,11 @@ struct RaftSimulation {
         let maxEntries = [1, 2, 8][Int(rng.next(below: 3))]
         crashBeforeLeaderWriteRate = [0.0, 0.02, 0.1][Int(rng.next(below: 3))]
         machineCrashShare = [0.0, 0.5, 1.0][Int(rng.next(below: 3))]
+        let maxCommitted = [0, 1, 3][Int(rng.next(below: 3))]
         self.rng = rng
         for id in ids {
-            nodes.append(SimNode(id: id, voters: ids, seed: seed, maxInflight: maxInflight, maxEntriesPerMessage: maxEntries))
+            nodes.append(
+                SimNode(id: id, voters: ids, seed: seed, maxInflight: maxInflight, maxEntriesPerMessage: maxEntries, maxCommittedEntriesPerReady: maxCommitted))
         }
         for c in 0..<options.clients { clients.append(SimClient(id: c)) }
     }

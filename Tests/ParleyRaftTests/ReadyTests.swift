@@ -42,6 +42,24 @@ import Testing
         #expect(rd.messages.first?.reject == true)
     }
 
+    /// A node restarted with a backlog of committed entries hands them out in parts, so its
+    /// shell takes messages between them; in order, none twice, none skipped.
+    @Test func aCommittedBacklogIsHandedOutInParts() throws {
+        var config = TestNetwork.config(2, [1, 2, 3])
+        config.maxCommittedEntriesPerReady = 4
+        let entries = (1...10).map { Entry(term: 1, index: UInt64($0), data: [UInt8($0)]) }
+        var node = try RaftNode(config: config, restoring: PersistentState(hardState: HardState(term: 1, vote: 0, commit: 10), entries: entries, applied: 0))
+        var applied: [UInt64] = []
+        for _ in 0..<5 where node.hasReady {
+            let ready = node.ready()
+            #expect(ready.committedEntries.count <= 4)
+            applied += ready.committedEntries.map(\.index)
+            node.advance(ready)
+        }
+        #expect(applied == Array(1...10))
+        #expect(!node.hasReady)
+    }
+
     @Test func invalidConfigurationIsRefused() {
         #expect(throws: RaftError.self) { _ = try RaftNode(config: RaftConfig(id: 0, voters: [1])) }
         #expect(throws: RaftError.self) { _ = try RaftNode(config: RaftConfig(id: 1, voters: [1], electionTick: 1, heartbeatTick: 1)) }
