@@ -109,65 +109,6 @@ extension ReplicatedPartitionLog {
         finish(groups)
     }
 
-    /// `node`'s process is gone: each group whose leader it was, by this node's view, forgets
-    /// it, and the group's successor (its first replica, in placement order, other than
-    /// `node` and other than those the failure detector holds down) campaigns within two ticks
-    /// instead of an election timeout. One successor per group, the same on every survivor
-    /// that sees the same peers down, so that they do not split the vote. The groups hinted.
-    private func leaderGone(_ node: NodeID, in groups: [PartitionID: RaftGroup]) -> [RaftGroup] {
-        let raftID = ids.raftID(of: node)
-        var hinted: [RaftGroup] = []
-        for (partition, group) in groups {
-            if group.node.role == .follower && group.node.leader == raftID {
-                let successor = replicas[Int(partition.rawValue)].first { $0 != node && ($0 == ownID || transport.isUp($0)) }
-                group.node.leaderUnreachable(raftID, campaign: successor == ownID)
-                hinted.append(group)
-            } else if group.isQuiescent, replicas[Int(partition.rawValue)].contains(node) {
-                // A quiet group that lost a replica ticks again: a leader cut off from its
-                // quorum steps down (check-quorum), as an awake one would.
-                group.node.wake()
-                hinted.append(group)
-            }
-        }
-        if !hinted.isEmpty {
-            logger.info("a peer's process is gone: its partitions elect at once", metadata: ["peer": "\(node)", "partitions": "\(hinted.count)"])
-        }
-        return hinted
-    }
-
-    /// A quiet group's tick: it wakes when a replica it depends on is down (a follower whose
-    /// leader is, which then elects; a leader with a follower down, which then checks its
-    /// quorum), or when a follower has been quiet for `quietFollowerWakeTicks` (a safety net:
-    /// a leader whose process answers handshakes but whose log is stuck is found by the
-    /// election that follows). Proposals this node made as an earlier leader past the end of
-    /// the log it now shares can never commit: they fail (stale).
-    private func tickQuiet(_ group: RaftGroup, partition: PartitionID, down: Set<UInt64>) -> [AppendTicket] {
-        group.quietTicks += 1
-        var expired: [AppendTicket] = []
-        if !group.pending.isEmpty {
-            let last = group.inspect { $0.lastIndex }
-            for (index, waiting) in group.pending where index > last {
-                group.pending[index] = nil
-                expired.append(waiting.ticket)
-            }
-        }
-        let leader = group.inspect { $0.leader }
-        let isLeader = group.inspect { $0.role == .leader }
-        if !down.isEmpty {
-            if !isLeader, down.contains(leader) {
-                let gone = ids.node(of: leader)
-                let successor = replicas[Int(partition.rawValue)].first { $0 != gone }
-                group.node.leaderUnreachable(leader, campaign: successor == ownID)
-            } else if isLeader, group.inspect({ $0.voters.contains(where: down.contains) }) {
-                group.node.wake()
-            }
-        }
-        if group.isQuiescent, !isLeader, group.quietTicks >= configuration.quietFollowerWakeTicks {
-            group.node.wake()
-        }
-        return expired
-    }
-
     /// Waits until something arrived, the log closed (unless already `draining`) or
     /// `deadline` passed; takes the inputs.
     private func takeInputs(until deadline: ContinuousClock.Instant, draining: Bool) -> Inbox {
@@ -266,12 +207,28 @@ extension ReplicatedPartitionLog {
 
     /// A round longer than this is logged.
     static let slowRound: Duration = .milliseconds(500)
+    /// Committed entries applied in one round, about (the last group taken may pass it by up
+    /// to `committedEntriesPerReady`).
+    static let committedEntriesPerRound = 256
 
     /// One Ready round of every candidate that has one: persist (one fsync for all), send,
     /// apply, settle, advance. Only `candidates` are checked: a group nothing happened to
     /// since its last check has no Ready, and a node leads a few busy partitions among many.
     private func processReadies(of candidates: [RaftGroup]) -> RoundOutcome {
-        let readies = candidates.compactMap { group in group.takeReady().map { (group: group, ready: $0) } }
+        // Within `committedEntriesPerRound`: the groups past it wait for the next round, so a
+        // node applying a backlog still takes its inputs (votes, hints) every few rounds.
+        var readies: [(group: RaftGroup, ready: Ready)] = []
+        var deferred: [RaftGroup] = []
+        var committed = 0
+        for group in candidates {
+            guard committed < Self.committedEntriesPerRound else {
+                deferred.append(group)
+                continue
+            }
+            guard let ready = group.takeReady() else { continue }
+            committed += ready.committedEntries.count
+            readies.append((group, ready))
+        }
         guard !readies.isEmpty else { return .idle }
         let started = ContinuousClock.now
 
@@ -364,7 +321,7 @@ extension ReplicatedPartitionLog {
             if !group.reads.isEmpty { serveReads(of: group) }
             publishLeadership(group)
         }
-        return .processed(readies.map(\.group))
+        return .processed(readies.map(\.group) + deferred)
     }
 
     /// Posts the Readies' messages to their peers, all of a peer's in one batch (the transport carries
