@@ -321,7 +321,8 @@ extension ReplicatedPartitionLog {
             if !group.reads.isEmpty { serveReads(of: group) }
             publishLeadership(group)
         }
-        return .processed(readies.map(\.group) + deferred)
+        // The deferred go first next round: no group waits behind others' backlogs for long.
+        return .processed(deferred + readies.map(\.group))
     }
 
     /// Posts the Readies' messages to their peers, all of a peer's in one batch (the transport carries

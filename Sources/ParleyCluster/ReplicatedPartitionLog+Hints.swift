@@ -50,7 +50,7 @@ extension ReplicatedPartitionLog {
         if !down.isEmpty {
             if !isLeader, down.contains(leader) {
                 let gone = ids.node(of: leader)
-                let successor = replicas[Int(partition.rawValue)].first { $0 != gone }
+                let successor = replicas[Int(partition.rawValue)].first { $0 != gone && ($0 == ownID || !down.contains(ids.raftID(of: $0))) }
                 group.node.leaderUnreachable(leader, campaign: successor == ownID)
             } else if isLeader, group.inspect({ $0.voters.contains(where: down.contains) }) {
                 group.node.wake()

@@ -126,6 +126,8 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
     let recoveredGroups: Mutex<[PartitionID: RaftGroup]?>
     let transport: any PeerTransport
     let metrics = LogMetrics()
+    /// Raft messages dropped because their sender was held down (`receivePosted`).
+    let droppedFromDownPeers = Atomic<Int>(0)
     /// Committed entries applied per group per round: a node back from a crash re-applies up
     /// to `appliedIndexInterval` entries of every group and catches up on what it missed, and
     /// in one round that held its driver (its votes, its hints) for seconds.
@@ -321,7 +323,11 @@ public final class ReplicatedPartitionLog: NodePartitionLog, PartitionLeadership
     /// hint that it is gone, leaving its followers to wait out an election timeout. Raft
     /// resends what matters once the peer is greeted again (which a message from it hastens).
     public func receivePosted(_ kind: PeerMessageKind, _ body: [UInt8], from node: NodeID) {
-        guard kind == .raft, transport.isUp(node) else { return }
+        guard kind == .raft else { return }
+        guard transport.isUp(node) else {
+            droppedFromDownPeers.add(1, ordering: .relaxed)
+            return
+        }
         let batch: [(group: UInt32, message: Message)]
         do {
             batch = try RaftCodec.decode(body)

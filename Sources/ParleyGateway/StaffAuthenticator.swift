@@ -79,12 +79,18 @@ public struct StaffAuthenticator: Sendable {
             account = try await runtime.staffCredentials(staff)
         } catch {
             // The account's partition cannot answer now: its last known credentials stand in.
-            guard case .unavailable = error, let known = credentials.lastKnown(of: staff), Self.constantTimeEqual(hash, known.tokenHash) else {
+            guard error.isPartitionOutage, let known = credentials.lastKnown(of: staff), Self.constantTimeEqual(hash, known.tokenHash) else {
                 throw error
             }
             return Caller(staff: staff, role: known.role)
         }
-        guard let account, Self.constantTimeEqual(hash, account.tokenHash) else {
+        guard let account else {
+            credentials.forget(staff)
+            throw GatewayError.invalidToken
+        }
+        guard Self.constantTimeEqual(hash, account.tokenHash) else {
+            // What is stored now replaces what was known: an old token never stands in again.
+            credentials.store(staff, tokenHash: account.tokenHash, role: account.role, remote: !runtime.servesAccount(of: staff))
             throw GatewayError.invalidToken
         }
         credentials.store(staff, tokenHash: account.tokenHash, role: account.role, remote: !runtime.servesAccount(of: staff))

@@ -73,6 +73,8 @@ extension PeerNetwork {
             joined.store(true, ordering: .releasing)
             let wasDown = health(of: peer)?.isDown ?? false
             record(peer) { $0.answered(at: now, roundTrip: now - sent) }
+            // A call still waiting on a live peer (a long one) does not keep it suspect.
+            streams[peer]?.noteAnswered()
             if wasDown { logger.info("peer answers again", metadata: ["peer": "\(peer)", "probe": "\(timeout < configuration.callTimeout)"]) }
             return nil
         }

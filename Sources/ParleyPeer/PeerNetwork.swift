@@ -63,6 +63,8 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
     let doorbells: [NodeID: Doorbell]
     /// The peers whose next handshake is a probe (`probeTimeout`), asked for by `suspect`.
     let probesAsked = Mutex<Set<NodeID>>([])
+    /// When `heard(from:)` last rang each peer's doorbell.
+    let lastHeardRing = Mutex<[NodeID: ContinuousClock.Instant]>([:])
     /// Handshakes made as probes so far.
     let probesMade = Atomic<Int>(0)
     private let gauges: [NodeID: Gauge]
@@ -192,7 +194,16 @@ public final class PeerNetwork: Service, PeerTransport, Sendable {
     /// down, it is greeted now rather than on its backoff schedule (a restarted process, a
     /// healed network), since its messages may be dropped until it is up.
     func heard(from peer: NodeID) {
-        if health(of: peer)?.isDown == true { doorbells[peer]?.ring() }
+        guard health(of: peer)?.isDown == true else { return }
+        // At most once per `backoff.initial`: a peer whose frames arrive while this node cannot
+        // reach it (a one-way cut) is not greeted once per frame.
+        let now = ContinuousClock.now
+        let due = lastHeardRing.withLock { rung -> Bool in
+            if let last = rung[peer], now - last < configuration.backoff.initial { return false }
+            rung[peer] = now
+            return true
+        }
+        if due { doorbells[peer]?.ring() }
     }
 
     /// Sets `stopping` and wakes the greeting loops, so they end now.

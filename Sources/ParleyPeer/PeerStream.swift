@@ -324,6 +324,9 @@ final class PeerStream: Sendable {
         }
     }
 
+    /// The peer answered something else (a handshake): it is alive, whatever waits on it.
+    func noteAnswered() { state.withLock { $0.lastAnswered = .now } }
+
     /// Whether the peer is suspect at `now`: a call has waited `after`, nothing was answered
     /// within `after` (a call sent just before the peer fell silent is still caught), and it
     /// was not suspected within `after` (recorded).

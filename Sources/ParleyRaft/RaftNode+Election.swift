@@ -12,7 +12,7 @@ extension RaftNode {
             if hintedTicksLeft % Self.hintedRetryTicks == 0, leader == 0, role != .candidate, isPromotable,
                 electionElapsed < randomizedElectionTimeout
             {
-                startElection(transfer: false)
+                if role == .preCandidate { askPreVotesAgain() } else { startElection(transfer: false) }
             }
         }
         if isPromotable && electionElapsed >= randomizedElectionTimeout {
@@ -78,6 +78,16 @@ extension RaftNode {
         }
         for voter in voters where voter != id {
             send(Message(kind: kind, to: voter, term: voteTerm, logTerm: log.lastTerm, index: log.lastIndex, campaignTransfer: transfer))
+        }
+    }
+
+    /// A pre-candidate asks again the voters that have not granted its pre-vote (refusals are
+    /// forgotten: a voter told late that the leader is gone may grant now); grants already
+    /// counted stay, so answers to earlier asks still add up.
+    mutating func askPreVotesAgain() {
+        for (voter, granted) in votes where !granted { votes[voter] = nil }
+        for voter in voters where voter != id && votes[voter] != true {
+            send(Message(kind: .preVote, to: voter, term: term + 1, logTerm: log.lastTerm, index: log.lastIndex))
         }
     }
 

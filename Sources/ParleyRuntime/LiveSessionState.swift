@@ -107,12 +107,22 @@ public struct LiveSessionState: Sendable {
     private mutating func deliver(
         _ entries: [JournalEntry], notify: [UInt64], to room: RoomID, batch: EventBatch? = nil, into outputs: inout [Output]
     ) {
-        guard case let .live(lastSent, replayed) = rooms[room] else { return }
+        guard case .live(let lastSent, var replayed) = rooms[room] else { return }
         // The usual case, all of it new, takes the entries as they are.
         let fresh = (entries.first?.eventSeq ?? 0) > lastSent ? entries : entries.filter { $0.eventSeq > lastSent }
-        // Alerts for messages the replay already wrote (raced the subscription): sent now.
-        let late = fresh.count == entries.count || notify.isEmpty ? [] : Self.messages(in: entries.filter { replayed.contains($0.eventSeq) }).filter(notify.contains)
+        // Alerts for messages the replay already wrote (raced the subscription): sent now, once
+        // (the replayed seqs up to the last alerted are done with).
+        var late: [UInt64] = []
+        if fresh.count != entries.count, !notify.isEmpty {
+            let alerted = entries.filter { entry in
+                guard replayed.contains(entry.eventSeq), case let .messagePosted(message) = entry.event else { return false }
+                return notify.contains(message.seq)
+            }
+            late = Self.messages(in: alerted)
+            if let last = alerted.last { replayed = last.eventSeq + 1..<max(last.eventSeq + 1, replayed.upperBound) }
+        }
         guard let first = fresh.first else {
+            rooms[room] = .live(lastSent: lastSent, replayed: replayed)
             if !late.isEmpty { outputs.append(.events(room, [], notify: late)) }
             return
         }

@@ -73,7 +73,7 @@ extension NodeRuntime {
         let reachable = others.filter { peers.isUp($0) }.count + own
         guard FailoverRetries.isCutOff(leaderUp: leader.map(peers.isUp), replicas: others.count + own, reachable: reachable) else { return nil }
         return .unavailable(
-            code: "partition_unreachable",
+            code: RuntimeError.partitionUnreachable,
             message: "this node reaches \(reachable) of partition \(partition.rawValue)'s \(others.count + own) replicas, fewer than a majority; try another node")
     }
 

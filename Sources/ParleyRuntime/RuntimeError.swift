@@ -41,6 +41,20 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The code of a command for an entity whose partition another node serves.
     public static let partitionElsewhere = "partition_elsewhere"
 
+    /// The code of a call refused by a node through which no answer can come (cut off from a
+    /// majority of the partition's replicas).
+    public static let partitionUnreachable = "partition_unreachable"
+
+    /// Whether the call failed only because its entity's partition could not answer now (no
+    /// leader reachable, a failover under way), not because of what it asked or of storage.
+    public var isPartitionOutage: Bool {
+        guard case let .unavailable(code, _) = self else { return false }
+        return [
+            Self.partitionUnreachable, Self.partitionElsewhere, ClusterError.Code.peerUnavailable.rawValue,
+            ClusterError.Code.notLeader.rawValue, ClusterError.Code.stale.rawValue,
+        ].contains(code)
+    }
+
     /// Whether the command was refused only because its entity's in-memory state was fenced
     /// (a generation change or a retired activation): deciding it again on a fresh
     /// activation is safe, since nothing of it was stored.

@@ -112,8 +112,10 @@ struct LiveSessionStateTests {
         #expect(replayed == [.events(room, [post(2), post(3), post(4)]), .events(room, [], notify: [3])])
         // Live after the replay: 4 was written by it, 5 is new.
         #expect(state.handle(.events(EventBatch([post(4), post(5)]), notify: [4, 5])) == [.events(room, [post(5)], notify: [4, 5])])
-        // Written live already (with its alert): not again. Before the subscription: never.
+        // Written live already (with its alert), or alerted late already: not again. Before the
+        // subscription: never.
         #expect(state.handle(.events(EventBatch([post(5)]), notify: [5])).isEmpty)
+        #expect(state.handle(.events(EventBatch([post(3), post(4)]), notify: [3, 4])).isEmpty)
         #expect(state.handle(.events(EventBatch([post(1)]), notify: [1])).isEmpty)
     }
 }
