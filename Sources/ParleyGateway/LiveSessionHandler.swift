@@ -27,6 +27,8 @@ final class LiveSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let runtime: NodeRuntime
         let hub: LiveHub
         let work: LiveSessionWork
+        /// Wakes sessions on their loops in batches.
+        let wakes = LiveLoopWakes()
         /// A busy session writes at most one batch per window (`LiveCoalescing`).
         var coalescingWindow: Duration = .milliseconds(10)
         var pingInterval: TimeAmount = .seconds(30)
@@ -62,9 +64,11 @@ final class LiveSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         writable = context.channel.isWritable
         let session = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
-        // Called from whichever thread published: the session drains on its own loop.
+        let wakes = settings.wakes
+        // Called from whichever thread published: the session drains on its own loop, with the
+        // other sessions of that loop the same publish woke.
         subscription = settings.hub.subscribe(staff: caller.staff) { _ in
-            eventLoop.execute { session.value.drain() }
+            wakes.wake(session, on: eventLoop)
         }
         runRequests()
         armPing()
@@ -190,7 +194,7 @@ final class LiveSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Writing
 
     /// Writes what the subscription holds, a window's worth at a time (see `LiveCoalescing`).
-    private func drain(cutoff: ContinuousClock.Instant? = nil) {
+    func drain(cutoff: ContinuousClock.Instant? = nil) {
         guard let context, let subscription, !connection.isClosing else { return }
         // `channelWritabilityChanged` drains again once the client has read.
         guard writable else {
