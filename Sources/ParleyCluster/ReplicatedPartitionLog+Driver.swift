@@ -72,7 +72,7 @@ extension ReplicatedPartitionLog {
                     let voters = replicas[Int(partition.rawValue)]
                     expired += group.tick(
                         preferred: preferred, electionTicks: electionTicks,
-                        cutOff: voters.count { $0 == self.ownID || !down.contains(self.ids.raftID(of: $0)) } < voters.count / 2 + 1)
+                        cutOff: !ReplicaReach.isMajority(voters.count { $0 == self.ownID || !down.contains(self.ids.raftID(of: $0)) }, of: voters.count))
                     unconfirmed += group.reads.tick(limit: electionTicks)
                     candidates.add(group)
                 }

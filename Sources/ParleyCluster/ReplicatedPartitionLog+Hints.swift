@@ -13,7 +13,7 @@ extension ReplicatedPartitionLog {
         var hinted: [RaftGroup] = []
         for (partition, group) in groups {
             if group.node.role == .follower && group.node.leader == raftID {
-                let successor = replicas[Int(partition.rawValue)].first { $0 != node && ($0 == ownID || transport.isUp($0)) }
+                let successor = ReplicaReach.successor(of: replicas[Int(partition.rawValue)], replacing: node) { $0 != ownID && !transport.isUp($0) }
                 group.node.leaderUnreachable(raftID, campaign: successor == ownID)
                 hinted.append(group)
             } else if group.isQuiescent, replicas[Int(partition.rawValue)].contains(node) {
@@ -50,7 +50,7 @@ extension ReplicatedPartitionLog {
         if !down.isEmpty {
             if !isLeader, down.contains(leader) {
                 let gone = ids.node(of: leader)
-                let successor = replicas[Int(partition.rawValue)].first { $0 != gone && ($0 == ownID || !down.contains(ids.raftID(of: $0))) }
+                let successor = ReplicaReach.successor(of: replicas[Int(partition.rawValue)], replacing: gone) { $0 != ownID && down.contains(ids.raftID(of: $0)) }
                 group.node.leaderUnreachable(leader, campaign: successor == ownID)
             } else if isLeader, group.inspect({ $0.voters.contains(where: down.contains) }) {
                 group.node.wake()

@@ -7,7 +7,7 @@ import Synchronization
 /// publish, rather than one closure and one trip through the loop's task queue per session.
 final class LiveLoopWakes: Sendable {
     /// The sessions of one event loop waiting to drain.
-    private final class LoopList: Sendable {
+    final class LoopList: Sendable {
         let eventLoop: any EventLoop
         let woken = Mutex<[NIOLoopBound<LiveSessionHandler>]>([])
 
@@ -33,13 +33,9 @@ final class LiveLoopWakes: Sendable {
 
     private let lists = Mutex<[ObjectIdentifier: LoopList]>([:])
 
-    /// Wakes `session` (on `eventLoop`, its channel's loop): it drains soon, on that loop.
-    func wake(_ session: NIOLoopBound<LiveSessionHandler>, on eventLoop: any EventLoop) {
-        list(of: eventLoop).wake(session)
-    }
-
-    /// The list of `eventLoop`, made on first use (a node has one per thread).
-    private func list(of eventLoop: any EventLoop) -> LoopList {
+    /// The list of `eventLoop`, made on first use (a node has one per thread); a session looks
+    /// its loop's up once and wakes through it.
+    func list(of eventLoop: any EventLoop) -> LoopList {
         lists.withLock { lists in
             let key = ObjectIdentifier(eventLoop)
             if let list = lists[key] { return list }

@@ -64,11 +64,11 @@ final class LiveSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         writable = context.channel.isWritable
         let session = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
-        let wakes = settings.wakes
+        let wakes = settings.wakes.list(of: eventLoop)
         // Called from whichever thread published: the session drains on its own loop, with the
         // other sessions of that loop the same publish woke.
         subscription = settings.hub.subscribe(staff: caller.staff) { _ in
-            wakes.wake(session, on: eventLoop)
+            wakes.wake(session)
         }
         runRequests()
         armPing()

@@ -88,12 +88,10 @@ public struct StaffAuthenticator: Sendable {
             credentials.forget(staff)
             throw GatewayError.invalidToken
         }
-        guard Self.constantTimeEqual(hash, account.tokenHash) else {
-            // What is stored now replaces what was known: an old token never stands in again.
-            credentials.store(staff, tokenHash: account.tokenHash, role: account.role, remote: !runtime.servesAccount(of: staff))
-            throw GatewayError.invalidToken
-        }
+        // What is stored now replaces what was known, matching or not: an old token never
+        // stands in again.
         credentials.store(staff, tokenHash: account.tokenHash, role: account.role, remote: !runtime.servesAccount(of: staff))
+        guard Self.constantTimeEqual(hash, account.tokenHash) else { throw GatewayError.invalidToken }
         return Caller(staff: staff, role: account.role)
     }
 

@@ -76,9 +76,12 @@ extension RaftNode {
             if pre { runCampaign(pre: false, transfer: false) } else { becomeLeader() }
             return
         }
-        for voter in voters where voter != id {
-            send(Message(kind: kind, to: voter, term: voteTerm, logTerm: log.lastTerm, index: log.lastIndex, campaignTransfer: transfer))
-        }
+        for voter in voters where voter != id { askVote(kind, of: voter, term: voteTerm, transfer: transfer) }
+    }
+
+    /// Asks `voter` for a (pre-)vote at `term`, with this node's last log position.
+    private mutating func askVote(_ kind: MessageKind, of voter: NodeID, term: UInt64, transfer: Bool = false) {
+        send(Message(kind: kind, to: voter, term: term, logTerm: log.lastTerm, index: log.lastIndex, campaignTransfer: transfer))
     }
 
     /// A pre-candidate asks again the voters that have not granted its pre-vote (refusals are
@@ -86,9 +89,7 @@ extension RaftNode {
     /// counted stay, so answers to earlier asks still add up.
     mutating func askPreVotesAgain() {
         for (voter, granted) in votes where !granted { votes[voter] = nil }
-        for voter in voters where voter != id && votes[voter] != true {
-            send(Message(kind: .preVote, to: voter, term: term + 1, logTerm: log.lastTerm, index: log.lastIndex))
-        }
+        for voter in voters where voter != id && votes[voter] != true { askVote(.preVote, of: voter, term: term + 1) }
     }
 
     /// Records a vote (only the first from each voter counts) and tallies.

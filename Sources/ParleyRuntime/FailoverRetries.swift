@@ -40,7 +40,7 @@ struct FailoverRetries: Sendable {
     /// its side (cut off from its peers, or on a split's minority side). Then the caller is
     /// refused at once, to try another node.
     static func isCutOff(leaderUp: Bool?, replicas: Int, reachable: Int) -> Bool {
-        leaderUp != true && replicas > 0 && reachable < replicas / 2 + 1
+        leaderUp != true && replicas > 0 && !ReplicaReach.isMajority(reachable, of: replicas)
     }
 
     /// After an attempt refused with `code` at `now`.
