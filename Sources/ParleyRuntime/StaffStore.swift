@@ -17,6 +17,10 @@ struct StaffStore: Sendable {
     static let room: UInt8 = 0x72  // r<room id>
     static let mention: UInt8 = 0x6E  // n<index> (insert-hinted: `StateKeys.insertHints`)
     static let shortcut: UInt8 = 0x73  // s<code>
+    static let availability: UInt8 = 0x61  // a
+    static let capacity: UInt8 = 0x63  // c
+    static let enquiry: UInt8 = 0x65  // e<enquiry id>: an open enquiry they own
+    static let offer: UInt8 = 0x6F  // o<enquiry id>: an enquiry offered to them
     /// How many of a staff member's newest mentions are kept.
     static let mentionRetention: UInt64 = 100
 
@@ -51,7 +55,29 @@ struct StaffStore: Sendable {
                 writes.put(key(partition, staff, Self.shortcut) + Array(shortcut.code.utf8), writer.bytes)
             case let .shortcutRemoved(code):
                 writes.delete(key(partition, staff, Self.shortcut) + Array(code.utf8))
+            case let .availabilitySet(availability, _):
+                writes.put(key(partition, staff, Self.availability), [availability.rawValue])
+            case let .capacitySet(capacity, _):
+                var writer = BinaryWriter()
+                writer.writeVarint(UInt64(capacity))
+                writes.put(key(partition, staff, Self.capacity), writer.bytes)
+            case let .enquiryNoted(notice):
+                addWrites(for: notice, of: staff, in: partition, to: &writes)
             }
+        }
+    }
+
+    private static func addWrites(for notice: EnquiryNotice, of staff: StaffID, in partition: PartitionID, to writes: inout StateWrites) {
+        switch notice {
+        case let .offered(note):
+            writes.put(key(partition, staff, Self.offer) + Array(note.enquiry.rawValue.utf8), note.encoded)
+        case let .offerEnded(enquiry, _):
+            writes.delete(key(partition, staff, Self.offer) + Array(enquiry.rawValue.utf8))
+        case let .assigned(enquiry):
+            writes.delete(key(partition, staff, Self.offer) + Array(enquiry.rawValue.utf8))
+            writes.put(key(partition, staff, Self.enquiry) + Array(enquiry.rawValue.utf8), [])
+        case let .released(enquiry):
+            writes.delete(key(partition, staff, Self.enquiry) + Array(enquiry.rawValue.utf8))
         }
     }
 
@@ -91,8 +117,21 @@ struct StaffStore: Sendable {
             let shortcut = try Shortcut.decode(from: &bytes)
             shortcuts[shortcut.code] = shortcut
         }
+        let availability = try reader.get(Self.availability).flatMap { $0.first.flatMap(Availability.init(rawValue:)) } ?? .active
+        var capacity = StaffStatus.defaultCapacity
+        if let raw = try reader.get(Self.capacity) {
+            var bytes = BinaryReader(raw)
+            capacity = try bytes.readCount(atMost: StaffStatus.maxCapacity, of: "capacity")
+        }
+        let enquiries = Set(try reader.entries(Self.enquiry).map { EnquiryID(unchecked: String(decoding: $0.rest, as: UTF8.self)) })
+        var offers: [EnquiryID: EnquiryOfferNote] = [:]
+        for entry in try reader.entries(Self.offer) {
+            let note = try EnquiryOfferNote.decode(entry.value)
+            offers[note.enquiry] = note
+        }
         return StaffState(
-            id: staff, profile: profile, tokenHash: hash, rooms: rooms, mentionCount: lastMention.map { $0 + 1 } ?? 0, shortcuts: shortcuts)
+            id: staff, profile: profile, tokenHash: hash, rooms: rooms, mentionCount: lastMention.map { $0 + 1 } ?? 0, shortcuts: shortcuts,
+            availability: availability, capacity: capacity, enquiries: enquiries, offers: offers)
     }
 
     /// Staff accounts as a registered kind: their records, live publication to the member's

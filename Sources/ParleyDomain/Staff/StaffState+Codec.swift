@@ -8,6 +8,9 @@ extension StaffCommand {
         case setShortcut = 4
         case removeShortcut = 5
         case deliverAll = 6
+        case setAvailability = 7
+        case setCapacity = 8
+        case noteEnquiry = 9
     }
 
     public func encode(into writer: inout BinaryWriter) {
@@ -41,6 +44,15 @@ extension StaffCommand {
         case let .removeShortcut(code):
             writer.write(Tag.removeShortcut.rawValue)
             writer.write(code)
+        case let .setAvailability(availability):
+            writer.write(Tag.setAvailability.rawValue)
+            writer.write(availability.rawValue)
+        case let .setCapacity(capacity):
+            writer.write(Tag.setCapacity.rawValue)
+            writer.writeVarint(UInt64(max(0, capacity)))
+        case let .noteEnquiry(notice):
+            writer.write(Tag.noteEnquiry.rawValue)
+            notice.encode(into: &writer)
         }
     }
 
@@ -73,6 +85,12 @@ extension StaffCommand {
             return .setShortcut(try Shortcut.decode(from: &reader))
         case .removeShortcut:
             return .removeShortcut(code: try reader.readString())
+        case .setAvailability:
+            return .setAvailability(try reader.read(Availability.self, "availability"))
+        case .setCapacity:
+            return .setCapacity(try reader.readCount(atMost: 1_000_000, of: "capacity"))
+        case .noteEnquiry:
+            return .noteEnquiry(try EnquiryNotice.decode(from: &reader))
         }
     }
 }
@@ -92,6 +110,12 @@ extension StaffState {
         }
         writer.writeVarint(UInt64(shortcuts.count))
         for (_, shortcut) in shortcuts.sorted(by: { $0.key < $1.key }) { shortcut.encode(into: &writer) }
+        // Added with enquiries: read only when present, so older encodings still decode.
+        writer.write(availability.rawValue)
+        writer.writeVarint(UInt64(capacity))
+        writer.write(enquiries.map(\.rawValue).sorted())
+        writer.writeVarint(UInt64(offers.count))
+        for (_, note) in offers.sorted(by: { $0.key < $1.key }) { note.encode(into: &writer) }
     }
 
     public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> StaffState {
@@ -109,6 +133,16 @@ extension StaffState {
             let shortcut = try Shortcut.decode(from: &reader)
             shortcuts[shortcut.code] = shortcut
         }
-        return StaffState(id: id, profile: profile, tokenHash: tokenHash, rooms: rooms, mentionCount: mentionCount, shortcuts: shortcuts)
+        var state = StaffState(id: id, profile: profile, tokenHash: tokenHash, rooms: rooms, mentionCount: mentionCount, shortcuts: shortcuts)
+        if !reader.isAtEnd {
+            state.availability = try reader.read(Availability.self, "availability")
+            state.capacity = try reader.readCount(atMost: StaffStatus.maxCapacity, of: "capacity")
+            state.enquiries = Set(try reader.readStrings().map(EnquiryID.init(unchecked:)))
+            for _ in 0..<(try reader.readCount(atMost: 100_000, of: "offers")) {
+                let note = try EnquiryOfferNote.decode(from: &reader)
+                state.offers[note.enquiry] = note
+            }
+        }
+        return state
     }
 }

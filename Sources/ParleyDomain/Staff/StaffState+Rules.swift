@@ -20,6 +20,12 @@ extension StaffState: EntityRules {
             try caller.require(caller.isInternal, "deliver notices")
         case .setShortcut, .removeShortcut:
             try caller.require(caller.staff == id || caller == .system, "change \(id)'s shortcuts")
+        case .setAvailability:
+            try caller.require(caller.staff == id || caller.isAdmin, "set \(id)'s availability")
+        case .setCapacity:
+            try caller.require(caller.isAdmin, "set capacities")
+        case .noteEnquiry:
+            try caller.require(caller.isInternal, "note enquiries")
         }
         let events = try decide(command, now: context.now)
         guard case .create = command, !events.isEmpty else { return Decision(events) }

@@ -39,6 +39,12 @@ public enum StaffCommand: Sendable, Equatable {
     /// Adds or replaces a personal shortcut.
     case setShortcut(Shortcut)
     case removeShortcut(code: String)
+    /// ACTIVE, AWAY, BUSY or OFFLINE (the member or an admin).
+    case setAvailability(Availability)
+    /// How many open enquiries the member may hold at once (admins).
+    case setCapacity(Int)
+    /// An enquiry offered, withdrawn, assigned or released (from the enquiry; may repeat).
+    case noteEnquiry(EnquiryNotice)
 }
 
 /// The notices one room event owes a staff member.
@@ -96,6 +102,9 @@ public enum StaffEvent: Sendable, Equatable {
     case roomNoted(RoomID, StaffRoomEntry, mentions: [Mention], firstMention: UInt64)
     case shortcutSet(Shortcut)
     case shortcutRemoved(code: String)
+    case availabilitySet(Availability, at: Timestamp)
+    case capacitySet(Int, at: Timestamp)
+    case enquiryNoted(EnquiryNotice)
 }
 
 /// A staff account as its actor holds it.
@@ -110,14 +119,26 @@ public struct StaffState: Sendable, Equatable {
     public private(set) var mentionCount: UInt64
     /// Personal quick links and text shortcuts, by code.
     public private(set) var shortcuts: [String: Shortcut]
+    /// Whether they take enquiries, and how many at once.
+    public internal(set) var availability: Availability
+    public internal(set) var capacity: Int
+    /// The open enquiries they own.
+    public internal(set) var enquiries: Set<EnquiryID>
+    /// The Open Enquiry panel: enquiries offered to them now.
+    public internal(set) var offers: [EnquiryID: EnquiryOfferNote]
 
     public static let maxShortcuts = 200
 
     public init(
         id: StaffID, profile: StaffProfile? = nil, tokenHash: [UInt8] = [], rooms: [RoomID: StaffRoomEntry] = [:], mentionCount: UInt64 = 0,
-        shortcuts: [String: Shortcut] = [:]
+        shortcuts: [String: Shortcut] = [:], availability: Availability = .active, capacity: Int = StaffStatus.defaultCapacity,
+        enquiries: Set<EnquiryID> = [], offers: [EnquiryID: EnquiryOfferNote] = [:]
     ) {
         self.shortcuts = shortcuts
+        self.availability = availability
+        self.capacity = capacity
+        self.enquiries = enquiries
+        self.offers = offers
         self.id = id
         self.profile = profile
         self.tokenHash = tokenHash
@@ -189,6 +210,8 @@ public struct StaffState: Sendable, Equatable {
         case let .removeShortcut(code):
             guard shortcuts[code] != nil else { throw DomainError(.shortcutNotFound, "no shortcut \(code)") }
             return [.shortcutRemoved(code: code)]
+        case .setAvailability, .setCapacity, .noteEnquiry:
+            return try decideEnquiryCommand(command, now: now)
         }
     }
 
@@ -206,6 +229,8 @@ public struct StaffState: Sendable, Equatable {
             shortcuts[shortcut.code] = shortcut
         case let .shortcutRemoved(code):
             shortcuts[code] = nil
+        case .availabilitySet, .capacitySet, .enquiryNoted:
+            applyEnquiryEvent(event)
         }
     }
 }
@@ -217,6 +242,9 @@ extension StaffEvent {
         case roomNoted = 3
         case shortcutSet = 4
         case shortcutRemoved = 5
+        case availabilitySet = 6
+        case capacitySet = 7
+        case enquiryNoted = 8
     }
 
     public func encode(into writer: inout BinaryWriter) {
@@ -242,6 +270,17 @@ extension StaffEvent {
         case let .shortcutRemoved(code):
             writer.write(Tag.shortcutRemoved.rawValue)
             writer.write(code)
+        case let .availabilitySet(availability, at):
+            writer.write(Tag.availabilitySet.rawValue)
+            writer.write(availability.rawValue)
+            writer.write(at.milliseconds)
+        case let .capacitySet(capacity, at):
+            writer.write(Tag.capacitySet.rawValue)
+            writer.writeVarint(UInt64(capacity))
+            writer.write(at.milliseconds)
+        case let .enquiryNoted(notice):
+            writer.write(Tag.enquiryNoted.rawValue)
+            notice.encode(into: &writer)
         }
     }
 
@@ -264,6 +303,13 @@ extension StaffEvent {
             return .roomNoted(room, entry, mentions: mentions, firstMention: try reader.readVarint())
         case .shortcutSet: return .shortcutSet(try Shortcut.decode(from: &reader))
         case .shortcutRemoved: return .shortcutRemoved(code: try reader.readString())
+        case .availabilitySet:
+            let availability = try reader.read(Availability.self, "availability")
+            return .availabilitySet(availability, at: Timestamp(milliseconds: try reader.readInt64()))
+        case .capacitySet:
+            let capacity = try reader.readCount(atMost: StaffStatus.maxCapacity, of: "capacity")
+            return .capacitySet(capacity, at: Timestamp(milliseconds: try reader.readInt64()))
+        case .enquiryNoted: return .enquiryNoted(try EnquiryNotice.decode(from: &reader))
         case nil:
             throw DecodingError("unknown staff event tag \(raw)")
         }

@@ -1,0 +1,103 @@
+extension EnquiryState {
+    /// A decision being built: events applied to a copy of the state as they are added, so
+    /// later steps (routing after a decline or a lapse) see what earlier ones did.
+    struct Plan {
+        var state: EnquiryState
+        var events: [EnquiryEvent] = []
+        var effects: [Effect] = []
+
+        init(_ state: EnquiryState) { self.state = state }
+
+        mutating func add(_ event: EnquiryEvent, effects: [Effect] = []) {
+            state.apply(event)
+            events.append(event)
+            self.effects += effects
+        }
+
+        /// Routes the enquiry by its rule: offers it, or queues it. With `reoffer`, those this
+        /// round skipped are offered it again when nobody else can take it (after a lapse, or
+        /// a queued enquiry's retry); after declines, it waits in the queue instead.
+        mutating func route(_ start: EnquiryStart, facts: any RoutingFacts, now: Timestamp, reoffer: Bool = true) {
+            guard let rule = start.rule else { return queue(at: nil, start: start, now: now) }
+            let round = state.round + 1
+            var request = RoutingRequest(
+                rule: rule, lastAgent: start.lastAgent, skipDestinations: state.skipDestinations, skipStaff: state.skipStaff,
+                draw: EnquiryState.draw(state.id, round: round), now: now)
+            var choice = EnquiryRouter.route(request, facts: facts)
+            if case .queue = choice, reoffer, !request.skipStaff.isEmpty || !request.skipDestinations.isEmpty {
+                request.skipStaff = []
+                request.skipDestinations = []
+                choice = EnquiryRouter.route(request, facts: facts)
+            }
+            switch choice {
+            case let .offer(destination, staff):
+                offer(EnquiryOffer(destination: destination, staff: staff, round: round, at: now), start: start)
+            case let .queue(destination):
+                queue(at: destination, start: start, now: now)
+            }
+        }
+
+        /// Offers the enquiry (its timer set, the offerees told).
+        mutating func offer(_ offer: EnquiryOffer, start: EnquiryStart) {
+            let wasQueued = state.status == .queued && offer.transferFrom == nil
+            let queue = state.queueDestination
+            let note = EnquiryOfferNote(
+                enquiry: state.id, sourceName: start.sourceName, visitorName: start.visitorName, firstMessage: String(start.firstMessage.unicodeScalars.prefix(200)),
+                destination: offer.destination, offeredAt: offer.at, openedAt: state.openedAt ?? offer.at, transferFrom: offer.transferFrom)
+            var effects = offer.staff.map { Effect.send(StaffCommand.noteEnquiry(.offered(note)), to: $0.rawValue, of: StaffState.self) }
+            effects.append(.setTimer(tag: EnquiryState.offerTimer, at: offer.at.adding(milliseconds: Int64(start.offerTimeoutSeconds) * 1_000)))
+            if wasQueued {
+                effects += [.cancelTimer(tag: EnquiryState.routeTimer), EnquiryState.leaveQueue(state.id, queue)]
+            }
+            add(.offered(offer), effects: effects)
+        }
+
+        /// Queues the enquiry at `destination`: listed in its queue, the away message sent
+        /// once, and a retry timer set.
+        mutating func queue(at destination: DestinationID?, start: EnquiryStart, now: Timestamp) {
+            var effects: [Effect] = [.setTimer(tag: EnquiryState.routeTimer, at: now.adding(milliseconds: EnquiryState.queueRetryMilliseconds))]
+            let moved = state.status != .queued || state.queueDestination != destination || state.queuedAt == nil
+            if moved {
+                if state.status == .queued, state.queuedAt != nil { effects.append(EnquiryState.leaveQueue(state.id, state.queueDestination)) }
+                let since = state.queuedAt ?? now
+                effects.append(
+                    .send(
+                        IndexCommand.put(member: state.id.rawValue, summary: Timestamp(milliseconds: since.milliseconds).encodedForQueue),
+                        to: EnquiryState.queueIndex(destination), of: IndexState.self))
+                add(.queued(destination: destination, at: now), effects: effects)
+            } else {
+                self.effects += effects
+            }
+            if !state.awaySent { add(.awaySent(at: now)) }
+        }
+
+        /// Closes it: offers withdrawn, the owner released, timers and queue entry dropped.
+        mutating func close(by: StaffID?, now: Timestamp) {
+            var effects = (state.offer?.staff ?? []).map { EnquiryState.withdraw(state.id, from: $0, .closed) }
+            if let owner = state.owner { effects.append(.send(StaffCommand.noteEnquiry(.released(state.id)), to: owner.rawValue, of: StaffState.self)) }
+            if state.status == .queued { effects.append(EnquiryState.leaveQueue(state.id, state.queueDestination)) }
+            effects += [EnquiryState.offerTimer, EnquiryState.routeTimer, EnquiryState.idleTimer].map { Effect.cancelTimer(tag: $0) }
+            add(.closed(by: by, at: now), effects: effects)
+        }
+    }
+
+    /// Percentage routing's draw for `round`: a hash of the enquiry and the round, so the
+    /// decision is a function of its inputs and the split over many enquiries follows the
+    /// weights.
+    static func draw(_ id: EnquiryID, round: UInt32) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in id.rawValue.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        var mixed = hash ^ (UInt64(round) &* 0x9e37_79b9_7f4a_7c15)
+        mixed = (mixed ^ (mixed >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        mixed = (mixed ^ (mixed >> 27)) &* 0x94d0_49bb_1331_11eb
+        return mixed ^ (mixed >> 31)
+    }
+}
+
+extension Timestamp {
+    /// A queue entry's summary: when it started waiting, big-endian (sorts by time).
+    var encodedForQueue: [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: UInt64(bitPattern: milliseconds) >> (56 - 8 * $0)) } }
+}
