@@ -66,6 +66,8 @@ public struct Gateway: Sendable {
         addMeRoutes(to: router)
         addShortcutRoutes(to: router)
         addChannelRoutes(to: router)
+        addDestinationRoutes(to: router)
+        addEnquiryRoutes(to: router)
         return router
     }
 
@@ -94,6 +96,11 @@ public struct Gateway: Sendable {
         ("/v1/rooms/:roomID/members", [.post]), ("/v1/rooms/:roomID/members/:staffID", [.delete]),
         ("/v1/rooms/:roomID/files", [.post]), ("/v1/rooms/:roomID/files/:fileID", [.get]),
         ("/v1/rooms/:roomID/information/visitor/:field", [.put]), ("/v1/rooms/:roomID/information/contact", [.put]),
+        ("/v1/destinations", [.get, .post]), ("/v1/destinations/:destinationID", [.get, .patch, .delete]),
+        ("/v1/me/availability", [.get, .put]), ("/v1/me/enquiries", [.get]), ("/v1/staff/:staffID/capacity", [.put]),
+        ("/v1/enquiries/:enquiryID", [.get]), ("/v1/enquiries/:enquiryID/accept", [.post]), ("/v1/enquiries/:enquiryID/decline", [.post]),
+        ("/v1/enquiries/:enquiryID/close", [.post]), ("/v1/enquiries/:enquiryID/transfer", [.post]),
+        ("/v1/channels/:channelID/settings", [.get, .put]),
     ]
 
     /// The methods `path` allows, if it is one of the API's paths.

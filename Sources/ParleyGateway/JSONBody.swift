@@ -23,6 +23,11 @@ enum JSONBody {
 
     /// Collects the body (refusing more than `limit` bytes) and decodes it.
     static func decode<T: RequestBody>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+        try T(try await decode(fields: request, limit: limit))
+    }
+
+    /// Collects the body (refusing more than `limit` bytes) and reads its fields.
+    static func decode(fields request: Request, limit: Int) async throws -> JSONFields {
         var request = request
         let buffer: ByteBuffer
         do {
@@ -33,7 +38,7 @@ enum JSONBody {
             throw GatewayError.bodyTooLarge(limit)
         }
         guard buffer.readableBytes > 0 else { throw GatewayError.invalidJSON("the request needs a JSON body") }
-        return try T(JSONObjectReader.fields(of: Array(buffer.readableBytesView)))
+        return try JSONObjectReader.fields(of: Array(buffer.readableBytesView))
     }
 }
 

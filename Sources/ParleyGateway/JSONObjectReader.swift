@@ -13,11 +13,11 @@ struct JSONObjectReader {
         case integer(Substring)
         /// A number with a fraction or an exponent, as written.
         case number(Substring)
-        case bool
+        case bool(Bool)
         case null
         case array([Value])
-        /// An object's content is validated, not kept: no request field is an object.
-        case object
+        /// An object's fields (a name repeated at any depth is refused).
+        case object([String: Value])
     }
 
     /// How deep arrays and objects may nest inside the body.
@@ -42,7 +42,7 @@ struct JSONObjectReader {
             guard reader.position == bytes.count else { throw Self.invalid }
             throw GatewayError.invalidJSON("the body must be a JSON object")
         }
-        let fields = try reader.readObject(depth: 0, keeping: true)
+        let fields = try reader.readObject(depth: 0)
         reader.skipWhitespace()
         guard reader.position == bytes.count else { throw Self.invalid }
         return JSONFields(values: fields)
@@ -71,19 +71,17 @@ struct JSONObjectReader {
         guard let byte = peek() else { throw Self.invalid }
         switch byte {
         case UInt8(ascii: "\""): return .string(try readString())
-        case UInt8(ascii: "{"):
-            _ = try readObject(depth: depth + 1, keeping: false)
-            return .object
+        case UInt8(ascii: "{"): return .object(try readObject(depth: depth + 1))
         case UInt8(ascii: "["): return .array(try readArray(depth: depth + 1))
-        case UInt8(ascii: "t"): try readLiteral("true"); return .bool
-        case UInt8(ascii: "f"): try readLiteral("false"); return .bool
+        case UInt8(ascii: "t"): try readLiteral("true"); return .bool(true)
+        case UInt8(ascii: "f"): try readLiteral("false"); return .bool(false)
         case UInt8(ascii: "n"): try readLiteral("null"); return .null
         default: return try readNumber()
         }
     }
 
-    /// An object's fields (only when `keeping`; otherwise it is only checked).
-    private mutating func readObject(depth: Int, keeping: Bool) throws(GatewayError) -> [String: Value] {
+    /// An object's fields.
+    private mutating func readObject(depth: Int) throws(GatewayError) -> [String: Value] {
         var fields: [String: Value] = [:]
         try readSequence(from: UInt8(ascii: "{"), to: UInt8(ascii: "}"), depth: depth) { (reader) throws(GatewayError) in
             reader.skipWhitespace()
@@ -93,7 +91,7 @@ struct JSONObjectReader {
             try reader.expect(UInt8(ascii: ":"))
             let value = try reader.readValue(depth: depth)
             // RFC 8259 leaves a repeated name's meaning open: refused rather than guessed.
-            if keeping, fields.updateValue(value, forKey: name) != nil {
+            if fields.updateValue(value, forKey: name) != nil {
                 throw GatewayError.invalidJSON("the body repeats the field \(name)")
             }
         }

@@ -7,8 +7,8 @@ import ParleyRuntime
 /// id>": <last event seq seen>}}`, `{"type":"unsubscribe","rooms":["<room id>"]}`,
 /// `{"type":"ping"}`. Server → client: `hello`, `events` (`room_id`, `events`: journal events
 /// in order, `notify`: seqs of the messages among them that should alert this staff member),
-/// `staff` (badge and room entries), `resync_required` (`room_id`, `resume_from`), `error`
-/// (`code`, `message`, `room_id`), `pong`.
+/// `staff` (badge and room entries), `enquiry.*` (`EnquiryNoticeMessage`), `resync_required`
+/// (`room_id`, `resume_from`), `error` (`code`, `message`, `room_id`), `pong`.
 enum LiveFrames {
     /// The messages for a batch of outputs, framed (`framed(_:)`) and ready to write:
     /// consecutive events of one room go out as one `events` message (a burst of commits costs
@@ -53,6 +53,9 @@ enum LiveFrames {
                         rooms: rooms.map { RoomEntryResponse(room: $0.key, entry: $0.value) }.sorted { $0.roomID < $1.roomID },
                         mentions: mentions.map(MentionResponse.init))))
                 })
+            case let .enquiries(notices):
+                flush()
+                for notice in notices { frames.append(framed(json(EnquiryNoticeMessage(notice)))) }
             case let .refused(room, code, message):
                 flush()
                 frames.append(framed(json(ServerMessage(type: "error", roomID: room.rawValue, code: code, message: message))))

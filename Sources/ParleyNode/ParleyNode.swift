@@ -197,6 +197,7 @@ public struct ParleyNode: Sendable {
             log, outbox, TimerService(runtime: runtime, logger: logger), ListingRepairService(runtime: runtime, logger: logger),
             PassivationService(runtime: runtime, logger: logger),
             UploadSweepService(runtime: runtime, logger: logger),
+            RoutingBoardService(runtime: runtime, logger: logger),
         ]
         if let linkPreviewService { services.append(linkPreviewService) }
         services.append(app)

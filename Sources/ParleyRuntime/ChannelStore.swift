@@ -6,6 +6,7 @@ import ParleyStorage
 enum ChannelStore {
     static let profile: UInt8 = 0x70  // p
     private static let shortcut: UInt8 = 0x73  // s<code>
+    private static let settings: UInt8 = 0x72  // r: routing and the other source settings
 
     private static func key(_ partition: PartitionID, _ channel: String, _ record: UInt8) -> [UInt8] {
         StateKeys.entityPrefix(partition, EntityID(kind: .channel, key: channel)) + [record]
@@ -24,6 +25,8 @@ enum ChannelStore {
                 writes.put(key(partition, channel.rawValue, Self.shortcut) + Array(shortcut.code.utf8), writer.bytes)
             case let .shortcutRemoved(code):
                 writes.delete(key(partition, channel.rawValue, Self.shortcut) + Array(code.utf8))
+            case let .sourceSettingsSet(settings):
+                writes.put(key(partition, channel.rawValue, Self.settings), settings.encoded)
             }
         }
     }
@@ -41,7 +44,8 @@ enum ChannelStore {
             let shortcut = try Shortcut.decode(from: &bytes)
             shortcuts[shortcut.code] = shortcut
         }
-        return ChannelState(id: ChannelID(unchecked: reader.records.entity.key), profile: profile, shortcuts: shortcuts)
+        let settings = try reader.get(Self.settings).map { try SourceSettings.decode($0) } ?? SourceSettings()
+        return ChannelState(id: ChannelID(unchecked: reader.records.entity.key), profile: profile, shortcuts: shortcuts, settings: settings)
     }
 
     /// Channels as a registered kind.

@@ -53,6 +53,8 @@ public struct LiveSinks: Sendable {
     public let rooms: any RoomEventSink
     public let staff: any StaffEventSink
     public let linkPreviews: LinkPreviewQueue?
+    /// The node's routing board: staff accounts this node leads report their changes to it.
+    public let routing: RoutingBoard
 }
 
 /// The entity kinds a node runs, by tag: what its log entries are decoded with and its calls
@@ -84,13 +86,16 @@ public struct EntityKinds: Sendable {
 
     func kind(_ tag: UInt8) -> (any RegisteredKind)? { byTag[tag] }
 
-    /// The kinds every node runs: rooms, staff accounts, channels, listings.
+    /// The kinds every node runs: rooms, staff accounts, channels, listings, enquiries and
+    /// destinations.
     public static let standard: EntityKinds = {
         var kinds = EntityKinds()
         kinds.register(host: RoomHost.self, RoomStore.registration)
         kinds.register(StaffState.self, StaffStore.registration)
         kinds.register(ChannelState.self, ChannelStore.registration)
         kinds.register(IndexState.self, IndexStore.registration)
+        kinds.register(host: EnquiryHost.self, EnquiryKinds.enquiries)
+        kinds.register(DestinationState.self, EnquiryKinds.destinations)
         return kinds
     }()
 }

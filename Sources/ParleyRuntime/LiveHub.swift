@@ -16,6 +16,8 @@ public enum LiveItem: Sendable {
     /// The staff member's own index changed: badge, room entries, new mentions; its wire form
     /// is shared by the staff member's sessions.
     case staffUpdated(unreadRooms: Int, rooms: [(RoomID, StaffRoomEntry)], mentions: [Mention], shared: SharedEncoding = SharedEncoding())
+    /// Enquiries offered to the staff member, or taken from them, assigned or released.
+    case enquiries([EnquiryNotice])
 }
 
 /// The node's live sessions and the rooms each follows: room events are fanned out to the
@@ -211,9 +213,18 @@ public final class LiveHub: RoomEventSink, StaffEventSink {
 
 extension LiveHub: SessionCounting {
     public func publish(_ events: [StaffEvent], staff: StaffState) {
-        guard let update = StaffUpdate(events, staff: staff) else { return }
-        deliver(update)
+        if let update = StaffUpdate(events, staff: staff) { deliver(update) }
+        if let update = EnquiryUpdate(events, staff: staff.id) { deliver(update) }
     }
+
+    /// Sends a staff member's enquiry notices to their sessions on this node.
+    public func deliver(_ update: EnquiryUpdate) {
+        let sessions = state.withLock { $0.sessionsOfStaff[update.staff].map { Array($0.values) } ?? [] }
+        for session in sessions { session.send(.enquiries(update.notices)) }
+    }
+
+    /// Every staff member with a session on this node, and how many.
+    public func sessionCounts() -> [StaffID: Int] { state.withLock { $0.sessionsOfStaff.mapValues(\.count) } }
 
     /// Sends a staff member's index change to their sessions on this node.
     public func deliver(_ update: StaffUpdate) {
@@ -237,6 +248,30 @@ extension LiveHub: SessionCounting {
 /// Counts this node's live sessions per staff member (for presence).
 public protocol SessionCounting: Sendable {
     func sessionCount(of staff: StaffID) -> Int
+    /// Every staff member with a session here, and how many.
+    func sessionCounts() -> [StaffID: Int]
+}
+
+/// What a staff member's sessions are told of their enquiries (offers, offers ended,
+/// assigned, released), in commit order.
+public struct EnquiryUpdate: Sendable, Equatable {
+    public let staff: StaffID
+    public let notices: [EnquiryNotice]
+
+    public init(staff: StaffID, notices: [EnquiryNotice]) {
+        self.staff = staff
+        self.notices = notices
+    }
+
+    /// The notices committed `events` carry, nil when none.
+    public init?(_ events: [StaffEvent], staff: StaffID) {
+        let notices = events.compactMap { event -> EnquiryNotice? in
+            if case let .enquiryNoted(notice) = event { return notice }
+            return nil
+        }
+        guard !notices.isEmpty else { return nil }
+        self.init(staff: staff, notices: notices)
+    }
 }
 
 /// What a staff member's sessions are told when their index changes: the badge, the room

@@ -93,6 +93,11 @@ public struct LiveInterestTable: Sendable {
         (sessions[staff] ?? [:]).filter { isLive($0.key, at: now) }
     }
 
+    /// Every staff member with a session on some other node whose interest is live.
+    public func staffWithSessions(now: ContinuousClock.Instant) -> Set<StaffID> {
+        Set(sessions.filter { $0.value.contains { $0.value > 0 && isLive($0.key, at: now) } }.keys)
+    }
+
     /// Whether `node`'s interest is held and not expired.
     public func isLive(_ node: NodeID, at now: ContinuousClock.Instant) -> Bool {
         subscribers[node].map { !isExpired($0, at: now) } ?? false

@@ -7,13 +7,17 @@ enum LiveRelayCodec {
     static let formatVersion: UInt8 = 1
 
     private enum InterestTag: UInt8 { case full = 1, update, renew }
-    private enum DeliveryTag: UInt8 { case room = 1, staff }
+    private enum DeliveryTag: UInt8 { case room = 1, staff, enquiries, statuses }
 
     /// One thing to deliver to another node's sessions.
     enum Delivery {
         /// Committed room events and the room's members (who may see them, their mute settings).
         case room([JournalEntry], audience: RoomState)
         case staff(StaffUpdate)
+        /// A staff member's enquiry notices, for their sessions.
+        case enquiries(EnquiryUpdate)
+        /// Staff statuses for the routing board, from the node leading their accounts.
+        case statuses([StaffID: StaffStatus])
     }
 
     static func encode(_ message: InterestMessage, boot: UInt64) -> [UInt8] {
@@ -86,6 +90,18 @@ enum LiveRelayCodec {
             }
             writer.writeVarint(UInt64(update.mentions.count))
             for mention in update.mentions { mention.encode(into: &writer) }
+        case let .enquiries(update):
+            writer.write(DeliveryTag.enquiries.rawValue)
+            writer.write(update.staff.rawValue)
+            writer.writeVarint(UInt64(update.notices.count))
+            for notice in update.notices { notice.encode(into: &writer) }
+        case let .statuses(statuses):
+            writer.write(DeliveryTag.statuses.rawValue)
+            writer.writeVarint(UInt64(statuses.count))
+            for (staff, status) in statuses.sorted(by: { $0.key < $1.key }) {
+                writer.write(staff.rawValue)
+                status.encode(into: &writer)
+            }
         }
         return writer.bytes
     }
@@ -123,6 +139,19 @@ enum LiveRelayCodec {
                     try Mention.decode(from: &reader)
                 }
                 deliveries.append(.staff(StaffUpdate(staff: staff, unreadRooms: unread, rooms: rooms, mentions: mentions)))
+            case .enquiries:
+                let staff = StaffID(unchecked: try reader.readString())
+                let notices = try (0..<(try reader.readCount(atMost: 100_000, of: "notices"))).map { _ throws(DecodingError) in
+                    try EnquiryNotice.decode(from: &reader)
+                }
+                deliveries.append(.enquiries(EnquiryUpdate(staff: staff, notices: notices)))
+            case .statuses:
+                var statuses: [StaffID: StaffStatus] = [:]
+                for _ in 0..<(try reader.readCount(atMost: 10_000_000, of: "statuses")) {
+                    let staff = StaffID(unchecked: try reader.readString())
+                    statuses[staff] = try StaffStatus.decode(from: &reader)
+                }
+                deliveries.append(.statuses(statuses))
             }
         }
         try reader.expectEnd()

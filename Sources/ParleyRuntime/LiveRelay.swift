@@ -26,6 +26,8 @@ public final class LiveRelay: RoomEventSink, StaffEventSink, Service {
     }
 
     let hub: LiveHub
+    /// Where the statuses other nodes announce go (the node's routing board).
+    public let board: RoutingBoard
     let transport: any PeerTransport
     let served: ServedPartitions
     let partitioner: Partitioner
@@ -39,9 +41,10 @@ public final class LiveRelay: RoomEventSink, StaffEventSink, Service {
 
     public init(
         hub: LiveHub, transport: any PeerTransport, served: ServedPartitions, partitioner: Partitioner,
-        configuration: Configuration = Configuration(), logger: Logger
+        configuration: Configuration = Configuration(), board: RoutingBoard = RoutingBoard(), logger: Logger
     ) {
         self.hub = hub
+        self.board = board
         self.transport = transport
         self.served = served
         self.partitioner = partitioner
@@ -63,12 +66,34 @@ public final class LiveRelay: RoomEventSink, StaffEventSink, Service {
     }
 
     public func publish(_ events: [StaffEvent], staff: StaffState) {
-        guard let update = StaffUpdate(events, staff: staff) else { return }
-        hub.deliver(update)
+        var deliveries: [LiveRelayCodec.Delivery] = []
+        if let update = StaffUpdate(events, staff: staff) {
+            hub.deliver(update)
+            deliveries.append(.staff(update))
+        }
+        if let update = EnquiryUpdate(events, staff: staff.id) {
+            hub.deliver(update)
+            deliveries.append(.enquiries(update))
+        }
+        guard !deliveries.isEmpty else { return }
         let nodes = table.withLock { $0.sessions(of: staff.id, now: .now) }.keys
-        guard !nodes.isEmpty else { return }
-        let bytes = LiveRelayCodec.encode(.staff(update))
-        for node in nodes { links[node]?.enqueue(bytes, limit: configuration.maxQueued) }
+        for delivery in deliveries where !nodes.isEmpty {
+            let bytes = LiveRelayCodec.encode(delivery)
+            for node in nodes { links[node]?.enqueue(bytes, limit: configuration.maxQueued) }
+        }
+    }
+
+    /// Tells every peer the statuses of staff whose accounts this node leads (the routing
+    /// board's soft state; see `RoutingBoardService`).
+    public func announce(_ statuses: [StaffID: StaffStatus]) {
+        guard !statuses.isEmpty else { return }
+        let bytes = LiveRelayCodec.encode(.statuses(statuses))
+        for link in links.values { link.enqueue(bytes, limit: configuration.maxQueued) }
+    }
+
+    /// Staff members with sessions on other nodes that keep renewing them.
+    public func staffWithRemoteSessions() -> Set<StaffID> {
+        table.withLock { $0.staffWithSessions(now: .now) }
     }
 
     /// Sessions of `staff` that other nodes keep renewing.
@@ -133,6 +158,8 @@ public final class LiveRelay: RoomEventSink, StaffEventSink, Service {
                     switch delivery {
                     case let .room(entries, audience): hub.publish(entries, room: audience)
                     case let .staff(update): hub.deliver(update)
+                    case let .enquiries(update): hub.deliver(update)
+                    case let .statuses(statuses): board.merge(statuses)
                     }
                 }
             } catch {

@@ -16,6 +16,7 @@ public struct LiveSessionState: Sendable {
         case resyncRequired(RoomID, resumeFrom: UInt64)
         case refused(RoomID, code: String, message: String)
         case staffUpdated(unreadRooms: Int, rooms: [RoomID: StaffRoomEntry], mentions: [Mention], shared: SharedEncoding = SharedEncoding())
+        case enquiries([EnquiryNotice])
     }
 
     private enum Phase {
@@ -101,6 +102,8 @@ public struct LiveSessionState: Sendable {
         case let .staffUpdated(unreadRooms, entries, mentions, shared):
             outputs.append(.staffUpdated(
                 unreadRooms: unreadRooms, rooms: Dictionary(entries, uniquingKeysWith: { _, last in last }), mentions: mentions, shared: shared))
+        case let .enquiries(notices):
+            outputs.append(.enquiries(notices))
         }
     }
 

@@ -12,6 +12,9 @@ extension NodeRuntime {
         return try Self.decoded(Rules.self, bytes, of: entity)
     }
 
+    /// The node's wall clock now (what decisions see as `now`).
+    public var now: Timestamp { clock.now() }
+
     /// Entity `key` of `Rules`' kind as committed, if `caller` may read it.
     public func state<Rules: EntityRules>(of key: String, _ kind: Rules.Type, by caller: Caller = .system) async throws(RuntimeError) -> Rules {
         let entity = EntityID(kind: Rules.kind, key: key)

@@ -62,6 +62,8 @@ public final class NodeRuntime: Sendable {
     public let relay: LiveRelay?
     /// This node's live sessions, counted for presence.
     let liveSessions: (any SessionCounting)?
+    /// What enquiry routing knows: destinations and staff statuses (the relay's, in a cluster).
+    public let routingBoard: RoutingBoard
 
     public init(
         database: Database,
@@ -80,6 +82,8 @@ public final class NodeRuntime: Sendable {
         self.liveSessions = liveSessions
         self.peers = peers
         self.relay = relay
+        let routingBoard = relay?.board ?? RoutingBoard()
+        self.routingBoard = routingBoard
         self.linkPreviews = linkPreviews
         let partitioner = Partitioner(partitionCount: log.partitionCount)
         let store = RoomStore(database: database, family: stateFamily, partitioner: partitioner)
@@ -96,7 +100,7 @@ public final class NodeRuntime: Sendable {
         let timers = timerSignal
         let context = KindContext(
             log: log, clock: clock, database: database, family: stateFamily,
-            sinks: LiveSinks(rooms: events, staff: staffEvents, linkPreviews: linkPreviews), logger: logger, configuration: configuration,
+            sinks: LiveSinks(rooms: events, staff: staffEvents, linkPreviews: linkPreviews, routing: routingBoard), logger: logger, configuration: configuration,
             outboxWritten: { signal.fire() }, timerSet: { timers.fire($0) }, partitioner: partitioner, served: served,
             maxFencedRetries: configuration.maxFencedRetries)
         let kinds = configuration.kinds.byTag.mapValues { $0.bind(to: context) }

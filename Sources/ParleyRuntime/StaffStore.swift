@@ -140,7 +140,10 @@ struct StaffStore: Sendable {
         storage: EntityStorage(
             addWrites: { events, records, writes in addWrites(for: events, of: StaffID(unchecked: records.entity.key), in: records.partition, to: &writes) },
             load: { reader in try load(reader) }),
-        publish: { sinks, _, events, state in sinks.staff.publish(events, staff: state) },
+        publish: { sinks, _, events, state in
+            sinks.staff.publish(events, staff: state)
+            if events.contains(where: \.changesStatus) { sinks.routing.accountChanged(state) }
+        },
         operations: [
             "credentials": EntityOperation(linearizable: false) { runtime, entity, _, _ throws(RuntimeError) in
                 let account = try await runtime.localState(of: entity.key, StaffState.self)
@@ -170,6 +173,21 @@ struct StaffStore: Sendable {
                 return runtime.presenceHere(of: staff).encoded
             },
         ])
+}
+
+extension StaffEvent {
+    /// Whether the event changes what routing knows of the account.
+    var changesStatus: Bool {
+        switch self {
+        case .created, .availabilitySet, .capacitySet: true
+        case let .enquiryNoted(notice):
+            switch notice {
+            case .assigned, .released: true
+            case .offered, .offerEnded: false
+            }
+        case .tokenRotated, .roomNoted, .shortcutSet, .shortcutRemoved: false
+        }
+    }
 }
 
 /// Where a staff member's committed events go to be seen live: their own sessions.

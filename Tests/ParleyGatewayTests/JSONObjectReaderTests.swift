@@ -22,7 +22,7 @@ struct JSONObjectReaderTests {
     @Test func readsFieldsEscapesAndNumbers() throws {
         let body = try fields(
             #" { "text" : "a \"quoted\" \\ \/ \b\f\n\r\t line \u00e9 \ud83d\ude00 👋", "n": 18446744073709551615, "#
-                + #""list": ["a", "b"], "skip": {"deep": [1, -2.5e-3, true, false, null, {"x": [], "x": 1}]}, "text2": "", "three": 3.0, "hundred": 1e2}"#)
+                + #""list": ["a", "b"], "skip": {"deep": [1, -2.5e-3, true, false, null, {"x": [], "y": 1}]}, "text2": "", "three": 3.0, "hundred": 1e2}"#)
         #expect(try body.string("text") == "a \"quoted\" \\ / \u{8}\u{c}\n\r\t line é 😀 👋")
         #expect(try body.unsignedInteger("n") == UInt64.max)
         #expect(try body.strings("list") == ["a", "b"])
@@ -33,6 +33,20 @@ struct JSONObjectReaderTests {
         #expect(try JSONObjectReader.fields(of: [0xEF, 0xBB, 0xBF] + Array(#"{"a":"b"}"#.utf8)).string("a") == "b")
         #expect(try body.optionalString("absent") == nil)
         #expect(try fields("{}").values.isEmpty)
+    }
+
+    @Test func nestedObjectsAreReadWithTheSameRules() throws {
+        let body = try fields(#"{"rule": {"name": "time", "windows": [{"days": ["mon"], "on": true}], "n": 3}}"#)
+        let rule = try body.object("rule")
+        #expect(try rule.string("name") == "time")
+        #expect(try rule.objects("windows").first?.strings("days") == ["mon"])
+        #expect(try rule.objects("windows").first?.optionalBool("on") == true)
+        #expect(throws: GatewayError.invalidArgument("field rule.windows[0].days has the wrong type")) {
+            try fields(#"{"rule": {"windows": [{"days": "mon"}]}}"#).object("rule").objects("windows")[0].strings("days")
+        }
+        #expect(throws: GatewayError.invalidArgument("missing field rule.name")) { try fields(#"{"rule": {}}"#).object("rule").string("name") }
+        // A name repeated inside a nested object is refused as at the top.
+        #expect(failure(#"{"a": {"x": 1, "x": 2}}"#) == GatewayError.invalidJSON("the body repeats the field x"))
     }
 
     @Test func fieldMistakesAreInvalidArguments() throws {

@@ -20,6 +20,7 @@ final class InProcessCluster: Sendable {
         let database: Database
         let outbox: OutboxRelay
         let timers: TimerService
+        let board: RoutingBoardService
     }
 
     let nodes: [Node]
@@ -82,7 +83,9 @@ final class InProcessCluster: Sendable {
             // node took its partition's leadership (`LeadershipWatches`), well within the tests'
             // waits, never because a rescan came round.
             let timers = TimerService(runtime: runtime, rescanInterval: .seconds(60), logger: logger)
-            nodes.append(Node(id: member.id, runtime: runtime, hub: hub, relay: relay, log: log, database: database, outbox: outbox, timers: timers))
+            let board = RoutingBoardService(runtime: runtime, logger: logger)
+            nodes.append(
+                Node(id: member.id, runtime: runtime, hub: hub, relay: relay, log: log, database: database, outbox: outbox, timers: timers, board: board))
         }
         self.nodes = nodes
     }
@@ -99,6 +102,7 @@ final class InProcessCluster: Sendable {
                 group.addTask { try await node.relay.run() }
                 group.addTask { try await node.outbox.run() }
                 group.addTask { try await node.timers.run() }
+                group.addTask { try await node.board.run() }
             }
             do {
                 let result = try await body(self)

@@ -4,6 +4,7 @@ extension ChannelEvent {
         case updated = 2
         case shortcutSet = 3
         case shortcutRemoved = 4
+        case sourceSettingsSet = 5
     }
 
     public func encode(into writer: inout BinaryWriter) {
@@ -20,6 +21,9 @@ extension ChannelEvent {
         case let .shortcutRemoved(code):
             writer.write(Tag.shortcutRemoved.rawValue)
             writer.write(code)
+        case let .sourceSettingsSet(settings):
+            writer.write(Tag.sourceSettingsSet.rawValue)
+            settings.encode(into: &writer)
         }
     }
 
@@ -30,6 +34,7 @@ extension ChannelEvent {
         case .updated: return .updated(try ChannelProfile.decode(from: &reader))
         case .shortcutSet: return .shortcutSet(try Shortcut.decode(from: &reader))
         case .shortcutRemoved: return .shortcutRemoved(code: try reader.readString())
+        case .sourceSettingsSet: return .sourceSettingsSet(try SourceSettings.decode(from: &reader))
         case nil: throw DecodingError("unknown channel event tag \(raw)")
         }
     }
@@ -64,6 +69,7 @@ extension ChannelCommand {
         case update = 2
         case setShortcut = 3
         case removeShortcut = 4
+        case setSourceSettings = 5
     }
 
     public func encode(into writer: inout BinaryWriter) {
@@ -85,6 +91,9 @@ extension ChannelCommand {
         case let .removeShortcut(code):
             writer.write(Tag.removeShortcut.rawValue)
             writer.write(code)
+        case let .setSourceSettings(settings):
+            writer.write(Tag.setSourceSettings.rawValue)
+            settings.encode(into: &writer)
         }
     }
 
@@ -103,6 +112,8 @@ extension ChannelCommand {
             return .setShortcut(try Shortcut.decode(from: &reader))
         case .removeShortcut:
             return .removeShortcut(code: try reader.readString())
+        case .setSourceSettings:
+            return .setSourceSettings(try SourceSettings.decode(from: &reader))
         }
     }
 }
@@ -114,6 +125,8 @@ extension ChannelState {
         profile?.encode(into: &writer)
         writer.writeVarint(UInt64(shortcuts.count))
         for (_, shortcut) in shortcuts.sorted(by: { $0.key < $1.key }) { shortcut.encode(into: &writer) }
+        // Added with enquiries: read only when present.
+        settings.encode(into: &writer)
     }
 
     public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> ChannelState {
@@ -124,6 +137,7 @@ extension ChannelState {
             let shortcut = try Shortcut.decode(from: &reader)
             shortcuts[shortcut.code] = shortcut
         }
-        return ChannelState(id: id, profile: profile, shortcuts: shortcuts)
+        let settings = reader.isAtEnd ? SourceSettings() : try SourceSettings.decode(from: &reader)
+        return ChannelState(id: id, profile: profile, shortcuts: shortcuts, settings: settings)
     }
 }

@@ -58,6 +58,8 @@ public enum ChannelCommand: Sendable, Equatable {
     /// Adds or replaces one of the channel's own shortcuts.
     case setShortcut(Shortcut)
     case removeShortcut(code: String)
+    /// Routing settings, welcome and away messages, display-name format.
+    case setSourceSettings(SourceSettings)
 }
 
 /// What happened to a channel.
@@ -66,6 +68,7 @@ public enum ChannelEvent: Sendable, Equatable {
     case updated(ChannelProfile)
     case shortcutSet(Shortcut)
     case shortcutRemoved(code: String)
+    case sourceSettingsSet(SourceSettings)
 }
 
 /// A channel as its actor holds it.
@@ -74,6 +77,8 @@ public struct ChannelState: Sendable, Equatable {
     public private(set) var profile: ChannelProfile?
     /// The channel's own shortcuts, by code (the built-in ones are not here).
     public private(set) var shortcuts: [String: Shortcut]
+    /// What it does with its enquiries.
+    public internal(set) var settings: SourceSettings
 
     /// Code of the quick link to the channel's web link.
     public static let webLinkCode = "web-link"
@@ -81,8 +86,9 @@ public struct ChannelState: Sendable, Equatable {
     public static let phoneCode = "phone"
     public static let maxShortcuts = 200
 
-    public init(id: ChannelID, profile: ChannelProfile? = nil, shortcuts: [String: Shortcut] = [:]) {
+    public init(id: ChannelID, profile: ChannelProfile? = nil, shortcuts: [String: Shortcut] = [:], settings: SourceSettings = SourceSettings()) {
         self.id = id
+        self.settings = settings
         self.profile = profile
         self.shortcuts = shortcuts
     }
@@ -129,6 +135,10 @@ public struct ChannelState: Sendable, Equatable {
             guard exists else { throw DomainError(.channelNotFound, "no channel \(id)") }
             guard shortcuts[code] != nil else { throw DomainError(.shortcutNotFound, "channel \(id) has no shortcut \(code)") }
             return [.shortcutRemoved(code: code)]
+        case let .setSourceSettings(settings):
+            guard exists else { throw DomainError(.channelNotFound, "no channel \(id)") }
+            try settings.validate()
+            return settings == self.settings ? [] : [.sourceSettingsSet(settings)]
         }
     }
 
@@ -140,6 +150,8 @@ public struct ChannelState: Sendable, Equatable {
             shortcuts[shortcut.code] = shortcut
         case let .shortcutRemoved(code):
             shortcuts[code] = nil
+        case let .sourceSettingsSet(settings):
+            self.settings = settings
         }
     }
 }
