@@ -29,9 +29,11 @@ final class EnquiryHost: EntityHost {
     static func encode(_ answer: EnquiryState, brief: Bool) -> [UInt8] { answer.encoded }
 }
 
-/// Enquiries and destinations as registered kinds. Both keep their events as a journal
-/// folded at load: an enquiry lives for a conversation, a destination changes rarely.
+/// Enquiries, destinations and visitors as registered kinds. Each keeps its events as a
+/// journal folded at load: an enquiry lives for a conversation, a destination changes rarely,
+/// a visitor has a handful of events per enquiry.
 enum EnquiryKinds {
     static let enquiries = EntityKindRegistration<EnquiryState>()
     static let destinations = EntityKindRegistration<DestinationState>()
+    static let visitors = EntityKindRegistration<VisitorState>()
 }

@@ -96,6 +96,7 @@ public struct EntityKinds: Sendable {
         kinds.register(IndexState.self, IndexStore.registration)
         kinds.register(host: EnquiryHost.self, EnquiryKinds.enquiries)
         kinds.register(DestinationState.self, EnquiryKinds.destinations)
+        kinds.register(VisitorState.self, EnquiryKinds.visitors)
         return kinds
     }()
 }

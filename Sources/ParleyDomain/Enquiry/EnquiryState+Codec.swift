@@ -13,6 +13,8 @@ extension EnquiryStart: BinaryCodable {
         writer.write(lastAgent?.rawValue)
         writer.writeVarint(UInt64(max(0, offerTimeoutSeconds)))
         writer.writeVarint(UInt64(max(0, idleCloseMinutes)))
+        writer.write(welcomeMessage)
+        writer.write(awayMessage)
     }
 
     public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> EnquiryStart {
@@ -27,7 +29,8 @@ extension EnquiryStart: BinaryCodable {
         return EnquiryStart(
             source: source, sourceName: sourceName, visitor: visitor, visitorName: visitorName, firstMessage: first, information: information, rule: rule,
             lastAgent: lastAgent, offerTimeoutSeconds: try reader.readCount(atMost: 1_000_000, of: "seconds"),
-            idleCloseMinutes: try reader.readCount(atMost: 1_000_000, of: "minutes"))
+            idleCloseMinutes: try reader.readCount(atMost: 1_000_000, of: "minutes"), welcomeMessage: try reader.readOptionalString(),
+            awayMessage: try reader.readOptionalString())
     }
 }
 
@@ -81,6 +84,10 @@ extension EnquiryCommand: BinaryCodable {
         case .offerTimedOut: writer.write(UInt8(7))
         case .idleTimedOut: writer.write(UInt8(8))
         case .touch: writer.write(UInt8(9))
+        case let .visitorMessage(text, key):
+            writer.write(UInt8(10))
+            writer.write(text)
+            writer.write(key)
         }
     }
 
@@ -105,6 +112,9 @@ extension EnquiryCommand: BinaryCodable {
         case 7: return .offerTimedOut
         case 8: return .idleTimedOut
         case 9: return .touch
+        case 10:
+            let text = try reader.readString()
+            return .visitorMessage(text: text, idempotencyKey: try reader.readOptionalString())
         default: throw DecodingError("unknown enquiry command \(tag)")
         }
     }

@@ -68,7 +68,10 @@ extension EnquiryState {
             } else {
                 self.effects += effects
             }
-            if !state.awaySent { add(.awaySent(at: now)) }
+            if !state.awaySent {
+                let away = start.awayMessage.map { EnquiryState.post($0, by: .notices, key: "away", in: state.room) }
+                add(.awaySent(at: now), effects: away.map { [$0] } ?? [])
+            }
         }
 
         /// Closes it: offers withdrawn, the owner released, timers and queue entry dropped.
@@ -77,6 +80,9 @@ extension EnquiryState {
             if let owner = state.owner { effects.append(.send(StaffCommand.noteEnquiry(.released(state.id)), to: owner.rawValue, of: StaffState.self)) }
             if state.status == .queued { effects.append(EnquiryState.leaveQueue(state.id, state.queueDestination)) }
             effects += [EnquiryState.offerTimer, EnquiryState.routeTimer, EnquiryState.idleTimer].map { Effect.cancelTimer(tag: $0) }
+            if let start = state.start {
+                effects.append(.send(VisitorCommand.enquiryClosed(state.id), to: start.visitor.rawValue, of: VisitorState.self))
+            }
             add(.closed(by: by, at: now), effects: effects)
         }
     }

@@ -95,6 +95,13 @@ extension EnquiryState: EntityRules {
             try caller.require(allowed, "touch enquiry \(id)")
             guard status == .accepted, start.idleCloseMinutes > 0 else { return Decision() }
             plan.effects.append(.setTimer(tag: Self.idleTimer, at: now.adding(milliseconds: Int64(start.idleCloseMinutes) * 60_000)))
+        case let .visitorMessage(text, key):
+            try caller.require(caller.isInternal || caller == .visitor(start.visitor.rawValue), "write as visitor \(start.visitor)")
+            guard status != .closed else { throw DomainError(.enquiryClosed, "enquiry \(id) is closed") }
+            plan.effects.append(Self.post(text, by: start.visitor.member, key: key, in: room))
+            if status == .accepted, start.idleCloseMinutes > 0 {
+                plan.effects.append(.setTimer(tag: Self.idleTimer, at: now.adding(milliseconds: Int64(start.idleCloseMinutes) * 60_000)))
+            }
         }
         return Decision(plan.events, effects: plan.effects)
     }
@@ -109,7 +116,13 @@ extension EnquiryState: EntityRules {
         }
         try start.validate()
         var plan = Plan(self)
-        plan.add(.opened(start, at: now))
+        // The room opens with the visitor in it and their first message; staff join on accept.
+        var effects: [Effect] = [
+            .send(RoomCommand.openEnquiry(EnquiryOpening(title: start.visitorName, staff: [start.visitor.member], information: start.information)), to: room.rawValue, of: RoomState.self),
+            Self.post(start.firstMessage, by: start.visitor.member, key: "first", in: room),
+        ]
+        if let welcome = start.welcomeMessage { effects.append(Self.post(welcome, by: .notices, key: "welcome", in: room)) }
+        plan.add(.opened(start, at: now), effects: effects)
         plan.route(start, facts: facts, now: now)
         return Decision(plan.events, effects: plan.effects)
     }
@@ -134,16 +147,9 @@ extension EnquiryState: EntityRules {
             effects.append(.setTimer(tag: Self.idleTimer, at: now.adding(milliseconds: Int64(start.idleCloseMinutes) * 60_000)))
         }
         if status == .queued { effects.append(Self.leaveQueue(id, queueDestination)) }
-        if let from {
-            effects.append(.send(StaffCommand.noteEnquiry(.released(id)), to: from.rawValue, of: StaffState.self))
-            effects.append(.send(RoomCommand.addMembers([staff], by: from), to: room.rawValue, of: RoomState.self))
-            effects.append(.send(RoomCommand.leave(from), to: room.rawValue, of: RoomState.self))
-        } else if servedBy.isEmpty {
-            let opening = EnquiryOpening(title: start.visitorName, staff: [staff], information: start.information)
-            effects.append(.send(RoomCommand.openEnquiry(opening), to: room.rawValue, of: RoomState.self))
-        } else {
-            effects.append(.send(RoomCommand.addMembers([staff], by: servedBy[servedBy.count - 1]), to: room.rawValue, of: RoomState.self))
-        }
+        if let from { effects.append(.send(StaffCommand.noteEnquiry(.released(id)), to: from.rawValue, of: StaffState.self)) }
+        effects.append(.send(RoomCommand.setEnquiryOwner(staff, replacing: from), to: room.rawValue, of: RoomState.self))
+        effects.append(.send(VisitorCommand.served(id, by: staff), to: start.visitor.rawValue, of: VisitorState.self))
         plan.add(.accepted(staff, at: now, from: from), effects: effects)
     }
 
@@ -181,6 +187,11 @@ extension EnquiryState: EntityRules {
         }
     }
 
+    /// A message into the enquiry room (keyed, so a repeated effect posts it once).
+    static func post(_ text: String, by author: StaffID, key: String?, in room: RoomID) -> Effect {
+        .send(RoomCommand.post(MessagePost(author: author, text: text, idempotencyKey: key)), to: room.rawValue, of: RoomState.self)
+    }
+
     static func withdraw(_ id: EnquiryID, from staff: StaffID, _ end: OfferEnd) -> Effect {
         .send(StaffCommand.noteEnquiry(.offerEnded(id, end)), to: staff.rawValue, of: StaffState.self)
     }
@@ -211,6 +222,9 @@ extension EnquiryStart {
         }
         guard (10...3_600).contains(offerTimeoutSeconds) else { throw DomainError(.invalidArgument, "an offer timeout is 10 to 3600 seconds") }
         guard (0...10_080).contains(idleCloseMinutes) else { throw DomainError(.invalidArgument, "an idle close is 0 to 10080 minutes") }
+        for message in [welcomeMessage, awayMessage].compactMap({ $0 }) where !(1...2_000).contains(message.unicodeScalars.count) {
+            throw DomainError(.invalidArgument, "a welcome or away message has 1 to 2000 characters")
+        }
         try information.validate()
         try rule?.validate()
     }

@@ -18,11 +18,17 @@ public struct EnquiryStart: Sendable, Equatable {
     public var offerTimeoutSeconds: Int
     /// How long an accepted enquiry may be idle before it closes itself (0: never).
     public var idleCloseMinutes: Int
+    /// Written to the visitor when the enquiry opens, and when nobody can take it (once).
+    public var welcomeMessage: String?
+    public var awayMessage: String?
 
     public init(
         source: ChannelID, sourceName: String, visitor: VisitorID, visitorName: String, firstMessage: String, information: RoomInformation = RoomInformation(),
-        rule: RoutingRule?, lastAgent: StaffID? = nil, offerTimeoutSeconds: Int = 60, idleCloseMinutes: Int = 30
+        rule: RoutingRule?, lastAgent: StaffID? = nil, offerTimeoutSeconds: Int = 60, idleCloseMinutes: Int = 30, welcomeMessage: String? = nil,
+        awayMessage: String? = nil
     ) {
+        self.welcomeMessage = welcomeMessage
+        self.awayMessage = awayMessage
         self.source = source
         self.sourceName = sourceName
         self.visitor = visitor
@@ -96,6 +102,8 @@ public enum EnquiryCommand: Sendable, Equatable {
     case idleTimedOut
     /// A message went either way: the idle timer starts again.
     case touch
+    /// The visitor wrote again (into the enquiry room).
+    case visitorMessage(text: String, idempotencyKey: String?)
 }
 
 /// What happened to an enquiry.

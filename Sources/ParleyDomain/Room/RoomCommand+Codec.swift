@@ -18,6 +18,7 @@ extension RoomCommand {
         case setVisitorField = 13
         case setContact = 14
         case attachLinkPreviews = 15
+        case setEnquiryOwner = 16
     }
 
     public func encode(into writer: inout BinaryWriter) {
@@ -90,6 +91,10 @@ extension RoomCommand {
             writer.writeVarint(seq)
             writer.writeVarint(UInt64(previews.count))
             for preview in previews { preview.encode(into: &writer) }
+        case let .setEnquiryOwner(owner, replacing):
+            writer.write(Tag.setEnquiryOwner.rawValue)
+            writer.write(owner.rawValue)
+            writer.write(replacing?.rawValue)
         }
     }
 
@@ -151,6 +156,9 @@ extension RoomCommand {
             let count = try reader.readCount(atMost: LinkPreview.maxPerMessage, of: "link previews")
             let previews = try (0..<count).map { _ throws(DecodingError) in try LinkPreview.decode(from: &reader) }
             return .attachLinkPreviews(seq: seq, previews)
+        case .setEnquiryOwner:
+            let owner = StaffID(unchecked: try reader.readString())
+            return .setEnquiryOwner(owner, replacing: try reader.readOptionalString().map(StaffID.init(unchecked:)))
         }
     }
 }

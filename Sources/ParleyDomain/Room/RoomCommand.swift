@@ -20,6 +20,9 @@ public enum RoomCommand: Sendable, Equatable {
     case setContact(ContactInfo, by: StaffID)
     /// The node fetched previews of message `seq`'s links (no staff member acts).
     case attachLinkPreviews(seq: UInt64, [LinkPreview])
+    /// The enquiry's owner joins its room; on a transfer the one it replaces leaves (only
+    /// the enquiry, through an effect).
+    case setEnquiryOwner(StaffID, replacing: StaffID?)
 }
 
 /// What enquiry routing knows when it opens a room.

@@ -43,6 +43,13 @@ extension RoomState {
             let links = LinkPreview.links(in: text)
             edited.linkPreviews.removeAll { !links.contains($0.url) }
             return [.messageEdited(edited)]
+        case let .setEnquiryOwner(owner, replacing):
+            guard profile.kind == .enquiry else { throw DomainError(.unsupportedRoomKind, "only enquiry rooms have an owner") }
+            var events: [RoomEvent] = []
+            // The new owner sees the conversation so far as unread.
+            if members[owner] == nil { events.append(.membersAdded([owner], by: .notices, joinedAt: now, readSeq: 0)) }
+            if let replacing, replacing != owner, members[replacing] != nil { events.append(.memberRemoved(replacing, by: .notices)) }
+            return events
         case let .attachLinkPreviews(seq, previews):
             // Late by nature: the message may have changed or gone since the fetch began.
             guard var previewed = message(seq), !previewed.isRecalled else { return [] }
@@ -187,7 +194,8 @@ extension RoomState {
     }
 
     private func decidePost(_ post: MessagePost, now: Timestamp, limits: RoomLimits, message: (UInt64) -> Message?) throws(DomainError) -> [RoomEvent] {
-        _ = try requireMember(post.author)
+        // The node's notices (only internal callers may author them: `authorize`).
+        if post.author != .notices || profile?.kind != .enquiry { _ = try requireMember(post.author) }
         if (post.forwarding == nil && post.attachment == nil) || !post.text.isEmpty {
             try validate(text: post.text, limits: limits)
         }

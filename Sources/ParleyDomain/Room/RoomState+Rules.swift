@@ -37,7 +37,17 @@ extension RoomState: EntityRules, BinaryCodable {
             }
         case .entity, .system:
             break
-        case .visitor, .channel:
+        case let .visitor(visitor):
+            // A visitor posts and reads as themselves, in the enquiry room they take part in.
+            let member = VisitorID(unchecked: visitor).member
+            let allowed: Bool =
+                switch command {
+                case let .post(post): post.author == member && post.forwarding == nil
+                case let .markRead(_, by): by == member
+                default: false
+                }
+            guard allowed, members[member] != nil else { throw DomainError(.forbidden, "\(caller) may not do that in room \(id)") }
+        case .channel:
             throw DomainError(.forbidden, "\(caller) may not change room \(id)")
         }
     }
@@ -46,6 +56,10 @@ extension RoomState: EntityRules, BinaryCodable {
     public func authorizeRead(by caller: Caller) throws(DomainError) {
         if caller.isInternal { return }
         guard exists else { throw DomainError(.roomNotFound, "room \(id) does not exist") }
+        if case let .visitor(visitor) = caller {
+            guard members[VisitorID(unchecked: visitor).member] != nil else { throw DomainError(.notAMember, "\(caller) does not take part in room \(id)") }
+            return
+        }
         guard let staff = caller.staff, canRead(staff) else {
             throw DomainError(.notAMember, "\(caller.staff.map(\.rawValue) ?? "\(caller)") is not a member of room \(id)")
         }
@@ -81,7 +95,7 @@ extension RoomCommand {
             let .addMembers(_, staff), let .removeMember(_, staff), let .leave(staff), let .updateProfile(_, _, _, staff),
             let .setVisitorField(_, _, staff), let .setContact(_, staff):
             staff
-        case .openEnquiry, .attachLinkPreviews: nil
+        case .openEnquiry, .attachLinkPreviews, .setEnquiryOwner: nil
         }
     }
 }

@@ -115,7 +115,8 @@ extension RoomNotices {
     public static func effects(before: RoomState, events: [RoomEvent]) -> [Effect] {
         var order: [(staff: StaffID, eventSeq: UInt64)] = []
         var grouped: [StaffID: [UInt64: [StaffNotice]]] = [:]
-        for (staff, eventSeq, notice) in compute(before: before, events: events) {
+        // Visitors and the node's notices have no staff entity to tell.
+        for (staff, eventSeq, notice) in compute(before: before, events: events) where staff.isStaff {
             if grouped[staff]?[eventSeq] == nil { order.append((staff, eventSeq)) }
             grouped[staff, default: [:]][eventSeq, default: []].append(notice)
         }

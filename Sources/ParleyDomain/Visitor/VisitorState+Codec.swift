@@ -1,0 +1,128 @@
+extension VisitorCommand: BinaryCodable {
+    public func encode(into writer: inout BinaryWriter) {
+        switch self {
+        case let .create(name, email, source, information, tokenHash):
+            writer.write(UInt8(1))
+            writer.write(name)
+            writer.write(email)
+            writer.write(source.rawValue)
+            information.encode(into: &writer)
+            writer.write(bytes: tokenHash)
+        case let .openEnquiry(firstMessage, source):
+            writer.write(UInt8(2))
+            writer.write(firstMessage)
+            writer.write(source.name)
+            source.settings.encode(into: &writer)
+        case let .served(enquiry, staff):
+            writer.write(UInt8(3))
+            writer.write(enquiry.rawValue)
+            writer.write(staff.rawValue)
+        case let .enquiryClosed(enquiry):
+            writer.write(UInt8(4))
+            writer.write(enquiry.rawValue)
+        }
+    }
+
+    public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> VisitorCommand {
+        let tag = try reader.readUInt8()
+        switch tag {
+        case 1:
+            let name = try reader.readString()
+            let email = try reader.readOptionalString()
+            let source = ChannelID(unchecked: try reader.readString())
+            let information = try RoomInformation.decode(from: &reader)
+            return .create(name: name, email: email, source: source, information: information, tokenHash: try reader.readBytes())
+        case 2:
+            let first = try reader.readString()
+            let name = try reader.readString()
+            return .openEnquiry(firstMessage: first, source: EnquirySource(name: name, settings: try SourceSettings.decode(from: &reader)))
+        case 3:
+            let enquiry = EnquiryID(unchecked: try reader.readString())
+            return .served(enquiry, by: StaffID(unchecked: try reader.readString()))
+        case 4: return .enquiryClosed(EnquiryID(unchecked: try reader.readString()))
+        default: throw DecodingError("unknown visitor command \(tag)")
+        }
+    }
+}
+
+extension VisitorProfile: BinaryCodable {
+    public func encode(into writer: inout BinaryWriter) {
+        writer.write(source.rawValue)
+        writer.write(name)
+        writer.write(email)
+        information.encode(into: &writer)
+        writer.write(createdAt.milliseconds)
+    }
+
+    public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> VisitorProfile {
+        let source = ChannelID(unchecked: try reader.readString())
+        let name = try reader.readString()
+        let email = try reader.readOptionalString()
+        let information = try RoomInformation.decode(from: &reader)
+        return VisitorProfile(source: source, name: name, email: email, information: information, createdAt: Timestamp(milliseconds: try reader.readInt64()))
+    }
+}
+
+extension VisitorEvent: BinaryCodable {
+    public func encode(into writer: inout BinaryWriter) {
+        switch self {
+        case let .created(profile, tokenHash):
+            writer.write(UInt8(1))
+            profile.encode(into: &writer)
+            writer.write(bytes: tokenHash)
+        case let .enquiryOpened(enquiry, at):
+            writer.write(UInt8(2))
+            writer.write(enquiry.rawValue)
+            writer.write(at.milliseconds)
+        case let .served(enquiry, staff):
+            writer.write(UInt8(3))
+            writer.write(enquiry.rawValue)
+            writer.write(staff.rawValue)
+        case let .enquiryClosed(enquiry, at):
+            writer.write(UInt8(4))
+            writer.write(enquiry.rawValue)
+            writer.write(at.milliseconds)
+        }
+    }
+
+    public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> VisitorEvent {
+        let tag = try reader.readUInt8()
+        switch tag {
+        case 1:
+            let profile = try VisitorProfile.decode(from: &reader)
+            return .created(profile, tokenHash: try reader.readBytes())
+        case 2:
+            let enquiry = EnquiryID(unchecked: try reader.readString())
+            return .enquiryOpened(enquiry, at: Timestamp(milliseconds: try reader.readInt64()))
+        case 3:
+            let enquiry = EnquiryID(unchecked: try reader.readString())
+            return .served(enquiry, by: StaffID(unchecked: try reader.readString()))
+        case 4:
+            let enquiry = EnquiryID(unchecked: try reader.readString())
+            return .enquiryClosed(enquiry, at: Timestamp(milliseconds: try reader.readInt64()))
+        default: throw DecodingError("unknown visitor event \(tag)")
+        }
+    }
+}
+
+extension VisitorState: BinaryCodable {
+    public func encode(into writer: inout BinaryWriter) {
+        writer.write(id.rawValue)
+        writer.write(profile != nil)
+        profile?.encode(into: &writer)
+        writer.write(bytes: tokenHash)
+        writer.write(openEnquiry?.rawValue)
+        writer.writeVarint(UInt64(enquiryCount))
+        writer.write(lastAgent?.rawValue)
+    }
+
+    public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> VisitorState {
+        var state = VisitorState(id: VisitorID(unchecked: try reader.readString()))
+        state.profile = try reader.readBool() ? try VisitorProfile.decode(from: &reader) : nil
+        state.tokenHash = try reader.readBytes()
+        state.openEnquiry = try reader.readOptionalString().map(EnquiryID.init(unchecked:))
+        state.enquiryCount = try reader.readCount(atMost: Int(Int32.max), of: "enquiries")
+        state.lastAgent = try reader.readOptionalString().map(StaffID.init(unchecked:))
+        return state
+    }
+}

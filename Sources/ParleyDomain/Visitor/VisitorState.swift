@@ -1,0 +1,146 @@
+/// Who a visitor is: what they told the widget, where they came from, when.
+public struct VisitorProfile: Sendable, Equatable {
+    /// The source (a widget or weblink channel) they came through, and its name.
+    public var source: ChannelID
+    public var name: String
+    public var email: String?
+    /// Visitor form fields, device and UTM parameters, for the enquiry rooms' information.
+    public var information: RoomInformation
+    public var createdAt: Timestamp
+
+    public init(source: ChannelID, name: String, email: String? = nil, information: RoomInformation = RoomInformation(), createdAt: Timestamp) {
+        self.source = source
+        self.name = name
+        self.email = email
+        self.information = information
+        self.createdAt = createdAt
+    }
+
+    public func validate() throws(DomainError) {
+        guard (1...100).contains(name.unicodeScalars.count) else { throw DomainError(.invalidArgument, "a visitor name has 1 to 100 characters") }
+        if let email, !(3...254).contains(email.unicodeScalars.count) || !email.contains("@") {
+            throw DomainError(.invalidArgument, "\(email) is not an e-mail address")
+        }
+        try information.validate()
+    }
+}
+
+/// What the source says about enquiries, as a visitor's first message needs it.
+public struct EnquirySource: Sendable, Equatable {
+    public var name: String
+    public var settings: SourceSettings
+
+    public init(name: String, settings: SourceSettings) {
+        self.name = name
+        self.settings = settings
+    }
+}
+
+/// What is asked of a visitor.
+public enum VisitorCommand: Sendable, Equatable {
+    /// A visitor session opens (the visitor API, for a widget or weblink).
+    case create(name: String, email: String?, source: ChannelID, information: RoomInformation, tokenHash: [UInt8])
+    /// The visitor's first message since their last enquiry closed: opens the next enquiry
+    /// (nothing, if one is open: the message goes to it).
+    case openEnquiry(firstMessage: String, source: EnquirySource)
+    /// A staff member accepted their enquiry (Sticky routing remembers them).
+    case served(EnquiryID, by: StaffID)
+    case enquiryClosed(EnquiryID)
+}
+
+public enum VisitorEvent: Sendable, Equatable {
+    case created(VisitorProfile, tokenHash: [UInt8])
+    case enquiryOpened(EnquiryID, at: Timestamp)
+    case served(EnquiryID, by: StaffID)
+    case enquiryClosed(EnquiryID, at: Timestamp)
+}
+
+extension DomainError.Code {
+    public static let visitorNotFound = DomainError.Code("visitor_not_found", .notFound)
+}
+
+extension EntityKind {
+    /// Visitors of widgets and weblinks, and channels' customers.
+    public static let visitor = EntityKind(rawValue: 8, name: "visitor")
+}
+
+/// A visitor: their profile and token, their open enquiry, who served them last.
+public struct VisitorState: Sendable, Equatable {
+    public let id: VisitorID
+    public internal(set) var profile: VisitorProfile?
+    public internal(set) var tokenHash: [UInt8]
+    public internal(set) var openEnquiry: EnquiryID?
+    /// How many enquiries they opened (numbers the next: `<visitor id>-<n>`).
+    public internal(set) var enquiryCount: Int
+    /// The staff member who last served them (Sticky routing).
+    public internal(set) var lastAgent: StaffID?
+
+    public init(id: VisitorID) {
+        self.id = id
+        tokenHash = []
+        enquiryCount = 0
+    }
+
+    public var exists: Bool { profile != nil }
+
+    /// The id of the visitor's `number`th enquiry.
+    public func enquiry(_ number: Int) -> EnquiryID { EnquiryID(unchecked: "\(id.rawValue)-\(number)") }
+}
+
+extension VisitorState: EntityRules {
+    public static var kind: EntityKind { .visitor }
+
+    public init(key: String) { self.init(id: VisitorID(unchecked: key)) }
+
+    /// The node creates visitors (the visitor API is anonymous until then); the visitor opens
+    /// their own enquiries; only their enquiries tell them who served them and when it closed.
+    public func decide(_ command: VisitorCommand, soft: inout NoSoftState, context: DecisionContext) throws(DomainError) -> Decision<VisitorEvent> {
+        let caller = context.caller
+        switch command {
+        case let .create(name, email, source, information, tokenHash):
+            try caller.require(caller.isInternal || caller.isAdmin, "create visitors")
+            guard !exists else { return Decision() }
+            guard tokenHash.count == 32 else { throw DomainError(.invalidArgument, "a token hash is 32 bytes") }
+            let profile = VisitorProfile(source: source, name: name.trimmingWhitespace(), email: email, information: information, createdAt: context.now)
+            try profile.validate()
+            return Decision([.created(profile, tokenHash: tokenHash)])
+        case let .openEnquiry(firstMessage, source):
+            try caller.require(caller.isInternal || caller == .visitor(id.rawValue), "write as visitor \(id)")
+            guard let profile else { throw DomainError(.visitorNotFound, "no visitor \(id)") }
+            guard openEnquiry == nil else { return Decision() }
+            let enquiry = self.enquiry(enquiryCount + 1)
+            let start = EnquiryStart(
+                source: profile.source, sourceName: source.name, visitor: id, visitorName: profile.name, firstMessage: firstMessage,
+                information: profile.information, rule: source.settings.rule, lastAgent: lastAgent, offerTimeoutSeconds: source.settings.offerTimeoutSeconds,
+                idleCloseMinutes: source.settings.idleCloseMinutes, welcomeMessage: source.settings.welcomeMessage, awayMessage: source.settings.awayMessage)
+            try start.validate()
+            return Decision([.enquiryOpened(enquiry, at: context.now)], effects: [.send(EnquiryCommand.open(start), to: enquiry.rawValue, of: EnquiryState.self)])
+        case let .served(enquiry, staff):
+            try caller.require(caller == .entity(.enquiry(enquiry)), "note who served visitor \(id)")
+            return lastAgent == staff ? Decision() : Decision([.served(enquiry, by: staff)])
+        case let .enquiryClosed(enquiry):
+            try caller.require(caller == .entity(.enquiry(enquiry)), "close visitor \(id)'s enquiries")
+            return openEnquiry == enquiry ? Decision([.enquiryClosed(enquiry, at: context.now)]) : Decision()
+        }
+    }
+
+    public mutating func apply(_ event: VisitorEvent) {
+        switch event {
+        case let .created(profile, tokenHash):
+            self.profile = profile
+            self.tokenHash = tokenHash
+        case let .enquiryOpened(enquiry, _):
+            openEnquiry = enquiry
+            enquiryCount += 1
+        case let .served(_, staff):
+            lastAgent = staff
+        case let .enquiryClosed(enquiry, _):
+            if openEnquiry == enquiry { openEnquiry = nil }
+        }
+    }
+
+    /// The visitor themselves, and the node, read a visitor.
+    public func authorizeRead(by caller: Caller) throws(DomainError) {
+        try caller.require(caller.isInternal || caller.isAdmin || caller == .visitor(id.rawValue), "read visitor \(id)")
+    }
+}

@@ -1,0 +1,138 @@
+import Testing
+
+@testable import ParleyDomain
+
+@Suite("Visitors and enquiry rooms")
+struct VisitorAndEnquiryRoomTests {
+    let now = Timestamp(milliseconds: 1_700_000_000_000)
+    let visitorID = VisitorID(unchecked: "v_1")
+
+    func context(_ caller: Caller, _ entity: EntityID) -> DecisionContext { DecisionContext(caller: caller, now: now, entity: entity) }
+
+    func roomCommands(_ effects: [Effect]) -> [RoomCommand] {
+        effects.compactMap { effect in
+            guard case let .send(to, bytes) = effect, to.kind == .room else { return nil }
+            return try? RoomCommand.decode(bytes)
+        }
+    }
+
+    @Test func aVisitorOpensOneEnquiryAtATimeNumberedInOrder() throws {
+        var visitor = VisitorState(id: visitorID)
+        var soft = NoSoftState()
+        let entity = EntityID(kind: .visitor, key: "v_1")
+        let source = EnquirySource(name: "Website", settings: SourceSettings(rule: .alternative([dest("support")]), welcomeMessage: "Hi!"))
+        #expect(throws: DomainError.self) { try visitor.decide(.openEnquiry(firstMessage: "hello", source: source), soft: &soft, context: context(.visitor("v_1"), entity)) }
+        #expect(throws: DomainError.self) {
+            try visitor.decide(.create(name: "Ann", email: nil, source: ChannelID(unchecked: "web"), information: RoomInformation(), tokenHash: Array(repeating: 1, count: 32)), soft: &soft, context: context(.visitor("v_1"), entity))
+        }
+        for event in try visitor.decide(.create(name: " Ann ", email: "ann@example.com", source: ChannelID(unchecked: "web"), information: RoomInformation(), tokenHash: Array(repeating: 1, count: 32)), soft: &soft, context: context(.system, entity)).events {
+            visitor.apply(event)
+        }
+        #expect(visitor.profile?.name == "Ann")
+        #expect(throws: DomainError.self) { try visitor.decide(.openEnquiry(firstMessage: "hello", source: source), soft: &soft, context: context(.visitor("v_2"), entity)) }
+        let opened = try visitor.decide(.openEnquiry(firstMessage: "hello", source: source), soft: &soft, context: context(.visitor("v_1"), entity))
+        for event in opened.events { visitor.apply(event) }
+        #expect(visitor.openEnquiry == EnquiryID(unchecked: "v_1-1"))
+        guard case let .send(to, bytes) = opened.effects.first, case let .open(start) = try EnquiryCommand.decode(bytes) else {
+            Issue.record("no enquiry opened")
+            return
+        }
+        #expect(to == .enquiry(EnquiryID(unchecked: "v_1-1")) && start.firstMessage == "hello" && start.welcomeMessage == "Hi!" && start.visitorName == "Ann")
+        // While it is open, writing again opens nothing.
+        #expect(try visitor.decide(.openEnquiry(firstMessage: "again", source: source), soft: &soft, context: context(.visitor("v_1"), entity)).isEmpty)
+        // Only the enquiry says who served and that it closed; then the next one opens.
+        let fromEnquiry = Caller.entity(.enquiry(EnquiryID(unchecked: "v_1-1")))
+        #expect(throws: DomainError.self) { try visitor.decide(.enquiryClosed(EnquiryID(unchecked: "v_1-1")), soft: &soft, context: context(.visitor("v_1"), entity)) }
+        for command in [VisitorCommand.served(EnquiryID(unchecked: "v_1-1"), by: staff("a")), .enquiryClosed(EnquiryID(unchecked: "v_1-1"))] {
+            for event in try visitor.decide(command, soft: &soft, context: context(fromEnquiry, entity)).events { visitor.apply(event) }
+        }
+        #expect(visitor.openEnquiry == nil && visitor.lastAgent == staff("a"))
+        let next = try visitor.decide(.openEnquiry(firstMessage: "back", source: source), soft: &soft, context: context(.visitor("v_1"), entity))
+        guard case let .send(_, nextBytes) = next.effects.first, case let .open(nextStart) = try EnquiryCommand.decode(nextBytes) else {
+            Issue.record("no second enquiry")
+            return
+        }
+        #expect(next.events == [.enquiryOpened(EnquiryID(unchecked: "v_1-2"), at: now)] && nextStart.lastAgent == staff("a"))
+        #expect(try VisitorState.decode(visitor.encoded) == visitor)
+        for event in next.events + opened.events { #expect(try VisitorEvent.decode(event.encoded) == event) }
+        #expect(try VisitorCommand.decode(VisitorCommand.openEnquiry(firstMessage: "x", source: source).encoded) == .openEnquiry(firstMessage: "x", source: source))
+    }
+
+    @Test func theEnquiryRoomOpensWithTheVisitorAndTheOwnerJoinsOnAccept() throws {
+        var facts = GivenFacts()
+        facts.add("support", members: ["a", "b"])
+        var enquiry = EnquiryState(id: EnquiryID(unchecked: "v_1-1"))
+        let start = EnquiryStart(
+            source: ChannelID(unchecked: "web"), sourceName: "Website", visitor: visitorID, visitorName: "Ann", firstMessage: "hello", rule: .alternative([dest("support")]),
+            welcomeMessage: "Welcome!", awayMessage: "Back soon")
+        let entity = EntityID.enquiry(enquiry.id)
+        let opened = try enquiry.decide(.open(start), facts: facts, context: context(.visitor("v_1"), entity))
+        for event in opened.events { enquiry.apply(event) }
+        let commands = roomCommands(opened.effects)
+        #expect(commands.count == 3)
+        if case let .openEnquiry(opening) = commands.first { #expect(opening.staff == [visitorID.member]) } else { Issue.record("no room") }
+        #expect(commands.dropFirst().map { command -> String in if case let .post(post) = command { "\(post.author):\(post.text)" } else { "" } } == ["visitor:v_1:hello", "parley:notice:Welcome!"])
+        // Accepting joins the owner to the room and tells the visitor entity.
+        let accepted = try enquiry.decide(.accept(staff("a")), facts: facts, context: context(.staff(staff("a"), role: .agent), entity))
+        for event in accepted.events { enquiry.apply(event) }
+        #expect(roomCommands(accepted.effects) == [.setEnquiryOwner(staff("a"), replacing: nil)])
+        #expect(accepted.effects.contains(.send(VisitorCommand.served(enquiry.id, by: staff("a")), to: "v_1", of: VisitorState.self)))
+        // The visitor writes: into the room, as themselves; not as another visitor.
+        let wrote = try enquiry.decide(.visitorMessage(text: "more", idempotencyKey: "c:1"), facts: facts, context: context(.visitor("v_1"), entity))
+        #expect(roomCommands(wrote.effects) == [.post(MessagePost(author: visitorID.member, text: "more", idempotencyKey: "c:1"))])
+        #expect(throws: DomainError.self) { try enquiry.decide(.visitorMessage(text: "x", idempotencyKey: nil), facts: facts, context: context(.visitor("v_2"), entity)) }
+        let closed = try enquiry.decide(.close(by: staff("a")), facts: facts, context: context(.staff(staff("a"), role: .agent), entity))
+        for event in closed.events { enquiry.apply(event) }
+        #expect(closed.effects.contains(.send(VisitorCommand.enquiryClosed(enquiry.id), to: "v_1", of: VisitorState.self)))
+        #expect(throws: DomainError(.enquiryClosed, "enquiry v_1-1 is closed")) {
+            try enquiry.decide(.visitorMessage(text: "x", idempotencyKey: nil), facts: facts, context: context(.visitor("v_1"), entity))
+        }
+    }
+
+    @Test func theAwayMessageGoesOnceWhenNobodyCanTakeIt() throws {
+        var enquiry = EnquiryState(id: EnquiryID(unchecked: "v_1-1"))
+        let start = EnquiryStart(
+            source: ChannelID(unchecked: "web"), sourceName: "Website", visitor: visitorID, visitorName: "Ann", firstMessage: "hello", rule: .alternative([dest("support")]),
+            awayMessage: "Back soon")
+        let entity = EntityID.enquiry(enquiry.id)
+        let opened = try enquiry.decide(.open(start), facts: GivenFacts(), context: context(.visitor("v_1"), entity))
+        for event in opened.events { enquiry.apply(event) }
+        #expect(roomCommands(opened.effects).filter { if case let .post(post) = $0 { post.author == .notices } else { false } }.count == 1)
+        let retry = try enquiry.decide(.route, facts: GivenFacts(), context: context(.system, entity))
+        #expect(roomCommands(retry.effects).isEmpty)
+    }
+
+    @Test func visitorsPostAndReadOnlyInTheirOwnEnquiryRoom() throws {
+        var room = RoomState(id: RoomID(unchecked: "v_1-1"))
+        var noSoft = NoSoftState()
+        let entity = EntityID.room(room.id)
+        let internalCaller = Caller.entity(.enquiry(EnquiryID(unchecked: "v_1-1")))
+        let open = RoomCommand.openEnquiry(EnquiryOpening(title: "Ann", staff: [visitorID.member], information: RoomInformation()))
+        for event in try room.decide(open, soft: &noSoft, context: context(internalCaller, entity)).events { room.apply(event) }
+        let post = RoomCommand.post(MessagePost(author: visitorID.member, text: "hi"))
+        #expect(throws: Never.self) { try room.decide(post, soft: &noSoft, context: context(.visitor("v_1"), entity)) }
+        #expect(throws: DomainError.self) { try room.decide(post, soft: &noSoft, context: context(.visitor("v_2"), entity)) }
+        #expect(throws: DomainError.self) {
+            try room.decide(.post(MessagePost(author: staff("a"), text: "hi")), soft: &noSoft, context: context(.visitor("v_1"), entity))
+        }
+        #expect(throws: DomainError.self) { try room.decide(.setEnquiryOwner(staff("x"), replacing: nil), soft: &noSoft, context: context(.visitor("v_1"), entity)) }
+        #expect(throws: Never.self) { try room.authorizeRead(by: .visitor("v_1")) }
+        #expect(throws: DomainError.self) { try room.authorizeRead(by: .visitor("v_2")) }
+        // The node's notices need no membership; a staff member cannot write them.
+        #expect(throws: Never.self) { try room.decide(.post(MessagePost(author: .notices, text: "Welcome")), soft: &noSoft, context: context(internalCaller, entity)) }
+        #expect(throws: DomainError.self) {
+            try room.decide(.post(MessagePost(author: .notices, text: "x")), soft: &noSoft, context: context(.staff(staff("a"), role: .admin), entity))
+        }
+        // The owner joins (seeing the visitor's messages unread) and a transfer replaces them.
+        let joined = try room.decide(.setEnquiryOwner(staff("a"), replacing: nil), soft: &noSoft, context: context(internalCaller, entity))
+        for event in joined.events { room.apply(event) }
+        #expect(room.members[staff("a")] != nil)
+        // Notices go to staff only, never to the visitor's pseudo-member.
+        let visitorPost = try room.decide(post, soft: &noSoft, context: context(.visitor("v_1"), entity))
+        #expect(visitorPost.effects.allSatisfy { if case let .send(to, _) = $0 { to.key == "a" } else { true } })
+        for event in try room.decide(.setEnquiryOwner(staff("b"), replacing: staff("a")), soft: &noSoft, context: context(internalCaller, entity)).events { room.apply(event) }
+        #expect(room.members[staff("a")] == nil && room.members[staff("b")] != nil)
+        #expect(try RoomCommand.decode(RoomCommand.setEnquiryOwner(staff("b"), replacing: staff("a")).encoded) == .setEnquiryOwner(staff("b"), replacing: staff("a")))
+        #expect(visitorID.member.visitor == visitorID && !visitorID.member.isStaff && StaffID.notices.senderKind == "system" && staff("a").senderKind == "staff")
+    }
+}
