@@ -30,6 +30,9 @@ struct DestinationRequest {
     init(_ fields: JSONFields, zones: RoutingBoard) throws(GatewayError) {
         name = try fields.optionalString("name")
         members = try fields.optionalStrings("members").map { raws throws(GatewayError) in
+            guard raws.count <= DestinationProfile.maxMembers else {
+                throw GatewayError.invalidArgument("a destination has at most \(DestinationProfile.maxMembers) members")
+            }
             var ids: [StaffID] = []
             for raw in raws { ids.append(try Gateway.staffID(raw)) }
             return ids

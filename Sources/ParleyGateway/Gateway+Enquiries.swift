@@ -116,6 +116,7 @@ extension Gateway {
             }
             if let seconds = try fields.optionalUnsignedInteger("offer_timeout_seconds") { settings.offerTimeoutSeconds = Int(min(seconds, 1_000_000)) }
             if let minutes = try fields.optionalUnsignedInteger("idle_close_minutes") { settings.idleCloseMinutes = Int(min(minutes, 1_000_000)) }
+            try RoutingJSON.checked { () throws(DomainError) in try settings.validate() }
             let channel = try await runtime.channelCommand(.setSourceSettings(settings), for: id, by: caller.principal)
             return JSONBody.response(SourceSettingsResponse(channel.settings))
         }

@@ -17,6 +17,8 @@ public struct GatewayConfiguration: Sendable {
     public var liveCoalescingWindow: Duration = .milliseconds(10)
     /// The cluster this node is part of, for `GET /cluster`.
     public var cluster: ClusterView?
+    /// The longest message a visitor may write, in characters.
+    public var maxVisitorMessageLength = 10_000
 
     public init() {}
 }
@@ -68,6 +70,7 @@ public struct Gateway: Sendable {
         addChannelRoutes(to: router)
         addDestinationRoutes(to: router)
         addEnquiryRoutes(to: router)
+        addVisitorRoutes(to: router)
         return router
     }
 
@@ -82,7 +85,7 @@ public struct Gateway: Sendable {
 
     /// Every path of the API and the methods it has; the others get 405 with `Allow`.
     static let routeTable: [(path: String, methods: [HTTPRequest.Method])] = [
-        ("/health", [.get]), ("/ready", [.get]), ("/metrics", [.get]), ("/openapi.yaml", [.get]), ("/cluster", [.get]),
+        ("/health", [.get]), ("/ready", [.get]), ("/v1/live", [.get]), ("/metrics", [.get]), ("/openapi.yaml", [.get]), ("/cluster", [.get]),
         ("/cluster/digests", [.get]), ("/cluster/partitions/:partition/records", [.get]),
         ("/v1/staff", [.post]), ("/v1/staff/:staffID", [.get]), ("/v1/staff/:staffID/presence", [.get]), ("/v1/staff/:staffID/token", [.post]),
         ("/v1/me", [.get]), ("/v1/me/rooms", [.get]), ("/v1/me/mentions", [.get]),
@@ -101,6 +104,7 @@ public struct Gateway: Sendable {
         ("/v1/enquiries/:enquiryID", [.get]), ("/v1/enquiries/:enquiryID/accept", [.post]), ("/v1/enquiries/:enquiryID/decline", [.post]),
         ("/v1/enquiries/:enquiryID/close", [.post]), ("/v1/enquiries/:enquiryID/transfer", [.post]),
         ("/v1/channels/:channelID/settings", [.get, .put]),
+        ("/v1/widget/:channelID", [.get]), ("/v1/visitor/sessions", [.post]), ("/v1/visitor", [.get]), ("/v1/visitor/messages", [.get, .post]),
     ]
 
     /// The methods `path` allows, if it is one of the API's paths.
@@ -121,6 +125,12 @@ public struct Gateway: Sendable {
     }
 
     private func addOperationalRoutes(to router: Router<BasicRequestContext>) {
+        // A WebSocket upgrade of `/v1/live` never reaches the router; a plain GET does: it is
+        // told to sign in (401) or to upgrade (426).
+        router.get("/v1/live") { request, _ -> Response in
+            _ = try await caller(of: request)
+            throw GatewayError(.upgradeRequired, code: "upgrade_required", "GET /v1/live upgrades to a WebSocket (Connection: Upgrade, Upgrade: websocket)")
+        }
         router.get("/health") { _, _ in
             JSONBody.response(StatusBody(status: "ok"))
         }

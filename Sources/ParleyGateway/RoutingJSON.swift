@@ -8,6 +8,22 @@ import ParleyRuntime
 /// - `{"rule":"time","time_zone":"Asia/Hong_Kong","conditions":[{"windows":[{"days":["mon"],"from":"09:00","to":"18:00"}],"destinations":["d1"]}],"otherwise":["d2"]}`.
 enum RoutingJSON {
     static func rule(_ fields: JSONFields, zones: RoutingBoard) throws(GatewayError) -> RoutingRule {
+        let rule = try parseRule(fields, zones: zones)
+        try checked { () throws(DomainError) in try rule.validate() }
+        return rule
+    }
+
+    /// Runs a domain check here, so a refusal is the client's 400 rather than a command
+    /// too large for its own encoding's bounds on the serving node.
+    static func checked(_ check: () throws(DomainError) -> Void) throws(GatewayError) {
+        do {
+            try check()
+        } catch {
+            throw GatewayError(RuntimeError.rejected(error))
+        }
+    }
+
+    private static func parseRule(_ fields: JSONFields, zones: RoutingBoard) throws(GatewayError) -> RoutingRule {
         let name = try fields.string("rule")
         switch name {
         case "alternative": return .alternative(try destinations(fields.strings("destinations")))
@@ -36,7 +52,7 @@ enum RoutingJSON {
         var days: Set<Weekday> = []
         for name in try fields.strings("days") {
             guard let day = Weekday(name: name) else { throw GatewayError.invalidArgument("\(name) is not a day (mon … sun)") }
-            days.insert(day)
+            guard days.insert(day).inserted else { throw GatewayError.invalidArgument("\(name) is named twice") }
         }
         guard let from = TimeWindow.minutes(try fields.string("from")), let to = TimeWindow.minutes(try fields.string("to")) else {
             throw GatewayError.invalidArgument("from and to are HH:MM, 00:00 to 24:00")
@@ -45,7 +61,9 @@ enum RoutingJSON {
     }
 
     static func hours(_ fields: JSONFields, zones: RoutingBoard) throws(GatewayError) -> BusinessHours {
-        BusinessHours(timeZone: try timeZone(fields.string("time_zone"), zones: zones), windows: try fields.objects("windows").map(window))
+        let hours = BusinessHours(timeZone: try timeZone(fields.string("time_zone"), zones: zones), windows: try fields.objects("windows").map(window))
+        try checked { () throws(DomainError) in try hours.validate() }
+        return hours
     }
 
     /// A zone the node's time zone database knows.

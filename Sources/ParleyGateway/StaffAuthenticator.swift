@@ -33,10 +33,13 @@ public struct StaffAuthenticator: Sendable {
     }
 
     /// A new token for `staff` and the hash to store for it.
-    static func issueToken(for staff: StaffID) -> (token: String, hash: [UInt8]) {
+    static func issueToken(for staff: StaffID) -> (token: String, hash: [UInt8]) { issueToken(forKey: staff.rawValue) }
+
+    /// A new token `<key>.<secret>` (a staff member's, a visitor's) and the hash to store.
+    static func issueToken(forKey key: String) -> (token: String, hash: [UInt8]) {
         var generator = SystemRandomNumberGenerator()
         let secret = (0..<32).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16).leftPadded(to: 2) }.joined()
-        return ("\(staff.rawValue).\(secret)", hash(secret))
+        return ("\(key).\(secret)", hash(secret))
     }
 
     static func hash(_ secret: some StringProtocol) -> [UInt8] { Array(SHA256.hash(data: Array(secret.utf8))) }

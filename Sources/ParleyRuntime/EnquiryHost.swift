@@ -34,6 +34,8 @@ final class EnquiryHost: EntityHost {
 /// a visitor has a handful of events per enquiry.
 enum EnquiryKinds {
     static let enquiries = EntityKindRegistration<EnquiryState>()
-    static let destinations = EntityKindRegistration<DestinationState>()
+    /// A committed change is on this node's board at once (other nodes read the listing
+    /// within a second).
+    static let destinations = EntityKindRegistration<DestinationState>(publish: { sinks, _, _, state in sinks.routing.destinationChanged(state) })
     static let visitors = EntityKindRegistration<VisitorState>()
 }

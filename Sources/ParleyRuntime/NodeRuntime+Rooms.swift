@@ -94,11 +94,17 @@ extension NodeRuntime {
 
     /// A page of the room's history, oldest first; only members may read it.
     public func messages(in id: RoomID, reader: StaffID, page: HistoryPage) async throws(RuntimeError) -> [Message] {
+        try await messages(in: id, caller: Self.caller(reader), page: page)
+    }
+
+    /// A page of the room's history, oldest first, as `caller` (a member, or the visitor of an
+    /// enquiry room) may read it.
+    public func messages(in id: RoomID, caller: Caller, page: HistoryPage) async throws(RuntimeError) -> [Message] {
         var writer = BinaryWriter()
         writer.writeOptionalVarint(page.after)
         writer.writeOptionalVarint(page.before)
         writer.writeVarint(UInt64(page.limit))
-        let bytes = try await read(RoomStore.Operation.messages, of: .room(id), by: Self.caller(reader), payload: writer.bytes)
+        let bytes = try await read(RoomStore.Operation.messages, of: .room(id), by: caller, payload: writer.bytes)
         return try Self.decodedAnswer(bytes, of: .room(id)) { (reader: inout BinaryReader) throws(DecodingError) -> [Message] in
             try (0..<reader.readCount(atMost: HistoryPage.maxLimit, of: "messages")).map { _ throws(DecodingError) in try Message.decode(from: &reader) }
         }

@@ -74,6 +74,11 @@ public final class RoutingBoard: RoutingFacts, Sendable {
         tables.withLock { $0.destinations = destinations }
     }
 
+    /// A destination this node leads committed a change.
+    func destinationChanged(_ destination: DestinationState) {
+        tables.withLock { $0.destinations[destination.id] = destination.exists ? destination.profile : nil }
+    }
+
     /// An account this node leads committed a change (or was loaded).
     func accountChanged(_ account: StaffState) {
         guard account.exists else { return }

@@ -21,7 +21,7 @@ struct VisitorAndEnquiryRoomTests {
         var soft = NoSoftState()
         let entity = EntityID(kind: .visitor, key: "v_1")
         let source = EnquirySource(name: "Website", settings: SourceSettings(rule: .alternative([dest("support")]), welcomeMessage: "Hi!"))
-        #expect(throws: DomainError.self) { try visitor.decide(.openEnquiry(firstMessage: "hello", source: source), soft: &soft, context: context(.visitor("v_1"), entity)) }
+        #expect(throws: DomainError.self) { try visitor.decide(.openEnquiry(firstMessage: "hello", source: source, idempotencyKey: nil), soft: &soft, context: context(.visitor("v_1"), entity)) }
         #expect(throws: DomainError.self) {
             try visitor.decide(.create(name: "Ann", email: nil, source: ChannelID(unchecked: "web"), information: RoomInformation(), tokenHash: Array(repeating: 1, count: 32)), soft: &soft, context: context(.visitor("v_1"), entity))
         }
@@ -29,8 +29,8 @@ struct VisitorAndEnquiryRoomTests {
             visitor.apply(event)
         }
         #expect(visitor.profile?.name == "Ann")
-        #expect(throws: DomainError.self) { try visitor.decide(.openEnquiry(firstMessage: "hello", source: source), soft: &soft, context: context(.visitor("v_2"), entity)) }
-        let opened = try visitor.decide(.openEnquiry(firstMessage: "hello", source: source), soft: &soft, context: context(.visitor("v_1"), entity))
+        #expect(throws: DomainError.self) { try visitor.decide(.openEnquiry(firstMessage: "hello", source: source, idempotencyKey: nil), soft: &soft, context: context(.visitor("v_2"), entity)) }
+        let opened = try visitor.decide(.openEnquiry(firstMessage: "hello", source: source, idempotencyKey: nil), soft: &soft, context: context(.visitor("v_1"), entity))
         for event in opened.events { visitor.apply(event) }
         #expect(visitor.openEnquiry == EnquiryID(unchecked: "v_1-1"))
         guard case let .send(to, bytes) = opened.effects.first, case let .open(start) = try EnquiryCommand.decode(bytes) else {
@@ -38,8 +38,10 @@ struct VisitorAndEnquiryRoomTests {
             return
         }
         #expect(to == .enquiry(EnquiryID(unchecked: "v_1-1")) && start.firstMessage == "hello" && start.welcomeMessage == "Hi!" && start.visitorName == "Ann")
-        // While it is open, writing again opens nothing.
-        #expect(try visitor.decide(.openEnquiry(firstMessage: "again", source: source), soft: &soft, context: context(.visitor("v_1"), entity)).isEmpty)
+        // While it is open, writing again opens nothing: the message goes to it, after its opening.
+        let again = try visitor.decide(.openEnquiry(firstMessage: "again", source: source, idempotencyKey: "c:2"), soft: &soft, context: context(.visitor("v_1"), entity))
+        #expect(again.events.isEmpty)
+        #expect(again.effects == [.send(EnquiryCommand.visitorMessage(text: "again", idempotencyKey: "c:2"), to: "v_1-1", of: EnquiryState.self)])
         // Only the enquiry says who served and that it closed; then the next one opens.
         let fromEnquiry = Caller.entity(.enquiry(EnquiryID(unchecked: "v_1-1")))
         #expect(throws: DomainError.self) { try visitor.decide(.enquiryClosed(EnquiryID(unchecked: "v_1-1")), soft: &soft, context: context(.visitor("v_1"), entity)) }
@@ -47,15 +49,24 @@ struct VisitorAndEnquiryRoomTests {
             for event in try visitor.decide(command, soft: &soft, context: context(fromEnquiry, entity)).events { visitor.apply(event) }
         }
         #expect(visitor.openEnquiry == nil && visitor.lastAgent == staff("a"))
-        let next = try visitor.decide(.openEnquiry(firstMessage: "back", source: source), soft: &soft, context: context(.visitor("v_1"), entity))
+        let next = try visitor.decide(.openEnquiry(firstMessage: "back", source: source, idempotencyKey: nil), soft: &soft, context: context(.visitor("v_1"), entity))
         guard case let .send(_, nextBytes) = next.effects.first, case let .open(nextStart) = try EnquiryCommand.decode(nextBytes) else {
             Issue.record("no second enquiry")
             return
         }
-        #expect(next.events == [.enquiryOpened(EnquiryID(unchecked: "v_1-2"), at: now)] && nextStart.lastAgent == staff("a"))
+        #expect(next.events == [.enquiryOpened(EnquiryID(unchecked: "v_1-2"), at: now, source: source)] && nextStart.lastAgent == staff("a"))
+        // A message that reached v_1-1 after it closed bounces back: to the open one, or a new one.
+        for event in next.events { visitor.apply(event) }
+        let bounced = try visitor.decide(.bounced(text: "late", idempotencyKey: nil, from: EnquiryID(unchecked: "v_1-1")), soft: &soft, context: context(fromEnquiry, entity))
+        #expect(bounced.events.isEmpty && bounced.effects == [.send(EnquiryCommand.visitorMessage(text: "late", idempotencyKey: nil), to: "v_1-2", of: EnquiryState.self)])
+        #expect(throws: DomainError.self) {
+            try visitor.decide(.bounced(text: "x", idempotencyKey: nil, from: EnquiryID(unchecked: "v_1-1")), soft: &soft, context: context(.visitor("v_1"), entity))
+        }
         #expect(try VisitorState.decode(visitor.encoded) == visitor)
         for event in next.events + opened.events { #expect(try VisitorEvent.decode(event.encoded) == event) }
-        #expect(try VisitorCommand.decode(VisitorCommand.openEnquiry(firstMessage: "x", source: source).encoded) == .openEnquiry(firstMessage: "x", source: source))
+        for command in [VisitorCommand.openEnquiry(firstMessage: "x", source: source, idempotencyKey: "k"), .bounced(text: "y", idempotencyKey: nil, from: EnquiryID(unchecked: "e"))] {
+            #expect(try VisitorCommand.decode(command.encoded) == command)
+        }
     }
 
     @Test func theEnquiryRoomOpensWithTheVisitorAndTheOwnerJoinsOnAccept() throws {
@@ -87,6 +98,9 @@ struct VisitorAndEnquiryRoomTests {
         #expect(throws: DomainError(.enquiryClosed, "enquiry v_1-1 is closed")) {
             try enquiry.decide(.visitorMessage(text: "x", idempotencyKey: nil), facts: facts, context: context(.visitor("v_1"), entity))
         }
+        // From the visitor entity (which had not learnt of the close), it bounces back.
+        let late = try enquiry.decide(.visitorMessage(text: "late", idempotencyKey: nil), facts: facts, context: context(.entity(EntityID(kind: .visitor, key: "v_1")), entity))
+        #expect(late.effects == [.send(VisitorCommand.bounced(text: "late", idempotencyKey: nil, from: enquiry.id), to: "v_1", of: VisitorState.self)])
     }
 
     @Test func theAwayMessageGoesOnceWhenNobodyCanTakeIt() throws {

@@ -52,6 +52,17 @@ func withNode<R: Sendable>(
             } onGracefulShutdown: {}
             return nil
         }
+        // Enquiries need the routing board and their timers.
+        let board = RoutingBoardService(runtime: node.runtime, logger: logger)
+        let timers = TimerService(runtime: node.runtime, logger: logger)
+        group.addTask {
+            try await board.run()
+            return nil
+        }
+        group.addTask {
+            try await timers.run()
+            return nil
+        }
         if let previews = node.linkPreviewService {
             group.addTask {
                 try await previews.run()
@@ -111,7 +122,7 @@ struct TestSetupError: Error, CustomStringConvertible {
 
 extension TestClientProtocol {
     /// Polls `uri` (bounded: 100 tries, 20 ms apart) until `done` holds for its JSON.
-    func eventually(_ uri: String, token: String, _ done: ([String: Any]) -> Bool) async throws -> [String: Any] {
+    func eventually(_ uri: String, token: String?, _ done: ([String: Any]) -> Bool) async throws -> [String: Any] {
         var last: [String: Any] = [:]
         for _ in 0..<100 {
             last = try await call(uri, .get, token: token).json

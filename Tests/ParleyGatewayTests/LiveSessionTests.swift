@@ -198,6 +198,11 @@ struct LiveSessionTests {
             #expect(elsewhere.status == .notFound && elsewhere.code == "route_not_found")
             // The node still serves REST after refusing upgrades.
             #expect(try await client.call("/health", .get).status == .ok)
+            // A plain GET of the live path is told to sign in, then to upgrade.
+            let plain = try await client.call("/v1/live", .get, token: nil)
+            #expect(plain.status == .unauthorized && plain.json.errorCode == "unauthenticated")
+            let signedIn = try await client.call("/v1/live", .get)
+            #expect(signedIn.status == .upgradeRequired && signedIn.json.errorCode == "upgrade_required")
         }
     }
 

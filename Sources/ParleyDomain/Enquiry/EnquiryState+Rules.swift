@@ -96,8 +96,13 @@ extension EnquiryState: EntityRules {
             guard status == .accepted, start.idleCloseMinutes > 0 else { return Decision() }
             plan.effects.append(.setTimer(tag: Self.idleTimer, at: now.adding(milliseconds: Int64(start.idleCloseMinutes) * 60_000)))
         case let .visitorMessage(text, key):
+            let fromVisitorEntity = caller == .entity(EntityID(kind: .visitor, key: start.visitor.rawValue))
             try caller.require(caller.isInternal || caller == .visitor(start.visitor.rawValue), "write as visitor \(start.visitor)")
-            guard status != .closed else { throw DomainError(.enquiryClosed, "enquiry \(id) is closed") }
+            if status == .closed {
+                // Sent by the visitor entity before it learnt of the close: back to it, for the next enquiry.
+                guard fromVisitorEntity else { throw DomainError(.enquiryClosed, "enquiry \(id) is closed") }
+                return Decision(effects: [.send(VisitorCommand.bounced(text: text, idempotencyKey: key, from: id), to: start.visitor.rawValue, of: VisitorState.self)])
+            }
             plan.effects.append(Self.post(text, by: start.visitor.member, key: key, in: room))
             if status == .accepted, start.idleCloseMinutes > 0 {
                 plan.effects.append(.setTimer(tag: Self.idleTimer, at: now.adding(milliseconds: Int64(start.idleCloseMinutes) * 60_000)))

@@ -8,11 +8,16 @@ extension VisitorCommand: BinaryCodable {
             writer.write(source.rawValue)
             information.encode(into: &writer)
             writer.write(bytes: tokenHash)
-        case let .openEnquiry(firstMessage, source):
+        case let .openEnquiry(firstMessage, source, key):
             writer.write(UInt8(2))
             writer.write(firstMessage)
-            writer.write(source.name)
-            source.settings.encode(into: &writer)
+            source.encode(into: &writer)
+            writer.write(key)
+        case let .bounced(text, key, from):
+            writer.write(UInt8(5))
+            writer.write(text)
+            writer.write(key)
+            writer.write(from.rawValue)
         case let .served(enquiry, staff):
             writer.write(UInt8(3))
             writer.write(enquiry.rawValue)
@@ -34,8 +39,12 @@ extension VisitorCommand: BinaryCodable {
             return .create(name: name, email: email, source: source, information: information, tokenHash: try reader.readBytes())
         case 2:
             let first = try reader.readString()
-            let name = try reader.readString()
-            return .openEnquiry(firstMessage: first, source: EnquirySource(name: name, settings: try SourceSettings.decode(from: &reader)))
+            let source = try EnquirySource.decode(from: &reader)
+            return .openEnquiry(firstMessage: first, source: source, idempotencyKey: try reader.readOptionalString())
+        case 5:
+            let text = try reader.readString()
+            let key = try reader.readOptionalString()
+            return .bounced(text: text, idempotencyKey: key, from: EnquiryID(unchecked: try reader.readString()))
         case 3:
             let enquiry = EnquiryID(unchecked: try reader.readString())
             return .served(enquiry, by: StaffID(unchecked: try reader.readString()))
@@ -70,10 +79,11 @@ extension VisitorEvent: BinaryCodable {
             writer.write(UInt8(1))
             profile.encode(into: &writer)
             writer.write(bytes: tokenHash)
-        case let .enquiryOpened(enquiry, at):
+        case let .enquiryOpened(enquiry, at, source):
             writer.write(UInt8(2))
             writer.write(enquiry.rawValue)
             writer.write(at.milliseconds)
+            source.encode(into: &writer)
         case let .served(enquiry, staff):
             writer.write(UInt8(3))
             writer.write(enquiry.rawValue)
@@ -93,7 +103,8 @@ extension VisitorEvent: BinaryCodable {
             return .created(profile, tokenHash: try reader.readBytes())
         case 2:
             let enquiry = EnquiryID(unchecked: try reader.readString())
-            return .enquiryOpened(enquiry, at: Timestamp(milliseconds: try reader.readInt64()))
+            let at = Timestamp(milliseconds: try reader.readInt64())
+            return .enquiryOpened(enquiry, at: at, source: try EnquirySource.decode(from: &reader))
         case 3:
             let enquiry = EnquiryID(unchecked: try reader.readString())
             return .served(enquiry, by: StaffID(unchecked: try reader.readString()))
@@ -114,6 +125,8 @@ extension VisitorState: BinaryCodable {
         writer.write(openEnquiry?.rawValue)
         writer.writeVarint(UInt64(enquiryCount))
         writer.write(lastAgent?.rawValue)
+        writer.write(source != nil)
+        source?.encode(into: &writer)
     }
 
     public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> VisitorState {
@@ -123,6 +136,19 @@ extension VisitorState: BinaryCodable {
         state.openEnquiry = try reader.readOptionalString().map(EnquiryID.init(unchecked:))
         state.enquiryCount = try reader.readCount(atMost: Int(Int32.max), of: "enquiries")
         state.lastAgent = try reader.readOptionalString().map(StaffID.init(unchecked:))
+        state.source = try reader.readBool() ? try EnquirySource.decode(from: &reader) : nil
         return state
+    }
+}
+
+extension EnquirySource: BinaryCodable {
+    public func encode(into writer: inout BinaryWriter) {
+        writer.write(name)
+        settings.encode(into: &writer)
+    }
+
+    public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> EnquirySource {
+        let name = try reader.readString()
+        return EnquirySource(name: name, settings: try SourceSettings.decode(from: &reader))
     }
 }

@@ -18,7 +18,7 @@ public struct VisitorProfile: Sendable, Equatable {
 
     public func validate() throws(DomainError) {
         guard (1...100).contains(name.unicodeScalars.count) else { throw DomainError(.invalidArgument, "a visitor name has 1 to 100 characters") }
-        if let email, !(3...254).contains(email.unicodeScalars.count) || !email.contains("@") {
+        if let email, !(3...254).contains(email.unicodeScalars.count) || !email.unicodeScalars.contains("@") {
             throw DomainError(.invalidArgument, "\(email) is not an e-mail address")
         }
         try information.validate()
@@ -40,9 +40,12 @@ public struct EnquirySource: Sendable, Equatable {
 public enum VisitorCommand: Sendable, Equatable {
     /// A visitor session opens (the visitor API, for a widget or weblink).
     case create(name: String, email: String?, source: ChannelID, information: RoomInformation, tokenHash: [UInt8])
-    /// The visitor's first message since their last enquiry closed: opens the next enquiry
-    /// (nothing, if one is open: the message goes to it).
-    case openEnquiry(firstMessage: String, source: EnquirySource)
+    /// The visitor writes and has no enquiry open (as far as the writer knew): opens the next
+    /// enquiry with it, or, if one is open, sends it there (after the opening, in order).
+    case openEnquiry(firstMessage: String, source: EnquirySource, idempotencyKey: String?)
+    /// Their enquiry was closed when a message this entity sent it arrived: it goes to the
+    /// next enquiry (opened for it if need be).
+    case bounced(text: String, idempotencyKey: String?, from: EnquiryID)
     /// A staff member accepted their enquiry (Sticky routing remembers them).
     case served(EnquiryID, by: StaffID)
     case enquiryClosed(EnquiryID)
@@ -50,7 +53,7 @@ public enum VisitorCommand: Sendable, Equatable {
 
 public enum VisitorEvent: Sendable, Equatable {
     case created(VisitorProfile, tokenHash: [UInt8])
-    case enquiryOpened(EnquiryID, at: Timestamp)
+    case enquiryOpened(EnquiryID, at: Timestamp, source: EnquirySource)
     case served(EnquiryID, by: StaffID)
     case enquiryClosed(EnquiryID, at: Timestamp)
 }
@@ -74,6 +77,8 @@ public struct VisitorState: Sendable, Equatable {
     public internal(set) var enquiryCount: Int
     /// The staff member who last served them (Sticky routing).
     public internal(set) var lastAgent: StaffID?
+    /// The source's settings as their last enquiry opened (for a message bounced back).
+    public internal(set) var source: EnquirySource?
 
     public init(id: VisitorID) {
         self.id = id
@@ -92,8 +97,9 @@ extension VisitorState: EntityRules {
 
     public init(key: String) { self.init(id: VisitorID(unchecked: key)) }
 
-    /// The node creates visitors (the visitor API is anonymous until then); the visitor opens
-    /// their own enquiries; only their enquiries tell them who served them and when it closed.
+    /// The node creates visitors (the visitor API is anonymous until then); the visitor writes
+    /// as themselves; only their enquiries say who served them, that one closed, or bounce a
+    /// message that arrived after the close.
     public func decide(_ command: VisitorCommand, soft: inout NoSoftState, context: DecisionContext) throws(DomainError) -> Decision<VisitorEvent> {
         let caller = context.caller
         switch command {
@@ -104,17 +110,21 @@ extension VisitorState: EntityRules {
             let profile = VisitorProfile(source: source, name: name.trimmingWhitespace(), email: email, information: information, createdAt: context.now)
             try profile.validate()
             return Decision([.created(profile, tokenHash: tokenHash)])
-        case let .openEnquiry(firstMessage, source):
+        case let .openEnquiry(firstMessage, source, key):
             try caller.require(caller.isInternal || caller == .visitor(id.rawValue), "write as visitor \(id)")
-            guard let profile else { throw DomainError(.visitorNotFound, "no visitor \(id)") }
-            guard openEnquiry == nil else { return Decision() }
-            let enquiry = self.enquiry(enquiryCount + 1)
-            let start = EnquiryStart(
-                source: profile.source, sourceName: source.name, visitor: id, visitorName: profile.name, firstMessage: firstMessage,
-                information: profile.information, rule: source.settings.rule, lastAgent: lastAgent, offerTimeoutSeconds: source.settings.offerTimeoutSeconds,
-                idleCloseMinutes: source.settings.idleCloseMinutes, welcomeMessage: source.settings.welcomeMessage, awayMessage: source.settings.awayMessage)
-            try start.validate()
-            return Decision([.enquiryOpened(enquiry, at: context.now)], effects: [.send(EnquiryCommand.open(start), to: enquiry.rawValue, of: EnquiryState.self)])
+            return try write(firstMessage, key: key, source: source, now: context.now)
+        case let .bounced(text, key, from):
+            try caller.require(caller == .entity(.enquiry(from)), "bounce messages to visitor \(id)")
+            guard let source else { throw DomainError(.visitorNotFound, "visitor \(id) never opened an enquiry") }
+            var state = self
+            var events: [VisitorEvent] = []
+            // The close that bounced it left that enquiry first; noted here if it was not yet.
+            if openEnquiry == from {
+                events.append(.enquiryClosed(from, at: context.now))
+                state.apply(events[0])
+            }
+            let decision = try state.write(text, key: key, source: source, now: context.now)
+            return Decision(events + decision.events, effects: decision.effects)
         case let .served(enquiry, staff):
             try caller.require(caller == .entity(.enquiry(enquiry)), "note who served visitor \(id)")
             return lastAgent == staff ? Decision() : Decision([.served(enquiry, by: staff)])
@@ -124,14 +134,31 @@ extension VisitorState: EntityRules {
         }
     }
 
+    /// Opens the next enquiry with `text`, or sends `text` to the open one (after its opening,
+    /// in order: both are this entity's effects to that enquiry).
+    func write(_ text: String, key: String?, source: EnquirySource, now: Timestamp) throws(DomainError) -> Decision<VisitorEvent> {
+        guard let profile else { throw DomainError(.visitorNotFound, "no visitor \(id)") }
+        if let open = openEnquiry {
+            return Decision(effects: [.send(EnquiryCommand.visitorMessage(text: text, idempotencyKey: key), to: open.rawValue, of: EnquiryState.self)])
+        }
+        let enquiry = self.enquiry(enquiryCount + 1)
+        let start = EnquiryStart(
+            source: profile.source, sourceName: source.name, visitor: id, visitorName: profile.name, firstMessage: text,
+            information: profile.information, rule: source.settings.rule, lastAgent: lastAgent, offerTimeoutSeconds: source.settings.offerTimeoutSeconds,
+            idleCloseMinutes: source.settings.idleCloseMinutes, welcomeMessage: source.settings.welcomeMessage, awayMessage: source.settings.awayMessage)
+        try start.validate()
+        return Decision([.enquiryOpened(enquiry, at: now, source: source)], effects: [.send(EnquiryCommand.open(start), to: enquiry.rawValue, of: EnquiryState.self)])
+    }
+
     public mutating func apply(_ event: VisitorEvent) {
         switch event {
         case let .created(profile, tokenHash):
             self.profile = profile
             self.tokenHash = tokenHash
-        case let .enquiryOpened(enquiry, _):
+        case let .enquiryOpened(enquiry, _, source):
             openEnquiry = enquiry
             enquiryCount += 1
+            self.source = source
         case let .served(_, staff):
             lastAgent = staff
         case let .enquiryClosed(enquiry, _):
@@ -139,7 +166,7 @@ extension VisitorState: EntityRules {
         }
     }
 
-    /// The visitor themselves, and the node, read a visitor.
+    /// The visitor themselves, admins and the node read a visitor.
     public func authorizeRead(by caller: Caller) throws(DomainError) {
         try caller.require(caller.isInternal || caller.isAdmin || caller == .visitor(id.rawValue), "read visitor \(id)")
     }

@@ -1,0 +1,194 @@
+import HTTPTypes
+import Hummingbird
+import ParleyDomain
+import ParleyRuntime
+
+/// The visitor API: no staff token. A widget's page reads its directory, opens a visitor
+/// session (an anonymous visitor id and a visitor token), writes and reads its conversation.
+extension Gateway {
+    func addVisitorRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/v1/widget/:channelID") { _, context -> Response in
+            let channel = try await visitorChannel(try Self.channelID(context))
+            return JSONBody.response(try await widgetDirectory(channel))
+        }
+
+        router.post("/v1/visitor/sessions") { request, _ -> Response in
+            let body = try VisitorSessionRequest(try await JSONBody.decode(fields: request, limit: configuration.maxBodyBytes))
+            let channel = try await visitorChannel(body.channel)
+            let visitor = VisitorID.random(prefix: "v_")
+            let (token, hash) = StaffAuthenticator.issueToken(forKey: visitor.rawValue)
+            let name = body.name?.trimmingCharacters(in: .whitespaces).nilIfEmpty ?? "Visitor " + visitor.rawValue.suffix(4).uppercased()
+            _ = try await runtime.command(
+                VisitorCommand.create(name: name, email: body.email, source: channel.id, information: body.information, tokenHash: hash), to: visitor.rawValue,
+                of: VisitorState.self)
+            return JSONBody.response(
+                VisitorSessionResponse(visitorID: visitor.rawValue, token: token, channelID: channel.id.rawValue, name: name), status: .created)
+        }
+
+        router.get("/v1/visitor") { request, _ -> Response in
+            let visitor = try await visitorCaller(request)
+            return JSONBody.response(try await visitorResponse(visitor))
+        }
+
+        router.post("/v1/visitor/messages") { request, _ -> Response in
+            let visitor = try await visitorCaller(request)
+            let fields = try await JSONBody.decode(fields: request, limit: configuration.maxBodyBytes)
+            let text = try fields.string("text")
+            guard (1...configuration.maxVisitorMessageLength).contains(text.unicodeScalars.count) else {
+                throw GatewayError(.badRequest, code: DomainError.Code.messageTooLong.rawValue, "a message has 1 to \(configuration.maxVisitorMessageLength) characters")
+            }
+            let key = try request.headers.value(of: Self.idempotencyHeader).map { raw throws(GatewayError) -> String in
+                guard (1...128).contains(raw.utf8.count) else { throw GatewayError.invalidArgument("an Idempotency-Key has 1 to 128 bytes") }
+                return "c:" + raw
+            }
+            let enquiry = try await writeAsVisitor(visitor, text: text, key: key)
+            return JSONBody.response(try await visitorResponse(visitor, enquiry: enquiry), status: .created)
+        }
+
+        router.get("/v1/visitor/messages") { request, _ -> Response in
+            let visitor = try await visitorCaller(request)
+            let query = request.uri.queryParameters
+            let limit = try Self.number("limit", in: query, Int.self) ?? 50
+            guard (1...HistoryPage.maxLimit).contains(limit) else { throw GatewayError.invalidArgument("limit must be between 1 and \(HistoryPage.maxLimit)") }
+            let state = try await runtime.state(of: visitor.id.rawValue, VisitorState.self, by: .visitor(visitor.id.rawValue))
+            let enquiry = try query.get("enquiry_id").map { raw throws(GatewayError) -> EnquiryID in
+                guard let id = EnquiryID(rawValue: raw) else { throw GatewayError.invalidArgument("an enquiry id has 1 to 64 of A-Z a-z 0-9 . _ -") }
+                return id
+            } ?? state.openEnquiry ?? (state.enquiryCount > 0 ? state.enquiry(state.enquiryCount) : nil)
+            guard let enquiry else { return JSONBody.response(VisitorMessagesResponse(enquiryID: nil, roomID: nil, messages: [])) }
+            let room = RoomID(unchecked: enquiry.rawValue)
+            let page = HistoryPage(after: try Self.number("after", in: query, UInt64.self), before: try Self.number("before", in: query, UInt64.self), limit: limit)
+            let messages = try await runtime.messages(in: room, caller: .visitor(visitor.id.rawValue), page: page)
+            let names = try await authorNames(messages.map(\.author), visitor: state, source: state.profile?.source)
+            return JSONBody.response(VisitorMessagesResponse(
+                enquiryID: enquiry.rawValue, roomID: room.rawValue, messages: messages.map { VisitorMessageResponse($0, room: room, authorName: names[$0.author] ?? nil) }))
+        }
+    }
+
+    /// The visitor a visitor token names: `<visitor id>.<secret>`, the secret checked against
+    /// the hash the visitor entity keeps.
+    func visitorCaller(_ request: Request) async throws -> VisitorState {
+        guard let header = request.headers.value(of: .authorization), let token = StaffAuthenticator.bearerToken(in: header) else {
+            throw GatewayError.unauthenticated
+        }
+        guard let dot = token.utf8.lastIndex(of: UInt8(ascii: ".")), let id = VisitorID(rawValue: String(token[..<dot])) else {
+            throw GatewayError.invalidToken
+        }
+        let state = try await runtime.state(of: id.rawValue, VisitorState.self, by: .system)
+        guard state.exists, StaffAuthenticator.constantTimeEqual(StaffAuthenticator.hash(token[token.utf8.index(after: dot)...]), state.tokenHash) else {
+            throw GatewayError.invalidToken
+        }
+        return state
+    }
+
+    /// Writes `text` as the visitor: into their open enquiry, or opening the next one (a
+    /// message arriving just as the open one closes opens the next one too).
+    private func writeAsVisitor(_ visitor: VisitorState, text: String, key: String?) async throws -> EnquiryID {
+        let caller = ParleyDomain.Caller.visitor(visitor.id.rawValue)
+        if let open = visitor.openEnquiry, try await write(text, key: key, to: open, as: caller) { return open }
+        // None open (or it closed): the visitor entity opens the next one with this message,
+        // or sends it to one opened meanwhile.
+        guard let source = visitor.profile?.source else { throw GatewayError(.notFound, code: DomainError.Code.visitorNotFound.rawValue, "no visitor \(visitor.id)") }
+        let channel = try await runtime.channel(source)
+        let enquirySource = EnquirySource(name: channel.profile?.name ?? source.rawValue, settings: channel.settings)
+        let state = try await runtime.command(
+            VisitorCommand.openEnquiry(firstMessage: text, source: enquirySource, idempotencyKey: key), to: visitor.id.rawValue, of: VisitorState.self, by: caller)
+        return state.openEnquiry ?? state.enquiry(state.enquiryCount)
+    }
+
+    /// Writes into `enquiry`; false when it is closed.
+    private func write(_ text: String, key: String?, to enquiry: EnquiryID, as caller: ParleyDomain.Caller) async throws(RuntimeError) -> Bool {
+        do {
+            _ = try await runtime.command(EnquiryCommand.visitorMessage(text: text, idempotencyKey: key), to: enquiry.rawValue, of: EnquiryState.self, by: caller)
+            return true
+        } catch {
+            if error.code == DomainError.Code.enquiryClosed.rawValue { return false }
+            throw error
+        }
+    }
+
+    private func visitorResponse(_ visitor: VisitorState, enquiry: EnquiryID? = nil) async throws -> VisitorResponse {
+        let current = try await runtime.state(of: visitor.id.rawValue, VisitorState.self, by: .visitor(visitor.id.rawValue))
+        var response: VisitorEnquiryResponse?
+        if let id = enquiry ?? current.openEnquiry {
+            // Theirs by construction (from their own state); it may not exist yet (its opening is on its way).
+            let state = try await runtime.state(of: id.rawValue, EnquiryState.self, by: .system)
+            var staffName: String?
+            if let owner = state.owner, let source = visitor.profile?.source {
+                staffName = try await authorNames([owner], visitor: visitor, source: source)[owner] ?? nil
+            }
+            var position: Int?
+            if state.status == .queued, let since = state.queuedAt {
+                let queue = try await runtime.state(of: EnquiryState.queueIndex(state.queueDestination), IndexState.self)
+                let mine = (since.milliseconds, id.rawValue)
+                position = 1 + queue.entries.filter { entry in
+                    let at = entry.value.count == 8 ? entry.value.reduce(Int64(0)) { $0 << 8 | Int64($1) } : Int64.max
+                    return (at, entry.key) < mine
+                }.count
+            }
+            response = VisitorEnquiryResponse(
+                enquiryID: id.rawValue, roomID: state.room.rawValue, status: state.exists ? state.status.name : "opening", staffName: staffName, queuePosition: position)
+        }
+        return VisitorResponse(visitorID: current.id.rawValue, name: current.profile?.name ?? "", channelID: current.profile?.source.rawValue ?? "", enquiry: response)
+    }
+
+    /// Authors as the visitor sees them: staff by the source's display-name format (nil: not
+    /// shown), the visitor by their name, the node's notices by the source's name.
+    private func authorNames(_ authors: [StaffID], visitor: VisitorState, source: ChannelID?) async throws -> [StaffID: String?] {
+        var channel: ChannelState?
+        if let source { channel = try await runtime.channel(source) }
+        var names: [StaffID: String?] = [:]
+        for author in Set(authors) {
+            if author.visitor != nil {
+                names[author] = visitor.profile?.name
+            } else if !author.isStaff {
+                names[author] = channel?.profile?.name
+            } else {
+                let account = try? await runtime.staffAccount(author)
+                names[author] = (channel?.settings.displayName ?? .fullName).shown(account?.profile?.displayName ?? author.rawValue)
+            }
+        }
+        return names
+    }
+
+    /// A channel visitors may sign in through (it exists; any kind may host a widget).
+    private func visitorChannel(_ id: ChannelID) async throws -> ChannelState {
+        let channel = try await runtime.channel(id)
+        guard channel.exists else { throw GatewayError(.notFound, code: DomainError.Code.channelNotFound.rawValue, "no channel \(id)") }
+        return channel
+    }
+
+    private func widgetDirectory(_ channel: ChannelState) async throws -> WidgetDirectoryResponse {
+        let board = runtime.routingBoard
+        let destinations = channel.settings.rule?.destinations ?? []
+        var staffOrder: [StaffID] = []
+        var entries: [WidgetDirectoryResponse.Destination] = []
+        for id in destinations {
+            guard let profile = board.destination(id) else { continue }
+            let available = !EnquiryRouter.offerable(id, skipping: [], now: runtime.now, facts: board).isEmpty
+            entries.append(.init(id: id.rawValue, name: profile.name, available: available))
+            for member in profile.members where !staffOrder.contains(member) { staffOrder.append(member) }
+        }
+        let listing = try await runtime.state(of: IndexState.staff, IndexState.self)
+        let staff = staffOrder.prefix(200).map { member in
+            let name = listing.entries[member.rawValue].flatMap { bytes in
+                var reader = BinaryReader(bytes)
+                return try? StaffProfile.decode(from: &reader).displayName
+            } ?? member.rawValue
+            let status = board.status(of: member)
+            let availability = (status?.online == true ? status?.availability : nil) ?? .offline
+            return WidgetDirectoryResponse.Staff(
+                id: member.rawValue, displayName: channel.settings.displayName.shown(name) ?? channel.profile?.name ?? "", availability: availability.name)
+        }
+        return WidgetDirectoryResponse(
+            channelID: channel.id.rawValue, name: channel.profile?.name ?? "", kind: channel.profile?.kind.name ?? "", destinations: entries, staff: staff)
+    }
+}
+
+extension Gateway {
+    static let idempotencyHeader = HTTPField.Name("Idempotency-Key")!
+}
+
+extension String {
+    fileprivate var nilIfEmpty: String? { isEmpty ? nil : self }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import Synchronization
+import HTTPTypes
+import HummingbirdTesting
+import HummingbirdWSTesting
+import Testing
+
+/// The first-enquiry walk-through over HTTP: a widget channel with routing settings, a
+/// visitor session, the visitor's first message, the offer on a staff session, accept, the
+/// conversation both ways, close, and the next enquiry.
+@Suite("Enquiries over the API", .timeLimit(.minutes(1)))
+struct EnquiryAPITests {
+    /// Admin setup: staff `ann` (and `bob`), a destination of them, a widget channel routed
+    /// to it with welcome and away messages. Returns (ann's token, bob's token, channel id, destination id).
+    func setUp(_ client: any TestClientProtocol, displayName: String = "full_name") async throws -> (String, String, String, String) {
+        let ann = try await client.staffToken("ann", name: "Ann Lee")
+        let bob = try await client.staffToken("bob", name: "Bob Ng")
+        let destination = try await client.call("/v1/destinations", .post, json: #"{"name":"Support","members":["ann","bob"]}"#)
+        #expect(destination.status == .created)
+        let destinationID = try #require(destination.json["id"] as? String)
+        let channel = try await client.call("/v1/channels", .post, json: #"{"name":"Website","kind":"widget"}"#)
+        let channelID = try #require(channel.json["id"] as? String)
+        let settings = try await client.call(
+            "/v1/channels/\(channelID)/settings", .put,
+            json: #"{"routing":{"rule":"alternative","destinations":["\#(destinationID)"]},"welcome_message":"Welcome!","away_message":"We are away","display_name":"\#(displayName)"}"#)
+        #expect(settings.status == .ok, "\(settings.json)")
+        #expect((settings.json["routing"] as? [String: Any])?["rule"] as? String == "alternative")
+        return (ann, bob, channelID, destinationID)
+    }
+
+    func visitorToken(_ client: any TestClientProtocol, channel: String) async throws -> String {
+        let session = try await client.call(
+            "/v1/visitor/sessions", .post, token: nil,
+            json: #"{"channel_id":"\#(channel)","name":"Vera","utm":{"utm_source":"ad"},"device":{"platform":"web","user_agent":"test"}}"#)
+        #expect(session.status == .created, "\(session.json)")
+        return try #require(session.json["token"] as? String)
+    }
+
+    @Test(arguments: Transport.allCases)
+    func aQueuedEnquiryIsPickedUpAnsweredClosedAndTheNextOneOpens(_ transport: Transport) async throws {
+        try await withNode(transport) { client in
+            let (ann, _, channel, destination) = try await setUp(client, displayName: "first_name")
+            let vera = try await visitorToken(client, channel: channel)
+            // Nobody is online: the enquiry waits in the queue, and the away message is sent once.
+            let first = try await client.call("/v1/visitor/messages", .post, token: vera, json: #"{"text":"Hello?"}"#)
+            #expect(first.status == .created, "\(first.json)")
+            let enquiry = try #require((first.json["enquiry"] as? [String: Any])?["enquiry_id"] as? String)
+            let queued = try await client.eventually("/v1/visitor", token: vera) { ($0["enquiry"] as? [String: Any])?["status"] as? String == "queued" }
+            #expect((queued["enquiry"] as? [String: Any])?["queue_position"] as? Int == 1)
+            let waiting = try await client.eventually("/v1/visitor/messages", token: vera) { ($0["messages"] as? [Any])?.count == 3 }
+            #expect((waiting["messages"] as? [[String: Any]])?.map { $0["text"] as? String } == ["Hello?", "Welcome!", "We are away"])
+            #expect((waiting["messages"] as? [[String: Any]])?.map { $0["sender"] as? String } == ["visitor", "system", "system"])
+            // A member of the destination picks it up from the queue.
+            let accepted = try await client.call("/v1/enquiries/\(enquiry)/accept", .post, token: ann)
+            #expect(accepted.status == .ok && accepted.json["owner"] as? String == "ann" && accepted.json["destination_id"] as? String == destination)
+            let again = try await client.call("/v1/enquiries/\(enquiry)/accept", .post, token: ann)
+            #expect(again.status == .ok, "accepting again what one owns answers it unchanged")
+            // Ann joined the room, with the conversation so far; she answers.
+            let room = try #require(accepted.json["room_id"] as? String)
+            _ = try await client.eventually("/v1/rooms/\(room)", token: ann) { ($0["members"] as? [String])?.contains("ann") == true }
+            let reply = try await client.call("/v1/rooms/\(room)/messages", .post, token: ann, json: #"{"text":"Hi Vera, how can I help?"}"#)
+            #expect(reply.status == .created)
+            let conversation = try await client.eventually("/v1/visitor/messages", token: vera) { ($0["messages"] as? [Any])?.count == 4 }
+            let last = (conversation["messages"] as? [[String: Any]])?.last
+            #expect(last?["author_name"] as? String == "Ann" && last?["sender"] as? String == "staff", "first names only, as the channel says")
+            let me = try await client.call("/v1/visitor", .get, token: vera)
+            #expect((me.json["enquiry"] as? [String: Any])?["staff_name"] as? String == "Ann")
+            // The visitor writes on; it reaches the room.
+            _ = try await client.call("/v1/visitor/messages", .post, token: vera, json: #"{"text":"My order is late"}"#)
+            _ = try await client.eventually("/v1/rooms/\(room)/messages", token: ann) { ($0["messages"] as? [[String: Any]])?.last?["text"] as? String == "My order is late" }
+            // Closed: the next message opens a new enquiry, offered to Ann first by nobody (she is offline) but queued.
+            let closed = try await client.call("/v1/enquiries/\(enquiry)/close", .post, token: ann)
+            #expect(closed.status == .ok && closed.json["status"] as? String == "closed")
+            let refused = try await client.call("/v1/rooms/\(room)/messages", .get, token: nil)
+            #expect(refused.status == .unauthorized)
+            _ = try await client.eventually("/v1/visitor", token: vera) { $0["enquiry"] == nil }
+            let next = try await client.call("/v1/visitor/messages", .post, token: vera, json: #"{"text":"One more thing"}"#)
+            let nextID = (next.json["enquiry"] as? [String: Any])?["enquiry_id"] as? String
+            #expect(nextID != nil && nextID != enquiry)
+        }
+    }
+
+    @Test func anOfferReachesTheStaffSessionAndTheOthersSeeItTaken() async throws {
+        try await withNode(.live) { client in
+            let (ann, bob, channel, _) = try await setUp(client)
+            let enquiryID = Mutex<String?>(nil)
+            try await client.ws("/v1/live?access_token=\(ann)") { annInbound, annOutbound, _ in
+                var annReader = MessageReader(annInbound)
+                _ = try await annReader.next()
+                try await client.ws("/v1/live?access_token=\(bob)") { bobInbound, bobOutbound, _ in
+                    var bobReader = MessageReader(bobInbound)
+                    _ = try await bobReader.next()
+                    // Both online and ACTIVE: wait until routing sees them (within a second or so).
+                    _ = try await client.eventually("/v1/widget/\(channel)", token: nil) { directory in
+                        (directory["staff"] as? [[String: Any]])?.allSatisfy { $0["availability"] as? String == "active" } == true
+                    }
+                    let vera = try await visitorToken(client, channel: channel)
+                    let first = try await client.call("/v1/visitor/messages", .post, token: vera, json: #"{"text":"Anyone?"}"#)
+                    let enquiry = try #require((first.json["enquiry"] as? [String: Any])?["enquiry_id"] as? String)
+                    enquiryID.withLock { $0 = enquiry }
+                    let offered = try await bobReader.next(ofType: "enquiry.offered")
+                    #expect((offered["enquiry"] as? [String: Any])?["first_message"] as? String == "Anyone?")
+                    let panel = try await client.call("/v1/me/enquiries", .get, token: bob)
+                    #expect((panel.json["offered"] as? [[String: Any]])?.first?["enquiry_id"] as? String == enquiry)
+                    #expect(try await client.call("/v1/enquiries/\(enquiry)/accept", .post, token: bob).status == .ok)
+                    let lost = try await client.call("/v1/enquiries/\(enquiry)/accept", .post, token: ann)
+                    #expect(lost.status == .conflict && lost.json.errorCode == "enquiry_taken")
+                    #expect(try await bobReader.next(ofType: "enquiry.assigned")["enquiry_id"] as? String == enquiry)
+                    try await bobOutbound.close(.normalClosure, reason: nil)
+                }
+                let enquiry = enquiryID.withLock { $0 }
+                let offered = try await annReader.next(ofType: "enquiry.offered")
+                #expect((offered["enquiry"] as? [String: Any])?["enquiry_id"] as? String == enquiry)
+                #expect(try await annReader.next(ofType: "enquiry.taken")["enquiry_id"] as? String == enquiry)
+                try await annOutbound.close(.normalClosure, reason: nil)
+            }
+        }
+    }
+
+    @Test func badInputGetsStableCodes() async throws {
+        try await withNode(.inMemory) { client in
+            let (ann, _, channel, destination) = try await setUp(client)
+            let cases: [(String, HTTPRequest.Method, String?, String?, HTTPResponse.Status, String)] = [
+                ("/v1/destinations", .post, ann, #"{"name":"X"}"#, .forbidden, "forbidden"),
+                ("/v1/destinations", .post, testToken, #"{"name":"X","hours":{"time_zone":"Mars/Base","windows":[]}}"#, .badRequest, "invalid_time_zone"),
+                ("/v1/destinations/\(destination)", .patch, testToken, #"{"hours":{"time_zone":"UTC","windows":[{"days":["mon"],"from":"9:00","to":"18:00"}]}}"#, .badRequest, "invalid_argument"),
+                ("/v1/channels/\(channel)/settings", .put, testToken, #"{"routing":{"rule":"percentage","destinations":[{"destination_id":"a","weight":60}]}}"#, .badRequest, "invalid_routing"),
+                ("/v1/channels/\(channel)/settings", .put, testToken, #"{"routing":{"rule":"random"}}"#, .badRequest, "invalid_routing"),
+                ("/v1/me/availability", .put, ann, #"{"availability":"sleepy"}"#, .badRequest, "invalid_argument"),
+                ("/v1/staff/ann/capacity", .put, ann, #"{"capacity":3}"#, .forbidden, "forbidden"),
+                ("/v1/staff/ann/capacity", .put, testToken, #"{"capacity":101}"#, .badRequest, "invalid_argument"),
+                ("/v1/enquiries/nope/accept", .post, ann, nil, .notFound, "enquiry_not_found"),
+                ("/v1/visitor/sessions", .post, nil, #"{"channel_id":"nope"}"#, .notFound, "channel_not_found"),
+                ("/v1/visitor/messages", .post, nil, #"{"text":"hi"}"#, .unauthorized, "unauthenticated"),
+                ("/v1/visitor/messages", .post, "v_x.beef", #"{"text":"hi"}"#, .unauthorized, "invalid_token"),
+                ("/v1/widget/nope", .get, nil, nil, .notFound, "channel_not_found"),
+            ]
+            for (uri, method, token, json, status, code) in cases {
+                let answer = try await client.call(uri, method, token: token, json: json)
+                #expect(answer.status == status && answer.json.errorCode == code, "\(method) \(uri): \(answer.status) \(answer.json)")
+            }
+            let vera = try await visitorToken(client, channel: channel)
+            let empty = try await client.call("/v1/visitor/messages", .post, token: vera, json: #"{"text":""}"#)
+            #expect(empty.status == .badRequest)
+            let capacity = try await client.call("/v1/staff/ann/capacity", .put, json: #"{"capacity":2}"#)
+            #expect(capacity.status == .ok && capacity.json["capacity"] as? Int == 2)
+        }
+    }
+}
