@@ -65,6 +65,13 @@ case "simulate":
     exit(runSimulateCommand(arguments))
 case "chaos":
     exit(await runChaosCommand(arguments))
+case "enquiries":
+    do {
+        try await EnquiriesBenchmark(arguments: arguments).run()
+    } catch {
+        note("parley-bench enquiries: \(error)")
+        exit(1)
+    }
 case "replicated":
     do {
         try await runReplicatedBenchmark(arguments)

@@ -1,0 +1,127 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+import Synchronization
+
+/// The enquiry benchmark's staff sessions: one WebSocket per staff member on bare NIO, which
+/// reports each `enquiry.offered` it receives (with the arrival instant), subscribes to rooms
+/// when asked, and reports room events carrying the visitors' probe messages.
+final class EnquiriesClient: Sendable {
+    /// What a session saw.
+    enum Sighting: Sendable {
+        case offered(enquiry: String, staff: Int, at: ContinuousClock.Instant)
+        /// A probe `bench-probe-<n>` in a room's events.
+        case probe(Int, at: ContinuousClock.Instant)
+        /// A room's first events after a subscription (the subscription holds).
+        case subscribed(room: String, staff: Int)
+        /// A subscription refused (the staff member is not in the room yet).
+        case refused(room: String, staff: Int)
+    }
+
+    let group: MultiThreadedEventLoopGroup
+    let report: @Sendable (Sighting) -> Void
+    private let channels = Mutex<[Int: any Channel]>([:])
+
+    init(threads: Int, report: @escaping @Sendable (Sighting) -> Void) {
+        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        self.report = report
+    }
+
+    /// Opens staff member `index`'s session at `host:port` with `token`.
+    func connect(index: Int, host: String, port: Int, token: String) async throws {
+        let client = self
+        let head = HTTPRequestHead(
+            version: .http1_1, method: .GET, uri: "/v1/live?access_token=\(token)", headers: ["Host": "\(host):\(port)", "Content-Length": "0"])
+        let upgraded = try await ClientBootstrap(group: group)
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let upgrader = NIOTypedWebSocketClientUpgrader<Bool>(maxFrameSize: 1 << 22) { channel, _ in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(StaffHandler(index: index, client: client))
+                            return true
+                        }
+                    }
+                    let upgrade = NIOTypedHTTPClientUpgradeConfiguration(
+                        upgradeRequestHead: head, upgraders: [upgrader], notUpgradingCompletionHandler: { channel in channel.eventLoop.makeSucceededFuture(false) })
+                    var configuration = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: upgrade)
+                    configuration.leftOverBytesStrategy = .forwardBytes
+                    return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: configuration)
+                }
+            }
+        guard try await upgraded.get() else { throw BenchError("staff \(index)'s upgrade was refused") }
+    }
+
+    /// Remembers the channel of staff member `index` (its handler registers it when added).
+    func register(_ index: Int, _ channel: any Channel) { channels.withLock { $0[index] = channel } }
+
+    /// Sends `text` (a subscribe or unsubscribe message) on staff member `index`'s session.
+    func send(_ text: String, staff index: Int) {
+        guard let channel = channels.withLock({ $0[index] }) else { return }
+        let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: ByteBuffer(string: text))
+        channel.writeAndFlush(frame, promise: nil)
+    }
+
+    func shutdown() async throws { try await group.shutdownGracefully() }
+
+    final class StaffHandler: ChannelInboundHandler, RemovableChannelHandler {
+        typealias InboundIn = WebSocketFrame
+        typealias OutboundOut = WebSocketFrame
+        let index: Int
+        let client: EnquiriesClient
+        private var message: ByteBuffer?
+        static let offeredType = Array(#""type":"enquiry.offered""#.utf8)
+        static let probeText = Array("bench-probe-".utf8)
+        static let errorType = Array(#""type":"error""#.utf8)
+
+        init(index: Int, client: EnquiriesClient) {
+            self.index = index
+            self.client = client
+        }
+
+        func handlerAdded(context: ChannelHandlerContext) { client.register(index, context.channel) }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let frame = unwrapInboundIn(data)
+            switch frame.opcode {
+            case .text, .binary: message = frame.data
+            case .continuation:
+                var data = frame.data
+                message?.writeBuffer(&data)
+            case .ping:
+                context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.data)), promise: nil)
+                return
+            case .connectionClose:
+                context.close(promise: nil)
+                return
+            default: return
+            }
+            guard frame.fin, let whole = message else { return }
+            message = nil
+            let now = ContinuousClock.now
+            let report = client.report
+            let (offered, probes, events, refused) = whole.withUnsafeReadableBytes { bytes in
+                (
+                    BenchMember.find(Self.offeredType, in: bytes) != nil, BenchMember.find(Self.probeText, in: bytes) != nil,
+                    BenchMember.find(BenchMember.eventsType, in: bytes) != nil, BenchMember.find(Self.errorType, in: bytes) != nil
+                )
+            }
+            guard offered || probes || events || refused else { return }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(whole.readableBytesView)) as? [String: Any] else { return }
+            if offered, let enquiry = object["enquiry_id"] as? String { report(.offered(enquiry: enquiry, staff: index, at: now)) }
+            if events, let room = object["room_id"] as? String {
+                report(.subscribed(room: room, staff: index))
+                for event in object["events"] as? [[String: Any]] ?? [] {
+                    guard let text = (event["message"] as? [String: Any])?["text"] as? String, text.hasPrefix("bench-probe-"),
+                        let number = Int(text.dropFirst("bench-probe-".count))
+                    else { continue }
+                    report(.probe(number, at: now))
+                }
+            }
+            if refused, let room = object["room_id"] as? String { report(.refused(room: room, staff: index)) }
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+    }
+}
