@@ -34,13 +34,8 @@ extension Gateway {
             let visitor = try await visitorCaller(request)
             let fields = try await JSONBody.decode(fields: request, limit: configuration.maxBodyBytes)
             let text = try fields.string("text")
-            guard (1...configuration.maxVisitorMessageLength).contains(text.unicodeScalars.count) else {
-                throw GatewayError(.badRequest, code: DomainError.Code.messageTooLong.rawValue, "a message has 1 to \(configuration.maxVisitorMessageLength) characters")
-            }
-            let key = try request.headers.value(of: Self.idempotencyHeader).map { raw throws(GatewayError) -> String in
-                guard (1...128).contains(raw.utf8.count) else { throw GatewayError.invalidArgument("an Idempotency-Key has 1 to 128 bytes") }
-                return "c:" + raw
-            }
+            // The client's keys are kept apart from the node's own ("first", "welcome", "away").
+            let key = try Self.idempotencyKey(request, body: fields.optionalString("idempotency_key")).map { "c:" + $0 }
             let enquiry = try await writeAsVisitor(visitor, text: text, key: key)
             return JSONBody.response(try await visitorResponse(visitor, enquiry: enquiry), status: .created)
         }
@@ -68,7 +63,18 @@ extension Gateway {
     /// The visitor a visitor token names: `<visitor id>.<secret>`, the secret checked against
     /// the hash the visitor entity keeps.
     func visitorCaller(_ request: Request) async throws -> VisitorState {
-        guard let header = request.headers.value(of: .authorization), let token = StaffAuthenticator.bearerToken(in: header) else {
+        try await visitorState(authorization: request.headers.value(of: .authorization), accessToken: request.uri.queryParameters.get("access_token"))
+    }
+
+    /// The visitor an `Authorization: Bearer` value (first) or an `access_token` query item names.
+    func visitorState(authorization: String?, accessToken: String?) async throws -> VisitorState {
+        let token: String
+        if let authorization {
+            guard let bearer = StaffAuthenticator.bearerToken(in: authorization) else { throw GatewayError.unauthenticated }
+            token = bearer
+        } else if let accessToken {
+            token = accessToken
+        } else {
             throw GatewayError.unauthenticated
         }
         guard let dot = token.utf8.lastIndex(of: UInt8(ascii: ".")), let id = VisitorID(rawValue: String(token[..<dot])) else {
@@ -83,28 +89,20 @@ extension Gateway {
 
     /// Writes `text` as the visitor: into their open enquiry, or opening the next one (a
     /// message arriving just as the open one closes opens the next one too).
+    /// Writes `text` as the visitor. Every message goes through the visitor entity, which sends
+    /// it to the open enquiry or opens the next one with it: one source, so the messages reach
+    /// the room in the order written, and none is posted to an enquiry still opening. The
+    /// channel's settings are read only when no enquiry is open (the entity keeps the last).
     private func writeAsVisitor(_ visitor: VisitorState, text: String, key: String?) async throws -> EnquiryID {
-        let caller = ParleyDomain.Caller.visitor(visitor.id.rawValue)
-        if let open = visitor.openEnquiry, try await write(text, key: key, to: open, as: caller) { return open }
-        // None open (or it closed): the visitor entity opens the next one with this message,
-        // or sends it to one opened meanwhile.
-        guard let source = visitor.profile?.source else { throw GatewayError(.notFound, code: DomainError.Code.visitorNotFound.rawValue, "no visitor \(visitor.id)") }
-        let channel = try await runtime.channel(source)
-        let enquirySource = EnquirySource(name: channel.profile?.name ?? source.rawValue, settings: channel.settings)
-        let state = try await runtime.command(
-            VisitorCommand.openEnquiry(firstMessage: text, source: enquirySource, idempotencyKey: key), to: visitor.id.rawValue, of: VisitorState.self, by: caller)
-        return state.openEnquiry ?? state.enquiry(state.enquiryCount)
-    }
-
-    /// Writes into `enquiry`; false when it is closed.
-    private func write(_ text: String, key: String?, to enquiry: EnquiryID, as caller: ParleyDomain.Caller) async throws(RuntimeError) -> Bool {
-        do {
-            _ = try await runtime.command(EnquiryCommand.visitorMessage(text: text, idempotencyKey: key), to: enquiry.rawValue, of: EnquiryState.self, by: caller)
-            return true
-        } catch {
-            if error.code == DomainError.Code.enquiryClosed.rawValue { return false }
-            throw error
+        var source: EnquirySource?
+        if visitor.openEnquiry == nil, let channelID = visitor.profile?.source {
+            let channel = try await runtime.channel(channelID)
+            source = EnquirySource(name: channel.profile?.name ?? channelID.rawValue, settings: channel.settings)
         }
+        let state = try await runtime.command(
+            VisitorCommand.write(text: text, source: source, idempotencyKey: key), to: visitor.id.rawValue, of: VisitorState.self,
+            by: .visitor(visitor.id.rawValue))
+        return state.openEnquiry ?? state.enquiry(state.enquiryCount)
     }
 
     private func visitorResponse(_ visitor: VisitorState, enquiry: EnquiryID? = nil) async throws -> VisitorResponse {
@@ -122,8 +120,7 @@ extension Gateway {
                 let queue = try await runtime.state(of: EnquiryState.queueIndex(state.queueDestination), IndexState.self)
                 let mine = (since.milliseconds, id.rawValue)
                 position = 1 + queue.entries.filter { entry in
-                    let at = entry.value.count == 8 ? entry.value.reduce(Int64(0)) { $0 << 8 | Int64($1) } : Int64.max
-                    return (at, entry.key) < mine
+                    ((Timestamp(queueSummary: entry.value)?.milliseconds ?? Int64.max), entry.key) < mine
                 }.count
             }
             response = VisitorEnquiryResponse(
@@ -183,10 +180,6 @@ extension Gateway {
         return WidgetDirectoryResponse(
             channelID: channel.id.rawValue, name: channel.profile?.name ?? "", kind: channel.profile?.kind.name ?? "", destinations: entries, staff: staff)
     }
-}
-
-extension Gateway {
-    static let idempotencyHeader = HTTPField.Name("Idempotency-Key")!
 }
 
 extension String {

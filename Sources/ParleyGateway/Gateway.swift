@@ -17,8 +17,6 @@ public struct GatewayConfiguration: Sendable {
     public var liveCoalescingWindow: Duration = .milliseconds(10)
     /// The cluster this node is part of, for `GET /cluster`.
     public var cluster: ClusterView?
-    /// The longest message a visitor may write, in characters.
-    public var maxVisitorMessageLength = 10_000
 
     public init() {}
 }
@@ -71,6 +69,7 @@ public struct Gateway: Sendable {
         addDestinationRoutes(to: router)
         addEnquiryRoutes(to: router)
         addVisitorRoutes(to: router)
+        addOverviewRoutes(to: router)
         return router
     }
 
@@ -85,7 +84,7 @@ public struct Gateway: Sendable {
 
     /// Every path of the API and the methods it has; the others get 405 with `Allow`.
     static let routeTable: [(path: String, methods: [HTTPRequest.Method])] = [
-        ("/health", [.get]), ("/ready", [.get]), ("/v1/live", [.get]), ("/metrics", [.get]), ("/openapi.yaml", [.get]), ("/cluster", [.get]),
+        ("/health", [.get]), ("/ready", [.get]), ("/v1/live", [.get]), ("/v1/visitor/live", [.get]), ("/metrics", [.get]), ("/openapi.yaml", [.get]), ("/cluster", [.get]),
         ("/cluster/digests", [.get]), ("/cluster/partitions/:partition/records", [.get]),
         ("/v1/staff", [.post]), ("/v1/staff/:staffID", [.get]), ("/v1/staff/:staffID/presence", [.get]), ("/v1/staff/:staffID/token", [.post]),
         ("/v1/me", [.get]), ("/v1/me/rooms", [.get]), ("/v1/me/mentions", [.get]),
@@ -101,7 +100,7 @@ public struct Gateway: Sendable {
         ("/v1/rooms/:roomID/information/visitor/:field", [.put]), ("/v1/rooms/:roomID/information/contact", [.put]),
         ("/v1/destinations", [.get, .post]), ("/v1/destinations/:destinationID", [.get, .patch, .delete]),
         ("/v1/me/availability", [.get, .put]), ("/v1/me/enquiries", [.get]), ("/v1/staff/:staffID/capacity", [.put]),
-        ("/v1/enquiries/:enquiryID", [.get]), ("/v1/enquiries/:enquiryID/accept", [.post]), ("/v1/enquiries/:enquiryID/decline", [.post]),
+        ("/v1/enquiries", [.get]), ("/v1/enquiries/:enquiryID/history", [.get]), ("/v1/enquiries/:enquiryID", [.get]), ("/v1/enquiries/:enquiryID/accept", [.post]), ("/v1/enquiries/:enquiryID/decline", [.post]),
         ("/v1/enquiries/:enquiryID/close", [.post]), ("/v1/enquiries/:enquiryID/transfer", [.post]),
         ("/v1/channels/:channelID/settings", [.get, .put]),
         ("/v1/widget/:channelID", [.get]), ("/v1/visitor/sessions", [.post]), ("/v1/visitor", [.get]), ("/v1/visitor/messages", [.get, .post]),
@@ -130,6 +129,10 @@ public struct Gateway: Sendable {
         router.get("/v1/live") { request, _ -> Response in
             _ = try await caller(of: request)
             throw GatewayError(.upgradeRequired, code: "upgrade_required", "GET /v1/live upgrades to a WebSocket (Connection: Upgrade, Upgrade: websocket)")
+        }
+        router.get("/v1/visitor/live") { request, _ -> Response in
+            _ = try await visitorCaller(request)
+            throw GatewayError(.upgradeRequired, code: "upgrade_required", "GET /v1/visitor/live upgrades to a WebSocket (Connection: Upgrade, Upgrade: websocket)")
         }
         router.get("/health") { _, _ in
             JSONBody.response(StatusBody(status: "ok"))

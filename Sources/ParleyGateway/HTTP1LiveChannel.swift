@@ -29,6 +29,9 @@ struct HTTP1LiveChannel: HTTPChannelHandler {
 
     /// The path of the live WebSocket.
     static let livePath = "/v1/live"
+    /// The visitors' live WebSocket: the same session, signed in with a visitor token, taking
+    /// part as `visitor:<id>` in the enquiry rooms they are in.
+    static let visitorLivePath = "/v1/visitor/live"
 
     let responder: HTTPChannelHandler.Responder
     let gateway: Gateway
@@ -92,18 +95,24 @@ struct HTTP1LiveChannel: HTTPChannelHandler {
     /// Signs an upgrade request in: the live path and a valid token make a caller.
     private func admit(_ head: HTTPRequestHead, on eventLoop: any EventLoop) -> EventLoopFuture<Result<Caller, GatewayError>> {
         let uri = URI(head.uri)
-        guard uri.path == Self.livePath else {
+        guard uri.path == Self.livePath || uri.path == Self.visitorLivePath else {
             return eventLoop.makeSucceededFuture(.failure(GatewayError(.notFound, code: "route_not_found", "no WebSocket at \(uri.path)")))
         }
         if head.method != .GET {
-            return eventLoop.makeSucceededFuture(.failure(GatewayError(.methodNotAllowed, code: "method_not_allowed", "\(Self.livePath) allows GET")))
+            return eventLoop.makeSucceededFuture(.failure(GatewayError(.methodNotAllowed, code: "method_not_allowed", "\(uri.path) allows GET")))
         }
         let promise = eventLoop.makePromise(of: Result<Caller, GatewayError>.self)
         let authorization = head.headers.first(name: "authorization")
         let accessToken = uri.queryParameters.get("access_token")
         let gateway = self.gateway
+        let visitor = uri.path == Self.visitorLivePath
         let submitted = gateway.liveWork.submit {
             do {
+                if visitor {
+                    let state = try await gateway.visitorState(authorization: authorization, accessToken: accessToken)
+                    promise.succeed(.success(Caller(staff: state.id.member, role: .agent)))
+                    return
+                }
                 promise.succeed(.success(try await gateway.authenticator.authenticate(
                     authorization: authorization, accessToken: accessToken, runtime: gateway.runtime)))
             } catch {

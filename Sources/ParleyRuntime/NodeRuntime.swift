@@ -145,11 +145,6 @@ func retryingFenced<R>(
 }
 
 extension RoomEvent {
-    var postedMessage: Message? {
-        if case let .messagePosted(message) = self { return message }
-        return nil
-    }
-
     var changedMessage: Message? {
         switch self {
         case let .messageEdited(message), let .messageRecalled(message, _), let .messagePreviewed(message): message

@@ -21,8 +21,8 @@ public final class RoutingBoard: RoutingFacts, Sendable {
         /// The durable part (availability, capacity, open enquiries) of accounts this node
         /// leads, as last committed or loaded.
         var accounts: [StaffID: StaffStatus] = [:]
-        /// The zones asked for, by name (nil: the database does not know it).
-        var zones: [String: TimeZone?] = [:]
+        /// The zones the database knew, by name.
+        var zones: [String: TimeZone] = [:]
     }
 
     /// How long a status lasts without being renewed.
@@ -48,17 +48,20 @@ public final class RoutingBoard: RoutingFacts, Sendable {
     }
 
     public func utcOffsetSeconds(zone: String, at instant: Timestamp) -> Int? {
-        let timeZone = tables.withLock { tables in
-            if let cached = tables.zones[zone] { return cached }
-            let found = TimeZone(identifier: zone)
-            if tables.zones.count < 1_000 { tables.zones[zone] = found }
-            return found
-        }
-        return timeZone?.secondsFromGMT(for: Date(timeIntervalSince1970: Double(instant.milliseconds) / 1_000))
+        timeZone(zone)?.secondsFromGMT(for: Date(timeIntervalSince1970: Double(instant.milliseconds) / 1_000))
     }
 
     /// Whether the time zone database knows `zone`.
-    public func knowsZone(_ zone: String) -> Bool { utcOffsetSeconds(zone: zone, at: Timestamp(milliseconds: 0)) != nil }
+    public func knowsZone(_ zone: String) -> Bool { BusinessHours.isZoneName(zone) && timeZone(zone) != nil }
+
+    /// The zone, from the cache or the database (read outside the lock; only names the
+    /// database knows are cached, so made-up names cannot fill it).
+    private func timeZone(_ zone: String) -> TimeZone? {
+        if let cached = tables.withLock({ $0.zones[zone] }) { return cached }
+        guard BusinessHours.isZoneName(zone), let found = TimeZone(identifier: zone) else { return nil }
+        tables.withLock { tables in if tables.zones.count < 1_000 { tables.zones[zone] = found } }
+        return found
+    }
 
     // MARK: Keeping it current
 
@@ -95,10 +98,13 @@ public final class RoutingBoard: RoutingFacts, Sendable {
         }
     }
 
-    /// Forgets accounts of partitions this node no longer leads, and statuses long expired.
+    /// Forgets accounts of partitions this node no longer leads, and statuses long expired
+    /// (`keep` asks the Raft driver: it runs outside the lock).
     func prune(keepingAccounts keep: (StaffID) -> Bool, now: ContinuousClock.Instant) {
+        let known = tables.withLock { Array($0.accounts.keys) }
+        let gone = Set(known.filter { !keep($0) })
         tables.withLock { tables in
-            tables.accounts = tables.accounts.filter { keep($0.key) }
+            for staff in gone { tables.accounts[staff] = nil }
             tables.statuses = tables.statuses.filter { now - $0.value.renewedAt <= lifetime * 10 }
         }
     }

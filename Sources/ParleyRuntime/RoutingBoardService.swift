@@ -15,7 +15,7 @@ public final class RoutingBoardService: Service {
         public var renewal: Duration = .seconds(1)
         /// How often the destinations listing is read.
         public var listingRefresh: Duration = .seconds(1)
-        /// Queued enquiries nudged per newly offerable staff member at most.
+        /// Queued enquiries nudged per destination when someone there becomes offerable.
         public var maxNudges = 16
         public init() {}
     }
@@ -32,11 +32,21 @@ public final class RoutingBoardService: Service {
     }
 
     public func run() async throws {
+        // Nudges run beside the rounds, so routing commands never hold up the renewals.
+        let (nudges, requests) = AsyncStream.makeStream(of: Set<DestinationID>.self, bufferingPolicy: .bufferingNewest(64))
         await cancelWhenGracefulShutdown {
-            var round = Round()
-            while !Task.isCancelled {
-                await self.step(&round, now: .now)
-                await self.board.changed.wait(atMost: self.configuration.round)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await destinations in nudges { await self.nudgeQueues(of: destinations) }
+                }
+                var round = Round()
+                while !Task.isCancelled {
+                    let newlyOfferable = await self.step(&round, now: .now)
+                    let destinations = Set(newlyOfferable.flatMap { self.board.destinations(of: $0) })
+                    if !destinations.isEmpty { requests.yield(destinations) }
+                    await self.board.changed.wait(atMost: self.configuration.round)
+                }
+                requests.finish()
             }
         }
     }
@@ -48,13 +58,16 @@ public final class RoutingBoardService: Service {
         var listedAt: ContinuousClock.Instant?
     }
 
-    func step(_ round: inout Round, now: ContinuousClock.Instant) async {
+    /// One round; answers the staff who became offerable in it.
+    @discardableResult
+    func step(_ round: inout Round, now: ContinuousClock.Instant) async -> [StaffID] {
         if round.listedAt.map({ now - $0 >= configuration.listingRefresh }) ?? true {
             round.listedAt = now
             await refreshDestinations()
         }
+        // Staff only: visitors' live sessions take part in their rooms under `visitor:<id>`.
         let online = Set((runtime.liveSessions?.sessionCounts() ?? [:]).filter { $0.value > 0 }.keys)
-            .union(runtime.relay?.staffWithRemoteSessions() ?? [])
+            .union(runtime.relay?.staffWithRemoteSessions() ?? []).filter(\.isStaff)
         let leads = { (staff: StaffID) in self.runtime.configuration.servedPartitions.serves(self.runtime.partitioner.partition(of: .staff(staff))) }
         let led = online.filter(leads)
         await loadMissingAccounts(led)
@@ -78,12 +91,12 @@ public final class RoutingBoardService: Service {
             for (staff, status) in current { announce[staff] = status }
             board.prune(keepingAccounts: leads, now: now)
         }
-        let newlyOfferable = changes.filter { $0.value.offerable && round.announced[$0.key]?.offerable != true }
+        let newlyOfferable = changes.filter { $0.value.offerable && round.announced[$0.key]?.offerable != true }.map(\.key)
         round.announced = current
-        guard !announce.isEmpty else { return }
+        guard !announce.isEmpty else { return newlyOfferable }
         board.merge(announce, now: now)
         runtime.relay?.announce(announce)
-        for (staff, status) in newlyOfferable { await nudgeQueues(for: staff, room: max(1, status.capacity - status.openEnquiries)) }
+        return newlyOfferable
     }
 
     private func refreshDestinations() async {
@@ -109,15 +122,13 @@ public final class RoutingBoardService: Service {
         }
     }
 
-    /// Routes the oldest enquiries queued at `staff`'s destinations again, now that they can
-    /// take `room` more.
-    private func nudgeQueues(for staff: StaffID, room: Int) async {
-        var nudged = 0
-        for destination in board.destinations(of: staff) where nudged < min(room, configuration.maxNudges) {
+    /// Routes the oldest enquiries queued at `destinations` again, now that someone there can
+    /// take one (at most `maxNudges` a destination; the queue's own retry covers the rest).
+    private func nudgeQueues(of destinations: Set<DestinationID>) async {
+        for destination in destinations.sorted() {
             guard let queue = try? await runtime.state(of: EnquiryState.queueIndex(destination), IndexState.self) else { continue }
             let oldest = queue.entries.sorted { ($0.value.lexicographicallyPrecedes($1.value)) || ($0.value == $1.value && $0.key < $1.key) }
-            for (enquiry, _) in oldest.prefix(min(room, configuration.maxNudges) - nudged) {
-                nudged += 1
+            for (enquiry, _) in oldest.prefix(configuration.maxNudges) {
                 do {
                     _ = try await runtime.command(EnquiryCommand.route, to: enquiry, of: EnquiryState.self, by: .system)
                 } catch {

@@ -242,3 +242,110 @@ struct EnquiryLifecycleTests {
         #expect(throws: DecodingError.self) { try EnquiryCommand.decode([99]) }
     }
 }
+
+@Suite("Enquiry overview entries")
+struct EnquiryOverviewEntryTests {
+    @Test func everyChangeIsListedUnderTheDayItOpened() throws {
+        var facts = GivenFacts()
+        facts.add("support", members: ["a"])
+        let opened = Timestamp(milliseconds: 1_767_225_599_000)  // 2025-12-31T23:59:59Z
+        var enquiry = EnquiryState(id: EnquiryID(unchecked: "enq_1"))
+        let start = EnquiryStart(
+            source: ChannelID(unchecked: "web"), sourceName: "Website", visitor: VisitorID(unchecked: "v_1"), visitorName: "Ann", firstMessage: "Hi",
+            rule: .alternative([dest("support")]))
+        func listed(_ decision: Decision<EnquiryEvent>) throws -> EnquirySummary? {
+            for case let .send(to, bytes) in decision.effects where to.kind == .index && to.key.hasPrefix("enquiries.") {
+                #expect(to.key == "enquiries.2025-12-31")
+                guard case let .put(_, summary) = try IndexCommand.decode(bytes) else { return nil }
+                return try EnquirySummary.decode(summary)
+            }
+            return nil
+        }
+        let open = try enquiry.decide(.open(start), facts: facts, context: DecisionContext(caller: .system, now: opened, entity: .enquiry(enquiry.id)))
+        for event in open.events { enquiry.apply(event) }
+        #expect(try listed(open)?.status == .offered)
+        // Accepted the next day: still under the day it opened; the waiting time is measured.
+        let accepted = try enquiry.decide(.accept(staff("a")), facts: facts, context: DecisionContext(caller: .staff(staff("a"), role: .agent), now: opened.adding(milliseconds: 5_000), entity: .enquiry(enquiry.id)))
+        for event in accepted.events { enquiry.apply(event) }
+        let summary = try #require(try listed(accepted))
+        #expect(summary.owner == staff("a") && summary.waitingMilliseconds == 5_000)
+        #expect(opened.utcDay == "2025-12-31" && Timestamp(milliseconds: 0).utcDay == "1970-01-01" && Timestamp(milliseconds: -1).utcDay == "1969-12-31")
+        #expect(Timestamp(milliseconds: 951_782_400_000).utcDay == "2000-02-29")
+    }
+}
+
+@Suite("Enquiry edges found in review")
+struct EnquiryEdgeTests {
+    let now = Timestamp(milliseconds: 1_700_000_000_000)
+
+    func start(key: String? = nil, text: String = "Hello") -> EnquiryStart {
+        EnquiryStart(
+            source: ChannelID(unchecked: "web"), sourceName: "Website", visitor: VisitorID(unchecked: "v_1"), visitorName: "Ann", firstMessage: text,
+            rule: .alternative([dest("support")]), firstMessageKey: key)
+    }
+
+    func context(_ caller: Caller) -> DecisionContext { DecisionContext(caller: caller, now: now, entity: .enquiry(EnquiryID(unchecked: "e"))) }
+
+    @Test func acceptsAreRefusedAtCapacityAndTheOwnersRetryAlwaysAnswers() throws {
+        var facts = GivenFacts()
+        facts.add("support", members: ["a", "b"])
+        var enquiry = EnquiryState(id: EnquiryID(unchecked: "e"))
+        for event in try enquiry.decide(.open(start()), facts: facts, context: context(.system)).events { enquiry.apply(event) }
+        facts.statuses[staff("b")] = StaffStatus(availability: .active, capacity: 1, openEnquiries: 1, online: true)
+        #expect(throws: DomainError(.capacityReached, "b holds 1 open enquiries, their capacity")) {
+            try enquiry.decide(.accept(staff("b")), facts: facts, context: context(.staff(staff("b"), role: .agent)))
+        }
+        for event in try enquiry.decide(.accept(staff("a")), facts: facts, context: context(.staff(staff("a"), role: .agent))).events { enquiry.apply(event) }
+        facts.statuses[staff("b")] = GivenFacts.ready
+        for event in try enquiry.decide(.transfer(.staff(staff("b")), by: staff("a")), facts: facts, context: context(.staff(staff("a"), role: .agent))).events {
+            enquiry.apply(event)
+        }
+        // A transfer on offer: the owner's repeated accept still answers, changing nothing.
+        #expect(try enquiry.decide(.accept(staff("a")), facts: facts, context: context(.staff(staff("a"), role: .agent))).isEmpty)
+    }
+
+    @Test func anOfferedEnquiryNeverLeavesAQueueItWasNotIn() throws {
+        var facts = GivenFacts()
+        facts.add("support", members: ["a"])
+        var enquiry = EnquiryState(id: EnquiryID(unchecked: "e"))
+        let opened = try enquiry.decide(.open(start()), facts: facts, context: context(.system))
+        #expect(!opened.effects.contains { if case let .send(to, _) = $0 { to.key.hasPrefix("queue.") } else { false } })
+        _ = enquiry
+    }
+
+    @Test func theFirstMessageKeepsItsKeyAndBlankTextIsRefused() throws {
+        var enquiry = EnquiryState(id: EnquiryID(unchecked: "e"))
+        #expect(throws: DomainError.self) { try enquiry.decide(.open(start(text: "  \n ")), facts: GivenFacts(), context: context(.system)) }
+        #expect(throws: DomainError.self) { try enquiry.decide(.open(start(key: String(repeating: "k", count: 129))), facts: GivenFacts(), context: context(.system)) }
+        let opened = try enquiry.decide(.open(start(key: "c:k1")), facts: GivenFacts(), context: context(.system))
+        for event in opened.events { enquiry.apply(event) }
+        let posts = opened.effects.compactMap { effect -> MessagePost? in
+            guard case let .send(to, bytes) = effect, to.kind == .room, case let .post(post)? = try? RoomCommand.decode(bytes) else { return nil }
+            return post
+        }
+        #expect(posts.first?.idempotencyKey == "c:k1")
+        #expect(throws: DomainError.self) { try enquiry.decide(.visitorMessage(text: " ", idempotencyKey: nil), facts: GivenFacts(), context: context(.visitor("v_1"))) }
+        // Without a rule there is nothing to route again: no retry timer.
+        var unrouted = EnquiryState(id: EnquiryID(unchecked: "u"))
+        var bare = start()
+        bare.rule = nil
+        let queued = try unrouted.decide(.open(bare), facts: GivenFacts(), context: context(.system))
+        for event in queued.events { unrouted.apply(event) }
+        #expect(unrouted.status == .queued && !queued.effects.contains { if case .setTimer = $0 { true } else { false } })
+    }
+
+    @Test func staffWritingInAnEnquiryRoomTouchesTheEnquiry() throws {
+        var room = RoomState(id: RoomID(unchecked: "e"))
+        var soft = NoSoftState()
+        let internalCaller = Caller.entity(.enquiry(EnquiryID(unchecked: "e")))
+        let ctx = DecisionContext(caller: internalCaller, now: now, entity: .room(room.id))
+        for event in try room.decide(.openEnquiry(EnquiryOpening(title: "Ann", staff: [VisitorID(unchecked: "v_1").member], information: RoomInformation())), soft: &soft, context: ctx).events {
+            room.apply(event)
+        }
+        for event in try room.decide(.setEnquiryOwner(staff("a"), replacing: nil), soft: &soft, context: ctx).events { room.apply(event) }
+        let staffPost = try room.decide(.post(MessagePost(author: staff("a"), text: "hi")), soft: &soft, context: DecisionContext(caller: .staff(staff("a"), role: .agent), now: now, entity: .room(room.id)))
+        #expect(staffPost.effects.contains(.send(EnquiryCommand.touch, to: "e", of: EnquiryState.self)))
+        let visitorPost = try room.decide(.post(MessagePost(author: VisitorID(unchecked: "v_1").member, text: "hi")), soft: &soft, context: DecisionContext(caller: .visitor("v_1"), now: now, entity: .room(room.id)))
+        #expect(!visitorPost.effects.contains(.send(EnquiryCommand.touch, to: "e", of: EnquiryState.self)))
+    }
+}

@@ -21,7 +21,7 @@ struct VisitorAndEnquiryRoomTests {
         var soft = NoSoftState()
         let entity = EntityID(kind: .visitor, key: "v_1")
         let source = EnquirySource(name: "Website", settings: SourceSettings(rule: .alternative([dest("support")]), welcomeMessage: "Hi!"))
-        #expect(throws: DomainError.self) { try visitor.decide(.openEnquiry(firstMessage: "hello", source: source, idempotencyKey: nil), soft: &soft, context: context(.visitor("v_1"), entity)) }
+        #expect(throws: DomainError.self) { try visitor.decide(.write(text: "hello", source: source, idempotencyKey: nil), soft: &soft, context: context(.visitor("v_1"), entity)) }
         #expect(throws: DomainError.self) {
             try visitor.decide(.create(name: "Ann", email: nil, source: ChannelID(unchecked: "web"), information: RoomInformation(), tokenHash: Array(repeating: 1, count: 32)), soft: &soft, context: context(.visitor("v_1"), entity))
         }
@@ -29,8 +29,8 @@ struct VisitorAndEnquiryRoomTests {
             visitor.apply(event)
         }
         #expect(visitor.profile?.name == "Ann")
-        #expect(throws: DomainError.self) { try visitor.decide(.openEnquiry(firstMessage: "hello", source: source, idempotencyKey: nil), soft: &soft, context: context(.visitor("v_2"), entity)) }
-        let opened = try visitor.decide(.openEnquiry(firstMessage: "hello", source: source, idempotencyKey: nil), soft: &soft, context: context(.visitor("v_1"), entity))
+        #expect(throws: DomainError.self) { try visitor.decide(.write(text: "hello", source: source, idempotencyKey: nil), soft: &soft, context: context(.visitor("v_2"), entity)) }
+        let opened = try visitor.decide(.write(text: "hello", source: source, idempotencyKey: nil), soft: &soft, context: context(.visitor("v_1"), entity))
         for event in opened.events { visitor.apply(event) }
         #expect(visitor.openEnquiry == EnquiryID(unchecked: "v_1-1"))
         guard case let .send(to, bytes) = opened.effects.first, case let .open(start) = try EnquiryCommand.decode(bytes) else {
@@ -39,7 +39,7 @@ struct VisitorAndEnquiryRoomTests {
         }
         #expect(to == .enquiry(EnquiryID(unchecked: "v_1-1")) && start.firstMessage == "hello" && start.welcomeMessage == "Hi!" && start.visitorName == "Ann")
         // While it is open, writing again opens nothing: the message goes to it, after its opening.
-        let again = try visitor.decide(.openEnquiry(firstMessage: "again", source: source, idempotencyKey: "c:2"), soft: &soft, context: context(.visitor("v_1"), entity))
+        let again = try visitor.decide(.write(text: "again", source: source, idempotencyKey: "c:2"), soft: &soft, context: context(.visitor("v_1"), entity))
         #expect(again.events.isEmpty)
         #expect(again.effects == [.send(EnquiryCommand.visitorMessage(text: "again", idempotencyKey: "c:2"), to: "v_1-1", of: EnquiryState.self)])
         // Only the enquiry says who served and that it closed; then the next one opens.
@@ -49,7 +49,7 @@ struct VisitorAndEnquiryRoomTests {
             for event in try visitor.decide(command, soft: &soft, context: context(fromEnquiry, entity)).events { visitor.apply(event) }
         }
         #expect(visitor.openEnquiry == nil && visitor.lastAgent == staff("a"))
-        let next = try visitor.decide(.openEnquiry(firstMessage: "back", source: source, idempotencyKey: nil), soft: &soft, context: context(.visitor("v_1"), entity))
+        let next = try visitor.decide(.write(text: "back", source: source, idempotencyKey: nil), soft: &soft, context: context(.visitor("v_1"), entity))
         guard case let .send(_, nextBytes) = next.effects.first, case let .open(nextStart) = try EnquiryCommand.decode(nextBytes) else {
             Issue.record("no second enquiry")
             return
@@ -64,7 +64,7 @@ struct VisitorAndEnquiryRoomTests {
         }
         #expect(try VisitorState.decode(visitor.encoded) == visitor)
         for event in next.events + opened.events { #expect(try VisitorEvent.decode(event.encoded) == event) }
-        for command in [VisitorCommand.openEnquiry(firstMessage: "x", source: source, idempotencyKey: "k"), .bounced(text: "y", idempotencyKey: nil, from: EnquiryID(unchecked: "e"))] {
+        for command in [VisitorCommand.write(text: "x", source: source, idempotencyKey: "k"), .bounced(text: "y", idempotencyKey: nil, from: EnquiryID(unchecked: "e"))] {
             #expect(try VisitorCommand.decode(command.encoded) == command)
         }
     }

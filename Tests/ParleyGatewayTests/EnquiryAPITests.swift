@@ -1,5 +1,13 @@
 import Foundation
+import NIOCore
 import Synchronization
+
+@testable import ParleyGateway
+
+/// The overview's CSV quoting, reached from the tests.
+enum OverviewRowCSV {
+    static func field(_ value: String) -> String { OverviewRow.csvField(value) }
+}
 import HTTPTypes
 import HummingbirdTesting
 import HummingbirdWSTesting
@@ -106,6 +114,27 @@ struct EnquiryAPITests {
                     let lost = try await client.call("/v1/enquiries/\(enquiry)/accept", .post, token: ann)
                     #expect(lost.status == .conflict && lost.json.errorCode == "enquiry_taken")
                     #expect(try await bobReader.next(ofType: "enquiry.assigned")["enquiry_id"] as? String == enquiry)
+                    // The visitor's own WebSocket: the conversation replayed, then Bob's answer live.
+                    try await client.ws("/v1/visitor/live?access_token=\(vera)") { inbound, outbound, _ in
+                        var reader = MessageReader(inbound)
+                        _ = try await reader.next()
+                        try await outbound.writeTextMessage(#"{"type":"subscribe","rooms":{"\#(enquiry)":0}}"#)
+                        let replay = try await reader.next(ofType: "events")
+                        let texts = (replay["events"] as? [[String: Any]])?.compactMap { ($0["message"] as? [String: Any])?["text"] as? String }
+                        #expect(texts?.first == "Anyone?")
+                        _ = try await client.eventually("/v1/rooms/\(enquiry)", token: bob) { ($0["members"] as? [String])?.contains("bob") == true }
+                        _ = try await client.call("/v1/rooms/\(enquiry)/messages", .post, token: bob, json: #"{"text":"Bob here"}"#)
+                        var live: [String] = []
+                        for _ in 0..<10 where !live.contains("Bob here") {
+                            let events = try await reader.next(ofType: "events")
+                            live += (events["events"] as? [[String: Any]])?.compactMap { ($0["message"] as? [String: Any])?["text"] as? String } ?? []
+                        }
+                        #expect(live.contains("Bob here"))
+                        // Another enquiry's room is not the visitor's to follow.
+                        try await outbound.close(.normalClosure, reason: nil)
+                    }
+                    let plain = try await client.call("/v1/visitor/live", .get, token: vera)
+                    #expect(plain.status == .upgradeRequired)
                     try await bobOutbound.close(.normalClosure, reason: nil)
                 }
                 let enquiry = enquiryID.withLock { $0 }
@@ -114,6 +143,37 @@ struct EnquiryAPITests {
                 #expect(try await annReader.next(ofType: "enquiry.taken")["enquiry_id"] as? String == enquiry)
                 try await annOutbound.close(.normalClosure, reason: nil)
             }
+        }
+    }
+
+    @Test func theOverviewListsCountsExportsAndDownloadsHistory() async throws {
+        try await withNode(.inMemory) { client in
+            let (ann, _, channel, _) = try await setUp(client)
+            for name in ["one", "two"] {
+                let visitor = try await visitorToken(client, channel: channel)
+                _ = try await client.call("/v1/visitor/messages", .post, token: visitor, json: #"{"text":"Hello from \#(name)"}"#)
+            }
+            let listed = try await client.eventually("/v1/enquiries", token: testToken) { ($0["enquiries"] as? [Any])?.count == 2 }
+            #expect((listed["counts"] as? [String: Any])?["queued"] as? Int == 2)
+            let first = try #require((listed["enquiries"] as? [[String: Any]])?.first?["enquiry_id"] as? String)
+            _ = try await client.call("/v1/enquiries/\(first)/accept", .post, token: ann)
+            _ = try await client.call("/v1/rooms/\(first)/messages", .post, token: ann, json: #"{"text":"=SUM(A1) hi, \"quoted\""}"#)
+            _ = try await client.call("/v1/enquiries/\(first)/close", .post, token: ann)
+            let after = try await client.eventually("/v1/enquiries?staff_id=ann", token: testToken) {
+                ($0["enquiries"] as? [[String: Any]])?.first?["status"] as? String == "closed"
+            }
+            #expect((after["counts"] as? [String: Any])?["served"] as? Int == 1 && after["average_waiting_ms"] is Int)
+            #expect(try await client.call("/v1/enquiries?status=queued", .get).json["enquiries"].map { ($0 as? [Any])?.count } == 1)
+            #expect(try await client.call("/v1/enquiries", .get, token: ann).json.errorCode == "forbidden")
+            #expect(try await client.call("/v1/enquiries?from=2026-02-30", .get).json.errorCode == "invalid_argument")
+            let csv = try await client.execute(uri: "/v1/enquiries?format=csv", method: .get, headers: [.authorization: "Bearer \(testToken)"]) { String(buffer: $0.body) }
+            #expect(csv.hasPrefix("enquiry_id,status,") && csv.split(separator: "\r\n").count == 3)
+            // The conversation, as JSON and as text (a formula is not left for a spreadsheet to run).
+            let history = try await client.call("/v1/enquiries/\(first)/history", .get, token: ann)
+            #expect((history.json["messages"] as? [Any])?.count == 4)
+            let text = try await client.execute(uri: "/v1/enquiries/\(first)/history?format=text", method: .get, headers: [.authorization: "Bearer \(ann)"]) { String(buffer: $0.body) }
+            #expect(text.contains("(visitor): Hello from") && text.contains("ann: =SUM(A1) hi"))
+            #expect(OverviewRowCSV.field("=SUM(A1)") == "'=SUM(A1)" && OverviewRowCSV.field("a,\"b\"") == "\"a,\"\"b\"\"\"")
         }
     }
 

@@ -15,6 +15,7 @@ extension EnquiryStart: BinaryCodable {
         writer.writeVarint(UInt64(max(0, idleCloseMinutes)))
         writer.write(welcomeMessage)
         writer.write(awayMessage)
+        writer.write(firstMessageKey)
     }
 
     public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> EnquiryStart {
@@ -30,7 +31,7 @@ extension EnquiryStart: BinaryCodable {
             source: source, sourceName: sourceName, visitor: visitor, visitorName: visitorName, firstMessage: first, information: information, rule: rule,
             lastAgent: lastAgent, offerTimeoutSeconds: try reader.readCount(atMost: 1_000_000, of: "seconds"),
             idleCloseMinutes: try reader.readCount(atMost: 1_000_000, of: "minutes"), welcomeMessage: try reader.readOptionalString(),
-            awayMessage: try reader.readOptionalString())
+            awayMessage: try reader.readOptionalString(), firstMessageKey: try reader.readOptionalString())
     }
 }
 
@@ -154,6 +155,10 @@ extension EnquiryEvent: BinaryCodable {
             writer.write(UInt8(8))
             writer.write(by?.rawValue)
             writer.write(at.milliseconds)
+        case let .offerWithdrawn(round, at):
+            writer.write(UInt8(9))
+            writer.writeVarint(UInt64(round))
+            writer.write(at.milliseconds)
         }
     }
 
@@ -182,6 +187,10 @@ extension EnquiryEvent: BinaryCodable {
         case 8:
             let by = try reader.readOptionalString().map(StaffID.init(unchecked:))
             return .closed(by: by, at: Timestamp(milliseconds: try reader.readInt64()))
+        case 9:
+            let round = try reader.readVarint()
+            guard round <= UInt64(UInt32.max) else { throw DecodingError("offer round \(round)") }
+            return .offerWithdrawn(round: UInt32(round), at: Timestamp(milliseconds: try reader.readInt64()))
         default: throw DecodingError("unknown enquiry event \(tag)")
         }
     }
@@ -205,7 +214,7 @@ extension EnquiryState: BinaryCodable {
         writer.write(awaySent)
         writer.write(servedBy.map(\.rawValue))
         writer.write(closedBy?.rawValue)
-        for time in [openedAt, acceptedAt, queuedAt, closedAt] { writer.writeOptionalVarint(time.map { UInt64(bitPattern: $0.milliseconds) }) }
+        for time in [openedAt, acceptedAt, queuedAt, closedAt, firstAcceptedAt] { writer.writeOptionalVarint(time.map { UInt64(bitPattern: $0.milliseconds) }) }
     }
 
     public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> EnquiryState {
@@ -224,8 +233,8 @@ extension EnquiryState: BinaryCodable {
         state.servedBy = try reader.readStrings().map(StaffID.init(unchecked:))
         state.closedBy = try reader.readOptionalString().map(StaffID.init(unchecked:))
         var times: [Timestamp?] = []
-        for _ in 0..<4 { times.append(try reader.readOptionalVarint().map { Timestamp(milliseconds: Int64(bitPattern: $0)) }) }
-        (state.openedAt, state.acceptedAt, state.queuedAt, state.closedAt) = (times[0], times[1], times[2], times[3])
+        for _ in 0..<5 { times.append(try reader.readOptionalVarint().map { Timestamp(milliseconds: Int64(bitPattern: $0)) }) }
+        (state.openedAt, state.acceptedAt, state.queuedAt, state.closedAt, state.firstAcceptedAt) = (times[0], times[1], times[2], times[3], times[4])
         return state
     }
 }

@@ -8,6 +8,16 @@ extension EnquiryState {
 
         init(_ state: EnquiryState) { self.state = state }
 
+        /// The decision, with the enquiry's overview entry put again when it changed.
+        func decision(listedFrom before: EnquiryState) -> Decision<EnquiryEvent> {
+            guard !events.isEmpty, let openedAt = state.openedAt else { return Decision(events, effects: effects) }
+            let summary = EnquirySummary(state)
+            guard before.start == nil || summary != EnquirySummary(before) else { return Decision(events, effects: effects) }
+            let listing = Effect.send(
+                IndexCommand.put(member: state.id.rawValue, summary: summary.encoded), to: EnquirySummary.index(day: openedAt), of: IndexState.self)
+            return Decision(events, effects: effects + [listing])
+        }
+
         mutating func add(_ event: EnquiryEvent, effects: [Effect] = []) {
             state.apply(event)
             events.append(event)
@@ -39,7 +49,7 @@ extension EnquiryState {
 
         /// Offers the enquiry (its timer set, the offerees told).
         mutating func offer(_ offer: EnquiryOffer, start: EnquiryStart) {
-            let wasQueued = state.status == .queued && offer.transferFrom == nil
+            let wasQueued = state.status == .queued && state.queuedAt != nil && offer.transferFrom == nil
             let queue = state.queueDestination
             let note = EnquiryOfferNote(
                 enquiry: state.id, sourceName: start.sourceName, visitorName: start.visitorName, firstMessage: String(start.firstMessage.unicodeScalars.prefix(200)),
@@ -55,7 +65,9 @@ extension EnquiryState {
         /// Queues the enquiry at `destination`: listed in its queue, the away message sent
         /// once, and a retry timer set.
         mutating func queue(at destination: DestinationID?, start: EnquiryStart, now: Timestamp) {
-            var effects: [Effect] = [.setTimer(tag: EnquiryState.routeTimer, at: now.adding(milliseconds: EnquiryState.queueRetryMilliseconds))]
+            // Without a rule, routing again changes nothing: it waits for an admin's transfer.
+            var effects: [Effect] =
+                start.rule == nil ? [] : [.setTimer(tag: EnquiryState.routeTimer, at: now.adding(milliseconds: EnquiryState.queueRetryMilliseconds))]
             let moved = state.status != .queued || state.queueDestination != destination || state.queuedAt == nil
             if moved {
                 if state.status == .queued, state.queuedAt != nil { effects.append(EnquiryState.leaveQueue(state.id, state.queueDestination)) }
@@ -106,4 +118,10 @@ extension EnquiryState {
 extension Timestamp {
     /// A queue entry's summary: when it started waiting, big-endian (sorts by time).
     var encodedForQueue: [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: UInt64(bitPattern: milliseconds) >> (56 - 8 * $0)) } }
+
+    /// When a queue entry started waiting, from its summary (nil: not one).
+    public init?(queueSummary bytes: [UInt8]) {
+        guard bytes.count == 8 else { return nil }
+        self.init(milliseconds: Int64(bitPattern: bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }))
+    }
 }

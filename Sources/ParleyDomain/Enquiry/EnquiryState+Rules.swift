@@ -93,9 +93,10 @@ extension EnquiryState: EntityRules {
         case .touch:
             let allowed = caller.isInternal || caller.staff == owner || caller == .visitor(start.visitor.rawValue)
             try caller.require(allowed, "touch enquiry \(id)")
-            guard status == .accepted, start.idleCloseMinutes > 0 else { return Decision() }
-            plan.effects.append(.setTimer(tag: Self.idleTimer, at: now.adding(milliseconds: Int64(start.idleCloseMinutes) * 60_000)))
+            guard status == .accepted, let idle = Self.idleTimer(start, now: now) else { return Decision() }
+            plan.effects.append(idle)
         case let .visitorMessage(text, key):
+            try Self.validateVisitorMessage(text, key: key)
             let fromVisitorEntity = caller == .entity(EntityID(kind: .visitor, key: start.visitor.rawValue))
             try caller.require(caller.isInternal || caller == .visitor(start.visitor.rawValue), "write as visitor \(start.visitor)")
             if status == .closed {
@@ -104,11 +105,9 @@ extension EnquiryState: EntityRules {
                 return Decision(effects: [.send(VisitorCommand.bounced(text: text, idempotencyKey: key, from: id), to: start.visitor.rawValue, of: VisitorState.self)])
             }
             plan.effects.append(Self.post(text, by: start.visitor.member, key: key, in: room))
-            if status == .accepted, start.idleCloseMinutes > 0 {
-                plan.effects.append(.setTimer(tag: Self.idleTimer, at: now.adding(milliseconds: Int64(start.idleCloseMinutes) * 60_000)))
-            }
+            if status == .accepted, let idle = Self.idleTimer(start, now: now) { plan.effects.append(idle) }
         }
-        return Decision(plan.events, effects: plan.effects)
+        return plan.decision(listedFrom: self)
     }
 
     private func open(_ start: EnquiryStart, caller: Caller, facts: any RoutingFacts, now: Timestamp) throws(DomainError) -> Decision<EnquiryEvent> {
@@ -124,17 +123,17 @@ extension EnquiryState: EntityRules {
         // The room opens with the visitor in it and their first message; staff join on accept.
         var effects: [Effect] = [
             .send(RoomCommand.openEnquiry(EnquiryOpening(title: start.visitorName, staff: [start.visitor.member], information: start.information)), to: room.rawValue, of: RoomState.self),
-            Self.post(start.firstMessage, by: start.visitor.member, key: "first", in: room),
+            Self.post(start.firstMessage, by: start.visitor.member, key: start.firstMessageKey ?? "first", in: room),
         ]
         if let welcome = start.welcomeMessage { effects.append(Self.post(welcome, by: .notices, key: "welcome", in: room)) }
         plan.add(.opened(start, at: now), effects: effects)
         plan.route(start, facts: facts, now: now)
-        return Decision(plan.events, effects: plan.effects)
+        return plan.decision(listedFrom: self)
     }
 
     private func accept(_ staff: StaffID, plan: inout Plan, start: EnquiryStart, facts: any RoutingFacts, now: Timestamp) throws(DomainError) {
         guard status != .closed else { throw DomainError(.enquiryClosed, "enquiry \(id) is closed") }
-        if owner == staff, offer == nil { return }  // accepted already: a retry
+        if owner == staff { return }  // accepted already: a retry
         let offered = offer?.staff.contains(staff) == true
         let fromQueue =
             status == .queued && queueDestination.flatMap { facts.destination($0)?.members.contains(staff) } == true
@@ -144,13 +143,14 @@ extension EnquiryState: EntityRules {
             }
             throw DomainError(.enquiryNotOffered, "enquiry \(id) is not offered to \(staff)")
         }
+        if let load = facts.status(of: staff), load.openEnquiries >= load.capacity {
+            throw DomainError(.capacityReached, "\(staff) holds \(load.openEnquiries) open enquiries, their capacity")
+        }
         let from = offer?.transferFrom
         var effects = (offer?.staff ?? []).filter { $0 != staff }.map { Self.withdraw(id, from: $0, .taken) }
         effects.append(.send(StaffCommand.noteEnquiry(.assigned(id)), to: staff.rawValue, of: StaffState.self))
         effects += [.cancelTimer(tag: Self.offerTimer), .cancelTimer(tag: Self.routeTimer)]
-        if start.idleCloseMinutes > 0 {
-            effects.append(.setTimer(tag: Self.idleTimer, at: now.adding(milliseconds: Int64(start.idleCloseMinutes) * 60_000)))
-        }
+        if let idle = Self.idleTimer(start, now: now) { effects.append(idle) }
         if status == .queued { effects.append(Self.leaveQueue(id, queueDestination)) }
         if let from { effects.append(.send(StaffCommand.noteEnquiry(.released(id)), to: from.rawValue, of: StaffState.self)) }
         effects.append(.send(RoomCommand.setEnquiryOwner(staff, replacing: from), to: room.rawValue, of: RoomState.self))
@@ -183,12 +183,29 @@ extension EnquiryState: EntityRules {
         }
         // Without an owner (an admin moving a waiting enquiry), the current offer ends first.
         if owner == nil, let offer {
-            plan.add(.offerLapsed(round: offer.round, at: now), effects: offer.staff.map { Self.withdraw(id, from: $0, .moved) })
+            plan.add(.offerWithdrawn(round: offer.round, at: now), effects: offer.staff.map { Self.withdraw(id, from: $0, .moved) })
         }
         if staff.isEmpty {
             plan.queue(at: destination, start: start, now: now)
         } else {
             plan.offer(EnquiryOffer(destination: destination, staff: staff, round: round + 1, at: now, transferFrom: owner), start: start)
+        }
+    }
+
+    /// The idle close timer from `now`, when the source closes idle enquiries.
+    static func idleTimer(_ start: EnquiryStart, now: Timestamp) -> Effect? {
+        start.idleCloseMinutes > 0 ? .setTimer(tag: idleTimer, at: now.adding(milliseconds: Int64(start.idleCloseMinutes) * 60_000)) : nil
+    }
+
+    /// A visitor's message as the enquiry room will take it: text and key within the room's limits.
+    public static func validateVisitorMessage(_ text: String, key: String?) throws(DomainError) {
+        let limits = RoomLimits()
+        guard !text.trimmingWhitespace().isEmpty else { throw DomainError(.emptyMessage, "a message needs text") }
+        guard text.unicodeScalars.count <= limits.maxTextLength else {
+            throw DomainError(.messageTooLong, "text is longer than \(limits.maxTextLength) characters")
+        }
+        if let key, !(1...limits.maxIdempotencyKeyLength).contains(key.utf8.count) {
+            throw DomainError(.invalidArgument, "an idempotency key has 1 to \(limits.maxIdempotencyKeyLength - 2) bytes")
         }
     }
 
@@ -222,9 +239,7 @@ extension EnquiryStart {
         for (text, what, limit) in [(sourceName, "source name", 100), (visitorName, "visitor name", 100)] {
             guard (1...limit).contains(text.unicodeScalars.count) else { throw DomainError(.invalidArgument, "a \(what) has 1 to \(limit) characters") }
         }
-        guard (1...10_000).contains(firstMessage.unicodeScalars.count) else {
-            throw DomainError(.invalidArgument, "the first message has 1 to 10000 characters")
-        }
+        try EnquiryState.validateVisitorMessage(firstMessage, key: firstMessageKey)
         guard (10...3_600).contains(offerTimeoutSeconds) else { throw DomainError(.invalidArgument, "an offer timeout is 10 to 3600 seconds") }
         guard (0...10_080).contains(idleCloseMinutes) else { throw DomainError(.invalidArgument, "an idle close is 0 to 10080 minutes") }
         for message in [welcomeMessage, awayMessage].compactMap({ $0 }) where !(1...2_000).contains(message.unicodeScalars.count) {

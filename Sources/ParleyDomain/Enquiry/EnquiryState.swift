@@ -21,12 +21,15 @@ public struct EnquiryStart: Sendable, Equatable {
     /// Written to the visitor when the enquiry opens, and when nobody can take it (once).
     public var welcomeMessage: String?
     public var awayMessage: String?
+    /// The client's idempotency key of the first message (a retry of it posts it once).
+    public var firstMessageKey: String?
 
     public init(
         source: ChannelID, sourceName: String, visitor: VisitorID, visitorName: String, firstMessage: String, information: RoomInformation = RoomInformation(),
         rule: RoutingRule?, lastAgent: StaffID? = nil, offerTimeoutSeconds: Int = 60, idleCloseMinutes: Int = 30, welcomeMessage: String? = nil,
-        awayMessage: String? = nil
+        awayMessage: String? = nil, firstMessageKey: String? = nil
     ) {
+        self.firstMessageKey = firstMessageKey
         self.welcomeMessage = welcomeMessage
         self.awayMessage = awayMessage
         self.source = source
@@ -118,6 +121,8 @@ public enum EnquiryEvent: Sendable, Equatable {
     case declined(StaffID, at: Timestamp)
     /// The offer of `round` found no taker in time.
     case offerLapsed(round: UInt32, at: Timestamp)
+    /// An admin moved the offer of `round` elsewhere (not a missed offer).
+    case offerWithdrawn(round: UInt32, at: Timestamp)
     case closed(by: StaffID?, at: Timestamp)
 }
 
@@ -129,6 +134,8 @@ public struct EnquiryState: Sendable, Equatable {
     public internal(set) var status: EnquiryStatus
     public internal(set) var owner: StaffID?
     public internal(set) var acceptedAt: Timestamp?
+    /// When it was first accepted (the waiting time ends there; transfers keep it).
+    public internal(set) var firstAcceptedAt: Timestamp?
     /// The offer waiting for an accept, if any.
     public internal(set) var offer: EnquiryOffer?
     /// Where it waits while queued, and since when.
@@ -192,6 +199,7 @@ public struct EnquiryState: Sendable, Equatable {
             status = .accepted
             owner = staff
             acceptedAt = at
+            if firstAcceptedAt == nil { firstAcceptedAt = at }
             offer = nil
             queueDestination = nil
             queuedAt = nil
@@ -208,6 +216,8 @@ public struct EnquiryState: Sendable, Equatable {
                 skipStaff.formUnion(offer.staff)
                 if let destination = offer.destination { skipDestinations.insert(destination) }
             }
+            offer = nil
+        case .offerWithdrawn:
             offer = nil
         case let .closed(by, at):
             status = .closed

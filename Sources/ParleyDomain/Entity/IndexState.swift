@@ -41,6 +41,11 @@ extension IndexState: EntityRules {
 
     public init(key: String) { self.init(name: key) }
 
+    /// The Enquiry Overview's day indexes are for admins; other listings anyone may read.
+    public func authorizeRead(by caller: Caller) throws(DomainError) {
+        if name.hasPrefix("enquiries.") { try caller.require(caller.isInternal || caller.isAdmin, "read the enquiry overview") }
+    }
+
     /// Only entities (through effects) and the node change an index; anyone may read one.
     public func decide(_ command: IndexCommand, soft: inout NoSoftState, context: DecisionContext) throws(DomainError) -> Decision<IndexEvent> {
         try context.caller.require(context.caller.isInternal, "change an index")

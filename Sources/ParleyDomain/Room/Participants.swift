@@ -22,3 +22,11 @@ extension StaffID {
     /// Who wrote a message, as the API names it: staff, visitor or system.
     public var senderKind: String { isStaff ? "staff" : (visitor != nil ? "visitor" : "system") }
 }
+
+extension RoomEvent {
+    /// The message this event posted, if it posted one.
+    public var postedMessage: Message? {
+        if case let .messagePosted(message) = self { return message }
+        return nil
+    }
+}

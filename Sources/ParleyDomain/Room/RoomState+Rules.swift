@@ -24,7 +24,12 @@ extension RoomState: EntityRules, BinaryCodable {
     public func decision(_ command: RoomCommand, context: DecisionContext, inputs: RoomInputs) throws(DomainError) -> Decision<RoomEvent> {
         try authorize(command, by: context.caller)
         let events = try decide(command, now: context.now, limits: inputs.limits, message: inputs.message)
-        return Decision(events, effects: RoomNotices.effects(before: self, events: events))
+        var effects = RoomNotices.effects(before: self, events: events)
+        // A staff member writing in an enquiry room keeps the enquiry from closing as idle.
+        if profile?.kind == .enquiry, events.contains(where: { $0.postedMessage?.author.isStaff == true }) {
+            effects.append(.send(EnquiryCommand.touch, to: id.rawValue, of: EnquiryState.self))
+        }
+        return Decision(events, effects: effects)
     }
 
     /// Refuses `caller` `command`: a staff caller acts only as the staff member the command

@@ -45,4 +45,6 @@ extension DomainError.Code {
     public static let staffNotOfferable = DomainError.Code("staff_not_offerable", .conflict)
     public static let invalidTimeZone = DomainError.Code("invalid_time_zone", .invalid)
     public static let invalidRouting = DomainError.Code("invalid_routing", .invalid)
+    /// The staff member holds as many open enquiries as their capacity allows.
+    public static let capacityReached = DomainError.Code("capacity_reached", .conflict)
 }

@@ -116,13 +116,17 @@ public struct BusinessHours: Sendable, Equatable {
     /// Checks the shape of an IANA zone name (`Area/Location`, or `UTC`); whether the
     /// database knows it is checked where the database is.
     static func validate(zone: String) throws(DomainError) {
+        guard isZoneName(zone) else { throw DomainError(.invalidTimeZone, "\(zone) is not an IANA time zone name") }
+    }
+
+    /// Whether `zone` has the shape of an IANA zone name: letters, digits, `/ _ - +`, no
+    /// leading slash, no `..`, at most 64 bytes.
+    public static func isZoneName(_ zone: String) -> Bool {
         let allowed = zone.utf8.allSatisfy { byte in
             (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2F || byte == 0x5F
                 || byte == 0x2D || byte == 0x2B
         }
-        guard (1...64).contains(zone.utf8.count), allowed, !zone.hasPrefix("/"), !zone.contains("..") else {
-            throw DomainError(.invalidTimeZone, "\(zone) is not an IANA time zone name")
-        }
+        return (1...64).contains(zone.utf8.count) && allowed && !zone.hasPrefix("/") && !zone.contains("..")
     }
 }
 

@@ -138,7 +138,7 @@ extension StaffState {
             state.availability = try reader.read(Availability.self, "availability")
             state.capacity = try reader.readCount(atMost: StaffStatus.maxCapacity, of: "capacity")
             state.enquiries = Set(try reader.readStrings().map(EnquiryID.init(unchecked:)))
-            for _ in 0..<(try reader.readCount(atMost: 100_000, of: "offers")) {
+            for _ in 0..<(try reader.readCount(atMost: 10_000_000, of: "offers")) {
                 let note = try EnquiryOfferNote.decode(from: &reader)
                 state.offers[note.enquiry] = note
             }

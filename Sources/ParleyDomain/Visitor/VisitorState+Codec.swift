@@ -8,10 +8,11 @@ extension VisitorCommand: BinaryCodable {
             writer.write(source.rawValue)
             information.encode(into: &writer)
             writer.write(bytes: tokenHash)
-        case let .openEnquiry(firstMessage, source, key):
+        case let .write(text, source, key):
             writer.write(UInt8(2))
-            writer.write(firstMessage)
-            source.encode(into: &writer)
+            writer.write(text)
+            writer.write(source != nil)
+            source?.encode(into: &writer)
             writer.write(key)
         case let .bounced(text, key, from):
             writer.write(UInt8(5))
@@ -38,9 +39,9 @@ extension VisitorCommand: BinaryCodable {
             let information = try RoomInformation.decode(from: &reader)
             return .create(name: name, email: email, source: source, information: information, tokenHash: try reader.readBytes())
         case 2:
-            let first = try reader.readString()
-            let source = try EnquirySource.decode(from: &reader)
-            return .openEnquiry(firstMessage: first, source: source, idempotencyKey: try reader.readOptionalString())
+            let text = try reader.readString()
+            let source = try reader.readBool() ? try EnquirySource.decode(from: &reader) : nil
+            return .write(text: text, source: source, idempotencyKey: try reader.readOptionalString())
         case 5:
             let text = try reader.readString()
             let key = try reader.readOptionalString()

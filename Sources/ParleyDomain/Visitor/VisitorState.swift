@@ -40,9 +40,10 @@ public struct EnquirySource: Sendable, Equatable {
 public enum VisitorCommand: Sendable, Equatable {
     /// A visitor session opens (the visitor API, for a widget or weblink).
     case create(name: String, email: String?, source: ChannelID, information: RoomInformation, tokenHash: [UInt8])
-    /// The visitor writes and has no enquiry open (as far as the writer knew): opens the next
-    /// enquiry with it, or, if one is open, sends it there (after the opening, in order).
-    case openEnquiry(firstMessage: String, source: EnquirySource, idempotencyKey: String?)
+    /// The visitor writes: into their open enquiry, or opening the next one with it (with
+    /// `source`'s settings, or those of their last enquiry's source when the writer sends none).
+    /// Every message goes through here, so each follows the one before it into the room.
+    case write(text: String, source: EnquirySource?, idempotencyKey: String?)
     /// Their enquiry was closed when a message this entity sent it arrived: it goes to the
     /// next enquiry (opened for it if need be).
     case bounced(text: String, idempotencyKey: String?, from: EnquiryID)
@@ -110,12 +111,12 @@ extension VisitorState: EntityRules {
             let profile = VisitorProfile(source: source, name: name.trimmingWhitespace(), email: email, information: information, createdAt: context.now)
             try profile.validate()
             return Decision([.created(profile, tokenHash: tokenHash)])
-        case let .openEnquiry(firstMessage, source, key):
+        case let .write(text, source, key):
             try caller.require(caller.isInternal || caller == .visitor(id.rawValue), "write as visitor \(id)")
-            return try write(firstMessage, key: key, source: source, now: context.now)
+            try EnquiryState.validateVisitorMessage(text, key: key)
+            return try write(text, key: key, source: source ?? self.source, now: context.now)
         case let .bounced(text, key, from):
             try caller.require(caller == .entity(.enquiry(from)), "bounce messages to visitor \(id)")
-            guard let source else { throw DomainError(.visitorNotFound, "visitor \(id) never opened an enquiry") }
             var state = self
             var events: [VisitorEvent] = []
             // The close that bounced it left that enquiry first; noted here if it was not yet.
@@ -136,16 +137,18 @@ extension VisitorState: EntityRules {
 
     /// Opens the next enquiry with `text`, or sends `text` to the open one (after its opening,
     /// in order: both are this entity's effects to that enquiry).
-    func write(_ text: String, key: String?, source: EnquirySource, now: Timestamp) throws(DomainError) -> Decision<VisitorEvent> {
+    func write(_ text: String, key: String?, source: EnquirySource?, now: Timestamp) throws(DomainError) -> Decision<VisitorEvent> {
         guard let profile else { throw DomainError(.visitorNotFound, "no visitor \(id)") }
         if let open = openEnquiry {
             return Decision(effects: [.send(EnquiryCommand.visitorMessage(text: text, idempotencyKey: key), to: open.rawValue, of: EnquiryState.self)])
         }
+        guard let source else { throw DomainError(.invalidArgument, "visitor \(id)'s source settings are needed to open an enquiry") }
         let enquiry = self.enquiry(enquiryCount + 1)
         let start = EnquiryStart(
             source: profile.source, sourceName: source.name, visitor: id, visitorName: profile.name, firstMessage: text,
             information: profile.information, rule: source.settings.rule, lastAgent: lastAgent, offerTimeoutSeconds: source.settings.offerTimeoutSeconds,
-            idleCloseMinutes: source.settings.idleCloseMinutes, welcomeMessage: source.settings.welcomeMessage, awayMessage: source.settings.awayMessage)
+            idleCloseMinutes: source.settings.idleCloseMinutes, welcomeMessage: source.settings.welcomeMessage, awayMessage: source.settings.awayMessage,
+            firstMessageKey: key)
         try start.validate()
         return Decision([.enquiryOpened(enquiry, at: now, source: source)], effects: [.send(EnquiryCommand.open(start), to: enquiry.rawValue, of: EnquiryState.self)])
     }
