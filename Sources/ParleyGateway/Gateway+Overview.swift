@@ -181,19 +181,7 @@ extension Gateway {
     /// The start of day `raw` (yyyy-mm-dd, UTC); nil when absent.
     static func day(_ raw: String?) throws(GatewayError) -> Timestamp? {
         guard let raw else { return nil }
-        let parts = raw.split(separator: "-")
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2, let year = Int64(parts[0]), let month = Int64(parts[1]),
-            let day = Int64(parts[2]), (1970...9999).contains(year), (1...12).contains(month), (1...31).contains(day)
-        else { throw GatewayError.invalidArgument("a day is yyyy-mm-dd") }
-        // Days from civil (Howard Hinnant's algorithm).
-        let shiftedYear = month <= 2 ? year - 1 : year
-        let era = shiftedYear / 400
-        let yearOfEra = shiftedYear - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        let days = era * 146_097 + dayOfEra - 719_468
-        let instant = Timestamp(milliseconds: days * 86_400_000)
-        guard instant.utcDay == raw else { throw GatewayError.invalidArgument("\(raw) is not a day of the calendar") }
-        return instant
+        guard let day = Timestamp(utcDay: raw) else { throw GatewayError.invalidArgument("a day is yyyy-mm-dd, from 1970-01-01, on the calendar") }
+        return day
     }
 }

@@ -146,17 +146,8 @@ struct RoomResponse: Encodable {
             return Date(timeIntervalSince1970: Double(milliseconds) / 1_000)
                 .formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
         }
-        let days = milliseconds / 86_400_000
         var rest = milliseconds % 86_400_000
-        let z = days + 719_468
-        let era = z / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day) = Timestamp.civilDate(days: milliseconds / 86_400_000)
         var bytes = [UInt8]()
         bytes.reserveCapacity(24)
         func digits(_ value: Int64, _ count: Int) {

@@ -219,8 +219,11 @@ extension LiveHub: SessionCounting {
 
     /// Sends a staff member's enquiry notices to their sessions on this node.
     public func deliver(_ update: EnquiryUpdate) {
-        let sessions = state.withLock { $0.sessionsOfStaff[update.staff].map { Array($0.values) } ?? [] }
-        for session in sessions { session.send(.enquiries(update.notices)) }
+        for session in sessions(of: update.staff) { session.send(.enquiries(update.notices)) }
+    }
+
+    private func sessions(of staff: StaffID) -> [Subscription] {
+        state.withLock { $0.sessionsOfStaff[staff].map { Array($0.values) } ?? [] }
     }
 
     /// Every staff member with a session on this node, and how many.
@@ -228,9 +231,8 @@ extension LiveHub: SessionCounting {
 
     /// Sends a staff member's index change to their sessions on this node.
     public func deliver(_ update: StaffUpdate) {
-        let sessions = state.withLock { $0.sessionsOfStaff[update.staff].map { Array($0.values) } ?? [] }
         let shared = SharedEncoding()
-        for session in sessions {
+        for session in sessions(of: update.staff) {
             session.send(.staffUpdated(unreadRooms: update.unreadRooms, rooms: update.rooms, mentions: update.mentions, shared: shared))
         }
     }

@@ -271,6 +271,8 @@ struct EnquiryOverviewEntryTests {
         #expect(summary.owner == staff("a") && summary.waitingMilliseconds == 5_000)
         #expect(opened.utcDay == "2025-12-31" && Timestamp(milliseconds: 0).utcDay == "1970-01-01" && Timestamp(milliseconds: -1).utcDay == "1969-12-31")
         #expect(Timestamp(milliseconds: 951_782_400_000).utcDay == "2000-02-29")
+        #expect(Timestamp(utcDay: "2000-02-29")?.milliseconds == 951_782_400_000 && Timestamp(utcDay: "1970-01-01")?.milliseconds == 0)
+        for bad in ["2001-02-29", "1969-12-31", "0000-00-00", "2026-13-01", "2026-1-01", "２０２６-01-01", "2026-01-01x"] { #expect(Timestamp(utcDay: bad) == nil, "\(bad)") }
     }
 }
 

@@ -39,27 +39,6 @@ public struct EnquirySummary: Sendable, Equatable {
     public static func index(day instant: Timestamp) -> String { "enquiries." + instant.utcDay }
 }
 
-extension Timestamp {
-    /// `yyyy-MM-dd` of the instant in UTC (civil-from-days, years 0 to 9999).
-    public var utcDay: String {
-        let days = (milliseconds >= 0 ? milliseconds : milliseconds - 86_399_999) / 86_400_000
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        func padded(_ value: Int64, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return padded(year, 4) + "-" + padded(month, 2) + "-" + padded(day, 2)
-    }
-}
-
 extension EnquirySummary: BinaryCodable {
     public func encode(into writer: inout BinaryWriter) {
         writer.write(status.rawValue)
