@@ -177,6 +177,24 @@ struct EnquiryAPITests {
         }
     }
 
+    @Test(arguments: Transport.allCases)
+    func weblinksServeAnEngageNowPageItsScriptAndAQRCode(_ transport: Transport) async throws {
+        try await withNode(transport) { client in
+            let channel = try #require(try await client.call("/v1/channels", .post, json: #"{"name":"<b>Spring</b> sale","kind":"weblink"}"#).json["id"] as? String)
+            let page = try await client.execute(uri: "/w/\(channel)?utm_source=poster", method: .get) { ($0.status, $0.headers, String(buffer: $0.body)) }
+            #expect(page.0 == .ok && page.1[.contentType] == "text/html; charset=utf-8")
+            #expect(page.1[.contentSecurityPolicy]?.contains("script-src 'self'") == true)
+            #expect(page.2.contains("Engage Now") && page.2.contains("&lt;b&gt;Spring&lt;/b&gt; sale") && !page.2.contains("<b>Spring"))
+            #expect(page.2.contains("src=\"/w/\(channel)/engage.js\""))
+            let script = try await client.execute(uri: "/w/\(channel)/engage.js", method: .get) { ($0.status, String(buffer: $0.body)) }
+            #expect(script.0 == .ok && script.1.contains("/v1/visitor/sessions"))
+            let qr = try await client.execute(uri: "/w/\(channel)/qr.svg?utm_source=poster", method: .get) { ($0.status, $0.headers, String(buffer: $0.body)) }
+            #expect(qr.0 == .ok && qr.1[.contentType] == "image/svg+xml" && qr.2.hasPrefix("<svg"))
+            let missing = try await client.call("/w/ch_nope", .get, token: nil)
+            #expect(missing.status == .notFound && missing.json.errorCode == "channel_not_found")
+        }
+    }
+
     @Test func badInputGetsStableCodes() async throws {
         try await withNode(.inMemory) { client in
             let (ann, _, channel, destination) = try await setUp(client)
