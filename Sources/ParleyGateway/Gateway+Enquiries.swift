@@ -52,9 +52,9 @@ extension Gateway {
             let caller = try await caller(of: request)
             let staff = try Self.staffID(context.parameters.get("staffID") ?? "")
             let fields = try await JSONBody.decode(fields: request, limit: configuration.maxBodyBytes)
-            let capacity = try fields.unsignedInteger("capacity")
-            guard capacity <= UInt64(StaffStatus.maxCapacity) else { throw GatewayError.invalidArgument("capacity is 0 to \(StaffStatus.maxCapacity)") }
-            let account = try await runtime.command(StaffCommand.setCapacity(Int(capacity)), to: staff.rawValue, of: StaffState.self, by: caller.principal)
+            // The rules say what a capacity may be; this only keeps the number an Int.
+            let capacity = Int(min(try fields.unsignedInteger("capacity"), UInt64(Int32.max)))
+            let account = try await runtime.command(StaffCommand.setCapacity(capacity), to: staff.rawValue, of: StaffState.self, by: caller.principal)
             return JSONBody.response(AvailabilityResponse(account))
         }
 

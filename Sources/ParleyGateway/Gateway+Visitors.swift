@@ -36,8 +36,8 @@ extension Gateway {
             let text = try fields.string("text")
             // The client's keys are kept apart from the node's own ("first", "welcome", "away").
             let key = try Self.idempotencyKey(request, body: fields.optionalString("idempotency_key")).map { "c:" + $0 }
-            let enquiry = try await writeAsVisitor(visitor, text: text, key: key)
-            return JSONBody.response(try await visitorResponse(visitor, enquiry: enquiry), status: .created)
+            let after = try await writeAsVisitor(visitor, text: text, key: key)
+            return JSONBody.response(try await visitorResponse(after, enquiry: after.openEnquiry ?? after.enquiry(after.enquiryCount)), status: .created)
         }
 
         router.get("/v1/visitor/messages") { request, _ -> Response in
@@ -93,22 +93,21 @@ extension Gateway {
     /// it to the open enquiry or opens the next one with it: one source, so the messages reach
     /// the room in the order written, and none is posted to an enquiry still opening. The
     /// channel's settings are read only when no enquiry is open (the entity keeps the last).
-    private func writeAsVisitor(_ visitor: VisitorState, text: String, key: String?) async throws -> EnquiryID {
+    private func writeAsVisitor(_ visitor: VisitorState, text: String, key: String?) async throws -> VisitorState {
         var source: EnquirySource?
         if visitor.openEnquiry == nil, let channelID = visitor.profile?.source {
             let channel = try await runtime.channel(channelID)
             source = EnquirySource(name: channel.profile?.name ?? channelID.rawValue, settings: channel.settings)
         }
-        let state = try await runtime.command(
+        return try await runtime.command(
             VisitorCommand.write(text: text, source: source, idempotencyKey: key), to: visitor.id.rawValue, of: VisitorState.self,
             by: .visitor(visitor.id.rawValue))
-        return state.openEnquiry ?? state.enquiry(state.enquiryCount)
     }
 
+    /// `visitor` as just read or written (no second read), and their enquiry.
     private func visitorResponse(_ visitor: VisitorState, enquiry: EnquiryID? = nil) async throws -> VisitorResponse {
-        let current = try await runtime.state(of: visitor.id.rawValue, VisitorState.self, by: .visitor(visitor.id.rawValue))
         var response: VisitorEnquiryResponse?
-        if let id = enquiry ?? current.openEnquiry {
+        if let id = enquiry ?? visitor.openEnquiry {
             // Theirs by construction (from their own state); it may not exist yet (its opening is on its way).
             let state = try await runtime.state(of: id.rawValue, EnquiryState.self, by: .system)
             var staffName: String?
@@ -116,17 +115,13 @@ extension Gateway {
                 staffName = try await authorNames([owner], visitor: visitor, source: source)[owner] ?? nil
             }
             var position: Int?
-            if state.status == .queued, let since = state.queuedAt {
-                let queue = try await runtime.state(of: EnquiryState.queueIndex(state.queueDestination), IndexState.self)
-                let mine = (since.milliseconds, id.rawValue)
-                position = 1 + queue.entries.filter { entry in
-                    ((Timestamp(queueSummary: entry.value)?.milliseconds ?? Int64.max), entry.key) < mine
-                }.count
+            if state.status == .queued {
+                position = state.queuePosition(in: try await runtime.state(of: EnquiryState.queueIndex(state.queueDestination), IndexState.self))
             }
             response = VisitorEnquiryResponse(
                 enquiryID: id.rawValue, roomID: state.room.rawValue, status: state.exists ? state.status.name : "opening", staffName: staffName, queuePosition: position)
         }
-        return VisitorResponse(visitorID: current.id.rawValue, name: current.profile?.name ?? "", channelID: current.profile?.source.rawValue ?? "", enquiry: response)
+        return VisitorResponse(visitorID: visitor.id.rawValue, name: visitor.profile?.name ?? "", channelID: visitor.profile?.source.rawValue ?? "", enquiry: response)
     }
 
     /// Authors as the visitor sees them: staff by the source's display-name format (nil: not

@@ -99,6 +99,13 @@ extension EnquiryState {
         }
     }
 
+    /// Its place in `queue` (its destination's queue listing), 1 first; nil unless queued.
+    public func queuePosition(in queue: IndexState) -> Int? {
+        guard status == .queued, let since = queuedAt else { return nil }
+        let mine = (since.milliseconds, id.rawValue)
+        return 1 + queue.entries.filter { ((Timestamp(queueSummary: $0.value)?.milliseconds ?? Int64.max), $0.key) < mine }.count
+    }
+
     /// Percentage routing's draw for `round`: a hash of the enquiry and the round, so the
     /// decision is a function of its inputs and the split over many enquiries follows the
     /// weights.

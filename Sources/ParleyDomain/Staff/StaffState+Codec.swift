@@ -88,7 +88,7 @@ extension StaffCommand {
         case .setAvailability:
             return .setAvailability(try reader.read(Availability.self, "availability"))
         case .setCapacity:
-            return .setCapacity(try reader.readCount(atMost: 1_000_000, of: "capacity"))
+            return .setCapacity(try reader.readCount(atMost: Int(Int32.max), of: "capacity"))
         case .noteEnquiry:
             return .noteEnquiry(try EnquiryNotice.decode(from: &reader))
         }
