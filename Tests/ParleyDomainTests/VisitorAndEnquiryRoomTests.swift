@@ -150,3 +150,13 @@ struct VisitorAndEnquiryRoomTests {
         #expect(visitorID.member.visitor == visitorID && !visitorID.member.isStaff && StaffID.notices.senderKind == "system" && staff("a").senderKind == "staff")
     }
 }
+
+@Suite("UTM names")
+struct UTMNameTests {
+    /// Names are read as scalars, as the API's schema reads them: "utm_" and an emoji
+    /// modifier is one Character but five scalars, and a valid name.
+    @Test func aModifierAfterTheUnderscoreStillNamesAParameter() {
+        #expect(throws: Never.self) { try RoomInformation(utm: [RoomInformation.Field(name: "utm_\u{1F3FB}", value: "")]).validate() }
+        #expect(throws: DomainError.self) { try RoomInformation(utm: [RoomInformation.Field(name: "utm_", value: "")]).validate() }
+    }
+}

@@ -50,7 +50,7 @@ public struct RoomInformation: Sendable, Equatable {
                 }
             }
         }
-        for field in utm where !field.name.hasPrefix("utm_") || field.name.count < 5 {
+        for field in utm where !field.name.unicodeScalars.starts(with: "utm_".unicodeScalars) || field.name.unicodeScalars.count < 5 {
             throw DomainError(.invalidArgument, "UTM parameters are named utm_<something>, not \(field.name)")
         }
         let texts = [enquiry?.channel, enquiry?.channelDetail, enquiry?.language, enquiry?.location, device?.platform, device?.userAgent,
