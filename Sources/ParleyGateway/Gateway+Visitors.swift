@@ -37,7 +37,7 @@ extension Gateway {
             // The client's keys are kept apart from the node's own ("first", "welcome", "away").
             let key = try Self.idempotencyKey(request, body: fields.optionalString("idempotency_key")).map { "c:" + $0 }
             let after = try await writeAsVisitor(visitor, text: text, key: key)
-            return JSONBody.response(try await visitorResponse(after, enquiry: after.openEnquiry ?? after.enquiry(after.enquiryCount)), status: .created)
+            return JSONBody.response(try await visitorResponse(after, enquiry: after.latestEnquiry), status: .created)
         }
 
         router.get("/v1/visitor/messages") { request, _ -> Response in
@@ -49,7 +49,7 @@ extension Gateway {
             let enquiry = try query.get("enquiry_id").map { raw throws(GatewayError) -> EnquiryID in
                 guard let id = EnquiryID(rawValue: raw) else { throw GatewayError.invalidArgument("an enquiry id has 1 to 64 of A-Z a-z 0-9 . _ -") }
                 return id
-            } ?? state.openEnquiry ?? (state.enquiryCount > 0 ? state.enquiry(state.enquiryCount) : nil)
+            } ?? state.latestEnquiry
             guard let enquiry else { return JSONBody.response(VisitorMessagesResponse(enquiryID: nil, roomID: nil, messages: [])) }
             let room = RoomID(unchecked: enquiry.rawValue)
             let page = HistoryPage(after: try Self.number("after", in: query, UInt64.self), before: try Self.number("before", in: query, UInt64.self), limit: limit)
@@ -107,7 +107,7 @@ extension Gateway {
     /// `visitor` as just read or written (no second read), and their enquiry.
     private func visitorResponse(_ visitor: VisitorState, enquiry: EnquiryID? = nil) async throws -> VisitorResponse {
         var response: VisitorEnquiryResponse?
-        if let id = enquiry ?? visitor.openEnquiry {
+        if let id = enquiry ?? visitor.openEnquiry ?? (visitor.held.isEmpty ? nil : visitor.latestEnquiry) {
             // Theirs by construction (from their own state); it may not exist yet (its opening is on its way).
             let state = try await runtime.state(of: id.rawValue, EnquiryState.self, by: .system)
             var staffName: String?

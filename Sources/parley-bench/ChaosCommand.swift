@@ -2,16 +2,15 @@ import Foundation
 import ParleyTestKit
 
 /// `parley-bench chaos --cluster FILE --parley PATH [--duration S] [--senders N] [--rooms N]
-/// [--seed N] [--run-dir DIR] [--attempt-timeout-ms MS] [--user NAME]`: starts the cluster
-/// file's nodes as child processes (as ordinary user NAME, when given and run as root), writes to its rooms from every node while faults are injected (see
-/// `ChaosFaults`), heals the cluster, reads every room from every node and prints
-/// `{"acked","lost","duplicated","order_mismatches","sender_order_violations","faults",
-/// "failover_partitions","failover_p50_ms","failover_p99_ms","failover_max_ms",
-/// "minority_partitions","minority_served_again_max_ms","replicas_compared","replicas_differing",
-/// "network_faults","reads","stale_reads","unavailable_ms_max"}`. Returns the exit status: 1 when anything acknowledged was lost,
-/// duplicated or out of order, when a partition that kept a majority never took a write
-/// again, when replicas disagree, when no failover was measured or when the cluster did not
-/// heal.
+/// [--agents N] [--visitors N] [--seed N] [--run-dir DIR] [--attempt-timeout-ms MS] [--user NAME]`:
+/// starts the cluster file's nodes as child processes (as ordinary user NAME, when given and run
+/// as root), writes to its rooms from every node while visitors open enquiries and agents accept,
+/// close and transfer them, with faults injected meanwhile (see `ChaosFaults`), heals the
+/// cluster, reads every room and every visitor's conversation from every node, and prints one
+/// JSON line (the fields are listed in `scripts/chaos`). Returns the exit status: 1 when anything
+/// acknowledged was lost, duplicated or out of order, when a partition that kept a majority
+/// never took a write again, when replicas disagree, when no failover was measured, when the
+/// cluster did not heal, or when `ChaosEnquiryCheck` failed.
 func runChaosCommand(_ arguments: [String]) async -> Int32 {
     do {
         return try await ChaosTest(arguments: arguments).run() ? 0 : 1
@@ -32,6 +31,9 @@ struct ChaosTest: Sendable {
     let ownsRunDirectory: Bool
     let attemptTimeout: Duration
     let user: String?
+    /// Staff accepting enquiries, and visitors opening them.
+    let agentCount: Int
+    let visitorCount: Int
 
     init(arguments: [String]) throws {
         guard let cluster = option("--cluster", in: arguments), let binary = option("--parley", in: arguments) else {
@@ -45,6 +47,8 @@ struct ChaosTest: Sendable {
         senders = option("--senders", in: arguments).flatMap(Int.init).map { min(max($0, 1), 500) } ?? 2 * roomCount
         seed = option("--seed", in: arguments).flatMap(UInt64.init) ?? UInt64.random(in: 1...999_999)
         user = option("--user", in: arguments)
+        agentCount = option("--agents", in: arguments).flatMap(Int.init).map { min(max($0, 2), 100) } ?? 6
+        visitorCount = option("--visitors", in: arguments).flatMap(Int.init).map { min(max($0, 1), 500) } ?? 8
         attemptTimeout = .milliseconds(option("--attempt-timeout-ms", in: arguments).flatMap(Int.init).map { min(max($0, 100), 60_000) } ?? 3_000)
         if let directory = option("--run-dir", in: arguments) {
             runDirectory = directory
@@ -120,11 +124,21 @@ struct ChaosTest: Sendable {
         }
         let written = Set(rooms.map(\.partition))
         note("chaos: \(rooms.count) rooms on \(written.count) partitions: \(written.sorted().map { "p\($0)" }.joined(separator: " "))")
+        let enquirySetup = try await setUpEnquiries(http, urls: urls, adminToken: adminToken)
 
-        // The load, with the faults meanwhile.
-        let started = ContinuousClock.now
-        let deadline = started + duration
-        let ledger = ChaosLedger(started: started)
+        // The agents' sessions open, then the load, with the faults meanwhile.
+        let ledger = ChaosLedger(started: .now)
+        let enquiries = enquirySetup.load(self, http: http, urls: urls, ledger: ledger)
+        async let agentsStopped: Void = enquiries.agents.run()
+        do {
+            try await waitOnline(enquiries, http: http, urls: urls, limit: .seconds(60))
+        } catch {
+            enquiries.agents.stop()
+            await agentsStopped
+            throw error
+        }
+        note("chaos: \(agentCount) agents online, \(visitorCount) visitors")
+        let deadline = ContinuousClock.now + duration
         let faults = ChaosFaults(nodes: nodes, http: http, ledger: ledger, written: written, seed: seed, proxy: proxy)
         let load = ChaosSenders(
             http: http, nodeURLs: urls, nodeIDs: nodes.ids, ledger: ledger, rooms: rooms, tokens: tokens, runID: String(seed), attemptTimeout: attemptTimeout)
@@ -139,6 +153,12 @@ struct ChaosTest: Sendable {
             group.addTask {
                 await reads.run(until: deadline)
                 return []
+            }
+            for visitor in 0..<visitorCount {
+                group.addTask {
+                    await enquiries.visitors.run(visitor: visitor, until: deadline)
+                    return []
+                }
             }
             group.addTask { await faults.run(until: deadline) }
             var failed: [String] = []
@@ -159,6 +179,18 @@ struct ChaosTest: Sendable {
         } else {
             ledger.log("healed in \(rounded(milliseconds(ContinuousClock.now - healStart))) ms")
         }
+        // The agents take what is left; then every enquiry and visitor message is judged.
+        enquiries.agents.settle()
+        let enquiryVerdict = await ChaosEnquiryCheck(
+            http: http, urls: urls, nodeIDs: nodes.ids, adminToken: adminToken, visitors: enquiries.visitors, agents: enquiries.agents
+        ).verify(limit: .seconds(90))
+        enquiries.agents.stop()
+        await agentsStopped
+        ledger.log("agents: \(enquiries.agents.outcome.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "; "))")
+        ledger.log("visitors' failed attempts: \(enquiries.visitors.log.failed.sorted { $0.value > $1.value }.map { "\($0.key): \($0.value)" }.joined(separator: "; "))")
+        for line in enquiryVerdict.details.prefix(40) { note("chaos: " + line) }
+        note("chaos: enquiries \(enquiryVerdict.statuses.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")); \(enquiryVerdict.offers) offers")
+
         var histories: [String: [String: ChaosCheck.History]] = [:]
         for node in nodes.ids {
             for room in rooms { histories[node, default: [:]][room.id] = try await check.history(of: room.id, from: node, token: tokens[0]) }
@@ -221,7 +253,7 @@ struct ChaosTest: Sendable {
                 + "\"replicas_compared\":\(replicas.compared),\"replicas_differing\":\(replicas.differing),"
                 + "\"network_faults\":\(failovers.filter { ChaosFaults.networkKinds.contains($0.fault.kind) }.count),"
                 + "\"reads\":\(readVerdict.answered),\"stale_reads\":\(readVerdict.stale.count),"
-                + "\"unavailable_ms_max\":\(rounded(unavailable.ms))}")
+                + "\"unavailable_ms_max\":\(rounded(unavailable.ms)),\(Self.enquiryFields(enquiryVerdict))}")
         var problems: [String] = []
         if verdict.lost > 0 { problems.append("\(verdict.lost) acknowledged messages lost") }
         if verdict.duplicated > 0 { problems.append("\(verdict.duplicated) duplicated") }
@@ -235,6 +267,12 @@ struct ChaosTest: Sendable {
         if !neverServed.isEmpty { problems.append("partitions that kept a majority never took a write again: \(neverServed.joined(separator: "; "))") }
         if !unrestartable.isEmpty { problems.append("could not restart \(unrestartable)") }
         if let healProblem { problems.append("did not heal: \(healProblem)") }
+        if !enquiryVerdict.passed {
+            problems.append(
+                "enquiries: \(enquiryVerdict.enquiries) opened, \(enquiryVerdict.lost) lost, \(enquiryVerdict.unsettled) unsettled, \(enquiryVerdict.ownedTwice) owned twice, "
+                    + "\(enquiryVerdict.ownerMismatches) owner mismatches, \(enquiryVerdict.offersToUnavailable) offers to agents AWAY; visitor messages \(enquiryVerdict.visitorLost) lost, "
+                    + "\(enquiryVerdict.visitorDuplicated) duplicated, \(enquiryVerdict.visitorOrder) out of order, \(enquiryVerdict.phantom) never written, \(enquiryVerdict.nodesDiffering) node answers differing")
+        }
         if percentile(measured, 0.99) > 1_500 { note("chaos: failover p99 above the 1500 ms target") }
         if (measured.max() ?? 0) > 3_000 { note("chaos: failover max above the 3000 ms target") }
         for problem in problems { note("chaos: FAILED: " + problem) }
@@ -242,12 +280,12 @@ struct ChaosTest: Sendable {
     }
 
     /// A setup call (before any fault), retried a few times while the cluster settles.
-    private func setupCall(_ http: ChaosHTTP, _ url: String, token: String, body: String) async throws -> [String: Any] {
+    func setupCall(_ http: ChaosHTTP, _ url: String, token: String?, put: Bool = false, body: String) async throws -> [String: Any] {
         var last = ""
         for attempt in 0..<20 {
             if attempt > 0 { try await Task.sleep(for: .milliseconds(250)) }
             do {
-                let (status, json) = try await http.call(post: true, url, token: token, body: body, timeout: .seconds(10))
+                let (status, json) = try await http.call(post: !put, put: put, url, token: token, body: body, timeout: .seconds(10))
                 if (200..<300).contains(status) { return json }
                 last = "\(status) \(json)"
                 if (400..<500).contains(status), status != 409 { break }

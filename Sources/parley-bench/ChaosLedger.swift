@@ -21,11 +21,11 @@ struct ChaosHTTP: Sendable {
 
     /// The status and JSON object answered; throws on a transport failure or the deadline.
     func call(
-        post: Bool = false, _ url: String, token: String? = nil, body: String? = nil, headers: [(String, String)] = [],
+        post: Bool = false, put: Bool = false, _ url: String, token: String? = nil, body: String? = nil, headers: [(String, String)] = [],
         timeout: Duration
     ) async throws -> (status: Int, json: [String: Any]) {
         var request = HTTPClientRequest(url: url)
-        request.method = post ? .POST : .GET
+        request.method = put ? .PUT : post ? .POST : .GET
         if let token { request.headers.add(name: "authorization", value: "Bearer \(token)") }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body {

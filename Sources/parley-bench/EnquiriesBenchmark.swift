@@ -41,10 +41,11 @@ struct EnquiriesBenchmark {
         let waiters = Waiters()
         let client = EnquiriesClient(threads: 1) { sighting in
             switch sighting {
-            case let .offered(enquiry, staff, at): waiters.fire("offer:\(enquiry)", .init(at: at, staff: staff))
+            case let .offered(enquiry, staff, at, _): waiters.fire("offer:\(enquiry)", .init(at: at, staff: staff))
             case let .probe(number, at): waiters.fire("probe:\(number)", .init(at: at, staff: -1))
             case let .subscribed(room, staff): waiters.fire("sub:\(room):\(staff)", .init(at: .now, staff: staff))
             case let .refused(room, staff): waiters.fire("sub:\(room):\(staff)", .init(at: .now, staff: -1))
+            case .notice, .closed: break
             }
         }
         defer { Task { try? await client.shutdown() } }

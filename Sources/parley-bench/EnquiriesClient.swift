@@ -5,13 +5,18 @@ import NIOPosix
 import NIOWebSocket
 import Synchronization
 
-/// The enquiry benchmark's staff sessions: one WebSocket per staff member on bare NIO, which
-/// reports each `enquiry.offered` it receives (with the arrival instant), subscribes to rooms
-/// when asked, and reports room events carrying the visitors' probe messages.
+/// The enquiry benchmark's and the chaos test's staff sessions: one WebSocket per staff member
+/// on bare NIO, which reports each `enquiry.offered` it receives (with the arrival instant and
+/// the offer's own time), the other enquiry notices, subscribes to rooms when asked, reports
+/// room events carrying the visitors' probe messages, and reports a session that closed.
 final class EnquiriesClient: Sendable {
     /// What a session saw.
     enum Sighting: Sendable {
-        case offered(enquiry: String, staff: Int, at: ContinuousClock.Instant)
+        case offered(enquiry: String, staff: Int, at: ContinuousClock.Instant, offeredAt: String?)
+        /// `enquiry.taken`, `enquiry.withdrawn`, `enquiry.assigned` or `enquiry.released`.
+        case notice(type: String, enquiry: String, staff: Int)
+        /// The session closed (its node died, or it was cut).
+        case closed(staff: Int)
         /// A probe `bench-probe-<n>` in a room's events.
         case probe(Int, at: ContinuousClock.Instant)
         /// A room's first events after a subscription (the subscription holds).
@@ -35,6 +40,7 @@ final class EnquiriesClient: Sendable {
         let head = HTTPRequestHead(
             version: .http1_1, method: .GET, uri: "/v1/live?access_token=\(token)", headers: ["Host": "\(host):\(port)", "Content-Length": "0"])
         let upgraded = try await ClientBootstrap(group: group)
+            .connectTimeout(.seconds(1))
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let upgrader = NIOTypedWebSocketClientUpgrader<Bool>(maxFrameSize: 1 << 22) { channel, _ in
@@ -71,7 +77,7 @@ final class EnquiriesClient: Sendable {
         let index: Int
         let client: EnquiriesClient
         private var message: ByteBuffer?
-        static let offeredType = Array(#""type":"enquiry.offered""#.utf8)
+        static let noticeType = Array(#""type":"enquiry."#.utf8)
         static let probeText = Array("bench-probe-".utf8)
         static let errorType = Array(#""type":"error""#.utf8)
 
@@ -81,6 +87,11 @@ final class EnquiriesClient: Sendable {
         }
 
         func handlerAdded(context: ChannelHandlerContext) { client.register(index, context.channel) }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            client.report(.closed(staff: index))
+            context.fireChannelInactive()
+        }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let frame = unwrapInboundIn(data)
@@ -101,15 +112,22 @@ final class EnquiriesClient: Sendable {
             message = nil
             let now = ContinuousClock.now
             let report = client.report
-            let (offered, probes, events, refused) = whole.withUnsafeReadableBytes { bytes in
+            let (notice, probes, events, refused) = whole.withUnsafeReadableBytes { bytes in
                 (
-                    BenchMember.find(Self.offeredType, in: bytes) != nil, BenchMember.find(Self.probeText, in: bytes) != nil,
+                    BenchMember.find(Self.noticeType, in: bytes) != nil, BenchMember.find(Self.probeText, in: bytes) != nil,
                     BenchMember.find(BenchMember.eventsType, in: bytes) != nil, BenchMember.find(Self.errorType, in: bytes) != nil
                 )
             }
-            guard offered || probes || events || refused else { return }
+            guard notice || probes || events || refused else { return }
             guard let object = try? JSONSerialization.jsonObject(with: Data(whole.readableBytesView)) as? [String: Any] else { return }
-            if offered, let enquiry = object["enquiry_id"] as? String { report(.offered(enquiry: enquiry, staff: index, at: now)) }
+            if notice, let type = object["type"] as? String, let enquiry = object["enquiry_id"] as? String {
+                if type == "enquiry.offered" {
+                    let offeredAt = (object["enquiry"] as? [String: Any])?["offered_at"] as? String
+                    report(.offered(enquiry: enquiry, staff: index, at: now, offeredAt: offeredAt))
+                } else {
+                    report(.notice(type: type, enquiry: enquiry, staff: index))
+                }
+            }
             if events, let room = object["room_id"] as? String {
                 report(.subscribed(room: room, staff: index))
                 for event in object["events"] as? [[String: Any]] ?? [] {

@@ -40,7 +40,7 @@ struct VisitorAndEnquiryRoomTests {
         #expect(to == .enquiry(EnquiryID(unchecked: "v_1-1")) && start.firstMessage == "hello" && start.welcomeMessage == "Hi!" && start.visitorName == "Ann")
         // While it is open, writing again opens nothing: the message goes to it, after its opening.
         let again = try visitor.decide(.write(text: "again", source: source, idempotencyKey: "c:2"), soft: &soft, context: context(.visitor("v_1"), entity))
-        #expect(again.events.isEmpty)
+        #expect(again.events == [.wrote(key: "c:2")])
         #expect(again.effects == [.send(EnquiryCommand.visitorMessage(text: "again", idempotencyKey: "c:2"), to: "v_1-1", of: EnquiryState.self)])
         // Only the enquiry says who served and that it closed; then the next one opens.
         let fromEnquiry = Caller.entity(.enquiry(EnquiryID(unchecked: "v_1-1")))
@@ -48,13 +48,19 @@ struct VisitorAndEnquiryRoomTests {
         for command in [VisitorCommand.served(EnquiryID(unchecked: "v_1-1"), by: staff("a")), .enquiryClosed(EnquiryID(unchecked: "v_1-1"))] {
             for event in try visitor.decide(command, soft: &soft, context: context(fromEnquiry, entity)).events { visitor.apply(event) }
         }
-        #expect(visitor.openEnquiry == nil && visitor.lastAgent == staff("a"))
-        let next = try visitor.decide(.write(text: "back", source: source, idempotencyKey: nil), soft: &soft, context: context(.visitor("v_1"), entity))
+        #expect(visitor.openEnquiry == nil && visitor.lastAgent == staff("a") && visitor.draining == EnquiryID(unchecked: "v_1-1"))
+        // Until the closed one answers the drain, a new message is held (older ones may still bounce).
+        let held = try visitor.decide(.write(text: "back", source: source, idempotencyKey: nil), soft: &soft, context: context(.visitor("v_1"), entity))
+        #expect(held.events == [.held(text: "back", key: nil)] && held.effects.isEmpty)
+        for event in held.events { visitor.apply(event) }
+        #expect(throws: DomainError.self) { try visitor.decide(.drained(EnquiryID(unchecked: "v_1-1")), soft: &soft, context: context(.visitor("v_1"), entity)) }
+        let next = try visitor.decide(.drained(EnquiryID(unchecked: "v_1-1")), soft: &soft, context: context(fromEnquiry, entity))
         guard case let .send(_, nextBytes) = next.effects.first, case let .open(nextStart) = try EnquiryCommand.decode(nextBytes) else {
             Issue.record("no second enquiry")
             return
         }
-        #expect(next.events == [.enquiryOpened(EnquiryID(unchecked: "v_1-2"), at: now, source: source)] && nextStart.lastAgent == staff("a"))
+        #expect(next.events == [.drained(EnquiryID(unchecked: "v_1-1")), .enquiryOpened(EnquiryID(unchecked: "v_1-2"), at: now, source: source)])
+        #expect(nextStart.lastAgent == staff("a") && nextStart.firstMessage == "back")
         // A message that reached v_1-1 after it closed bounces back: to the open one, or a new one.
         for event in next.events { visitor.apply(event) }
         let bounced = try visitor.decide(.bounced(text: "late", idempotencyKey: nil, from: EnquiryID(unchecked: "v_1-1")), soft: &soft, context: context(fromEnquiry, entity))
@@ -67,6 +73,43 @@ struct VisitorAndEnquiryRoomTests {
         for command in [VisitorCommand.write(text: "x", source: source, idempotencyKey: "k"), .bounced(text: "y", idempotencyKey: nil, from: EnquiryID(unchecked: "e"))] {
             #expect(try VisitorCommand.decode(command.encoded) == command)
         }
+    }
+
+    /// A retry of a message that went out is answered, not sent again, even when the enquiry
+    /// it went to closed meanwhile (it would open a second one); a bounced message keeps going.
+    @Test func aRetriedMessageGoesOutOnceAcrossAClose() throws {
+        var visitor = VisitorState(id: visitorID)
+        var soft = NoSoftState()
+        let entity = EntityID(kind: .visitor, key: "v_1")
+        let source = EnquirySource(name: "Website", settings: SourceSettings(rule: .alternative([dest("support")])))
+        func run(_ command: VisitorCommand, as caller: Caller = .visitor("v_1")) throws -> Decision<VisitorEvent> {
+            let decision = try visitor.decide(command, soft: &soft, context: context(caller, entity))
+            for event in decision.events { visitor.apply(event) }
+            return decision
+        }
+        _ = try run(.create(name: "Ann", email: nil, source: ChannelID(unchecked: "web"), information: RoomInformation(), tokenHash: Array(repeating: 1, count: 32)), as: .system)
+        let first = try run(.write(text: "hello", source: source, idempotencyKey: "c:1"))
+        #expect(first.effects.count == 1 && visitor.recentKeys == ["c:1"])
+        let close = try run(.enquiryClosed(EnquiryID(unchecked: "v_1-1")), as: .entity(.enquiry(EnquiryID(unchecked: "v_1-1"))))
+        #expect(close.effects == [.send(EnquiryCommand.drain, to: "v_1-1", of: EnquiryState.self)])
+        let retry = try run(.write(text: "hello", source: source, idempotencyKey: "c:1"))
+        #expect(retry.events.isEmpty && retry.effects.isEmpty && visitor.openEnquiry == nil)
+        let closed = Caller.entity(.enquiry(EnquiryID(unchecked: "v_1-1")))
+        // Written after the close, before the drain: held; the bounce is older and goes first.
+        let newer = try run(.write(text: "newer", source: source, idempotencyKey: "c:n"))
+        #expect(newer.effects.isEmpty && visitor.held == [HeldMessage(text: "newer", key: "c:n")])
+        #expect(try VisitorState.decode(visitor.encoded) == visitor)
+        let bounced = try run(.bounced(text: "late", idempotencyKey: "c:1", from: EnquiryID(unchecked: "v_1-1")), as: closed)
+        #expect(bounced.effects.count == 1 && visitor.openEnquiry == EnquiryID(unchecked: "v_1-2"))
+        let drained = try run(.drained(EnquiryID(unchecked: "v_1-1")), as: closed)
+        #expect(drained.effects == [.send(EnquiryCommand.visitorMessage(text: "newer", idempotencyKey: "c:n"), to: "v_1-2", of: EnquiryState.self)])
+        #expect(visitor.draining == nil && visitor.held.isEmpty)
+        for number in 2...(VisitorState.rememberedKeys + 5) { _ = try run(.write(text: "m", source: source, idempotencyKey: "c:\(number)")) }
+        #expect(visitor.recentKeys.count == VisitorState.rememberedKeys && visitor.recentKeys.first == "c:6")
+        #expect(try VisitorState.decode(visitor.encoded) == visitor)
+        for event in [VisitorEvent.wrote(key: "c:9"), .held(text: "t", key: nil), .drained(EnquiryID(unchecked: "v_1-1"))] { #expect(try VisitorEvent.decode(event.encoded) == event) }
+        #expect(try VisitorCommand.decode(VisitorCommand.drained(EnquiryID(unchecked: "e")).encoded) == .drained(EnquiryID(unchecked: "e")))
+        #expect(try EnquiryCommand.decode(EnquiryCommand.drain.encoded) == .drain)
     }
 
     @Test func theEnquiryRoomOpensWithTheVisitorAndTheOwnerJoinsOnAccept() throws {
@@ -101,6 +144,10 @@ struct VisitorAndEnquiryRoomTests {
         // From the visitor entity (which had not learnt of the close), it bounces back.
         let late = try enquiry.decide(.visitorMessage(text: "late", idempotencyKey: nil), facts: facts, context: context(.entity(EntityID(kind: .visitor, key: "v_1")), entity))
         #expect(late.effects == [.send(VisitorCommand.bounced(text: "late", idempotencyKey: nil, from: enquiry.id), to: "v_1", of: VisitorState.self)])
+        // The visitor entity's drain is answered after the bounces (only it may ask).
+        let drain = try enquiry.decide(.drain, facts: facts, context: context(.entity(EntityID(kind: .visitor, key: "v_1")), entity))
+        #expect(drain.events.isEmpty && drain.effects == [.send(VisitorCommand.drained(enquiry.id), to: "v_1", of: VisitorState.self)])
+        #expect(throws: DomainError.self) { try enquiry.decide(.drain, facts: facts, context: context(.visitor("v_1"), entity)) }
     }
 
     @Test func theAwayMessageGoesOnceWhenNobodyCanTakeIt() throws {

@@ -89,6 +89,7 @@ extension EnquiryCommand: BinaryCodable {
             writer.write(UInt8(10))
             writer.write(text)
             writer.write(key)
+        case .drain: writer.write(UInt8(11))
         }
     }
 
@@ -116,6 +117,7 @@ extension EnquiryCommand: BinaryCodable {
         case 10:
             let text = try reader.readString()
             return .visitorMessage(text: text, idempotencyKey: try reader.readOptionalString())
+        case 11: return .drain
         default: throw DecodingError("unknown enquiry command \(tag)")
         }
     }

@@ -106,6 +106,10 @@ extension EnquiryState: EntityRules {
             }
             plan.effects.append(Self.post(text, by: start.visitor.member, key: key, in: room))
             if status == .accepted, let idle = Self.idleTimer(start, now: now) { plan.effects.append(idle) }
+        case .drain:
+            // After every message the visitor entity sent before it: their bounces went first.
+            try caller.require(caller == .entity(EntityID(kind: .visitor, key: start.visitor.rawValue)), "drain enquiry \(id)")
+            return Decision(effects: [.send(VisitorCommand.drained(id), to: start.visitor.rawValue, of: VisitorState.self)])
         }
         return plan.decision(listedFrom: self)
     }

@@ -107,6 +107,9 @@ public enum EnquiryCommand: Sendable, Equatable {
     case touch
     /// The visitor wrote again (into the enquiry room).
     case visitorMessage(text: String, idempotencyKey: String?)
+    /// The visitor entity learnt of the close: answered with `VisitorCommand.drained` once
+    /// every message it sent before has arrived (and bounced back).
+    case drain
 }
 
 /// What happened to an enquiry.

@@ -26,6 +26,9 @@ extension VisitorCommand: BinaryCodable {
         case let .enquiryClosed(enquiry):
             writer.write(UInt8(4))
             writer.write(enquiry.rawValue)
+        case let .drained(enquiry):
+            writer.write(UInt8(6))
+            writer.write(enquiry.rawValue)
         }
     }
 
@@ -50,6 +53,7 @@ extension VisitorCommand: BinaryCodable {
             let enquiry = EnquiryID(unchecked: try reader.readString())
             return .served(enquiry, by: StaffID(unchecked: try reader.readString()))
         case 4: return .enquiryClosed(EnquiryID(unchecked: try reader.readString()))
+        case 6: return .drained(EnquiryID(unchecked: try reader.readString()))
         default: throw DecodingError("unknown visitor command \(tag)")
         }
     }
@@ -93,6 +97,16 @@ extension VisitorEvent: BinaryCodable {
             writer.write(UInt8(4))
             writer.write(enquiry.rawValue)
             writer.write(at.milliseconds)
+        case let .wrote(key):
+            writer.write(UInt8(5))
+            writer.write(key)
+        case let .held(text, key):
+            writer.write(UInt8(6))
+            writer.write(text)
+            writer.write(key)
+        case let .drained(enquiry):
+            writer.write(UInt8(7))
+            writer.write(enquiry.rawValue)
         }
     }
 
@@ -112,6 +126,11 @@ extension VisitorEvent: BinaryCodable {
         case 4:
             let enquiry = EnquiryID(unchecked: try reader.readString())
             return .enquiryClosed(enquiry, at: Timestamp(milliseconds: try reader.readInt64()))
+        case 5: return .wrote(key: try reader.readString())
+        case 6:
+            let text = try reader.readString()
+            return .held(text: text, key: try reader.readOptionalString())
+        case 7: return .drained(EnquiryID(unchecked: try reader.readString()))
         default: throw DecodingError("unknown visitor event \(tag)")
         }
     }
@@ -128,6 +147,14 @@ extension VisitorState: BinaryCodable {
         writer.write(lastAgent?.rawValue)
         writer.write(source != nil)
         source?.encode(into: &writer)
+        writer.writeVarint(UInt64(recentKeys.count))
+        for key in recentKeys { writer.write(key) }
+        writer.write(draining?.rawValue)
+        writer.writeVarint(UInt64(held.count))
+        for message in held {
+            writer.write(message.text)
+            writer.write(message.key)
+        }
     }
 
     public static func decode(from reader: inout BinaryReader) throws(DecodingError) -> VisitorState {
@@ -138,6 +165,17 @@ extension VisitorState: BinaryCodable {
         state.enquiryCount = try reader.readCount(atMost: Int(Int32.max), of: "enquiries")
         state.lastAgent = try reader.readOptionalString().map(StaffID.init(unchecked:))
         state.source = try reader.readBool() ? try EnquirySource.decode(from: &reader) : nil
+        // Absent in states written before visitors remembered their keys.
+        if !reader.isAtEnd {
+            let count = try reader.readCount(atMost: VisitorState.rememberedKeys, of: "remembered keys")
+            state.recentKeys = try (0..<count).map { _ throws(DecodingError) in try reader.readString() }
+            state.draining = try reader.readOptionalString().map(EnquiryID.init(unchecked:))
+            let held = try reader.readCount(atMost: VisitorState.maxHeld, of: "held messages")
+            state.held = try (0..<held).map { _ throws(DecodingError) in
+                let text = try reader.readString()
+                return HeldMessage(text: text, key: try reader.readOptionalString())
+            }
+        }
         return state
     }
 }

@@ -50,6 +50,8 @@ public enum VisitorCommand: Sendable, Equatable {
     /// A staff member accepted their enquiry (Sticky routing remembers them).
     case served(EnquiryID, by: StaffID)
     case enquiryClosed(EnquiryID)
+    /// The closed enquiry answered the drain: every message sent to it before came back.
+    case drained(EnquiryID)
 }
 
 public enum VisitorEvent: Sendable, Equatable {
@@ -57,10 +59,22 @@ public enum VisitorEvent: Sendable, Equatable {
     case enquiryOpened(EnquiryID, at: Timestamp, source: EnquirySource)
     case served(EnquiryID, by: StaffID)
     case enquiryClosed(EnquiryID, at: Timestamp)
+    /// A message with this idempotency key went out (a retry of it is answered, not sent again).
+    case wrote(key: String)
+    /// Written while the closed enquiry drains: sent, in order, once it has.
+    case held(text: String, key: String?)
+    case drained(EnquiryID)
+}
+
+/// A message held while the visitor's closed enquiry drains.
+public struct HeldMessage: Sendable, Equatable {
+    public var text: String
+    public var key: String?
 }
 
 extension DomainError.Code {
     public static let visitorNotFound = DomainError.Code("visitor_not_found", .notFound)
+    public static let messagesHeld = DomainError.Code("messages_held", .conflict)
 }
 
 extension EntityKind {
@@ -80,6 +94,16 @@ public struct VisitorState: Sendable, Equatable {
     public internal(set) var lastAgent: StaffID?
     /// The source's settings as their last enquiry opened (for a message bounced back).
     public internal(set) var source: EnquirySource?
+    /// The idempotency keys of their last `rememberedKeys` messages, oldest first: a retry
+    /// whose first try went out is not sent again, whichever enquiry is open by then.
+    public internal(set) var recentKeys: [String] = []
+    public static let rememberedKeys = 100
+    /// Their last enquiry closed and messages sent to it may still be on their way back (it
+    /// bounces them): new messages are held until it answers the drain, so the next enquiry
+    /// gets every message in the order written.
+    public internal(set) var draining: EnquiryID?
+    public internal(set) var held: [HeldMessage] = []
+    public static let maxHeld = 100
 
     public init(id: VisitorID) {
         self.id = id
@@ -91,6 +115,14 @@ public struct VisitorState: Sendable, Equatable {
 
     /// The id of the visitor's `number`th enquiry.
     public func enquiry(_ number: Int) -> EnquiryID { EnquiryID(unchecked: "\(id.rawValue)-\(number)") }
+
+    /// The enquiry their last message is in: the open one, the next (which held messages
+    /// open), or the last one; nil before their first message.
+    public var latestEnquiry: EnquiryID? {
+        if let openEnquiry { return openEnquiry }
+        if !held.isEmpty { return enquiry(enquiryCount + 1) }
+        return enquiryCount > 0 ? enquiry(enquiryCount) : nil
+    }
 }
 
 extension VisitorState: EntityRules {
@@ -114,24 +146,53 @@ extension VisitorState: EntityRules {
         case let .write(text, source, key):
             try caller.require(caller.isInternal || caller == .visitor(id.rawValue), "write as visitor \(id)")
             try EnquiryState.validateVisitorMessage(text, key: key)
-            return try write(text, key: key, source: source ?? self.source, now: context.now)
+            if let key, recentKeys.contains(key) { return Decision() }
+            let remembered: [VisitorEvent] = key.map { [.wrote(key: $0)] } ?? []
+            if draining != nil {
+                guard held.count < Self.maxHeld else {
+                    throw DomainError(.messagesHeld, "visitor \(id) has \(held.count) messages waiting for their closed enquiry; try again shortly")
+                }
+                guard profile != nil else { throw DomainError(.visitorNotFound, "no visitor \(id)") }
+                return Decision([.held(text: text, key: key)] + remembered)
+            }
+            let decision = try write(text, key: key, source: source ?? self.source, now: context.now)
+            return Decision(decision.events + remembered, effects: decision.effects)
         case let .bounced(text, key, from):
             try caller.require(caller == .entity(.enquiry(from)), "bounce messages to visitor \(id)")
             var state = self
             var events: [VisitorEvent] = []
             // The close that bounced it left that enquiry first; noted here if it was not yet.
+            var effects: [Effect] = []
             if openEnquiry == from {
                 events.append(.enquiryClosed(from, at: context.now))
+                effects.append(.send(EnquiryCommand.drain, to: from.rawValue, of: EnquiryState.self))
                 state.apply(events[0])
             }
+            // Older than anything held: straight on, to the next enquiry.
             let decision = try state.write(text, key: key, source: source, now: context.now)
-            return Decision(events + decision.events, effects: decision.effects)
+            return Decision(events + decision.events, effects: effects + decision.effects)
         case let .served(enquiry, staff):
             try caller.require(caller == .entity(.enquiry(enquiry)), "note who served visitor \(id)")
             return lastAgent == staff ? Decision() : Decision([.served(enquiry, by: staff)])
         case let .enquiryClosed(enquiry):
             try caller.require(caller == .entity(.enquiry(enquiry)), "close visitor \(id)'s enquiries")
-            return openEnquiry == enquiry ? Decision([.enquiryClosed(enquiry, at: context.now)]) : Decision()
+            guard openEnquiry == enquiry else { return Decision() }
+            return Decision([.enquiryClosed(enquiry, at: context.now)], effects: [.send(EnquiryCommand.drain, to: enquiry.rawValue, of: EnquiryState.self)])
+        case let .drained(enquiry):
+            try caller.require(caller == .entity(.enquiry(enquiry)), "drain visitor \(id)'s enquiries")
+            guard draining == enquiry else { return Decision() }
+            // What was held goes out in order: the first opens the next enquiry.
+            var state = self
+            var events: [VisitorEvent] = [.drained(enquiry)]
+            var effects: [Effect] = []
+            state.apply(events[0])
+            for message in held {
+                let decision = try state.write(message.text, key: message.key, source: source, now: context.now)
+                for event in decision.events { state.apply(event) }
+                events += decision.events
+                effects += decision.effects
+            }
+            return Decision(events, effects: effects)
         }
     }
 
@@ -165,7 +226,20 @@ extension VisitorState: EntityRules {
         case let .served(_, staff):
             lastAgent = staff
         case let .enquiryClosed(enquiry, _):
-            if openEnquiry == enquiry { openEnquiry = nil }
+            if openEnquiry == enquiry {
+                openEnquiry = nil
+                draining = enquiry
+            }
+        case let .held(text, key):
+            held.append(HeldMessage(text: text, key: key))
+        case let .drained(enquiry):
+            if draining == enquiry {
+                draining = nil
+                held = []
+            }
+        case let .wrote(key):
+            recentKeys.append(key)
+            if recentKeys.count > Self.rememberedKeys { recentKeys.removeFirst(recentKeys.count - Self.rememberedKeys) }
         }
     }
 
