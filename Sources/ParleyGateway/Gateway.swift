@@ -69,6 +69,7 @@ public struct Gateway: Sendable {
         addDestinationRoutes(to: router)
         addEnquiryRoutes(to: router)
         addVisitorRoutes(to: router)
+        addVisitorFileRoutes(to: router)
         addOverviewRoutes(to: router)
         addWeblinkRoutes(to: router)
         return router
@@ -104,7 +105,7 @@ public struct Gateway: Sendable {
         ("/v1/enquiries", [.get]), ("/v1/enquiries/:enquiryID/history", [.get]), ("/v1/enquiries/:enquiryID", [.get]), ("/v1/enquiries/:enquiryID/accept", [.post]), ("/v1/enquiries/:enquiryID/decline", [.post]),
         ("/v1/enquiries/:enquiryID/close", [.post]), ("/v1/enquiries/:enquiryID/transfer", [.post]),
         ("/v1/channels/:channelID/settings", [.get, .put]),
-        ("/v1/widget/:channelID", [.get]), ("/w/:code", [.get]), ("/w/:code/engage.js", [.get]), ("/w/:code/qr.svg", [.get]), ("/v1/visitor/sessions", [.post]), ("/v1/visitor", [.get]), ("/v1/visitor/messages", [.get, .post]),
+        ("/v1/widget/:channelID", [.get]), ("/w/:code", [.get]), ("/w/:code/engage.js", [.get]), ("/w/:code/qr.svg", [.get]), ("/v1/visitor/sessions", [.post]), ("/v1/visitor", [.get]), ("/v1/visitor/messages", [.get, .post]), ("/v1/visitor/files", [.post]),
     ]
 
     /// The methods `path` allows, if it is one of the API's paths.

@@ -122,9 +122,13 @@ extension NodeRuntime {
         }
     }
 
-    /// The caller a room API call acts as: the staff member it names. Rooms decide by
-    /// membership, not by role, so the role is not asked for.
-    static func caller(_ staff: StaffID) -> Caller { .staff(staff, role: .agent) }
+    /// The caller a room API call acts as: the staff member it names, or the visitor a
+    /// `visitor:<id>` member is. Rooms decide by membership, not by role, so the role is not
+    /// asked for.
+    static func caller(_ staff: StaffID) -> Caller {
+        if let visitor = staff.visitor { return .visitor(visitor.rawValue) }
+        return .staff(staff, role: .agent)
+    }
 
     /// Runs `command` on `room` as the staff member it names (the node, for commands that
     /// name none); answers with the outcome.

@@ -81,7 +81,7 @@ extension RoomStore {
             },
             Operation.upload: EntityOperation(linearizable: false) { runtime, entity, caller, payload throws(RuntimeError) in
                 let upload = try decodingPayload { () throws(DecodingError) -> FileUpload in try FileUpload.decode(payload) }
-                guard upload.room.rawValue == entity.key, caller.isInternal || caller.staff == upload.staff else {
+                guard upload.room.rawValue == entity.key, caller.isInternal || caller == NodeRuntime.caller(upload.staff) else {
                     throw .rejected(DomainError(.forbidden, "\(caller) may not upload as \(upload.staff) to \(entity)"))
                 }
                 return RoomHost.encode(try await runtime.uploadFileHere(upload), brief: true)
