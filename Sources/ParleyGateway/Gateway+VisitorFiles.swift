@@ -17,7 +17,8 @@ extension Gateway {
             let (message, replayed) = try await runtime.uploadFile(
                 to: room, by: visitor.id.member, name: upload.name, contentType: upload.contentType, bytes: upload.bytes,
                 sha256: Array(SHA256.hash(data: upload.bytes)), caption: upload.caption,
-                idempotencyKey: try Self.idempotencyKey(request, body: nil).map { "c:" + $0 })
+                // Apart from their messages' keys (`c:`): a file and a message never answer for each other.
+                idempotencyKey: try Self.idempotencyKey(request, body: nil).map { "f:" + $0 })
             // A message from the visitor: the enquiry's idle timer starts again.
             _ = try? await runtime.command(EnquiryCommand.touch, to: enquiry.rawValue, of: EnquiryState.self, by: .visitor(visitor.id.rawValue))
             return JSONBody.response(VisitorMessageResponse(message, room: room, authorName: visitor.profile?.name), status: replayed ? .ok : .created)

@@ -53,7 +53,13 @@ extension Gateway {
             guard let enquiry else { return JSONBody.response(VisitorMessagesResponse(enquiryID: nil, roomID: nil, messages: [])) }
             let room = RoomID(unchecked: enquiry.rawValue)
             let page = HistoryPage(after: try Self.number("after", in: query, UInt64.self), before: try Self.number("before", in: query, UInt64.self), limit: limit)
-            let messages = try await runtime.messages(in: room, caller: .visitor(visitor.id.rawValue), page: page)
+            let messages: [Message]
+            do {
+                messages = try await runtime.messages(in: room, caller: .visitor(visitor.id.rawValue), page: page)
+            } catch RuntimeError.rejected(let error) where error.code == .roomNotFound {
+                // Their enquiry is still opening (its room comes with it): nothing in it yet.
+                messages = []
+            }
             let names = try await authorNames(messages.map(\.author), visitor: state, source: state.profile?.source)
             return JSONBody.response(VisitorMessagesResponse(
                 enquiryID: enquiry.rawValue, roomID: room.rawValue, messages: messages.map { VisitorMessageResponse($0, room: room, authorName: names[$0.author] ?? nil) }))

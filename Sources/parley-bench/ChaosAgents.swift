@@ -7,7 +7,7 @@ import Synchronization
 /// modulo the node count, and on the next node whenever theirs closes), who accept every
 /// enquiry offered to them on their node, and while the load runs act on what they own (close
 /// it, transfer it to another agent or to the second destination, or reply in its room) and
-/// now and then go AWAY for a few seconds. They log every offer they see (with the offer's
+/// now and then go AWAY for 6 to 9 seconds. They log every offer they see (with the offer's
 /// own time) and the spans they were AWAY (from the acknowledgement of AWAY to the request
 /// for ACTIVE), so `ChaosEnquiryCheck` can find offers made to someone not offerable.
 final class ChaosAgents: Sendable {
@@ -169,8 +169,10 @@ final class ChaosAgents: Sendable {
             if let awayUntil, now >= awayUntil || phase != .load {
                 await setActive(agent)
             } else if awayUntil == nil, phase == .load, now >= nextAway {
-                await setAway(agent, for: .milliseconds(Int64(2_000 + random.next() % 2_000)))
-                nextAway = now + .seconds(Int64(6 + random.next() % 8))
+                // Longer than the board's status lifetime, so offers past it are a finding.
+                let span = Int64(6_000 + random.next() % 3_000)
+                await setAway(agent, for: .milliseconds(span))
+                nextAway = now + .milliseconds(span) + .seconds(Int64(6 + random.next() % 8))
             }
             if phase == .load, now >= nextAction {
                 await act(agent, random: &random)

@@ -270,7 +270,9 @@ struct ChaosTest: Sendable {
         if !enquiryVerdict.passed {
             problems.append(
                 "enquiries: \(enquiryVerdict.enquiries) opened, \(enquiryVerdict.lost) lost, \(enquiryVerdict.unsettled) unsettled, \(enquiryVerdict.ownedTwice) owned twice, "
-                    + "\(enquiryVerdict.ownerMismatches) owner mismatches, \(enquiryVerdict.offersToUnavailable) offers to agents AWAY; visitor messages \(enquiryVerdict.visitorLost) lost, "
+                    + "\(enquiryVerdict.ownerMismatches) owner mismatches, \(enquiryVerdict.offersToUnavailable) offers to agents AWAY (\(enquiryVerdict.offers) offers, "
+                    + "\(enquiryVerdict.offersWithoutTime) without a time, \(enquiryVerdict.awaySpansJudged) AWAY spans judged), \(enquiryVerdict.unreadableVisitors) visitors unreadable; "
+                    + "visitor messages \(enquiryVerdict.visitorLost) lost, "
                     + "\(enquiryVerdict.visitorDuplicated) duplicated, \(enquiryVerdict.visitorOrder) out of order, \(enquiryVerdict.phantom) never written, \(enquiryVerdict.nodesDiffering) node answers differing")
         }
         if percentile(measured, 0.99) > 1_500 { note("chaos: failover p99 above the 1500 ms target") }

@@ -24,6 +24,12 @@ struct ChaosEnquiryCheck {
         var ownerMismatches = 0
         var offers = 0
         var offersToUnavailable = 0
+        /// Offers whose time could not be read (so could not be judged).
+        var offersWithoutTime = 0
+        /// AWAY spans that outlasted the grace (so offers in them would have been found).
+        var awaySpansJudged = 0
+        /// Visitors whose enquiries no node would list.
+        var unreadableVisitors = 0
         var visitorMessages = 0
         var visitorLost = 0
         var visitorDuplicated = 0
@@ -33,8 +39,9 @@ struct ChaosEnquiryCheck {
         var details: [String] = []
 
         var passed: Bool {
-            enquiries > 0 && lost == 0 && unsettled == 0 && ownedTwice == 0 && ownerMismatches == 0 && offersToUnavailable == 0 && visitorLost == 0
-                && visitorDuplicated == 0 && visitorOrder == 0 && phantom == 0 && nodesDiffering == 0
+            enquiries > 0 && offers > 0 && awaySpansJudged > 0 && offersWithoutTime == 0 && unreadableVisitors == 0 && lost == 0 && unsettled == 0
+                && ownedTwice == 0 && ownerMismatches == 0 && offersToUnavailable == 0 && visitorLost == 0 && visitorDuplicated == 0 && visitorOrder == 0
+                && phantom == 0 && nodesDiffering == 0
         }
     }
 
@@ -54,17 +61,20 @@ struct ChaosEnquiryCheck {
     func verify(limit: Duration) async -> Verdict {
         let deadline = ContinuousClock.now + limit
         var enquiries: [Enquiry] = []
+        var unreadable: [String] = []
         var panels: [Int: Set<String>] = [:]
         for round in 0..<1_000 {
             if round > 0 { try? await Task.sleep(for: .seconds(1)) }
-            enquiries = await readEnquiries()
+            (enquiries, unreadable) = await readEnquiries()
             panels = await readPanels()
-            let settled = enquiries.allSatisfy { ["accepted", "queued", "closed"].contains($0.status ?? "") }
+            let settled = unreadable.isEmpty && enquiries.allSatisfy { ["accepted", "queued", "closed"].contains($0.status ?? "") }
             if settled, Self.ownership(enquiries, panels: panels, agentIDs: agents.ids).problems.isEmpty { break }
             guard ContinuousClock.now < deadline else { break }
         }
         var verdict = Verdict()
         verdict.enquiries = enquiries.count
+        verdict.unreadableVisitors = unreadable.count
+        verdict.details += unreadable.map { "no node listed visitor \($0)'s enquiries" }
         for enquiry in enquiries {
             verdict.statuses[enquiry.status ?? "lost", default: 0] += 1
             switch enquiry.status {
@@ -111,8 +121,13 @@ struct ChaosEnquiryCheck {
     private func judgeOffers(_ verdict: inout Verdict) {
         let outcome = agents.outcome
         verdict.offers = outcome.offers.count
+        verdict.awaySpansJudged = outcome.away.filter { ($0.endMs ?? .infinity) - $0.startMs > Self.awayGraceMs }.count
         for offer in outcome.offers {
-            guard let at = offer.offeredAtMs else { continue }
+            guard let at = offer.offeredAtMs else {
+                verdict.offersWithoutTime += 1
+                verdict.details.append("\(agents.ids[offer.agent])'s offer of \(offer.enquiry) had no readable offered_at")
+                continue
+            }
             let away = outcome.away.first { span in
                 span.agent == offer.agent && at >= span.startMs + Self.awayGraceMs && at < (span.endMs ?? .infinity)
             }
@@ -206,18 +221,25 @@ struct ChaosEnquiryCheck {
         return Int(id.dropFirst(visitor.id.count + 1))
     }
 
-    private func readEnquiries() async -> [Enquiry] {
+    /// Every visitor's enquiries, and the visitors no node would list (tried on each in turn).
+    private func readEnquiries() async -> (enquiries: [Enquiry], unreadable: [String]) {
         var enquiries: [Enquiry] = []
+        var unreadable: [String] = []
         for (index, visitor) in visitors.visitors.enumerated() {
             let url = urls[index % urls.count]
-            let count = await enquiryCount(of: visitor, from: url) ?? 0
+            var found: Int?
+            for attempt in 0..<urls.count where found == nil { found = await enquiryCount(of: visitor, from: urls[(index + attempt) % urls.count]) }
+            guard let count = found else {
+                unreadable.append(visitor.id)
+                continue
+            }
             for number in stride(from: 1, through: count, by: 1) {
                 let id = "\(visitor.id)-\(number)"
                 let state = await get(url + "/v1/enquiries/\(id)", token: adminToken)
                 enquiries.append(Enquiry(id: id, status: state?["status"] as? String, owner: state?["owner"] as? String))
             }
         }
-        return enquiries
+        return (enquiries, unreadable)
     }
 
     private func readPanels() async -> [Int: Set<String>] {

@@ -80,6 +80,8 @@ extension ChaosTest {
             + "\"enquiries_closed\":\(verdict.statuses["closed"] ?? 0),\"enquiries_lost\":\(verdict.lost),\"enquiries_unsettled\":\(verdict.unsettled),"
             + "\"enquiries_owned_twice\":\(verdict.ownedTwice),\"owner_mismatches\":\(verdict.ownerMismatches),\"offers\":\(verdict.offers),"
             + "\"offers_to_unavailable\":\(verdict.offersToUnavailable),\"visitor_messages\":\(verdict.visitorMessages),"
-            + "\"visitor_messages_lost\":\(verdict.visitorLost),\"visitor_messages_duplicated\":\(verdict.visitorDuplicated)"
+            + "\"visitor_messages_lost\":\(verdict.visitorLost),\"visitor_messages_duplicated\":\(verdict.visitorDuplicated),"
+            + "\"visitor_messages_out_of_order\":\(verdict.visitorOrder),\"visitor_messages_never_written\":\(verdict.phantom),"
+            + "\"conversations_differing\":\(verdict.nodesDiffering),\"away_spans_judged\":\(verdict.awaySpansJudged)"
     }
 }

@@ -53,11 +53,11 @@ struct ChaosVisitors: Sendable {
     func run(visitor index: Int, until deadline: ContinuousClock.Instant) async {
         var random = SplitMix64(seed: UInt64(index) &* 0x2545_F491 &+ (UInt64(runID) ?? 1))
         for turn in 0..<1_000_000 {
-            guard ContinuousClock.now < deadline else { break }
+            guard ContinuousClock.now < deadline, !Task.isCancelled else { break }
             let text = prefix(of: index) + String(turn)
             log.attempt(index, text)
             for attempt in 0..<100_000 {
-                guard ContinuousClock.now < deadline else { break }
+                guard ContinuousClock.now < deadline, !Task.isCancelled else { break }
                 let node = urls[(index + turn + attempt) % urls.count]
                 do {
                     let (status, json) = try await http.call(

@@ -48,10 +48,11 @@ struct VisitorAndEnquiryRoomTests {
         for command in [VisitorCommand.served(EnquiryID(unchecked: "v_1-1"), by: staff("a")), .enquiryClosed(EnquiryID(unchecked: "v_1-1"))] {
             for event in try visitor.decide(command, soft: &soft, context: context(fromEnquiry, entity)).events { visitor.apply(event) }
         }
-        #expect(visitor.openEnquiry == nil && visitor.lastAgent == staff("a") && visitor.draining == EnquiryID(unchecked: "v_1-1"))
+        #expect(visitor.openEnquiry == nil && visitor.lastAgent == staff("a") && visitor.draining == [EnquiryID(unchecked: "v_1-1")])
         // Until the closed one answers the drain, a new message is held (older ones may still bounce).
         let held = try visitor.decide(.write(text: "back", source: source, idempotencyKey: nil), soft: &soft, context: context(.visitor("v_1"), entity))
-        #expect(held.events == [.held(text: "back", key: nil)] && held.effects.isEmpty)
+        #expect(held.events == [.held(text: "back", key: nil)])
+        #expect(held.effects == [.send(EnquiryCommand.drain, to: "v_1-1", of: EnquiryState.self)], "the drain is asked again")
         for event in held.events { visitor.apply(event) }
         #expect(throws: DomainError.self) { try visitor.decide(.drained(EnquiryID(unchecked: "v_1-1")), soft: &soft, context: context(.visitor("v_1"), entity)) }
         let next = try visitor.decide(.drained(EnquiryID(unchecked: "v_1-1")), soft: &soft, context: context(fromEnquiry, entity))
@@ -97,19 +98,58 @@ struct VisitorAndEnquiryRoomTests {
         let closed = Caller.entity(.enquiry(EnquiryID(unchecked: "v_1-1")))
         // Written after the close, before the drain: held; the bounce is older and goes first.
         let newer = try run(.write(text: "newer", source: source, idempotencyKey: "c:n"))
-        #expect(newer.effects.isEmpty && visitor.held == [HeldMessage(text: "newer", key: "c:n")])
+        #expect(newer.effects.count == 1 && visitor.held == [HeldMessage(text: "newer", key: "c:n")])
         #expect(try VisitorState.decode(visitor.encoded) == visitor)
         let bounced = try run(.bounced(text: "late", idempotencyKey: "c:1", from: EnquiryID(unchecked: "v_1-1")), as: closed)
         #expect(bounced.effects.count == 1 && visitor.openEnquiry == EnquiryID(unchecked: "v_1-2"))
         let drained = try run(.drained(EnquiryID(unchecked: "v_1-1")), as: closed)
         #expect(drained.effects == [.send(EnquiryCommand.visitorMessage(text: "newer", idempotencyKey: "c:n"), to: "v_1-2", of: EnquiryState.self)])
-        #expect(visitor.draining == nil && visitor.held.isEmpty)
+        #expect(visitor.draining.isEmpty && visitor.held.isEmpty)
         for number in 2...(VisitorState.rememberedKeys + 5) { _ = try run(.write(text: "m", source: source, idempotencyKey: "c:\(number)")) }
         #expect(visitor.recentKeys.count == VisitorState.rememberedKeys && visitor.recentKeys.first == "c:6")
         #expect(try VisitorState.decode(visitor.encoded) == visitor)
         for event in [VisitorEvent.wrote(key: "c:9"), .held(text: "t", key: nil), .drained(EnquiryID(unchecked: "v_1-1"))] { #expect(try VisitorEvent.decode(event.encoded) == event) }
         #expect(try VisitorCommand.decode(VisitorCommand.drained(EnquiryID(unchecked: "e")).encoded) == .drained(EnquiryID(unchecked: "e")))
         #expect(try EnquiryCommand.decode(EnquiryCommand.drain.encoded) == .drain)
+    }
+
+    /// A close replayed from before drains existed starts none (nothing would answer it), and
+    /// when the enquiry a bounce opened closes too, what is held waits for both drains.
+    @Test func heldMessagesWaitForEveryDrainAndOldClosesHoldNothing() throws {
+        var visitor = VisitorState(id: visitorID)
+        var soft = NoSoftState()
+        let entity = EntityID(kind: .visitor, key: "v_1")
+        let source = EnquirySource(name: "Website", settings: SourceSettings(rule: .alternative([dest("support")])))
+        let (first, second) = (EnquiryID(unchecked: "v_1-1"), EnquiryID(unchecked: "v_1-2"))
+        for event in [
+            VisitorEvent.created(VisitorProfile(source: ChannelID(unchecked: "web"), name: "Ann", createdAt: now), tokenHash: Array(repeating: 1, count: 32)),
+            .enquiryOpened(first, at: now, source: source), .enquiryClosed(first, at: now),
+        ] { visitor.apply(event) }
+        #expect(visitor.draining.isEmpty && visitor.openEnquiry == nil)
+        func run(_ command: VisitorCommand, as caller: Caller = .visitor("v_1")) throws -> Decision<VisitorEvent> {
+            let decision = try visitor.decide(command, soft: &soft, context: context(caller, entity))
+            for event in decision.events { visitor.apply(event) }
+            return decision
+        }
+        let opened = try run(.write(text: "again", source: source, idempotencyKey: nil))
+        #expect(opened.events.first == .enquiryOpened(second, at: now, source: source), "nothing held after an old close")
+        // The second closes; a bounce from it opens the third, which closes before the second's drain answers.
+        _ = try run(.enquiryClosed(second), as: .entity(.enquiry(second)))
+        let third = EnquiryID(unchecked: "v_1-3")
+        _ = try run(.bounced(text: "b", idempotencyKey: nil, from: second), as: .entity(.enquiry(second)))
+        #expect(visitor.openEnquiry == third)
+        _ = try run(.write(text: "held", source: source, idempotencyKey: nil))
+        _ = try run(.enquiryClosed(third), as: .entity(.enquiry(third)))
+        #expect(visitor.draining == [second, third] && visitor.held.count == 1)
+        let one = try run(.drained(third), as: .entity(.enquiry(third)))
+        #expect(one.effects.isEmpty && visitor.held.count == 1, "the second may still bounce older messages")
+        let both = try run(.drained(second), as: .entity(.enquiry(second)))
+        guard case let .send(to, bytes) = both.effects.first, case let .open(start) = try EnquiryCommand.decode(bytes) else {
+            Issue.record("the held message opened nothing")
+            return
+        }
+        #expect(to == .enquiry(EnquiryID(unchecked: "v_1-4")) && start.firstMessage == "held" && visitor.held.isEmpty)
+        #expect(try VisitorEvent.decode(VisitorEvent.drainStarted(second).encoded) == .drainStarted(second))
     }
 
     @Test func theEnquiryRoomOpensWithTheVisitorAndTheOwnerJoinsOnAccept() throws {

@@ -107,6 +107,9 @@ extension VisitorEvent: BinaryCodable {
         case let .drained(enquiry):
             writer.write(UInt8(7))
             writer.write(enquiry.rawValue)
+        case let .drainStarted(enquiry):
+            writer.write(UInt8(8))
+            writer.write(enquiry.rawValue)
         }
     }
 
@@ -131,6 +134,7 @@ extension VisitorEvent: BinaryCodable {
             let text = try reader.readString()
             return .held(text: text, key: try reader.readOptionalString())
         case 7: return .drained(EnquiryID(unchecked: try reader.readString()))
+        case 8: return .drainStarted(EnquiryID(unchecked: try reader.readString()))
         default: throw DecodingError("unknown visitor event \(tag)")
         }
     }
@@ -149,7 +153,8 @@ extension VisitorState: BinaryCodable {
         source?.encode(into: &writer)
         writer.writeVarint(UInt64(recentKeys.count))
         for key in recentKeys { writer.write(key) }
-        writer.write(draining?.rawValue)
+        writer.writeVarint(UInt64(draining.count))
+        for enquiry in draining { writer.write(enquiry.rawValue) }
         writer.writeVarint(UInt64(held.count))
         for message in held {
             writer.write(message.text)
@@ -169,7 +174,8 @@ extension VisitorState: BinaryCodable {
         if !reader.isAtEnd {
             let count = try reader.readCount(atMost: VisitorState.rememberedKeys, of: "remembered keys")
             state.recentKeys = try (0..<count).map { _ throws(DecodingError) in try reader.readString() }
-            state.draining = try reader.readOptionalString().map(EnquiryID.init(unchecked:))
+            let draining = try reader.readCount(atMost: VisitorState.maxHeld + 1_000, of: "draining enquiries")
+            state.draining = try (0..<draining).map { _ throws(DecodingError) in EnquiryID(unchecked: try reader.readString()) }
             let held = try reader.readCount(atMost: VisitorState.maxHeld, of: "held messages")
             state.held = try (0..<held).map { _ throws(DecodingError) in
                 let text = try reader.readString()

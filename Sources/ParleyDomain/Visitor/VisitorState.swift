@@ -61,8 +61,10 @@ public enum VisitorEvent: Sendable, Equatable {
     case enquiryClosed(EnquiryID, at: Timestamp)
     /// A message with this idempotency key went out (a retry of it is answered, not sent again).
     case wrote(key: String)
-    /// Written while the closed enquiry drains: sent, in order, once it has.
+    /// Written while a closed enquiry drains: sent, in order, once every one has.
     case held(text: String, key: String?)
+    /// The visitor asked a closed enquiry to drain (it answers after every bounce).
+    case drainStarted(EnquiryID)
     case drained(EnquiryID)
 }
 
@@ -98,10 +100,10 @@ public struct VisitorState: Sendable, Equatable {
     /// whose first try went out is not sent again, whichever enquiry is open by then.
     public internal(set) var recentKeys: [String] = []
     public static let rememberedKeys = 100
-    /// Their last enquiry closed and messages sent to it may still be on their way back (it
-    /// bounces them): new messages are held until it answers the drain, so the next enquiry
-    /// gets every message in the order written.
-    public internal(set) var draining: EnquiryID?
+    /// Closed enquiries that messages sent to them may still be bouncing back from: new
+    /// messages are held until every one answers its drain, so the next enquiry gets every
+    /// message in the order written.
+    public internal(set) var draining: [EnquiryID] = []
     public internal(set) var held: [HeldMessage] = []
     public static let maxHeld = 100
 
@@ -148,12 +150,13 @@ extension VisitorState: EntityRules {
             try EnquiryState.validateVisitorMessage(text, key: key)
             if let key, recentKeys.contains(key) { return Decision() }
             let remembered: [VisitorEvent] = key.map { [.wrote(key: $0)] } ?? []
-            if draining != nil {
+            if !draining.isEmpty {
                 guard held.count < Self.maxHeld else {
                     throw DomainError(.messagesHeld, "visitor \(id) has \(held.count) messages waiting for their closed enquiry; try again shortly")
                 }
                 guard profile != nil else { throw DomainError(.visitorNotFound, "no visitor \(id)") }
-                return Decision([.held(text: text, key: key)] + remembered)
+                // The drain asked again (it is answered each time): one lost on the way cannot hold them forever.
+                return Decision([.held(text: text, key: key)] + remembered, effects: draining.map { .send(EnquiryCommand.drain, to: $0.rawValue, of: EnquiryState.self) })
             }
             let decision = try write(text, key: key, source: source ?? self.source, now: context.now)
             return Decision(decision.events + remembered, effects: decision.effects)
@@ -164,9 +167,9 @@ extension VisitorState: EntityRules {
             // The close that bounced it left that enquiry first; noted here if it was not yet.
             var effects: [Effect] = []
             if openEnquiry == from {
-                events.append(.enquiryClosed(from, at: context.now))
+                events += [.enquiryClosed(from, at: context.now), .drainStarted(from)]
                 effects.append(.send(EnquiryCommand.drain, to: from.rawValue, of: EnquiryState.self))
-                state.apply(events[0])
+                for event in events { state.apply(event) }
             }
             // Older than anything held: straight on, to the next enquiry.
             let decision = try state.write(text, key: key, source: source, now: context.now)
@@ -177,15 +180,17 @@ extension VisitorState: EntityRules {
         case let .enquiryClosed(enquiry):
             try caller.require(caller == .entity(.enquiry(enquiry)), "close visitor \(id)'s enquiries")
             guard openEnquiry == enquiry else { return Decision() }
-            return Decision([.enquiryClosed(enquiry, at: context.now)], effects: [.send(EnquiryCommand.drain, to: enquiry.rawValue, of: EnquiryState.self)])
+            return Decision(
+                [.enquiryClosed(enquiry, at: context.now), .drainStarted(enquiry)], effects: [.send(EnquiryCommand.drain, to: enquiry.rawValue, of: EnquiryState.self)])
         case let .drained(enquiry):
             try caller.require(caller == .entity(.enquiry(enquiry)), "drain visitor \(id)'s enquiries")
-            guard draining == enquiry else { return Decision() }
-            // What was held goes out in order: the first opens the next enquiry.
+            guard draining.contains(enquiry) else { return Decision() }
             var state = self
             var events: [VisitorEvent] = [.drained(enquiry)]
             var effects: [Effect] = []
             state.apply(events[0])
+            guard state.draining.isEmpty else { return Decision(events) }
+            // The last drain: what was held goes out in order (the first opens the next enquiry).
             for message in held {
                 let decision = try state.write(message.text, key: message.key, source: source, now: context.now)
                 for event in decision.events { state.apply(event) }
@@ -226,17 +231,14 @@ extension VisitorState: EntityRules {
         case let .served(_, staff):
             lastAgent = staff
         case let .enquiryClosed(enquiry, _):
-            if openEnquiry == enquiry {
-                openEnquiry = nil
-                draining = enquiry
-            }
+            if openEnquiry == enquiry { openEnquiry = nil }
+        case let .drainStarted(enquiry):
+            if !draining.contains(enquiry) { draining.append(enquiry) }
         case let .held(text, key):
             held.append(HeldMessage(text: text, key: key))
         case let .drained(enquiry):
-            if draining == enquiry {
-                draining = nil
-                held = []
-            }
+            draining.removeAll { $0 == enquiry }
+            if draining.isEmpty { held = [] }
         case let .wrote(key):
             recentKeys.append(key)
             if recentKeys.count > Self.rememberedKeys { recentKeys.removeFirst(recentKeys.count - Self.rememberedKeys) }
