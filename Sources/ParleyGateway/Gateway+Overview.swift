@@ -100,47 +100,34 @@ extension Gateway {
         router.get("/v1/enquiries") { request, _ -> Response in
             let caller = try await caller(of: request)
             let query = request.uri.queryParameters
-            let now = runtime.now
-            let to = try Self.day(query.get("to")) ?? now
+            let to = try Self.day(query.get("to")) ?? runtime.now
             let from = try Self.day(query.get("from")) ?? to
-            let days = (to.milliseconds - from.milliseconds) / 86_400_000 + 1
-            guard (1...31).contains(days) else { throw GatewayError.invalidArgument("from and to (yyyy-mm-dd) span 1 to 31 days, from first") }
+            let days: [Timestamp]
+            do {
+                days = try EnquiryOverview.days(from: from, to: to)
+            } catch let refusal as DomainError {
+                throw GatewayError(.rejected(refusal))
+            }
             let status = try query.get("status").map { raw throws(GatewayError) -> EnquiryStatus in
                 guard let status = EnquiryStatus(name: raw) else { throw GatewayError.invalidArgument("status is offered, queued, accepted or closed") }
                 return status
             }
-            let source = query.get("source_id"), destination = query.get("destination_id"), staff = query.get("staff_id")
-            var rows: [(String, EnquirySummary)] = []
-            for day in 0..<days {
-                let index = EnquirySummary.index(day: from.adding(milliseconds: day * 86_400_000))
-                let listing = try await runtime.state(of: index, IndexState.self, by: caller.principal)
-                for (member, bytes) in listing.entries {
-                    guard let summary = try? EnquirySummary.decode(bytes) else { continue }
-                    if let status, summary.status != status { continue }
-                    if let source, summary.source.rawValue != source { continue }
-                    if let destination, summary.destination?.rawValue != destination { continue }
-                    if let staff, !summary.servedBy.contains(where: { $0.rawValue == staff }) { continue }
-                    rows.append((member, summary))
-                }
-            }
-            rows.sort { ($0.1.openedAt, $0.0) < ($1.1.openedAt, $1.0) }
-            let all = rows.map { OverviewRow(id: $0.0, $0.1) }
+            var listings: [[String: [UInt8]]] = []
+            for day in days { listings.append(try await runtime.state(of: EnquirySummary.index(day: day), IndexState.self, by: caller.principal).entries) }
+            let overview = EnquiryOverview(
+                listings: listings, filter: .init(status: status, source: query.get("source_id"), destination: query.get("destination_id"), staff: query.get("staff_id")))
+            let rows = overview.rows.map { OverviewRow(id: $0.id, $0.summary) }
             if try Self.format(query.get("format"), ["json", "csv"]) == "csv" {
-                let body = ([OverviewRow.csvHeader] + all.map(\.csv)).joined(separator: "\r\n") + "\r\n"
+                let body = ([OverviewRow.csvHeader] + rows.map(\.csv)).joined(separator: "\r\n") + "\r\n"
                 return Response(
                     status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"enquiries.csv\""],
                     body: .init(byteBuffer: ByteBuffer(string: body)))
             }
-            let summaries = rows.map(\.1)
-            let waiting = summaries.compactMap(\.waitingMilliseconds)
-            let handling = summaries.compactMap(\.handlingMilliseconds)
-            let counts = OverviewResponse.Counts(
-                open: summaries.filter { $0.status == .offered || $0.status == .accepted }.count, queued: summaries.filter { $0.status == .queued }.count,
-                missed: summaries.reduce(0) { $0 + Int($1.missed) }, served: summaries.filter { $0.status == .closed && !$0.servedBy.isEmpty }.count,
-                total: summaries.count)
+            let counts = overview.counts
             return JSONBody.response(OverviewResponse(
-                from: from.utcDay, to: to.utcDay, counts: counts, averageWaitingMs: waiting.isEmpty ? nil : waiting.reduce(0, +) / Int64(waiting.count),
-                averageHandlingMs: handling.isEmpty ? nil : handling.reduce(0, +) / Int64(handling.count), enquiries: all))
+                from: from.utcDay, to: to.utcDay,
+                counts: .init(open: counts.open, queued: counts.queued, missed: counts.missed, served: counts.served, total: counts.total),
+                averageWaitingMs: overview.averageWaitingMilliseconds, averageHandlingMs: overview.averageHandlingMilliseconds, enquiries: rows))
         }
 
         router.get("/v1/enquiries/:enquiryID/history") { request, context -> Response in
