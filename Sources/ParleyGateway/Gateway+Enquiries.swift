@@ -62,7 +62,19 @@ extension Gateway {
             let caller = try await caller(of: request)
             let account = try await runtime.staffAccount(caller.staff)
             let now = runtime.now
-            let offered = account.offers.values.sorted { ($0.openedAt, $0.enquiry) < ($1.openedAt, $1.enquiry) }.map { EnquiryOfferResponse($0, now: now) }
+            // Offers are soft, on every node's routing board (what they hold is durable, on their
+            // account): each is checked against its enquiry, and one whose end this node missed is
+            // forgotten here. An enquiry that cannot be read now stays listed.
+            var offered: [EnquiryOfferResponse] = []
+            for note in runtime.routingBoard.offers(of: caller.staff) {
+                if let enquiry = try? await runtime.state(of: note.enquiry.rawValue, EnquiryState.self, by: .system),
+                    enquiry.offer?.staff.contains(caller.staff) != true
+                {
+                    runtime.routingBoard.note(EnquiryNotices([.init(staff: caller.staff, notice: .offerEnded(note.enquiry, .lapsed))]))
+                    continue
+                }
+                offered.append(EnquiryOfferResponse(note, now: now))
+            }
             return JSONBody.response(MyEnquiriesResponse(offered: offered, open: account.enquiries.map(\.rawValue).sorted()))
         }
 

@@ -7,7 +7,7 @@ enum LiveRelayCodec {
     static let formatVersion: UInt8 = 1
 
     private enum InterestTag: UInt8 { case full = 1, update, renew }
-    private enum DeliveryTag: UInt8 { case room = 1, staff, enquiries, statuses }
+    private enum DeliveryTag: UInt8 { case room = 1, staff, enquiries, statuses, offers }
 
     /// One thing to deliver to another node's sessions.
     enum Delivery {
@@ -18,6 +18,8 @@ enum LiveRelayCodec {
         case enquiries(EnquiryUpdate)
         /// Staff statuses for the routing board, from the node leading their accounts.
         case statuses([StaffID: StaffStatus])
+        /// One enquiry decision's offer notices, for every node's board and sessions.
+        case offers(EnquiryNotices)
     }
 
     static func encode(_ message: InterestMessage, boot: UInt64) -> [UInt8] {
@@ -102,6 +104,9 @@ enum LiveRelayCodec {
                 writer.write(staff.rawValue)
                 status.encode(into: &writer)
             }
+        case let .offers(notices):
+            writer.write(DeliveryTag.offers.rawValue)
+            notices.encode(into: &writer)
         }
         return writer.bytes
     }
@@ -152,6 +157,8 @@ enum LiveRelayCodec {
                     statuses[staff] = try StaffStatus.decode(from: &reader)
                 }
                 deliveries.append(.statuses(statuses))
+            case .offers:
+                deliveries.append(.offers(try EnquiryNotices.decode(from: &reader)))
             }
         }
         try reader.expectEnd()

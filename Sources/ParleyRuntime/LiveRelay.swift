@@ -91,6 +91,14 @@ public final class LiveRelay: RoomEventSink, StaffEventSink, Service {
         for link in links.values { link.enqueue(bytes, limit: configuration.maxQueued) }
     }
 
+    /// One enquiry decision's offer notices: kept and shown here, and sent to every peer
+    /// (every board keeps the offers for the Open Enquiry panel).
+    public func broadcast(_ notices: EnquiryNotices) {
+        EnquiryNoticeDelivery.receive(notices, board: board, sessions: hub)
+        let bytes = LiveRelayCodec.encode(.offers(notices))
+        for link in links.values { link.enqueue(bytes, limit: configuration.maxQueued) }
+    }
+
     /// Staff members with sessions on other nodes that keep renewing them.
     public func staffWithRemoteSessions() -> Set<StaffID> {
         table.withLock { $0.staffWithSessions(now: .now) }
@@ -160,6 +168,7 @@ public final class LiveRelay: RoomEventSink, StaffEventSink, Service {
                     case let .staff(update): hub.deliver(update)
                     case let .enquiries(update): hub.deliver(update)
                     case let .statuses(statuses): board.merge(statuses)
+                    case let .offers(notices): EnquiryNoticeDelivery.receive(notices, board: board, sessions: hub)
                     }
                 }
             } catch {

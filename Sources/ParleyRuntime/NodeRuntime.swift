@@ -87,6 +87,11 @@ public final class NodeRuntime: Sendable {
         self.linkPreviews = linkPreviews
         let partitioner = Partitioner(partitionCount: log.partitionCount)
         let store = RoomStore(database: database, family: stateFamily, partitioner: partitioner)
+        var configuration = configuration
+        if configuration.deliverySinks[EnquiryState.noticeSink] == nil {
+            configuration.deliverySinks[EnquiryState.noticeSink] = EnquiryNoticeDelivery(
+                board: routingBoard, sessions: relay?.hub ?? (liveSessions as? LiveHub), relay: relay)
+        }
         self.configuration = configuration
         self.partitioner = partitioner
         self.store = store

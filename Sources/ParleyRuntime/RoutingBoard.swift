@@ -23,6 +23,14 @@ public final class RoutingBoard: RoutingFacts, Sendable {
         var accounts: [StaffID: StaffStatus] = [:]
         /// The zones the database knew, by name.
         var zones: [String: TimeZone] = [:]
+        /// Open offers per staff member (the Open Enquiry panel), from enquiries' notices.
+        var offers: [StaffID: [EnquiryID: HeldOffer]] = [:]
+        var offerCount = 0
+    }
+
+    struct HeldOffer: Sendable {
+        let note: EnquiryOfferNote
+        let since: ContinuousClock.Instant
     }
 
     /// How long a status lasts without being renewed.
@@ -106,6 +114,7 @@ public final class RoutingBoard: RoutingFacts, Sendable {
         tables.withLock { tables in
             for staff in gone { tables.accounts[staff] = nil }
             tables.statuses = tables.statuses.filter { now - $0.value.renewedAt <= lifetime * 10 }
+            Self.dropStaleOffers(&tables, now: now)
         }
     }
 

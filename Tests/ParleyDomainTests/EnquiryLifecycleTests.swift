@@ -27,7 +27,18 @@ struct EnquiryLifecycleTests {
 
     func agent(_ raw: String) -> Caller { .staff(staff(raw), role: .agent) }
 
+    /// What staff are told softly of offers (one delivery per decision), per staff member.
     func notices(_ decision: Decision<EnquiryEvent>) -> [String: [EnquiryNotice]] {
+        var result: [String: [EnquiryNotice]] = [:]
+        for case let .deliver(sink, payload) in decision.effects where sink == EnquiryState.noticeSink {
+            for addressed in (try? EnquiryNotices.decode(payload))?.notices ?? [] { result[addressed.staff.rawValue, default: []].append(addressed.notice) }
+        }
+        #expect(decision.effects.filter { if case let .deliver(sink, _) = $0 { sink == EnquiryState.noticeSink } else { false } }.count <= 1, "one delivery a decision")
+        return result
+    }
+
+    /// What staff members' own entities are told (what they hold: assigned, released).
+    func held(_ decision: Decision<EnquiryEvent>) -> [String: [EnquiryNotice]] {
         var result: [String: [EnquiryNotice]] = [:]
         for case let .send(to, command) in decision.effects where to.kind == .staff {
             if case let .noteEnquiry(notice) = try? StaffCommand.decode(command) { result[to.key, default: []].append(notice) }
@@ -54,6 +65,7 @@ struct EnquiryLifecycleTests {
         #expect(enquiry.status == .accepted && enquiry.owner == staff("b") && enquiry.offer == nil)
         let told = notices(accepted)
         #expect(told["a"] == [.offerEnded(enquiry.id, .taken)] && told["c"] == [.offerEnded(enquiry.id, .taken)] && told["b"] == [.assigned(enquiry.id)])
+        #expect(held(accepted) == ["b": [.assigned(enquiry.id)]] && held(opened).isEmpty, "offers are soft; what one holds is durable")
         #expect(accepted.effects.contains(.cancelTimer(tag: EnquiryState.offerTimer)))
         #expect(accepted.effects.contains { if case let .send(to, _) = $0 { to == .room(enquiry.room) } else { false } })
         // Everyone after the first is refused with a stable code, the winner's retry is a no-op.
@@ -157,7 +169,7 @@ struct EnquiryLifecycleTests {
         try run(&enquiry, .transfer(.destination(dest("backup")), by: staff("a")), by: agent("a"), facts: facts)
         let taken = try run(&enquiry, .accept(staff("z")), by: agent("z"), facts: facts)
         #expect(enquiry.owner == staff("z") && enquiry.servedBy == [staff("a"), staff("z")])
-        #expect(notices(taken)["a"] == [.released(enquiry.id)] && notices(taken)["z"] == [.assigned(enquiry.id)])
+        #expect(held(taken)["a"] == [.released(enquiry.id)] && held(taken)["z"] == [.assigned(enquiry.id)] && notices(taken)["z"] == [.assigned(enquiry.id)])
         // A lapsed transfer offer also leaves it with its owner, and is not a missed enquiry.
         try run(&enquiry, .transfer(.staff(staff("b")), by: staff("z")), by: agent("z"), facts: facts)
         try run(&enquiry, .offerTimedOut, by: .system, facts: facts, at: 60_000)
@@ -178,7 +190,7 @@ struct EnquiryLifecycleTests {
         #expect(touched.effects == [.setTimer(tag: EnquiryState.idleTimer, at: now.adding(milliseconds: 10_000 + 30 * 60_000))])
         let closed = try run(&enquiry, .idleTimedOut, by: .system, facts: facts, at: 40 * 60_000)
         #expect(enquiry.status == .closed && enquiry.closedBy == nil)
-        #expect(notices(closed)["a"] == [.released(enquiry.id)])
+        #expect(held(closed)["a"] == [.released(enquiry.id)] && notices(closed).isEmpty)
         #expect(throws: DomainError(.enquiryClosed, "enquiry enq_1 is closed")) { try run(&enquiry, .accept(staff("b")), by: agent("b"), facts: facts) }
         #expect(try run(&enquiry, .close(by: nil), by: .system, facts: facts).isEmpty)
 

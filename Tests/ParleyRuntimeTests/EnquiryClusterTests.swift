@@ -128,16 +128,18 @@ struct EnquiryClusterTests {
                 owners[id] = enquiry.owner
             }
             #expect(owners.count == 200 && owners.values.allSatisfy { staff.contains($0) })
-            // Every panel settles consistent: no offer left, each enquiry held by its owner only.
+            // Every panel settles consistent: no offer left on any node's board, each enquiry
+            // held by its owner only.
             let deadline = ContinuousClock.now + .seconds(20)
             var accounts: [StaffState] = []
+            func noOffers() -> Bool { cluster.nodes.allSatisfy { node in staff.allSatisfy { node.runtime.routingBoard.offers(of: $0).isEmpty } } }
             while ContinuousClock.now < deadline {
                 accounts = []
                 for member in staff { accounts.append(try await cluster.node(1).runtime.staffAccount(member)) }
-                if accounts.allSatisfy({ $0.offers.isEmpty }), accounts.reduce(0, { $0 + $1.enquiries.count }) == 200 { break }
+                if noOffers(), accounts.reduce(0, { $0 + $1.enquiries.count }) == 200 { break }
                 try await Task.sleep(for: .milliseconds(100))
             }
-            #expect(accounts.allSatisfy { $0.offers.isEmpty })
+            #expect(noOffers())
             for account in accounts {
                 for enquiry in account.enquiries { #expect(owners[enquiry.rawValue] == account.id) }
             }

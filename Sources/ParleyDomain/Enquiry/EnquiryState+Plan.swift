@@ -8,14 +8,34 @@ extension EnquiryState {
 
         init(_ state: EnquiryState) { self.state = state }
 
-        /// The decision, with the enquiry's overview entry put again when it changed.
+        /// The decision, with the enquiry's overview entry put again when it changed, and its
+        /// offer notices in one delivery (in the order made).
         func decision(listedFrom before: EnquiryState) -> Decision<EnquiryEvent> {
+            let effects = Self.mergingNotices(effects)
             guard !events.isEmpty, let openedAt = state.openedAt else { return Decision(events, effects: effects) }
             let summary = EnquirySummary(state)
             guard before.start == nil || summary != EnquirySummary(before) else { return Decision(events, effects: effects) }
             let listing = Effect.send(
                 IndexCommand.put(member: state.id.rawValue, summary: summary.encoded), to: EnquirySummary.index(day: openedAt), of: IndexState.self)
             return Decision(events, effects: effects + [listing])
+        }
+
+        /// `effects` with every delivery to the notice sink folded into the first.
+        static func mergingNotices(_ effects: [Effect]) -> [Effect] {
+            var merged: [EnquiryNotices.Addressed] = []
+            var first: Int?
+            var kept: [Effect] = []
+            for effect in effects {
+                guard case let .deliver(sink, payload) = effect, sink == EnquiryState.noticeSink, let notices = try? EnquiryNotices.decode(payload) else {
+                    kept.append(effect)
+                    continue
+                }
+                if first == nil { first = kept.count }
+                merged += notices.notices
+            }
+            guard let first, !merged.isEmpty else { return kept }
+            kept.insert(.deliver(sink: EnquiryState.noticeSink, payload: EnquiryNotices(merged).encoded), at: first)
+            return kept
         }
 
         mutating func add(_ event: EnquiryEvent, effects: [Effect] = []) {
@@ -54,7 +74,7 @@ extension EnquiryState {
             let note = EnquiryOfferNote(
                 enquiry: state.id, sourceName: start.sourceName, visitorName: start.visitorName, firstMessage: String(start.firstMessage.unicodeScalars.prefix(200)),
                 destination: offer.destination, offeredAt: offer.at, openedAt: state.openedAt ?? offer.at, transferFrom: offer.transferFrom)
-            var effects = offer.staff.map { Effect.send(StaffCommand.noteEnquiry(.offered(note)), to: $0.rawValue, of: StaffState.self) }
+            var effects = EnquiryState.notify(offer.staff.map { ($0, .offered(note)) })
             effects.append(.setTimer(tag: EnquiryState.offerTimer, at: offer.at.adding(milliseconds: Int64(start.offerTimeoutSeconds) * 1_000)))
             if wasQueued {
                 effects += [.cancelTimer(tag: EnquiryState.routeTimer), EnquiryState.leaveQueue(state.id, queue)]
@@ -88,7 +108,7 @@ extension EnquiryState {
 
         /// Closes it: offers withdrawn, the owner released, timers and queue entry dropped.
         mutating func close(by: StaffID?, now: Timestamp) {
-            var effects = (state.offer?.staff ?? []).map { EnquiryState.withdraw(state.id, from: $0, .closed) }
+            var effects = EnquiryState.offerEnded(state.id, for: state.offer?.staff ?? [], .closed)
             if let owner = state.owner { effects.append(.send(StaffCommand.noteEnquiry(.released(state.id)), to: owner.rawValue, of: StaffState.self)) }
             if state.status == .queued { effects.append(EnquiryState.leaveQueue(state.id, state.queueDestination)) }
             effects += [EnquiryState.offerTimer, EnquiryState.routeTimer, EnquiryState.idleTimer].map { Effect.cancelTimer(tag: $0) }

@@ -64,7 +64,7 @@ extension EnquiryState: EntityRules {
             try caller.require(caller.staff == staff, "decline enquiries for \(staff)")
             guard status != .closed else { throw DomainError(.enquiryClosed, "enquiry \(id) is closed") }
             guard let offer, offer.staff.contains(staff) else { throw DomainError(.enquiryNotOffered, "enquiry \(id) is not offered to \(staff)") }
-            plan.add(.declined(staff, at: now), effects: [Self.withdraw(id, from: staff, .declined)])
+            plan.add(.declined(staff, at: now), effects: Self.offerEnded(id, for: [staff], .declined))
             if plan.state.offer == nil, offer.transferFrom == nil {
                 plan.route(start, facts: facts, now: now, reoffer: false)
             } else if plan.state.offer == nil {
@@ -84,7 +84,7 @@ extension EnquiryState: EntityRules {
         case .offerTimedOut:
             try caller.require(caller.isInternal, "time offers out")
             guard let offer else { return Decision() }
-            plan.add(.offerLapsed(round: offer.round, at: now), effects: offer.staff.map { Self.withdraw(id, from: $0, .lapsed) })
+            plan.add(.offerLapsed(round: offer.round, at: now), effects: Self.offerEnded(id, for: offer.staff, .lapsed))
             if offer.transferFrom == nil { plan.route(start, facts: facts, now: now) }
         case .idleTimedOut:
             try caller.require(caller.isInternal, "close idle enquiries")
@@ -151,7 +151,10 @@ extension EnquiryState: EntityRules {
             throw DomainError(.capacityReached, "\(staff) holds \(load.openEnquiries) open enquiries, their capacity")
         }
         let from = offer?.transferFrom
-        var effects = (offer?.staff ?? []).filter { $0 != staff }.map { Self.withdraw(id, from: $0, .taken) }
+        // The others are told it is taken; the winner's offer leaves the boards (their own
+        // entity, which counts what they hold, tells their sessions it is theirs).
+        let others = (offer?.staff ?? []).filter { $0 != staff }.map { ($0, EnquiryNotice.offerEnded(id, .taken)) }
+        var effects = Self.notify(others + (offered ? [(staff, .assigned(id))] : []))
         effects.append(.send(StaffCommand.noteEnquiry(.assigned(id)), to: staff.rawValue, of: StaffState.self))
         effects += [.cancelTimer(tag: Self.offerTimer), .cancelTimer(tag: Self.routeTimer)]
         if let idle = Self.idleTimer(start, now: now) { effects.append(idle) }
@@ -187,7 +190,7 @@ extension EnquiryState: EntityRules {
         }
         // Without an owner (an admin moving a waiting enquiry), the current offer ends first.
         if owner == nil, let offer {
-            plan.add(.offerWithdrawn(round: offer.round, at: now), effects: offer.staff.map { Self.withdraw(id, from: $0, .moved) })
+            plan.add(.offerWithdrawn(round: offer.round, at: now), effects: Self.offerEnded(id, for: offer.staff, .moved))
         }
         if staff.isEmpty {
             plan.queue(at: destination, start: start, now: now)
@@ -216,10 +219,6 @@ extension EnquiryState: EntityRules {
     /// A message into the enquiry room (keyed, so a repeated effect posts it once).
     static func post(_ text: String, by author: StaffID, key: String?, in room: RoomID) -> Effect {
         .send(RoomCommand.post(MessagePost(author: author, text: text, idempotencyKey: key)), to: room.rawValue, of: RoomState.self)
-    }
-
-    static func withdraw(_ id: EnquiryID, from staff: StaffID, _ end: OfferEnd) -> Effect {
-        .send(StaffCommand.noteEnquiry(.offerEnded(id, end)), to: staff.rawValue, of: StaffState.self)
     }
 
     /// The index listing the queue of `destination` (`queue._` for enquiries waiting unassigned).

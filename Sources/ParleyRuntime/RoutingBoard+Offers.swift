@@ -1,0 +1,50 @@
+import ParleyDomain
+
+/// The open offers every node keeps, as soft state, from enquiries' notices
+/// (`EnquiryNotices`): what the Open Enquiry panel lists. A node that starts late, or misses a
+/// notice, lacks an offer until it is made again (an offer lapses after its timeout); one whose
+/// end was missed is dropped after `offerLifetime`.
+extension RoutingBoard {
+    /// The longest an offer stays without its end heard (the longest offer timeout).
+    static let offerLifetime: Duration = .seconds(3_600)
+    /// At most this many offers are held (a bound on memory, far above any workspace's).
+    static let maxOffers = 1_000_000
+
+    /// Applies one decision's notices: offers made, ended, and taken up by their winner.
+    public func note(_ notices: EnquiryNotices, now: ContinuousClock.Instant = .now) {
+        tables.withLock { tables in
+            for addressed in notices.notices {
+                switch addressed.notice {
+                case let .offered(note):
+                    guard tables.offerCount < Self.maxOffers || tables.offers[addressed.staff]?[note.enquiry] != nil else { continue }
+                    if tables.offers[addressed.staff, default: [:]].updateValue(HeldOffer(note: note, since: now), forKey: note.enquiry) == nil {
+                        tables.offerCount += 1
+                    }
+                case let .offerEnded(enquiry, _), let .assigned(enquiry):
+                    Self.remove(enquiry, of: addressed.staff, from: &tables)
+                case .released:
+                    break
+                }
+            }
+        }
+    }
+
+    /// The offers `staff` holds, oldest enquiry first.
+    public func offers(of staff: StaffID, now: ContinuousClock.Instant = .now) -> [EnquiryOfferNote] {
+        tables.withLock { tables in
+            (tables.offers[staff] ?? [:]).values.filter { now - $0.since <= Self.offerLifetime }.map(\.note)
+        }.sorted { ($0.openedAt, $0.enquiry) < ($1.openedAt, $1.enquiry) }
+    }
+
+    private static func remove(_ enquiry: EnquiryID, of staff: StaffID, from tables: inout Tables) {
+        guard tables.offers[staff]?.removeValue(forKey: enquiry) != nil else { return }
+        tables.offerCount -= 1
+        if tables.offers[staff]?.isEmpty == true { tables.offers[staff] = nil }
+    }
+
+    static func dropStaleOffers(_ tables: inout Tables, now: ContinuousClock.Instant) {
+        for (staff, held) in tables.offers {
+            for (enquiry, offer) in held where now - offer.since > offerLifetime { remove(enquiry, of: staff, from: &tables) }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import ParleyDomain
+import Testing
+
+@testable import ParleyRuntime
+
+/// The open offers every node's routing board keeps from enquiries' notices (the Open
+/// Enquiry panel): made, ended, taken up, forgotten after their lifetime.
+@Suite("Routing board offers")
+struct RoutingBoardOfferTests {
+    func note(_ enquiry: String, openedAt: Int64) -> EnquiryOfferNote {
+        EnquiryOfferNote(
+            enquiry: EnquiryID(unchecked: enquiry), sourceName: "Web", visitorName: "Vera", firstMessage: "Hi", destination: nil,
+            offeredAt: Timestamp(milliseconds: openedAt), openedAt: Timestamp(milliseconds: openedAt))
+    }
+
+    @Test func offersComeAndGoByNotice() throws {
+        let board = RoutingBoard()
+        let (ann, bob) = (StaffID(unchecked: "ann"), StaffID(unchecked: "bob"))
+        let (first, second) = (EnquiryID(unchecked: "e1"), EnquiryID(unchecked: "e2"))
+        board.note(EnquiryNotices([.init(staff: ann, notice: .offered(note("e2", openedAt: 20))), .init(staff: bob, notice: .offered(note("e2", openedAt: 20)))]))
+        board.note(EnquiryNotices([.init(staff: ann, notice: .offered(note("e1", openedAt: 10)))]))
+        #expect(board.offers(of: ann).map(\.enquiry) == [first, second], "oldest enquiry first")
+        // Bob takes the second: Ann hears it taken, Bob's own offer leaves with his assignment.
+        board.note(EnquiryNotices([.init(staff: ann, notice: .offerEnded(second, .taken)), .init(staff: bob, notice: .assigned(second))]))
+        #expect(board.offers(of: ann).map(\.enquiry) == [first] && board.offers(of: bob).isEmpty)
+        // An offer whose end was never heard is forgotten after the offer lifetime.
+        let later = ContinuousClock.now + RoutingBoard.offerLifetime + .seconds(1)
+        #expect(board.offers(of: ann, now: later).isEmpty)
+        board.prune(keepingAccounts: { _ in true }, now: later)
+        #expect(board.offers(of: ann).isEmpty)
+        // A repeated offer is held once.
+        board.note(EnquiryNotices([.init(staff: ann, notice: .offered(note("e1", openedAt: 10)))]))
+        board.note(EnquiryNotices([.init(staff: ann, notice: .offered(note("e1", openedAt: 10)))]))
+        #expect(board.offers(of: ann).count == 1)
+        #expect(try EnquiryNotices.decode(EnquiryNotices([.init(staff: ann, notice: .offerEnded(first, .lapsed))]).encoded).notices.count == 1)
+    }
+}
