@@ -70,7 +70,7 @@ extension Gateway {
                 if let enquiry = try? await runtime.state(of: note.enquiry.rawValue, EnquiryState.self, by: .system),
                     enquiry.offer?.staff.contains(caller.staff) != true
                 {
-                    runtime.routingBoard.note(EnquiryNotices([.init(staff: caller.staff, notice: .offerEnded(note.enquiry, .lapsed))]))
+                    runtime.routingBoard.forget(note.enquiry, of: caller.staff, offeredAt: note.offeredAt)
                     continue
                 }
                 offered.append(EnquiryOfferResponse(note, now: now))

@@ -29,6 +29,15 @@ extension RoutingBoard {
         }
     }
 
+    /// Forgets `staff`'s offer of `enquiry` if it is still the one made at `offeredAt` (an
+    /// offer made again meanwhile stays).
+    public func forget(_ enquiry: EnquiryID, of staff: StaffID, offeredAt: Timestamp) {
+        tables.withLock { tables in
+            guard tables.offers[staff]?[enquiry]?.note.offeredAt == offeredAt else { return }
+            Self.remove(enquiry, of: staff, from: &tables)
+        }
+    }
+
     /// The offers `staff` holds, oldest enquiry first.
     public func offers(of staff: StaffID, now: ContinuousClock.Instant = .now) -> [EnquiryOfferNote] {
         tables.withLock { tables in

@@ -109,10 +109,7 @@ struct ChaosTest: Sendable {
         let urls = nodes.ids.map(nodes.url(of:))
         var tokens: [String] = []
         for sender in 0..<senders {
-            let created = try await setupCall(
-                http, urls[sender % urls.count] + "/v1/staff", token: adminToken, body: #"{"id":"chaos-sender-\#(sender)","display_name":"Sender \#(sender)"}"#)
-            guard let staffToken = created["token"] as? String else { throw BenchError("no token for sender \(sender): \(created)") }
-            tokens.append(staffToken)
+            tokens.append(try await createStaff(http, urls[sender % urls.count], id: "chaos-sender-\(sender)", name: "Sender \(sender)", adminToken: adminToken))
         }
         let members = (0..<senders).map { "\"chaos-sender-\($0)\"" }.joined(separator: ",")
         var rooms: [ChaosSenders.Room] = []
@@ -281,6 +278,19 @@ struct ChaosTest: Sendable {
         return problems.isEmpty
     }
 
+    /// A staff member made for the test, and their token. A first try whose answer was lost
+    /// may have made them: then a fresh token is issued instead.
+    func createStaff(_ http: ChaosHTTP, _ url: String, id: String, name: String, adminToken: String) async throws -> String {
+        let created: [String: Any]
+        do {
+            created = try await setupCall(http, url + "/v1/staff", token: adminToken, body: #"{"id":"\#(id)","display_name":"\#(name)"}"#)
+        } catch let error as BenchError where error.description.contains("staff_already_exists") {
+            created = try await setupCall(http, url + "/v1/staff/\(id)/token", token: adminToken, body: "{}")
+        }
+        guard let token = created["token"] as? String else { throw BenchError("no token for \(id): \(created)") }
+        return token
+    }
+
     /// A setup call (before any fault), retried a few times while the cluster settles.
     func setupCall(_ http: ChaosHTTP, _ url: String, token: String?, put: Bool = false, body: String) async throws -> [String: Any] {
         var last = ""
@@ -290,7 +300,8 @@ struct ChaosTest: Sendable {
                 let (status, json) = try await http.call(post: !put, put: put, url, token: token, body: body, timeout: .seconds(10))
                 if (200..<300).contains(status) { return json }
                 last = "\(status) \(json)"
-                if (400..<500).contains(status), status != 409 { break }
+                // A conflict may pass (a request still in progress), not a thing that exists.
+                if (400..<500).contains(status), status != 409 || last.contains("already_exists") { break }
             } catch {
                 last = "\(error)"
             }

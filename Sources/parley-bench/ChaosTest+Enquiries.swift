@@ -33,9 +33,7 @@ extension ChaosTest {
         var tokens: [String] = []
         let ids = (0..<agentCount).map { "chaos-agent-\($0)" }
         for (index, id) in ids.enumerated() {
-            let created = try await setupCall(http, urls[index % urls.count] + "/v1/staff", token: adminToken, body: #"{"id":"\#(id)","display_name":"Agent \#(index)"}"#)
-            guard let token = created["token"] as? String else { throw BenchError("no token for \(id): \(created)") }
-            tokens.append(token)
+            tokens.append(try await createStaff(http, urls[index % urls.count], id: id, name: "Agent \(index)", adminToken: adminToken))
             // Two at a time: with more visitors than the agents hold, enquiries queue too.
             _ = try await setupCall(http, urls[index % urls.count] + "/v1/staff/\(id)/capacity", token: adminToken, put: true, body: #"{"capacity":2}"#)
         }

@@ -61,6 +61,13 @@ struct EnquiryClusterTests {
                 let items = await collect(session) { $0.offered.contains("enq_1") }
                 #expect(items.offered.contains("enq_1"), "\(member) was not alerted")
             }
+            // Every node's board holds the offers (the Open Enquiry panel reads any node's).
+            let listed = ContinuousClock.now + .seconds(5)
+            func everyBoardLists() -> Bool {
+                cluster.nodes.allSatisfy { node in staff.allSatisfy { node.runtime.routingBoard.offers(of: $0).map(\.enquiry.rawValue) == ["enq_1"] } }
+            }
+            while ContinuousClock.now < listed, !everyBoardLists() { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(everyBoardLists())
             // Everyone accepts at once, each on the node holding their session.
             let outcomes = await withTaskGroup(of: (StaffID, String?).self) { group in
                 for (member, index, _) in sessions {

@@ -32,6 +32,11 @@ struct RoutingBoardOfferTests {
         board.note(EnquiryNotices([.init(staff: ann, notice: .offered(note("e1", openedAt: 10)))]))
         board.note(EnquiryNotices([.init(staff: ann, notice: .offered(note("e1", openedAt: 10)))]))
         #expect(board.offers(of: ann).count == 1)
+        // The panel forgets a stale offer only if it was not made again meanwhile.
+        board.forget(first, of: ann, offeredAt: Timestamp(milliseconds: 9))
+        #expect(board.offers(of: ann).count == 1)
+        board.forget(first, of: ann, offeredAt: Timestamp(milliseconds: 10))
+        #expect(board.offers(of: ann).isEmpty)
         #expect(try EnquiryNotices.decode(EnquiryNotices([.init(staff: ann, notice: .offerEnded(first, .lapsed))]).encoded).notices.count == 1)
     }
 }
