@@ -47,14 +47,8 @@ extension EnquiryState {
     /// The delivery sink enquiries' offer notices go to.
     public static let noticeSink = "enquiry-notices"
 
-    /// One delivery of `notices` (none when there are none).
-    static func notify(_ notices: [(StaffID, EnquiryNotice)]) -> [Effect] {
-        guard !notices.isEmpty else { return [] }
-        return [.deliver(sink: noticeSink, payload: EnquiryNotices(notices.map { EnquiryNotices.Addressed(staff: $0.0, notice: $0.1) }).encoded)]
-    }
-
     /// The offer ending for each of `staff`.
-    static func offerEnded(_ id: EnquiryID, for staff: [StaffID], _ end: OfferEnd) -> [Effect] {
-        notify(staff.map { ($0, .offerEnded(id, end)) })
+    static func offerEnded(_ id: EnquiryID, for staff: [StaffID], _ end: OfferEnd) -> [EnquiryNotices.Addressed] {
+        staff.map { EnquiryNotices.Addressed(staff: $0, notice: .offerEnded(id, end)) }
     }
 }

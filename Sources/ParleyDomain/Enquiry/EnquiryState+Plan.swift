@@ -8,10 +8,14 @@ extension EnquiryState {
 
         init(_ state: EnquiryState) { self.state = state }
 
-        /// The decision, with the enquiry's overview entry put again when it changed, and its
-        /// offer notices in one delivery (in the order made).
+        /// Offer notices, sent as one delivery with the decision.
+        var notices: [EnquiryNotices.Addressed] = []
+
+        /// The decision, with its offer notices in one delivery (in the order made) and the
+        /// enquiry's overview entry put again when it changed.
         func decision(listedFrom before: EnquiryState) -> Decision<EnquiryEvent> {
-            let effects = Self.mergingNotices(effects)
+            var effects = effects
+            if !notices.isEmpty { effects.append(.deliver(sink: EnquiryState.noticeSink, payload: EnquiryNotices(notices).encoded)) }
             guard !events.isEmpty, let openedAt = state.openedAt else { return Decision(events, effects: effects) }
             let summary = EnquirySummary(state)
             guard before.start == nil || summary != EnquirySummary(before) else { return Decision(events, effects: effects) }
@@ -20,28 +24,11 @@ extension EnquiryState {
             return Decision(events, effects: effects + [listing])
         }
 
-        /// `effects` with every delivery to the notice sink folded into the first.
-        static func mergingNotices(_ effects: [Effect]) -> [Effect] {
-            var merged: [EnquiryNotices.Addressed] = []
-            var first: Int?
-            var kept: [Effect] = []
-            for effect in effects {
-                guard case let .deliver(sink, payload) = effect, sink == EnquiryState.noticeSink, let notices = try? EnquiryNotices.decode(payload) else {
-                    kept.append(effect)
-                    continue
-                }
-                if first == nil { first = kept.count }
-                merged += notices.notices
-            }
-            guard let first, !merged.isEmpty else { return kept }
-            kept.insert(.deliver(sink: EnquiryState.noticeSink, payload: EnquiryNotices(merged).encoded), at: first)
-            return kept
-        }
-
-        mutating func add(_ event: EnquiryEvent, effects: [Effect] = []) {
+        mutating func add(_ event: EnquiryEvent, effects: [Effect] = [], notices: [EnquiryNotices.Addressed] = []) {
             state.apply(event)
             events.append(event)
             self.effects += effects
+            self.notices += notices
         }
 
         /// Routes the enquiry by its rule: offers it, or queues it. With `reoffer`, those this
@@ -74,12 +61,13 @@ extension EnquiryState {
             let note = EnquiryOfferNote(
                 enquiry: state.id, sourceName: start.sourceName, visitorName: start.visitorName, firstMessage: String(start.firstMessage.unicodeScalars.prefix(200)),
                 destination: offer.destination, offeredAt: offer.at, openedAt: state.openedAt ?? offer.at, transferFrom: offer.transferFrom)
-            var effects = EnquiryState.notify(offer.staff.map { ($0, .offered(note)) })
+            let notices = offer.staff.map { EnquiryNotices.Addressed(staff: $0, notice: .offered(note)) }
+            var effects: [Effect] = []
             effects.append(.setTimer(tag: EnquiryState.offerTimer, at: offer.at.adding(milliseconds: Int64(start.offerTimeoutSeconds) * 1_000)))
             if wasQueued {
                 effects += [.cancelTimer(tag: EnquiryState.routeTimer), EnquiryState.leaveQueue(state.id, queue)]
             }
-            add(.offered(offer), effects: effects)
+            add(.offered(offer), effects: effects, notices: notices)
         }
 
         /// Queues the enquiry at `destination`: listed in its queue, the away message sent
@@ -108,14 +96,15 @@ extension EnquiryState {
 
         /// Closes it: offers withdrawn, the owner released, timers and queue entry dropped.
         mutating func close(by: StaffID?, now: Timestamp) {
-            var effects = EnquiryState.offerEnded(state.id, for: state.offer?.staff ?? [], .closed)
+            let notices = EnquiryState.offerEnded(state.id, for: state.offer?.staff ?? [], .closed)
+            var effects: [Effect] = []
             if let owner = state.owner { effects.append(.send(StaffCommand.noteEnquiry(.released(state.id)), to: owner.rawValue, of: StaffState.self)) }
             if state.status == .queued { effects.append(EnquiryState.leaveQueue(state.id, state.queueDestination)) }
             effects += [EnquiryState.offerTimer, EnquiryState.routeTimer, EnquiryState.idleTimer].map { Effect.cancelTimer(tag: $0) }
             if let start = state.start {
                 effects.append(.send(VisitorCommand.enquiryClosed(state.id), to: start.visitor.rawValue, of: VisitorState.self))
             }
-            add(.closed(by: by, at: now), effects: effects)
+            add(.closed(by: by, at: now), effects: effects, notices: notices)
         }
     }
 

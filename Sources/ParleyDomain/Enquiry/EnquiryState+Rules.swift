@@ -64,7 +64,7 @@ extension EnquiryState: EntityRules {
             try caller.require(caller.staff == staff, "decline enquiries for \(staff)")
             guard status != .closed else { throw DomainError(.enquiryClosed, "enquiry \(id) is closed") }
             guard let offer, offer.staff.contains(staff) else { throw DomainError(.enquiryNotOffered, "enquiry \(id) is not offered to \(staff)") }
-            plan.add(.declined(staff, at: now), effects: Self.offerEnded(id, for: [staff], .declined))
+            plan.add(.declined(staff, at: now), notices: Self.offerEnded(id, for: [staff], .declined))
             if plan.state.offer == nil, offer.transferFrom == nil {
                 plan.route(start, facts: facts, now: now, reoffer: false)
             } else if plan.state.offer == nil {
@@ -84,7 +84,7 @@ extension EnquiryState: EntityRules {
         case .offerTimedOut:
             try caller.require(caller.isInternal, "time offers out")
             guard let offer else { return Decision() }
-            plan.add(.offerLapsed(round: offer.round, at: now), effects: Self.offerEnded(id, for: offer.staff, .lapsed))
+            plan.add(.offerLapsed(round: offer.round, at: now), notices: Self.offerEnded(id, for: offer.staff, .lapsed))
             if offer.transferFrom == nil { plan.route(start, facts: facts, now: now) }
         case .idleTimedOut:
             try caller.require(caller.isInternal, "close idle enquiries")
@@ -153,16 +153,16 @@ extension EnquiryState: EntityRules {
         let from = offer?.transferFrom
         // The others are told it is taken; the winner's offer leaves the boards (their own
         // entity, which counts what they hold, tells their sessions it is theirs).
-        let others = (offer?.staff ?? []).filter { $0 != staff }.map { ($0, EnquiryNotice.offerEnded(id, .taken)) }
-        var effects = Self.notify(others + (offered ? [(staff, .assigned(id))] : []))
-        effects.append(.send(StaffCommand.noteEnquiry(.assigned(id)), to: staff.rawValue, of: StaffState.self))
+        var notices = Self.offerEnded(id, for: (offer?.staff ?? []).filter { $0 != staff }, .taken)
+        if offered { notices.append(EnquiryNotices.Addressed(staff: staff, notice: .assigned(id))) }
+        var effects: [Effect] = [.send(StaffCommand.noteEnquiry(.assigned(id)), to: staff.rawValue, of: StaffState.self)]
         effects += [.cancelTimer(tag: Self.offerTimer), .cancelTimer(tag: Self.routeTimer)]
         if let idle = Self.idleTimer(start, now: now) { effects.append(idle) }
         if status == .queued { effects.append(Self.leaveQueue(id, queueDestination)) }
         if let from { effects.append(.send(StaffCommand.noteEnquiry(.released(id)), to: from.rawValue, of: StaffState.self)) }
         effects.append(.send(RoomCommand.setEnquiryOwner(staff, replacing: from), to: room.rawValue, of: RoomState.self))
         effects.append(.send(VisitorCommand.served(id, by: staff), to: start.visitor.rawValue, of: VisitorState.self))
-        plan.add(.accepted(staff, at: now, from: from), effects: effects)
+        plan.add(.accepted(staff, at: now, from: from), effects: effects, notices: notices)
     }
 
     private func transfer(
@@ -190,7 +190,7 @@ extension EnquiryState: EntityRules {
         }
         // Without an owner (an admin moving a waiting enquiry), the current offer ends first.
         if owner == nil, let offer {
-            plan.add(.offerWithdrawn(round: offer.round, at: now), effects: Self.offerEnded(id, for: offer.staff, .moved))
+            plan.add(.offerWithdrawn(round: offer.round, at: now), notices: Self.offerEnded(id, for: offer.staff, .moved))
         }
         if staff.isEmpty {
             plan.queue(at: destination, start: start, now: now)
