@@ -10,22 +10,28 @@ extension OutboxRelay {
     /// target's records go in order and stop at the first failure; different targets go
     /// concurrently. Returns the keys that are done (delivered, refused for good, unreadable)
     /// and whether any failed.
-    func relayEffects() async -> (done: [[UInt8]], failed: Bool) {
+    func relayEffects() async -> (done: [[UInt8]], failed: Bool, scans: [OutboxScan]) {
         let store = runtime.store
         let served = runtime.configuration.servedPartitions
         var done: [[UInt8]] = []
         var failed = false
+        var scans: [OutboxScan] = []
         var byTarget: [String: [(key: [UInt8], record: EffectRecord)]] = [:]
         var order: [String] = []
         for partition in runtime.partitioner.allPartitions where served.serves(partition) {
             let records: [(key: [UInt8], value: [UInt8])]
+            let generation = runtime.log.generation(of: partition)
             do {
-                records = try store.database.entries(.prefix(PartitionRecords.effectsPrefix(partition)), in: store.family, limit: 256)
+                let range = cursors.withLock {
+                    $0.range(of: .effects, in: partition, prefix: PartitionRecords.effectsPrefix(partition), generation: generation)
+                }
+                records = try store.database.entries(range, in: store.family, limit: 256)
             } catch {
                 logger.warning("outbox read failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
                 failed = true
                 continue
             }
+            scans.append(OutboxScan(queue: .effects, partition: partition, generation: generation, keys: records.map(\.key)))
             backlog(partition, kind: "effects").record(records.count)
             for (key, value) in records {
                 guard let record = try? EffectRecord.decode(value) else {
@@ -59,7 +65,7 @@ extension OutboxRelay {
                 failed = failed || outcome.failed
             }
         }
-        return (done, failed)
+        return (done, failed, scans)
     }
 
     /// One target's records, in order, until one fails: commands to an entity go in runs of
@@ -133,27 +139,28 @@ extension OutboxRelay {
 
 extension NodeRuntime {
     /// Deletes relayed records (delivered, or never deliverable) through their partitions'
-    /// logs, so every replica drops them; answers how many went and whether a deletion failed
-    /// (those records stay, and are relayed or fired again: their targets apply them once).
-    func deleteRelayedRecords(_ keys: [[UInt8]], logger: Logger) async -> (deleted: Int, failed: Bool) {
+    /// logs, so every replica drops them; answers how many went and the partitions whose
+    /// deletion failed (their records stay, and are relayed or fired again: their targets
+    /// apply them once).
+    func deleteRelayedRecords(_ keys: [[UInt8]], logger: Logger) async -> (deleted: Int, failed: Set<PartitionID>) {
         let log = self.log
         let byPartition = Dictionary(grouping: keys) { PartitionID(UInt16($0[0]) << 8 | UInt16($0[1])) }
-        return await withTaskGroup(of: Int?.self) { group in
+        return await withTaskGroup(of: (partition: PartitionID, deleted: Int?).self) { group in
             for (partition, keys) in byPartition {
                 let ticket = log.append(EntityEnvelope.outboxDelivered(keys).encoded(), to: partition, generation: log.generation(of: partition))
                 group.addTask {
                     do {
                         _ = try await ticket.result()
-                        return keys.count
+                        return (partition, keys.count)
                     } catch {
                         logger.info("relayed records not yet deleted; they will be relayed again", metadata: ["partition": "\(partition)", "error": "\(error)"])
-                        return nil
+                        return (partition, nil)
                     }
                 }
             }
-            var outcome = (deleted: 0, failed: false)
-            for await deleted in group {
-                if let deleted { outcome.deleted += deleted } else { outcome.failed = true }
+            var outcome = (deleted: 0, failed: Set<PartitionID>())
+            for await result in group {
+                if let deleted = result.deleted { outcome.deleted += deleted } else { outcome.failed.insert(result.partition) }
             }
             return outcome
         }

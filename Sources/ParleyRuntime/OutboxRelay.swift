@@ -4,6 +4,7 @@ import ParleyCluster
 import ParleyDomain
 import ParleyStorage
 import ServiceLifecycle
+import Synchronization
 
 /// Delivers outbox records, at least once, then deletes them through the partition's log:
 /// rooms' notices to staff members (applied once by the room's event seq) and the effects of
@@ -29,6 +30,9 @@ public final class OutboxRelay: Service {
 
     /// Each partition's backlog gauges, by kind of record ("notices", "effects").
     private let backlogs: [String: [Gauge]]
+
+    /// Where each partition's next scans start (past what this node relayed and deleted).
+    let cursors = Mutex(OutboxCursors())
 
     /// The gauge of a partition's outbox records waiting (as seen by the last pass, at most
     /// 256 a kind).
@@ -96,15 +100,19 @@ public final class OutboxRelay: Service {
         let served = runtime.configuration.servedPartitions
         // Each partition's records are delivered by the node serving it (its Raft leader);
         // the other replicas hold the same records until that node's deletion reaches them.
+        var scans: [OutboxScan] = []
         for partition in runtime.partitioner.allPartitions where served.serves(partition) {
             let records: [(key: [UInt8], value: [UInt8])]
+            let generation = runtime.log.generation(of: partition)
             do {
-                records = try store.database.entries(.prefix(Outbox.prefix(partition)), in: store.family, limit: 256)
+                let range = cursors.withLock { $0.range(of: .notices, in: partition, prefix: Outbox.prefix(partition), generation: generation) }
+                records = try store.database.entries(range, in: store.family, limit: 256)
             } catch {
                 logger.warning("outbox read failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
                 failed = true
                 continue
             }
+            scans.append(OutboxScan(queue: .notices, partition: partition, generation: generation, keys: records.map(\.key)))
             backlog(partition, kind: "notices").record(records.count)
             for record in records {
                 var reader = BinaryReader(record.value)
@@ -140,10 +148,14 @@ public final class OutboxRelay: Service {
         done += effects.done
         total += effects.done.count
         failed = failed || effects.failed
+        scans += effects.scans
+        var notDeleted = Set<PartitionID>()
         if served.isReplicated {
             // Only deleted records count: those whose deletion failed are still there.
             let deletion = await deleteThroughTheLog(done)
-            return (deletion.deleted, failed || deletion.failed)
+            total = deletion.deleted
+            failed = failed || !deletion.failed.isEmpty
+            notDeleted = deletion.failed
         } else if !done.isEmpty {
             var deletes = WriteBatch()
             for key in done { deletes.delete(key, in: store.family) }
@@ -151,6 +163,13 @@ public final class OutboxRelay: Service {
                 try await store.database.writeAsync(deletes, sync: false)
             } catch {
                 logger.warning("outbox cleanup failed; records will be delivered again", metadata: ["error": "\(error)"])
+                notDeleted = Set(scans.map(\.partition))
+            }
+        }
+        let gone = Set(done)
+        cursors.withLock { cursors in
+            for scan in scans where !notDeleted.contains(scan.partition) {
+                cursors.advance(scan.queue, in: scan.partition, generation: scan.generation, scanned: scan.keys, gone: gone)
             }
         }
         return (total, failed)
@@ -166,7 +185,7 @@ public final class OutboxRelay: Service {
     /// every replica drops them (a new leader delivers only what was not yet delivered, and
     /// at worst again: staff entities apply a room's notices once). A failed deletion is
     /// logged; the records are delivered again on the next pass.
-    private func deleteThroughTheLog(_ keys: [[UInt8]]) async -> (deleted: Int, failed: Bool) {
+    private func deleteThroughTheLog(_ keys: [[UInt8]]) async -> (deleted: Int, failed: Set<PartitionID>) {
         await runtime.deleteRelayedRecords(keys, logger: logger)
     }
 
@@ -187,4 +206,12 @@ public final class OutboxRelay: Service {
         }
         return (delivered, false)
     }
+}
+
+/// The keys one pass read from one partition's queue, under the generation it read at.
+struct OutboxScan {
+    let queue: OutboxCursors.Queue
+    let partition: PartitionID
+    let generation: UInt64
+    let keys: [[UInt8]]
 }
