@@ -7,7 +7,7 @@ enum LiveRelayCodec {
     static let formatVersion: UInt8 = 1
 
     private enum InterestTag: UInt8 { case full = 1, update, renew }
-    private enum DeliveryTag: UInt8 { case room = 1, staff, enquiries, statuses, offers }
+    private enum DeliveryTag: UInt8 { case room = 1, staff, enquiries, statuses, offers, openOffers }
 
     /// One thing to deliver to another node's sessions.
     enum Delivery {
@@ -20,6 +20,9 @@ enum LiveRelayCodec {
         case statuses([StaffID: StaffStatus])
         /// One enquiry decision's offer notices, for every node's board and sessions.
         case offers(EnquiryNotices)
+        /// The open offers of enquiries the sender leads, for the board only: what a node
+        /// that starts, or was cut off, missed.
+        case openOffers(EnquiryNotices)
     }
 
     static func encode(_ message: InterestMessage, boot: UInt64) -> [UInt8] {
@@ -107,6 +110,9 @@ enum LiveRelayCodec {
         case let .offers(notices):
             writer.write(DeliveryTag.offers.rawValue)
             notices.encode(into: &writer)
+        case let .openOffers(notices):
+            writer.write(DeliveryTag.openOffers.rawValue)
+            notices.encode(into: &writer)
         }
         return writer.bytes
     }
@@ -159,6 +165,8 @@ enum LiveRelayCodec {
                 deliveries.append(.statuses(statuses))
             case .offers:
                 deliveries.append(.offers(try EnquiryNotices.decode(from: &reader)))
+            case .openOffers:
+                deliveries.append(.openOffers(try EnquiryNotices.decode(from: &reader)))
             }
         }
         try reader.expectEnd()

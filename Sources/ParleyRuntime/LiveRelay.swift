@@ -99,6 +99,18 @@ public final class LiveRelay: RoomEventSink, StaffEventSink, Service {
         for link in links.values { link.enqueue(bytes, limit: configuration.maxQueued) }
     }
 
+    /// Sends `node` the open offers of the enquiries this node leads, after whatever this node
+    /// already queued for it (so an offer's end queued before follows nothing older). Offers of
+    /// enquiries led elsewhere come from their leaders, in order with those leaders' notices.
+    func sendOpenOffers(to node: NodeID) {
+        guard let link = links[node] else { return }
+        let open = board.openOffers { enquiry in served.serves(partitioner.partition(of: EntityID(kind: EnquiryState.kind, key: enquiry.rawValue))) }
+        for start in stride(from: 0, to: open.count, by: EnquiryNotices.maxNotices) {
+            let chunk = EnquiryNotices(Array(open[start..<min(start + EnquiryNotices.maxNotices, open.count)]))
+            link.enqueue(LiveRelayCodec.encode(.openOffers(chunk)), limit: configuration.maxQueued)
+        }
+    }
+
     /// Staff members with sessions on other nodes that keep renewing them.
     public func staffWithRemoteSessions() -> Set<StaffID> {
         table.withLock { $0.staffWithSessions(now: .now) }
@@ -155,6 +167,9 @@ public final class LiveRelay: RoomEventSink, StaffEventSink, Service {
             do {
                 let (message, boot) = try LiveRelayCodec.decodeInterest(body)
                 let answer = table.withLock { $0.apply(message, from: node, boot: boot, now: .now) }
+                // A full interest comes from a node that starts, or that lost this one (cut
+                // off, or its deliveries dropped): it may lack offers made meanwhile.
+                if case .full = message { sendOpenOffers(to: node) }
                 return LiveRelayCodec.encode(answer)
             } catch {
                 logger.warning("unreadable interest from a peer", metadata: ["peer": "\(node)", "error": "\(error)"])
@@ -169,6 +184,7 @@ public final class LiveRelay: RoomEventSink, StaffEventSink, Service {
                     case let .enquiries(update): hub.deliver(update)
                     case let .statuses(statuses): board.merge(statuses)
                     case let .offers(notices): EnquiryNoticeDelivery.receive(notices, board: board, sessions: hub)
+                    case let .openOffers(notices): board.note(notices)
                     }
                 }
             } catch {

@@ -2,8 +2,9 @@ import ParleyDomain
 
 /// The open offers every node keeps, as soft state, from enquiries' notices
 /// (`EnquiryNotices`): what the Open Enquiry panel lists. A node that starts late, or misses a
-/// notice, lacks an offer until it is made again (an offer lapses after its timeout); one whose
-/// end was missed is dropped after `offerLifetime`.
+/// notice, gets the open offers from each enquiry's leader once it exchanges its full interest
+/// with that node (`LiveRelay.sendOpenOffers`); one whose end was missed is dropped by the
+/// panel's check against the enquiry, or after `offerLifetime`.
 extension RoutingBoard {
     /// The longest an offer stays without its end heard (the longest offer timeout).
     static let offerLifetime: Duration = .seconds(3_600)
@@ -26,6 +27,19 @@ extension RoutingBoard {
                     break
                 }
             }
+        }
+    }
+
+    /// Every open offer of the enquiries `including` accepts, as the notices that made them.
+    func openOffers(including: (EnquiryID) -> Bool, now: ContinuousClock.Instant = .now) -> [EnquiryNotices.Addressed] {
+        let held = tables.withLock { tables in
+            tables.offers.flatMap { staff, offers in
+                offers.values.filter { now - $0.since <= Self.offerLifetime }.map { EnquiryNotices.Addressed(staff: staff, notice: .offered($0.note)) }
+            }
+        }
+        return held.filter { addressed in
+            guard case let .offered(note) = addressed.notice else { return false }
+            return including(note.enquiry)
         }
     }
 

@@ -104,6 +104,37 @@ struct EnquiryClusterTests {
         }
     }
 
+    @Test func aNodeThatLostTheOpenOffersGetsThemFromTheEnquirysLeaderWhenItExchangesItsFullInterest() async throws {
+        let cluster = try InProcessCluster(lifetime: .seconds(2), replicated: true)
+        try await cluster.run { cluster in
+            let staff = (1...3).map { cluster.staffServed(by: $0, prefix: "agent") }
+            _ = try await setUp(cluster, staff: staff)
+            let support = DestinationID(unchecked: "support")
+            let enquiry = EnquiryID(unchecked: "enq_lost")
+            let opened = try await cluster.node(1).runtime.command(EnquiryCommand.open(start(support)), to: enquiry.rawValue, of: EnquiryState.self)
+            #expect(opened.status == .offered)
+            let leader = cluster.servingIndex(of: EntityID(kind: .enquiry, key: enquiry.rawValue))
+            let forgetful = leader % 3 + 1
+            let board = cluster.node(forgetful).runtime.routingBoard
+            func lists(_ board: RoutingBoard) -> Bool { staff.allSatisfy { board.offers(of: $0).map(\.enquiry) == [enquiry] } }
+            let heard = ContinuousClock.now + .seconds(5)
+            while ContinuousClock.now < heard, !lists(board) { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(lists(board))
+            // The node loses them (as one that restarts, or whose deliveries were dropped),
+            // then tells its peers its whole interest, as it does after either.
+            board.note(EnquiryNotices(staff.map { EnquiryNotices.Addressed(staff: $0, notice: .offerEnded(enquiry, .closed)) }))
+            #expect(staff.allSatisfy { board.offers(of: $0).isEmpty })
+            let relay = cluster.node(forgetful).relay
+            for link in relay.links.values {
+                link.recordSent(nil)
+                link.renewalDue()
+            }
+            let restored = ContinuousClock.now + .seconds(5)
+            while ContinuousClock.now < restored, !lists(board) { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(lists(board), "the open offers never came back")
+        }
+    }
+
     @Test func twentyStaffOnThreeNodesAcceptTheSameEnquiryTwoHundredTimesAndOneWinsEachTime() async throws {
         let cluster = try InProcessCluster(lifetime: .seconds(2), replicated: true)
         try await cluster.run { cluster in

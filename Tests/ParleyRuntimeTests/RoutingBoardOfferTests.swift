@@ -39,4 +39,22 @@ struct RoutingBoardOfferTests {
         #expect(board.offers(of: ann).isEmpty)
         #expect(try EnquiryNotices.decode(EnquiryNotices([.init(staff: ann, notice: .offerEnded(first, .lapsed))]).encoded).notices.count == 1)
     }
+
+    @Test func theOpenOffersALeaderSendsAreItsOwnEnquiriesAndCrossTheRelayIntact() throws {
+        let board = RoutingBoard()
+        let (ann, bob) = (StaffID(unchecked: "ann"), StaffID(unchecked: "bob"))
+        board.note(EnquiryNotices([.init(staff: ann, notice: .offered(note("mine", openedAt: 10))), .init(staff: bob, notice: .offered(note("mine", openedAt: 10)))]))
+        board.note(EnquiryNotices([.init(staff: ann, notice: .offered(note("theirs", openedAt: 20)))]))
+        let open = board.openOffers { $0.rawValue == "mine" }
+        #expect(Set(open.map(\.staff)) == [ann, bob])
+        #expect(open.allSatisfy { if case let .offered(note) = $0.notice { note.enquiry.rawValue == "mine" } else { false } })
+        // Lapsed offers are not sent on.
+        #expect(board.openOffers(including: { _ in true }, now: .now + RoutingBoard.offerLifetime + .seconds(1)).isEmpty)
+        let frame = LiveRelayCodec.frame([LiveRelayCodec.encode(.openOffers(EnquiryNotices(open)))])
+        guard case let .openOffers(decoded)? = try LiveRelayCodec.decodeDeliveries(frame).first else {
+            Issue.record("not decoded as open offers")
+            return
+        }
+        #expect(decoded == EnquiryNotices(open))
+    }
 }
