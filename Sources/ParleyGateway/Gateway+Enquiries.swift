@@ -62,19 +62,7 @@ extension Gateway {
             let caller = try await caller(of: request)
             let account = try await runtime.staffAccount(caller.staff)
             let now = runtime.now
-            // Offers are soft, on every node's routing board (what they hold is durable, on their
-            // account): each is checked against its enquiry, and one whose end this node missed is
-            // forgotten here. An enquiry that cannot be read now stays listed.
-            var offered: [EnquiryOfferResponse] = []
-            for note in runtime.routingBoard.offers(of: caller.staff) {
-                if let enquiry = try? await runtime.state(of: note.enquiry.rawValue, EnquiryState.self, by: .system),
-                    enquiry.offer?.staff.contains(caller.staff) != true
-                {
-                    runtime.routingBoard.forget(note.enquiry, of: caller.staff, offeredAt: note.offeredAt)
-                    continue
-                }
-                offered.append(EnquiryOfferResponse(note, now: now))
-            }
+            let offered = await runtime.standingOffers(of: caller.staff).map { EnquiryOfferResponse($0, now: now) }
             return JSONBody.response(MyEnquiriesResponse(offered: offered, open: account.enquiries.map(\.rawValue).sorted()))
         }
 
@@ -94,7 +82,11 @@ extension Gateway {
                     case "decline": .decline(caller.staff)
                     default: .close(by: caller.staff)
                     }
-                return JSONBody.response(EnquiryResponse(try await enquiryCommand(command, context: context, caller: caller)))
+                let state = try await enquiryCommand(command, context: context, caller: caller)
+                // The winner answers once they can write in the enquiry room (their membership
+                // follows the accept through the outbox).
+                if action == "accept", state.owner == caller.staff { await runtime.awaitMembership(of: caller.staff, in: state.room) }
+                return JSONBody.response(EnquiryResponse(state))
             }
         }
         enquiries.post(":enquiryID/transfer") { request, context -> Response in

@@ -157,29 +157,14 @@ extension Gateway {
     }
 
     private func widgetDirectory(_ channel: ChannelState) async throws -> WidgetDirectoryResponse {
-        let board = runtime.routingBoard
-        let destinations = channel.settings.rule?.destinations ?? []
-        var staffOrder: [StaffID] = []
-        var entries: [WidgetDirectoryResponse.Destination] = []
-        for id in destinations {
-            guard let profile = board.destination(id) else { continue }
-            let available = !EnquiryRouter.offerable(id, skipping: [], now: runtime.now, facts: board).isEmpty
-            entries.append(.init(id: id.rawValue, name: profile.name, available: available))
-            for member in profile.members where !staffOrder.contains(member) { staffOrder.append(member) }
-        }
         let listing = try await runtime.state(of: IndexState.staff, IndexState.self)
-        let staff = staffOrder.prefix(200).map { member in
-            let name = listing.entries[member.rawValue].flatMap { bytes in
+        let directory = WidgetDirectory(channel, facts: runtime.routingBoard, now: runtime.now) { member in
+            listing.entries[member.rawValue].flatMap { bytes in
                 var reader = BinaryReader(bytes)
                 return try? StaffProfile.decode(from: &reader).displayName
-            } ?? member.rawValue
-            let status = board.status(of: member)
-            let availability = (status?.online == true ? status?.availability : nil) ?? .offline
-            return WidgetDirectoryResponse.Staff(
-                id: member.rawValue, displayName: channel.settings.displayName.shown(name) ?? channel.profile?.name ?? "", availability: availability.name)
+            }
         }
-        return WidgetDirectoryResponse(
-            channelID: channel.id.rawValue, name: channel.profile?.name ?? "", kind: channel.profile?.kind.name ?? "", destinations: entries, staff: staff)
+        return WidgetDirectoryResponse(channel, directory)
     }
 }
 

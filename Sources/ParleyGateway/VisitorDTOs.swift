@@ -155,4 +155,12 @@ struct WidgetDirectoryResponse: Encodable {
         case name, kind, destinations, staff
         case channelID = "channel_id"
     }
+
+    init(_ channel: ChannelState, _ directory: WidgetDirectory) {
+        channelID = channel.id.rawValue
+        name = channel.profile?.name ?? ""
+        kind = channel.profile?.kind.name ?? ""
+        destinations = directory.destinations.map { Destination(id: $0.id.rawValue, name: $0.name, available: $0.available) }
+        staff = directory.staff.map { Staff(id: $0.id.rawValue, displayName: $0.displayName, availability: $0.availability.name) }
+    }
 }

@@ -65,7 +65,13 @@ extension RoutingBoard {
         if tables.offers[staff]?.isEmpty == true { tables.offers[staff] = nil }
     }
 
+    /// How often offers are swept for their lifetime (reads skip the stale ones meanwhile):
+    /// a sweep walks every offer under the board's lock.
+    static let offerSweepInterval: Duration = .seconds(60)
+
     static func dropStaleOffers(_ tables: inout Tables, now: ContinuousClock.Instant) {
+        if let swept = tables.offersSweptAt, now - swept < offerSweepInterval, now >= swept { return }
+        tables.offersSweptAt = now
         for (staff, held) in tables.offers {
             for (enquiry, offer) in held where now - offer.since > offerLifetime { remove(enquiry, of: staff, from: &tables) }
         }

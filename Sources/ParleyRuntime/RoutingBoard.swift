@@ -26,6 +26,8 @@ public final class RoutingBoard: RoutingFacts, Sendable {
         /// Open offers per staff member (the Open Enquiry panel), from enquiries' notices.
         var offers: [StaffID: [EnquiryID: HeldOffer]] = [:]
         var offerCount = 0
+        /// When offers were last swept for their lifetime.
+        var offersSweptAt: ContinuousClock.Instant?
     }
 
     struct HeldOffer: Sendable {

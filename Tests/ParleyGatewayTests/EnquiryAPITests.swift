@@ -156,8 +156,9 @@ struct EnquiryAPITests {
             let listed = try await client.eventually("/v1/enquiries", token: testToken) { ($0["enquiries"] as? [Any])?.count == 2 }
             #expect((listed["counts"] as? [String: Any])?["queued"] as? Int == 2)
             let first = try #require((listed["enquiries"] as? [[String: Any]])?.first?["enquiry_id"] as? String)
-            _ = try await client.call("/v1/enquiries/\(first)/accept", .post, token: ann)
-            _ = try await client.call("/v1/rooms/\(first)/messages", .post, token: ann, json: #"{"text":"=SUM(A1) hi, \"quoted\""}"#)
+            #expect(try await client.call("/v1/enquiries/\(first)/accept", .post, token: ann).status == .ok)
+            // The accept answers once the winner can write in the enquiry room.
+            #expect(try await client.call("/v1/rooms/\(first)/messages", .post, token: ann, json: #"{"text":"=SUM(A1) hi, \"quoted\""}"#).status == .created)
             _ = try await client.call("/v1/enquiries/\(first)/close", .post, token: ann)
             let after = try await client.eventually("/v1/enquiries?staff_id=ann", token: testToken) {
                 ($0["enquiries"] as? [[String: Any]])?.first?["status"] as? String == "closed"
