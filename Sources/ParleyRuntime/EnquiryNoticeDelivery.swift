@@ -15,17 +15,20 @@ struct EnquiryNoticeDelivery: DeliverySink {
         } catch {
             throw .rejected(DomainError(.invalidArgument, "unreadable enquiry notices from \(delivery.source): \(error.message)"))
         }
+        let order = NoticeOrder(enquiry: EnquiryID(unchecked: delivery.source.key), seq: delivery.seq)
         if let relay {
-            relay.broadcast(notices)
+            relay.broadcast(notices, order: order)
         } else {
-            Self.receive(notices, board: board, sessions: sessions)
+            Self.receive(notices, order: order, board: board, sessions: sessions)
         }
     }
 
     /// This node's part: the board keeps the offers, the staff members' sessions here hear
-    /// of offers made and ended (an assignment reaches them from their own entity).
-    static func receive(_ notices: EnquiryNotices, board: RoutingBoard, sessions: LiveHub?) {
-        board.note(notices)
+    /// of offers made and ended (an assignment reaches them from their own entity). Notices
+    /// older than what the board already heard of their enquiry (a delivery made again after
+    /// a failover) change nothing and reach no session.
+    static func receive(_ notices: EnquiryNotices, order: NoticeOrder?, board: RoutingBoard, sessions: LiveHub?) {
+        guard board.note(notices, order: order) else { return }
         guard let sessions else { return }
         var updates: [StaffID: [EnquiryNotice]] = [:]
         var order: [StaffID] = []
@@ -39,5 +42,17 @@ struct EnquiryNoticeDelivery: DeliverySink {
             }
         }
         for staff in order { sessions.deliver(EnquiryUpdate(staff: staff, notices: updates[staff] ?? [])) }
+    }
+}
+
+/// Where one delivery of notices stands in its enquiry's order: the delivery's sequence,
+/// increasing with each decision of the enquiry (across failovers: it follows the log).
+public struct NoticeOrder: Sendable, Equatable {
+    public let enquiry: EnquiryID
+    public let seq: UInt64
+
+    public init(enquiry: EnquiryID, seq: UInt64) {
+        self.enquiry = enquiry
+        self.seq = seq
     }
 }

@@ -7,7 +7,7 @@ enum LiveRelayCodec {
     static let formatVersion: UInt8 = 1
 
     private enum InterestTag: UInt8 { case full = 1, update, renew }
-    private enum DeliveryTag: UInt8 { case room = 1, staff, enquiries, statuses, offers, openOffers }
+    private enum DeliveryTag: UInt8 { case room = 1, staff, enquiries, statuses, offers, openOffers, orderedOffers }
 
     /// One thing to deliver to another node's sessions.
     enum Delivery {
@@ -18,8 +18,9 @@ enum LiveRelayCodec {
         case enquiries(EnquiryUpdate)
         /// Staff statuses for the routing board, from the node leading their accounts.
         case statuses([StaffID: StaffStatus])
-        /// One enquiry decision's offer notices, for every node's board and sessions.
-        case offers(EnquiryNotices)
+        /// One enquiry decision's offer notices, for every node's board and sessions, with
+        /// their place in the enquiry's order (nil from a node that sent none).
+        case offers(EnquiryNotices, order: NoticeOrder?)
         /// The open offers of enquiries the sender leads, for the board only: what a node
         /// that starts, or was cut off, missed.
         case openOffers(EnquiryNotices)
@@ -107,7 +108,12 @@ enum LiveRelayCodec {
                 writer.write(staff.rawValue)
                 status.encode(into: &writer)
             }
-        case let .offers(notices):
+        case let .offers(notices, order?):
+            writer.write(DeliveryTag.orderedOffers.rawValue)
+            writer.write(order.enquiry.rawValue)
+            writer.write(order.seq)
+            notices.encode(into: &writer)
+        case let .offers(notices, nil):
             writer.write(DeliveryTag.offers.rawValue)
             notices.encode(into: &writer)
         case let .openOffers(notices):
@@ -164,7 +170,11 @@ enum LiveRelayCodec {
                 }
                 deliveries.append(.statuses(statuses))
             case .offers:
-                deliveries.append(.offers(try EnquiryNotices.decode(from: &reader)))
+                deliveries.append(.offers(try EnquiryNotices.decode(from: &reader), order: nil))
+            case .orderedOffers:
+                let enquiry = EnquiryID(unchecked: try reader.readString())
+                let seq = try reader.readUInt64()
+                deliveries.append(.offers(try EnquiryNotices.decode(from: &reader), order: NoticeOrder(enquiry: enquiry, seq: seq)))
             case .openOffers:
                 deliveries.append(.openOffers(try EnquiryNotices.decode(from: &reader)))
             }

@@ -93,9 +93,9 @@ public final class LiveRelay: RoomEventSink, StaffEventSink, Service {
 
     /// One enquiry decision's offer notices: kept and shown here, and sent to every peer
     /// (every board keeps the offers for the Open Enquiry panel).
-    public func broadcast(_ notices: EnquiryNotices) {
-        EnquiryNoticeDelivery.receive(notices, board: board, sessions: hub)
-        let bytes = LiveRelayCodec.encode(.offers(notices))
+    func broadcast(_ notices: EnquiryNotices, order: NoticeOrder) {
+        EnquiryNoticeDelivery.receive(notices, order: order, board: board, sessions: hub)
+        let bytes = LiveRelayCodec.encode(.offers(notices, order: order))
         for link in links.values { link.enqueue(bytes, limit: configuration.maxQueued) }
     }
 
@@ -183,8 +183,8 @@ public final class LiveRelay: RoomEventSink, StaffEventSink, Service {
                     case let .staff(update): hub.deliver(update)
                     case let .enquiries(update): hub.deliver(update)
                     case let .statuses(statuses): board.merge(statuses)
-                    case let .offers(notices): EnquiryNoticeDelivery.receive(notices, board: board, sessions: hub)
-                    case let .openOffers(notices): board.note(notices)
+                    case let .offers(notices, order): EnquiryNoticeDelivery.receive(notices, order: order, board: board, sessions: hub)
+                    case let .openOffers(notices): board.note(notices, order: nil)
                     }
                 }
             } catch {

@@ -11,9 +11,20 @@ extension RoutingBoard {
     /// At most this many offers are held (a bound on memory, far above any workspace's).
     static let maxOffers = 1_000_000
 
+    /// How long an enquiry's last notice sequence is kept: longer than a failover takes to
+    /// deliver a notice again.
+    static let noticeOrderWindow: Duration = .seconds(120)
+
     /// Applies one decision's notices: offers made, ended, and taken up by their winner.
-    public func note(_ notices: EnquiryNotices, now: ContinuousClock.Instant = .now) {
+    /// With an `order`, notices no newer than the last heard of their enquiry are ignored;
+    /// answers whether they were applied.
+    @discardableResult
+    public func note(_ notices: EnquiryNotices, order: NoticeOrder? = nil, now: ContinuousClock.Instant = .now) -> Bool {
         tables.withLock { tables in
+            if let order {
+                if let last = tables.noticeSeqs[order.enquiry], last.seq >= order.seq { return false }
+                tables.noticeSeqs[order.enquiry] = (order.seq, now)
+            }
             for addressed in notices.notices {
                 switch addressed.notice {
                 case let .offered(note):
@@ -27,6 +38,7 @@ extension RoutingBoard {
                     break
                 }
             }
+            return true
         }
     }
 
@@ -72,6 +84,7 @@ extension RoutingBoard {
     static func dropStaleOffers(_ tables: inout Tables, now: ContinuousClock.Instant) {
         if let swept = tables.offersSweptAt, now - swept < offerSweepInterval, now >= swept { return }
         tables.offersSweptAt = now
+        tables.noticeSeqs = tables.noticeSeqs.filter { now - $0.value.at <= noticeOrderWindow }
         for (staff, held) in tables.offers {
             for (enquiry, offer) in held where now - offer.since > offerLifetime { remove(enquiry, of: staff, from: &tables) }
         }

@@ -26,6 +26,9 @@ public final class RoutingBoard: RoutingFacts, Sendable {
         /// Open offers per staff member (the Open Enquiry panel), from enquiries' notices.
         var offers: [StaffID: [EnquiryID: HeldOffer]] = [:]
         var offerCount = 0
+        /// The last notice sequence heard of each enquiry, and when (kept for
+        /// `noticeOrderWindow`).
+        var noticeSeqs: [EnquiryID: (seq: UInt64, at: ContinuousClock.Instant)] = [:]
         /// When offers were last swept for their lifetime.
         var offersSweptAt: ContinuousClock.Instant?
     }

@@ -57,4 +57,34 @@ struct RoutingBoardOfferTests {
         }
         #expect(decoded == EnquiryNotices(open))
     }
+
+    @Test func aNoticeDeliveredAgainAfterANewerOneChangesNothingAndReachesNoSession() async throws {
+        let board = RoutingBoard()
+        let hub = LiveHub()
+        let ann = StaffID(unchecked: "ann")
+        let session = hub.subscribe(staff: ann)
+        let enquiry = EnquiryID(unchecked: "e1")
+        let offered = EnquiryNotices([.init(staff: ann, notice: .offered(note("e1", openedAt: 10)))])
+        let ended = EnquiryNotices([.init(staff: ann, notice: .offerEnded(enquiry, .taken))])
+        EnquiryNoticeDelivery.receive(offered, order: NoticeOrder(enquiry: enquiry, seq: 5), board: board, sessions: hub)
+        EnquiryNoticeDelivery.receive(ended, order: NoticeOrder(enquiry: enquiry, seq: 9), board: board, sessions: hub)
+        // After a failover the offer's delivery comes again, after its end.
+        EnquiryNoticeDelivery.receive(offered, order: NoticeOrder(enquiry: enquiry, seq: 5), board: board, sessions: hub)
+        #expect(board.offers(of: ann).isEmpty, "the old offer came back")
+        let heard = await collect(session, timeout: .seconds(2)) { $0.notices.count >= 2 }.notices
+        #expect(heard == [.offered(note("e1", openedAt: 10)), .offerEnded(enquiry, .taken)])
+        #expect(await collect(session, timeout: .milliseconds(300)) { !$0.notices.isEmpty }.notices.isEmpty, "the old offer reached the session")
+        // The end delivered twice is applied once; a newer offer (a re-offer) is applied.
+        #expect(!board.note(ended, order: NoticeOrder(enquiry: enquiry, seq: 9)))
+        #expect(board.note(offered, order: NoticeOrder(enquiry: enquiry, seq: 12)))
+        #expect(board.offers(of: ann).map(\.enquiry) == [enquiry])
+        // Unordered notices (an older node's) are always applied.
+        #expect(board.note(ended, order: nil) && board.offers(of: ann).isEmpty)
+        let frame = LiveRelayCodec.frame([LiveRelayCodec.encode(.offers(ended, order: NoticeOrder(enquiry: enquiry, seq: 9)))])
+        guard case let .offers(decoded, order)? = try LiveRelayCodec.decodeDeliveries(frame).first else {
+            Issue.record("not decoded as offers")
+            return
+        }
+        #expect(decoded == ended && order == NoticeOrder(enquiry: enquiry, seq: 9))
+    }
 }
