@@ -1,3 +1,4 @@
+import Metrics
 import ParleyCluster
 import ParleyDomain
 import Synchronization
@@ -44,7 +45,11 @@ actor EntityActor<Host: EntityHost>: ActivatedEntity {
 
     nonisolated var isRetired: Bool { retired.load(ordering: .acquiring) }
 
+    /// Entries this kind's actors appended (`EntityMetrics`).
+    private let entriesAppended: Counter
+
     init(entity: EntityID, partition: PartitionID, registration: EntityKindRegistration<Rules>, context: KindContext) {
+        entriesAppended = EntityMetrics.entriesAppended(by: entity.kind)
         self.entity = entity
         self.partition = partition
         self.registration = registration
@@ -80,6 +85,7 @@ actor EntityActor<Host: EntityHost>: ActivatedEntity {
     func fire(_ tag: String, deadline: Timestamp) async throws(RuntimeError) {
         let current = try activeState()
         guard timers[tag] == deadline else {
+            entriesAppended.increment()
             let ticket = context.log.append(
                 EntityEntry(entity: entity, firstEventSeq: lastEventSeq + 1, events: [], timers: [.drop(tag: tag, at: deadline)]).encoded(), to: partition,
                 generation: generation)
@@ -166,6 +172,7 @@ actor EntityActor<Host: EntityHost>: ActivatedEntity {
         decidedCount += 1
         let number = decidedCount
         unsettled.insert(number)
+        entriesAppended.increment()
         let ticket = context.log.append(entry, to: partition, generation: generation)
         do {
             _ = try await ticket.result()
@@ -191,6 +198,7 @@ actor EntityActor<Host: EntityHost>: ActivatedEntity {
     /// fenced by this activation's generation; a failure retires the activation.
     func appendFenced(_ payload: [UInt8]) async throws(RuntimeError) {
         _ = try activeState()
+        entriesAppended.increment()
         let ticket = context.log.append(payload, to: partition, generation: generation)
         do {
             _ = try await ticket.result()

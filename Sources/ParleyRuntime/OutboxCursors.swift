@@ -2,7 +2,8 @@ import ParleyCluster
 import ParleyStorage
 
 /// Where the relay's next scan of each partition's outbox starts: just past the records it
-/// has already relayed and deleted while serving the partition under one generation.
+/// has already relayed (and deleted, or queued for deletion: `RelayedDeletions`) while
+/// serving the partition under one generation.
 ///
 /// Deleted records stay as tombstones in RocksDB until compaction, so a scan from the start
 /// of the prefix walks every record relayed since; under the enquiry benchmark those walks
@@ -36,8 +37,15 @@ struct OutboxCursors {
         return range
     }
 
+    /// Forgets where `partition`'s scans stand: the next ones read from the start (after its
+    /// relayed records could not be deleted, so they are delivered and deleted again).
+    mutating func reset(_ partition: PartitionID) {
+        cursors[Slot(partition: partition, queue: .notices)] = nil
+        cursors[Slot(partition: partition, queue: .effects)] = nil
+    }
+
     /// Moves the cursor past the leading run of `scanned` (a scan's keys, in order) that is in
-    /// `gone` (relayed and deleted). A record that failed stays ahead of the cursor with every
+    /// `gone` (relayed, and deleted or queued for deletion). A record that failed stays ahead of the cursor with every
     /// record after it, so the next scans see them again.
     mutating func advance(_ queue: Queue, in partition: PartitionID, generation: UInt64, scanned: [[UInt8]], gone: Set<[UInt8]>) {
         var last: [UInt8]?

@@ -31,8 +31,14 @@ public final class OutboxRelay: Service {
     /// Each partition's backlog gauges, by kind of record ("notices", "effects").
     private let backlogs: [String: [Gauge]]
 
-    /// Where each partition's next scans start (past what this node relayed and deleted).
+    /// Where each partition's next scans start (past what this node relayed).
     let cursors = Mutex(OutboxCursors())
+    /// Relayed records waiting to be deleted in one entry per partition (replicated only).
+    private let deletions = Mutex(RelayedDeletions())
+    /// How long relayed records wait before their deletion entry is appended.
+    static let deletionDelay: Duration = .milliseconds(200)
+    /// Records one deletion entry holds at most before it is appended at once.
+    static let deletionBatch = 2_048
 
     /// The gauge of a partition's outbox records waiting (as seen by the last pass, at most
     /// 256 a kind).
@@ -47,11 +53,18 @@ public final class OutboxRelay: Service {
             await withTaskGroup(of: Void.self) { group in
                 if runtime.configuration.servedPartitions.isReplicated {
                     // A node that becomes a partition's leader takes over the records its
-                    // predecessor had not delivered yet: look every second.
+                    // predecessor had not delivered yet: look every second; and append the
+                    // deletions of relayed records once they are due.
                     group.addTask {
+                        var sinceLook = Duration.zero
                         while !Task.isCancelled {
-                            try? await Task.sleep(for: .seconds(1))
-                            self.nudge()
+                            try? await Task.sleep(for: Self.deletionDelay)
+                            sinceLook += Self.deletionDelay
+                            let deletionsWait = !self.deletions.withLock(\.isEmpty)
+                            if sinceLook >= .seconds(1) || deletionsWait {
+                                sinceLook = .zero
+                                self.nudge()
+                            }
                         }
                     }
                 }
@@ -73,6 +86,8 @@ public final class OutboxRelay: Service {
                     }
                 }
                 group.cancelAll()
+                // What was relayed is deleted now rather than delivered again by the next leader.
+                _ = await deleteRelayed(all: true)
             }
         } onGracefulShutdown: {
             self.wakeContinuation.finish()
@@ -149,30 +164,48 @@ public final class OutboxRelay: Service {
         total += effects.done.count
         failed = failed || effects.failed
         scans += effects.scans
-        var notDeleted = Set<PartitionID>()
+        let gone = Set(done)
         if served.isReplicated {
-            // Only deleted records count: those whose deletion failed are still there.
-            let deletion = await deleteThroughTheLog(done)
-            total = deletion.deleted
-            failed = failed || !deletion.failed.isEmpty
-            notDeleted = deletion.failed
+            // Past the cursors now; deleted through the log in batches (`RelayedDeletions`).
+            let now = ContinuousClock.now
+            cursors.withLock { cursors in
+                for scan in scans { cursors.advance(scan.queue, in: scan.partition, generation: scan.generation, scanned: scan.keys, gone: gone) }
+            }
+            deletions.withLock { deletions in
+                for scan in scans { deletions.add(scan.keys.filter(gone.contains), of: scan.partition, generation: scan.generation, now: now) }
+            }
+            failed = await deleteRelayed() || failed
         } else if !done.isEmpty {
             var deletes = WriteBatch()
             for key in done { deletes.delete(key, in: store.family) }
             do {
                 try await store.database.writeAsync(deletes, sync: false)
+                cursors.withLock { cursors in
+                    for scan in scans { cursors.advance(scan.queue, in: scan.partition, generation: scan.generation, scanned: scan.keys, gone: gone) }
+                }
             } catch {
                 logger.warning("outbox cleanup failed; records will be delivered again", metadata: ["error": "\(error)"])
-                notDeleted = Set(scans.map(\.partition))
-            }
-        }
-        let gone = Set(done)
-        cursors.withLock { cursors in
-            for scan in scans where !notDeleted.contains(scan.partition) {
-                cursors.advance(scan.queue, in: scan.partition, generation: scan.generation, scanned: scan.keys, gone: gone)
             }
         }
         return (total, failed)
+    }
+
+    /// Appends the deletions that are due (every one with `all`), one entry per partition, so
+    /// every replica drops the records. Deletions of a partition this node no longer serves
+    /// under the same generation are left to its next leader. A failed deletion sends the
+    /// partition's scans back to its start: its records are delivered again (their targets
+    /// apply them once) and deleted then. Returns whether one failed.
+    private func deleteRelayed(all: Bool = false) async -> Bool {
+        let due = deletions.withLock { $0.takeDue(now: .now, maxAge: Self.deletionDelay, maxKeys: Self.deletionBatch, all: all) }
+        let log = runtime.log
+        let current = due.filter { log.generation(of: $0.partition) == $0.generation }
+        guard !current.isEmpty else { return false }
+        let outcome = await runtime.deleteRelayedRecords(current.flatMap(\.keys), logger: logger)
+        guard !outcome.failed.isEmpty else { return false }
+        cursors.withLock { cursors in
+            for partition in outcome.failed { cursors.reset(partition) }
+        }
+        return true
     }
 
     /// Records delivered to one staff member in one command.
@@ -181,14 +214,6 @@ public final class OutboxRelay: Service {
     /// Delivers one staff member's records in order, as few commands as there are chunks of
     /// `deliveriesPerCommand`; stops at the first failure (the rest wait for the next pass,
     /// keeping the order). Returns the keys of those delivered.
-    /// With replication, delivered records are deleted through each partition's log, so
-    /// every replica drops them (a new leader delivers only what was not yet delivered, and
-    /// at worst again: staff entities apply a room's notices once). A failed deletion is
-    /// logged; the records are delivered again on the next pass.
-    private func deleteThroughTheLog(_ keys: [[UInt8]]) async -> (deleted: Int, failed: Set<PartitionID>) {
-        await runtime.deleteRelayedRecords(keys, logger: logger)
-    }
-
     private func deliver(_ records: [(key: [UInt8], batch: NoticeBatch)]) async -> (delivered: [[UInt8]], failed: Bool) {
         var delivered: [[UInt8]] = []
         for start in stride(from: 0, to: records.count, by: Self.deliveriesPerCommand) {

@@ -48,3 +48,44 @@ struct OutboxCursorsTests {
         #expect(cursors.range(of: .effects, in: partition, prefix: prefix, generation: 0) == .prefix(prefix))
     }
 }
+
+/// Relayed records waiting for their deletion entry: taken once old or many enough, per
+/// partition, and dropped when their generation ends.
+struct RelayedDeletionsTests {
+    let start = ContinuousClock.now
+    let one = PartitionID(1)
+    let two = PartitionID(2)
+
+    @Test func deletionsAreTakenOncePerPartitionWhenOldOrManyEnough() {
+        var deletions = RelayedDeletions()
+        #expect(deletions.isEmpty)
+        deletions.add([[1], [2]], of: one, generation: 3, now: start)
+        deletions.add([[3]], of: one, generation: 3, now: start + .milliseconds(150))
+        deletions.add([[9]], of: two, generation: 3, now: start + .milliseconds(150))
+        #expect(deletions.takeDue(now: start + .milliseconds(100), maxAge: .milliseconds(200), maxKeys: 10).isEmpty)
+        let due = deletions.takeDue(now: start + .milliseconds(200), maxAge: .milliseconds(200), maxKeys: 10)
+        #expect(due.map(\.partition) == [one] && due.first?.keys == [[1], [2], [3]] && due.first?.generation == 3)
+        #expect(!deletions.isEmpty)
+        // Many enough: at once.
+        deletions.add([[10], [11]], of: two, generation: 3, now: start + .milliseconds(210))
+        #expect(deletions.takeDue(now: start + .milliseconds(220), maxAge: .seconds(1), maxKeys: 3).first?.keys == [[9], [10], [11]])
+        #expect(deletions.isEmpty)
+        deletions.add([[12]], of: two, generation: 3, now: start)
+        #expect(deletions.takeDue(now: start, maxAge: .seconds(1), maxKeys: 100, all: true).count == 1)
+    }
+
+    @Test func keysOfAnEndedGenerationAreDroppedForTheNewOnesCursorToFindAgain() {
+        var deletions = RelayedDeletions()
+        deletions.add([[1]], of: one, generation: 3, now: start)
+        deletions.add([[2]], of: one, generation: 4, now: start)
+        let taken = deletions.takeDue(now: start, maxAge: .zero, maxKeys: 100)
+        #expect(taken.count == 1 && taken.first?.generation == 4 && taken.first?.keys == [[2]])
+        var cursors = OutboxCursors()
+        let prefix: [UInt8] = [0, 1, 0, 0x65]
+        cursors.advance(.effects, in: one, generation: 4, scanned: [prefix + [1]], gone: [prefix + [1]])
+        cursors.advance(.notices, in: one, generation: 4, scanned: [prefix + [1]], gone: [prefix + [1]])
+        cursors.reset(one)
+        #expect(cursors.range(of: .effects, in: one, prefix: prefix, generation: 4) == .prefix(prefix))
+        #expect(cursors.range(of: .notices, in: one, prefix: prefix, generation: 4) == .prefix(prefix))
+    }
+}
