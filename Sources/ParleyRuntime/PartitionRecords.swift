@@ -24,6 +24,13 @@ enum PartitionRecords {
 
     static func timersPrefix(_ partition: PartitionID) -> [UInt8] { partition.keyPrefix + timersMarker }
 
+    /// The deadline (milliseconds) a timer key of `partition` sorts by; nil: not one.
+    static func timerDeadline(of key: [UInt8], in partition: PartitionID) -> Int64? {
+        let prefix = timersPrefix(partition)
+        guard key.count >= prefix.count + 8, key.starts(with: prefix) else { return nil }
+        return Int64(bitPattern: key[prefix.count..<prefix.count + 8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+    }
+
     /// Whether `key` is a record a relay of `partition` works through (notices, effects,
     /// timers): what a delivered-records entry may delete (delivered ones, and ones that can
     /// never be delivered: unreadable, or refused for good).

@@ -2,7 +2,9 @@ import Logging
 import Metrics
 import ParleyCluster
 import ParleyDomain
+import ParleyStorage
 import ServiceLifecycle
+import Synchronization
 
 /// Fires durable timers. Timers are partition state (written with the entry that set them,
 /// in deadline order); this service, on every node, fires those of the partitions the node
@@ -31,7 +33,10 @@ public final class TimerService: Service {
 
     public func run() async throws {
         let doorbell = self.doorbell
-        runtime.timerSignal.set { _ in doorbell.ring() }
+        runtime.timerSignal.set { [weak self] deadline in
+            self?.floors.withLock { $0.timerSet(deadline.milliseconds) }
+            doorbell.ring()
+        }
         let leaderships = LeadershipWatches(served: runtime.configuration.servedPartitions, partitions: Array(runtime.partitioner.allPartitions)) {
             doorbell.ring()
         }
@@ -52,6 +57,9 @@ public final class TimerService: Service {
     /// Timers looked at per partition per round.
     static let batch = 64
 
+    /// Where each partition's scans start (past the timers gone since).
+    let floors = Mutex(TimerFloors())
+
     /// Fires every due timer of the partitions this node leads; returns the earliest deadline
     /// still ahead (nil: none seen).
     func fireDue() async -> Timestamp? {
@@ -61,14 +69,22 @@ public final class TimerService: Service {
         var due: [(key: [UInt8], timer: TimerRecord)] = []
         var hopeless: [[UInt8]] = []
         var next: Timestamp?
+        let signalled = floors.withLock { $0.beginRound(now: .now) }
         for partition in runtime.partitioner.allPartitions where served.serves(partition) {
             let records: [(key: [UInt8], value: [UInt8])]
+            let generation = runtime.log.generation(of: partition)
+            let start = floors.withLock { $0.start(of: partition, generation: generation, signalled: signalled) }
+            let prefix = PartitionRecords.timersPrefix(partition)
+            var range = KeyRange.prefix(prefix)
+            if start > 0 { range.lower = prefix + StateKeys.bigEndian(UInt64(start)) }
             do {
-                records = try store.database.entries(.prefix(PartitionRecords.timersPrefix(partition)), in: store.family, limit: Self.batch)
+                records = try store.database.entries(range, in: store.family, limit: Self.batch)
             } catch {
                 logger.warning("timer read failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
                 continue
             }
+            let firstLive = records.first.flatMap { PartitionRecords.timerDeadline(of: $0.key, in: partition) }
+            floors.withLock { $0.record(partition, generation: generation, start: start, firstLive: firstLive, now: now.milliseconds) }
             for (key, value) in records {
                 guard let timer = try? TimerRecord.decode(value) else {
                     logger.error("dropping an unreadable timer record", metadata: ["partition": "\(partition)"])

@@ -90,6 +90,22 @@ struct EntitySeamTests {
         }
     }
 
+    @Test func aTimerSetBelowWhereTheScansStartStillFires() async throws {
+        let clock = ManualClock()
+        try await withRuntime(applier: SwitchableApplier(kinds: ProbeState.kinds), clock: clock, configuration: Self.configuration) { runtime in
+            let start = clock.now()
+            _ = try await runtime.command(.schedule(tag: "late", at: start.adding(milliseconds: 60_000)), to: "f", of: ProbeState.self)
+            // The service scans meanwhile: its scans now start at the late timer (or, where
+            // nothing is set, at the clock's time).
+            try await Task.sleep(for: .milliseconds(200))
+            _ = try await runtime.command(.schedule(tag: "soon", at: start.adding(milliseconds: 1_000)), to: "f", of: ProbeState.self)
+            _ = try await runtime.command(.schedule(tag: "past", at: start.adding(milliseconds: -5_000)), to: "g", of: ProbeState.self)
+            #expect(try await Self.eventually { try await Self.probe(runtime, "g").fired == ["past"] })
+            clock.advance(milliseconds: 1_000)
+            #expect(try await Self.eventually { try await Self.probe(runtime, "f").fired == ["soon"] })
+        }
+    }
+
     @Test func anEntitysTimersDueTogetherFireInDeadlineOrder() async throws {
         let clock = ManualClock()
         try await withRuntime(applier: SwitchableApplier(kinds: ProbeState.kinds), clock: clock, configuration: Self.configuration) { runtime in

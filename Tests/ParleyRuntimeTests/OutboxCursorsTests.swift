@@ -89,3 +89,50 @@ struct RelayedDeletionsTests {
         #expect(cursors.range(of: .notices, in: one, prefix: prefix, generation: 4) == .prefix(prefix))
     }
 }
+
+/// Where timer scans start: at the first live timer found, lowered by any timer set below
+/// it, from the start under another generation and at every full scan.
+struct TimerFloorsTests {
+    let partition = PartitionID(4)
+    let start = ContinuousClock.now
+
+    @Test func aScanStartsAtTheFirstLiveTimerItsLastScanFound() {
+        var floors = TimerFloors()
+        var signalled = floors.beginRound(now: start)
+        #expect(floors.start(of: partition, generation: 2, signalled: signalled) == Int64.min, "never scanned: from the start")
+        floors.record(partition, generation: 2, start: .min, firstLive: 5_000, now: 1_000)
+        signalled = floors.beginRound(now: start + .seconds(1))
+        #expect(floors.start(of: partition, generation: 2, signalled: signalled) == 5_000)
+        // Nothing live from there on: the floor moves up to the scan's time.
+        floors.record(partition, generation: 2, start: 5_000, firstLive: nil, now: 9_000)
+        signalled = floors.beginRound(now: start + .seconds(2))
+        #expect(floors.start(of: partition, generation: 2, signalled: signalled) == 9_000)
+    }
+
+    @Test func aTimerSetBelowTheFloorLowersTheNextRoundsStartOnce() {
+        var floors = TimerFloors()
+        _ = floors.beginRound(now: start)
+        floors.record(partition, generation: 2, start: .min, firstLive: 60_000, now: 1_000)
+        floors.timerSet(3_000)
+        floors.timerSet(4_000)
+        let signalled = floors.beginRound(now: start + .seconds(1))
+        #expect(signalled == 3_000)
+        #expect(floors.start(of: partition, generation: 2, signalled: signalled) == 3_000)
+        #expect(floors.start(of: PartitionID(5), generation: 2, signalled: signalled) == Int64.min)
+        floors.record(partition, generation: 2, start: 3_000, firstLive: 3_000, now: 2_000)
+        #expect(floors.start(of: partition, generation: 2, signalled: floors.beginRound(now: start + .seconds(2))) == 3_000)
+        // A signal during a scan is kept for the round after it.
+        floors.timerSet(2_500)
+        floors.record(partition, generation: 2, start: 3_000, firstLive: 3_000, now: 2_000)
+        #expect(floors.start(of: partition, generation: 2, signalled: floors.beginRound(now: start + .seconds(3))) == 2_500)
+    }
+
+    @Test func anotherGenerationAndTheFullScanStartFromTheBeginning() {
+        var floors = TimerFloors()
+        _ = floors.beginRound(now: start)
+        floors.record(partition, generation: 2, start: .min, firstLive: 5_000, now: 1_000)
+        #expect(floors.start(of: partition, generation: 3, signalled: nil) == Int64.min)
+        _ = floors.beginRound(now: start + TimerFloors.fullScanInterval)
+        #expect(floors.start(of: partition, generation: 2, signalled: nil) == Int64.min)
+    }
+}
