@@ -27,9 +27,11 @@ struct EnquiryNoticeDelivery: DeliverySink {
     /// of offers made and ended (an assignment reaches them from their own entity). Notices
     /// older than what the board already heard of their enquiry (a delivery made again after
     /// a failover) change nothing and reach no session.
-    static func receive(_ notices: EnquiryNotices, order: NoticeOrder?, board: RoutingBoard, sessions: LiveHub?) {
-        guard board.note(notices, order: order) else { return }
-        guard let sessions else { return }
+    /// Answers whether they were applied.
+    @discardableResult
+    static func receive(_ notices: EnquiryNotices, order: NoticeOrder?, board: RoutingBoard, sessions: LiveHub?) -> Bool {
+        guard board.note(notices, order: order) else { return false }
+        guard let sessions else { return true }
         var updates: [StaffID: [EnquiryNotice]] = [:]
         var order: [StaffID] = []
         for addressed in notices.notices {
@@ -42,6 +44,7 @@ struct EnquiryNoticeDelivery: DeliverySink {
             }
         }
         for staff in order { sessions.deliver(EnquiryUpdate(staff: staff, notices: updates[staff] ?? [])) }
+        return true
     }
 }
 

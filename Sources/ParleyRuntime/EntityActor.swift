@@ -45,11 +45,12 @@ actor EntityActor<Host: EntityHost>: ActivatedEntity {
 
     nonisolated var isRetired: Bool { retired.load(ordering: .acquiring) }
 
-    /// Entries this kind's actors appended (`EntityMetrics`).
-    private let entriesAppended: Counter
+    /// Entries this kind's actors committed as leader (`parley_entity_entries_total{kind}`):
+    /// decisions, timer drops and kinds' own entries.
+    private let entriesCommitted: Counter
 
-    init(entity: EntityID, partition: PartitionID, registration: EntityKindRegistration<Rules>, context: KindContext) {
-        entriesAppended = EntityMetrics.entriesAppended(by: entity.kind)
+    init(entity: EntityID, partition: PartitionID, registration: EntityKindRegistration<Rules>, context: KindContext, entriesCommitted: Counter) {
+        self.entriesCommitted = entriesCommitted
         self.entity = entity
         self.partition = partition
         self.registration = registration
@@ -85,12 +86,12 @@ actor EntityActor<Host: EntityHost>: ActivatedEntity {
     func fire(_ tag: String, deadline: Timestamp) async throws(RuntimeError) {
         let current = try activeState()
         guard timers[tag] == deadline else {
-            entriesAppended.increment()
             let ticket = context.log.append(
                 EntityEntry(entity: entity, firstEventSeq: lastEventSeq + 1, events: [], timers: [.drop(tag: tag, at: deadline)]).encoded(), to: partition,
                 generation: generation)
             do {
                 _ = try await ticket.result()
+                entriesCommitted.increment()
             } catch {
                 retire()
                 throw .log(error)
@@ -172,10 +173,10 @@ actor EntityActor<Host: EntityHost>: ActivatedEntity {
         decidedCount += 1
         let number = decidedCount
         unsettled.insert(number)
-        entriesAppended.increment()
         let ticket = context.log.append(entry, to: partition, generation: generation)
         do {
             _ = try await ticket.result()
+            entriesCommitted.increment()
         } catch {
             retire()
             settle(number)
@@ -190,7 +191,7 @@ actor EntityActor<Host: EntityHost>: ActivatedEntity {
         }
         if !decision.events.isEmpty, registration.publish != nil { await publishInOrder(decision.events, from: firstEventSeq, state: next) }
         if !outbox.isEmpty { context.outboxWritten() }
-        if let earliestSet { context.timerSet(earliestSet) }
+        if let earliestSet { context.timerSet(partition, earliestSet) }
         return Committed(state: next, firstEventSeq: firstEventSeq, events: decision.events)
     }
 
@@ -198,10 +199,10 @@ actor EntityActor<Host: EntityHost>: ActivatedEntity {
     /// fenced by this activation's generation; a failure retires the activation.
     func appendFenced(_ payload: [UInt8]) async throws(RuntimeError) {
         _ = try activeState()
-        entriesAppended.increment()
         let ticket = context.log.append(payload, to: partition, generation: generation)
         do {
             _ = try await ticket.result()
+            entriesCommitted.increment()
         } catch {
             retire()
             throw .log(error)

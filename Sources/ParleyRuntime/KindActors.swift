@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import ParleyCluster
 import ParleyDomain
 import ParleyStorage
@@ -14,7 +15,7 @@ struct KindContext: Sendable {
     let logger: Logger
     let configuration: RuntimeConfiguration
     let outboxWritten: @Sendable () -> Void
-    let timerSet: @Sendable (Timestamp) -> Void
+    let timerSet: @Sendable (PartitionID, Timestamp) -> Void
     let partitioner: Partitioner
     let served: ServedPartitions
     let maxFencedRetries: Int
@@ -57,9 +58,13 @@ final class KindActors<Host: EntityHost>: BoundKind {
         logger = context.logger
         let served = context.served
         let log = context.log
+        // One counter for the kind's actors (a metrics backend's lookup is not free).
+        let entriesCommitted = Counter(label: "parley_entity_entries_total", dimensions: [("kind", Rules.kind.name)])
         registries = context.partitioner.allPartitions.map { partition in
             EntityRegistry(refusal: { served.refusal(for: partition) }, generation: { log.generation(of: partition) }) { key in
-                EntityActor<Host>(entity: EntityID(kind: Rules.kind, key: key), partition: partition, registration: registration, context: context)
+                EntityActor<Host>(
+                    entity: EntityID(kind: Rules.kind, key: key), partition: partition, registration: registration, context: context,
+                    entriesCommitted: entriesCommitted)
             }
         }
     }

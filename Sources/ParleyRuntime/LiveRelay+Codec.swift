@@ -5,6 +5,8 @@ import ParleyDomain
 /// batches of deliveries. A format version byte leads each; tags are never renumbered.
 enum LiveRelayCodec {
     static let formatVersion: UInt8 = 1
+    /// Enquiries' open offers in one `openOffers` delivery at most.
+    static let maxOpenOfferGroups = 1_000
 
     private enum InterestTag: UInt8 { case full = 1, update, renew }
     private enum DeliveryTag: UInt8 { case room = 1, staff, enquiries, statuses, offers, openOffers, orderedOffers }
@@ -22,8 +24,8 @@ enum LiveRelayCodec {
         /// their place in the enquiry's order (nil from a node that sent none).
         case offers(EnquiryNotices, order: NoticeOrder?)
         /// The open offers of enquiries the sender leads, for the board only: what a node
-        /// that starts, or was cut off, missed.
-        case openOffers(EnquiryNotices)
+        /// that starts, or was cut off, missed (at most `maxOpenOfferGroups` enquiries).
+        case openOffers([OpenOffers])
     }
 
     static func encode(_ message: InterestMessage, boot: UInt64) -> [UInt8] {
@@ -116,9 +118,17 @@ enum LiveRelayCodec {
         case let .offers(notices, nil):
             writer.write(DeliveryTag.offers.rawValue)
             notices.encode(into: &writer)
-        case let .openOffers(notices):
+        case let .openOffers(groups):
             writer.write(DeliveryTag.openOffers.rawValue)
-            notices.encode(into: &writer)
+            writer.writeVarint(UInt64(groups.count))
+            for group in groups {
+                writer.write(group.order != nil)
+                if let order = group.order {
+                    writer.write(order.enquiry.rawValue)
+                    writer.write(order.seq)
+                }
+                group.notices.encode(into: &writer)
+            }
         }
         return writer.bytes
     }
@@ -176,7 +186,12 @@ enum LiveRelayCodec {
                 let seq = try reader.readUInt64()
                 deliveries.append(.offers(try EnquiryNotices.decode(from: &reader), order: NoticeOrder(enquiry: enquiry, seq: seq)))
             case .openOffers:
-                deliveries.append(.openOffers(try EnquiryNotices.decode(from: &reader)))
+                var groups: [OpenOffers] = []
+                for _ in 0..<(try reader.readCount(atMost: maxOpenOfferGroups, of: "open offer groups")) {
+                    let order = try reader.readBool() ? NoticeOrder(enquiry: EnquiryID(unchecked: try reader.readString()), seq: try reader.readUInt64()) : nil
+                    groups.append(OpenOffers(order: order, notices: try EnquiryNotices.decode(from: &reader)))
+                }
+                deliveries.append(.openOffers(groups))
             }
         }
         try reader.expectEnd()

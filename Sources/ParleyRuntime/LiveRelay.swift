@@ -94,19 +94,21 @@ public final class LiveRelay: RoomEventSink, StaffEventSink, Service {
     /// One enquiry decision's offer notices: kept and shown here, and sent to every peer
     /// (every board keeps the offers for the Open Enquiry panel).
     func broadcast(_ notices: EnquiryNotices, order: NoticeOrder) {
-        EnquiryNoticeDelivery.receive(notices, order: order, board: board, sessions: hub)
+        // Notices delivered again (after a failover) went out the first time.
+        guard EnquiryNoticeDelivery.receive(notices, order: order, board: board, sessions: hub) else { return }
         let bytes = LiveRelayCodec.encode(.offers(notices, order: order))
         for link in links.values { link.enqueue(bytes, limit: configuration.maxQueued) }
     }
 
-    /// Sends `node` the open offers of the enquiries this node leads, after whatever this node
-    /// already queued for it (so an offer's end queued before follows nothing older). Offers of
-    /// enquiries led elsewhere come from their leaders, in order with those leaders' notices.
+    /// Sends `node` the open offers of the enquiries this node leads, each enquiry's with the
+    /// sequence of the last notice heard of it, so the peer keeps whichever is newer (this
+    /// copy, or a notice it heard meanwhile). Offers of enquiries led elsewhere come from
+    /// their leaders.
     func sendOpenOffers(to node: NodeID) {
         guard let link = links[node] else { return }
         let open = board.openOffers { enquiry in served.serves(partitioner.partition(of: EntityID(kind: EnquiryState.kind, key: enquiry.rawValue))) }
-        for start in stride(from: 0, to: open.count, by: EnquiryNotices.maxNotices) {
-            let chunk = EnquiryNotices(Array(open[start..<min(start + EnquiryNotices.maxNotices, open.count)]))
+        for start in stride(from: 0, to: open.count, by: LiveRelayCodec.maxOpenOfferGroups) {
+            let chunk = Array(open[start..<min(start + LiveRelayCodec.maxOpenOfferGroups, open.count)])
             link.enqueue(LiveRelayCodec.encode(.openOffers(chunk)), limit: configuration.maxQueued)
         }
     }
@@ -184,7 +186,7 @@ public final class LiveRelay: RoomEventSink, StaffEventSink, Service {
                     case let .enquiries(update): hub.deliver(update)
                     case let .statuses(statuses): board.merge(statuses)
                     case let .offers(notices, order): EnquiryNoticeDelivery.receive(notices, order: order, board: board, sessions: hub)
-                    case let .openOffers(notices): board.note(notices, order: nil)
+                    case let .openOffers(groups): for group in groups { board.note(group.notices, order: group.order) }
                     }
                 }
             } catch {

@@ -10,23 +10,10 @@ extension NodeRuntime {
     /// missed here) is forgotten. One whose enquiry cannot be read now stays listed.
     public func standingOffers(of staff: StaffID) async -> [EnquiryOfferNote] {
         let held = routingBoard.offers(of: staff)
-        let stale = await withTaskGroup(of: EnquiryOfferNote?.self) { group in
-            var stale: [EnquiryOfferNote] = []
-            var running = 0
-            for note in held {
-                if running == Self.concurrentOfferChecks, let done = await group.next() {
-                    running -= 1
-                    if let done { stale.append(done) }
-                }
-                running += 1
-                group.addTask {
-                    guard let enquiry = try? await self.state(of: note.enquiry.rawValue, EnquiryState.self, by: .system) else { return nil }
-                    return enquiry.offer?.staff.contains(staff) == true ? nil : note
-                }
-            }
-            for await done in group { if let done { stale.append(done) } }
-            return stale
-        }
+        let stale = await concurrently(held, atMost: Self.concurrentOfferChecks) { note -> EnquiryOfferNote? in
+            guard let enquiry = try? await self.state(of: note.enquiry.rawValue, EnquiryState.self, by: .system) else { return nil }
+            return enquiry.offer?.staff.contains(staff) == true ? nil : note
+        }.compactMap { $0 }
         for note in stale { routingBoard.forget(note.enquiry, of: staff, offeredAt: note.offeredAt) }
         let gone = Set(stale.map(\.enquiry))
         return held.filter { !gone.contains($0.enquiry) }

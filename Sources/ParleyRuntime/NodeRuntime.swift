@@ -106,7 +106,7 @@ public final class NodeRuntime: Sendable {
         let context = KindContext(
             log: log, clock: clock, database: database, family: stateFamily,
             sinks: LiveSinks(rooms: events, staff: staffEvents, linkPreviews: linkPreviews, routing: routingBoard), logger: logger, configuration: configuration,
-            outboxWritten: { signal.fire() }, timerSet: { timers.fire($0) }, partitioner: partitioner, served: served,
+            outboxWritten: { signal.fire() }, timerSet: { timers.fire($0, $1) }, partitioner: partitioner, served: served,
             maxFencedRetries: configuration.maxFencedRetries)
         let kinds = configuration.kinds.byTag.mapValues { $0.bind(to: context) }
         self.kinds = kinds
@@ -185,21 +185,21 @@ final class OutboxSignal: Sendable {
     func fire() { action.withLock { $0 }?.run() }
 }
 
-/// A settable call for each timer set, with its deadline, so entities can wake a timer
-/// service created after them.
+/// A settable call for each commit that set timers, with their partition and earliest
+/// deadline, so entities can wake a timer service created after them.
 final class TimerSignal: Sendable {
     /// Boxed for the reason `OutboxSignal` gives.
     private final class Action: Sendable {
-        let run: @Sendable (Timestamp) -> Void
-        init(_ run: @escaping @Sendable (Timestamp) -> Void) { self.run = run }
+        let run: @Sendable (PartitionID, Timestamp) -> Void
+        init(_ run: @escaping @Sendable (PartitionID, Timestamp) -> Void) { self.run = run }
     }
 
     private let action = Mutex<Action?>(nil)
 
-    func set(_ newAction: @escaping @Sendable (Timestamp) -> Void) {
+    func set(_ newAction: @escaping @Sendable (PartitionID, Timestamp) -> Void) {
         let boxed = Action(newAction)
         action.withLock { $0 = boxed }
     }
 
-    func fire(_ deadline: Timestamp) { action.withLock { $0 }?.run(deadline) }
+    func fire(_ partition: PartitionID, _ deadline: Timestamp) { action.withLock { $0 }?.run(partition, deadline) }
 }

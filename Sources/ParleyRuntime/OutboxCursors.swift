@@ -9,7 +9,8 @@ import ParleyStorage
 /// of the prefix walks every record relayed since; under the enquiry benchmark those walks
 /// were 12% of a node's CPU. Skipping them is sound because a partition's records are written
 /// as its log entries apply, in index order, under keys that sort by index: while this node
-/// serves the partition under one generation (one Raft term, one run of the local log), no
+/// serves the partition under one generation (one Raft term while it leads; the local log moves
+/// its generation on after a fence or a failed write), no
 /// record can appear below one it has scanned. Any other generation scans from the start.
 struct OutboxCursors {
     /// The two queues the relay scans.
@@ -28,7 +29,8 @@ struct OutboxCursors {
     private var cursors: [Slot: (generation: UInt64, last: [UInt8])] = [:]
 
     /// The keys to scan in `prefix` (the queue's records of `partition`) under `generation`:
-    /// those after the last one known relayed and deleted, or all of them.
+    /// those after the last one known relayed (and deleted, or queued for deletion), or all of
+    /// them.
     func range(of queue: Queue, in partition: PartitionID, prefix: [UInt8], generation: UInt64) -> KeyRange {
         var range = KeyRange.prefix(prefix)
         if let cursor = cursors[Slot(partition: partition, queue: queue)], cursor.generation == generation {

@@ -11,7 +11,6 @@ extension OutboxRelay {
     /// concurrently. Returns the keys that are done (delivered, refused for good, unreadable)
     /// and whether any failed.
     func relayEffects() async -> (done: [[UInt8]], failed: Bool, scans: [OutboxScan]) {
-        let store = runtime.store
         let served = runtime.configuration.servedPartitions
         var done: [[UInt8]] = []
         var failed = false
@@ -19,20 +18,11 @@ extension OutboxRelay {
         var byTarget: [String: [(key: [UInt8], record: EffectRecord)]] = [:]
         var order: [String] = []
         for partition in runtime.partitioner.allPartitions where served.serves(partition) {
-            let records: [(key: [UInt8], value: [UInt8])]
-            let generation = runtime.log.generation(of: partition)
-            do {
-                let range = cursors.withLock {
-                    $0.range(of: .effects, in: partition, prefix: PartitionRecords.effectsPrefix(partition), generation: generation)
-                }
-                records = try store.database.entries(range, in: store.family, limit: 256)
-            } catch {
-                logger.warning("outbox read failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
+            guard let (scan, records) = self.scan(.effects, of: partition, prefix: PartitionRecords.effectsPrefix(partition)) else {
                 failed = true
                 continue
             }
-            scans.append(OutboxScan(queue: .effects, partition: partition, generation: generation, keys: records.map(\.key)))
-            backlog(partition, kind: "effects").record(records.count)
+            scans.append(scan)
             for (key, value) in records {
                 guard let record = try? EffectRecord.decode(value) else {
                     logger.error("dropping an unreadable effect record", metadata: ["partition": "\(partition)"])
@@ -48,22 +38,10 @@ extension OutboxRelay {
                 byTarget[target, default: []].append((key, record))
             }
         }
-        await withTaskGroup(of: (delivered: [[UInt8]], failed: Bool).self) { group in
-            var running = 0
-            for target in order {
-                guard let records = byTarget[target] else { continue }
-                if running == Self.concurrentTargets, let outcome = await group.next() {
-                    running -= 1
-                    done += outcome.delivered
-                    failed = failed || outcome.failed
-                }
-                running += 1
-                group.addTask { await self.apply(records) }
-            }
-            for await outcome in group {
-                done += outcome.delivered
-                failed = failed || outcome.failed
-            }
+        let targets = order.compactMap { byTarget[$0] }
+        for outcome in await concurrently(targets, atMost: Self.concurrentTargets, { await self.apply($0) }) {
+            done += outcome.delivered
+            failed = failed || outcome.failed
         }
         return (done, failed, scans)
     }

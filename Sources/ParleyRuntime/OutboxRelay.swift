@@ -34,7 +34,7 @@ public final class OutboxRelay: Service {
     /// Where each partition's next scans start (past what this node relayed).
     let cursors = Mutex(OutboxCursors())
     /// Relayed records waiting to be deleted in one entry per partition (replicated only).
-    private let deletions = Mutex(RelayedDeletions())
+    let deletions = Mutex(RelayedDeletions())
     /// How long relayed records wait before their deletion entry is appended.
     static let deletionDelay: Duration = .milliseconds(200)
     /// Records one deletion entry holds at most before it is appended at once.
@@ -117,18 +117,11 @@ public final class OutboxRelay: Service {
         // the other replicas hold the same records until that node's deletion reaches them.
         var scans: [OutboxScan] = []
         for partition in runtime.partitioner.allPartitions where served.serves(partition) {
-            let records: [(key: [UInt8], value: [UInt8])]
-            let generation = runtime.log.generation(of: partition)
-            do {
-                let range = cursors.withLock { $0.range(of: .notices, in: partition, prefix: Outbox.prefix(partition), generation: generation) }
-                records = try store.database.entries(range, in: store.family, limit: 256)
-            } catch {
-                logger.warning("outbox read failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
+            guard let (scan, records) = self.scan(.notices, of: partition, prefix: Outbox.prefix(partition)) else {
                 failed = true
                 continue
             }
-            scans.append(OutboxScan(queue: .notices, partition: partition, generation: generation, keys: records.map(\.key)))
-            backlog(partition, kind: "notices").record(records.count)
+            scans.append(scan)
             for record in records {
                 var reader = BinaryReader(record.value)
                 guard let batch = try? NoticeBatch.decode(from: &reader) else {
@@ -141,38 +134,27 @@ public final class OutboxRelay: Service {
             }
         }
         var total = 0
-        func record(_ outcome: (delivered: [[UInt8]], failed: Bool)) {
+        let staffRecords = order.compactMap { byStaff[$0] }
+        for outcome in await concurrently(staffRecords, atMost: Self.concurrentTargets, { await self.deliver($0) }) {
             done += outcome.delivered
             total += outcome.delivered.count
             failed = failed || outcome.failed
-        }
-        await withTaskGroup(of: (delivered: [[UInt8]], failed: Bool).self) { group in
-            var running = 0
-            for staff in order {
-                guard let records = byStaff[staff] else { continue }
-                if running == Self.concurrentTargets, let outcome = await group.next() {
-                    running -= 1
-                    record(outcome)
-                }
-                running += 1
-                group.addTask { await self.deliver(records) }
-            }
-            for await outcome in group { record(outcome) }
         }
         let effects = await relayEffects()
         done += effects.done
         total += effects.done.count
         failed = failed || effects.failed
         scans += effects.scans
-        let gone = Set(done)
+        // Records a scan met again while they wait for their deletion were delivered: the
+        // cursors pass them too.
+        let delivered = Set(done)
+        let gone = delivered.union(scans.flatMap(\.waiting))
         if served.isReplicated {
             // Past the cursors now; deleted through the log in batches (`RelayedDeletions`).
             let now = ContinuousClock.now
-            cursors.withLock { cursors in
-                for scan in scans { cursors.advance(scan.queue, in: scan.partition, generation: scan.generation, scanned: scan.keys, gone: gone) }
-            }
+            advanceCursors(over: scans, gone: gone)
             deletions.withLock { deletions in
-                for scan in scans { deletions.add(scan.keys.filter(gone.contains), of: scan.partition, generation: scan.generation, now: now) }
+                for scan in scans { deletions.add(scan.keys.filter(delivered.contains), of: scan.partition, generation: scan.generation, now: now) }
             }
             failed = await deleteRelayed() || failed
         } else if !done.isEmpty {
@@ -180,14 +162,42 @@ public final class OutboxRelay: Service {
             for key in done { deletes.delete(key, in: store.family) }
             do {
                 try await store.database.writeAsync(deletes, sync: false)
-                cursors.withLock { cursors in
-                    for scan in scans { cursors.advance(scan.queue, in: scan.partition, generation: scan.generation, scanned: scan.keys, gone: gone) }
-                }
+                advanceCursors(over: scans, gone: gone)
             } catch {
                 logger.warning("outbox cleanup failed; records will be delivered again", metadata: ["error": "\(error)"])
             }
         }
         return (total, failed)
+    }
+
+    /// Reads up to 256 records of `queue` in `partition` from where its cursor stands; answers
+    /// the scan (every key read) and the records to deliver (those not delivered already and
+    /// waiting for their deletion), or nil when the read failed. A partition this node does
+    /// not serve now (generation 0) gives nothing.
+    func scan(_ queue: OutboxCursors.Queue, of partition: PartitionID, prefix: [UInt8]) -> (OutboxScan, [(key: [UInt8], value: [UInt8])])? {
+        let generation = runtime.log.generation(of: partition)
+        guard generation != 0 else { return (OutboxScan(queue: queue, partition: partition, generation: 0, keys: [], waiting: []), []) }
+        let records: [(key: [UInt8], value: [UInt8])]
+        do {
+            let range = cursors.withLock { $0.range(of: queue, in: partition, prefix: prefix, generation: generation) }
+            records = try runtime.store.database.entries(range, in: runtime.store.family, limit: 256)
+        } catch {
+            logger.warning("outbox read failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
+            return nil
+        }
+        let waiting = deletions.withLock { deletions in records.filter { deletions.isWaiting($0.key, of: partition) }.map(\.key) }
+        let skipped = Set(waiting)
+        let toDeliver = skipped.isEmpty ? records : records.filter { !skipped.contains($0.key) }
+        backlog(partition, kind: queue == .notices ? "notices" : "effects").record(toDeliver.count)
+        return (OutboxScan(queue: queue, partition: partition, generation: generation, keys: records.map(\.key), waiting: waiting), toDeliver)
+    }
+
+    private func advanceCursors(over scans: [OutboxScan], gone: Set<[UInt8]>) {
+        cursors.withLock { cursors in
+            for scan in scans where scan.generation != 0 {
+                cursors.advance(scan.queue, in: scan.partition, generation: scan.generation, scanned: scan.keys, gone: gone)
+            }
+        }
     }
 
     /// Appends the deletions that are due (every one with `all`), one entry per partition, so
@@ -233,10 +243,12 @@ public final class OutboxRelay: Service {
     }
 }
 
-/// The keys one pass read from one partition's queue, under the generation it read at.
+/// The keys one pass read from one partition's queue, under the generation it read at, and
+/// those of them already delivered and waiting for their deletion.
 struct OutboxScan {
     let queue: OutboxCursors.Queue
     let partition: PartitionID
     let generation: UInt64
     let keys: [[UInt8]]
+    let waiting: [[UInt8]]
 }

@@ -28,7 +28,7 @@ enum PartitionRecords {
     static func timerDeadline(of key: [UInt8], in partition: PartitionID) -> Int64? {
         let prefix = timersPrefix(partition)
         guard key.count >= prefix.count + 8, key.starts(with: prefix) else { return nil }
-        return Int64(bitPattern: key[prefix.count..<prefix.count + 8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+        return StateKeys.readBigEndian(key[prefix.count..<prefix.count + 8]).map { Int64(bitPattern: $0) }
     }
 
     /// Whether `key` is a record a relay of `partition` works through (notices, effects,

@@ -42,16 +42,20 @@ extension RoutingBoard {
         }
     }
 
-    /// Every open offer of the enquiries `including` accepts, as the notices that made them.
-    func openOffers(including: (EnquiryID) -> Bool, now: ContinuousClock.Instant = .now) -> [EnquiryNotices.Addressed] {
-        let held = tables.withLock { tables in
-            tables.offers.flatMap { staff, offers in
-                offers.values.filter { now - $0.since <= Self.offerLifetime }.map { EnquiryNotices.Addressed(staff: staff, notice: .offered($0.note)) }
+    /// The open offers of the enquiries `including` accepts, one group per enquiry with the
+    /// sequence of the last notice this board heard of it (what a peer that lost them is sent:
+    /// it applies a group only if newer than what it heard itself).
+    func openOffers(including: (EnquiryID) -> Bool, now: ContinuousClock.Instant = .now) -> [OpenOffers] {
+        tables.withLock { tables in
+            var groups: [EnquiryID: [EnquiryNotices.Addressed]] = [:]
+            for (staff, offers) in tables.offers {
+                for (enquiry, held) in offers where now - held.since <= Self.offerLifetime && including(enquiry) {
+                    groups[enquiry, default: []].append(EnquiryNotices.Addressed(staff: staff, notice: .offered(held.note)))
+                }
             }
-        }
-        return held.filter { addressed in
-            guard case let .offered(note) = addressed.notice else { return false }
-            return including(note.enquiry)
+            return groups.sorted { $0.key < $1.key }.map { enquiry, notices in
+                OpenOffers(order: tables.noticeSeqs[enquiry].map { NoticeOrder(enquiry: enquiry, seq: $0.seq) }, notices: EnquiryNotices(notices))
+            }
         }
     }
 
@@ -89,4 +93,11 @@ extension RoutingBoard {
             for (enquiry, offer) in held where now - offer.since > offerLifetime { remove(enquiry, of: staff, from: &tables) }
         }
     }
+}
+
+/// One enquiry's open offers as a board holds them, with the order of the last notice it
+/// heard of that enquiry (nil: from an older node, unordered).
+struct OpenOffers: Sendable, Equatable {
+    let order: NoticeOrder?
+    let notices: EnquiryNotices
 }

@@ -8,35 +8,38 @@ import ParleyCluster
 /// message), so a scan from the prefix walked every timer gone since. A partition's floor is
 /// the deadline of the first live timer its last scan found (or the scan's time when it found
 /// none); a timer set below it is signalled by the actor that set it (`timerSet`) and lowers
-/// the next round's start for every partition. A floor holds only under the generation it was
+/// its partition's next start. A floor holds only under the generation it was
 /// found in (another leader's timers are scanned from the start), and every
 /// `fullScanInterval` each partition is scanned from the start in any case: a commit whose
 /// answer was lost sends no signal.
 struct TimerFloors {
     private var floors: [PartitionID: (generation: UInt64, deadline: Int64)] = [:]
-    /// The earliest deadline signalled since the last round began.
-    private var lowered: Int64?
+    /// The earliest deadline signalled for each partition since the last round began.
+    private var lowered: [PartitionID: Int64] = [:]
     private var lastFullScan: ContinuousClock.Instant?
 
     /// How often every partition is scanned from the start of its timers.
     static let fullScanInterval: Duration = .seconds(30)
 
-    /// A timer was set for `deadline` (milliseconds) on a partition this node leads.
-    mutating func timerSet(_ deadline: Int64) { lowered = min(lowered ?? deadline, deadline) }
+    /// A timer was set for `deadline` (milliseconds) in `partition`, which this node leads.
+    mutating func timerSet(_ deadline: Int64, in partition: PartitionID) { lowered[partition] = min(lowered[partition] ?? deadline, deadline) }
 
-    /// Begins a round: takes what was signalled since the last one (nil: nothing), and forgets
+    /// Begins a round: takes what was signalled since the last one, by partition, and forgets
     /// every floor when a full scan is due.
-    mutating func beginRound(now: ContinuousClock.Instant) -> Int64? {
+    mutating func beginRound(now: ContinuousClock.Instant) -> [PartitionID: Int64] {
         if lastFullScan.map({ now - $0 >= Self.fullScanInterval }) ?? true {
             floors = [:]
             lastFullScan = now
         }
-        defer { lowered = nil }
+        defer { lowered = [:] }
         return lowered
     }
 
+    /// Forgets `partition`'s floor: its next scan starts from the beginning.
+    mutating func forget(_ partition: PartitionID) { floors[partition] = nil }
+
     /// The earliest deadline to scan `partition` from, under `generation`, in a round that
-    /// began with `signalled`.
+    /// began with `signalled` for it.
     func start(of partition: PartitionID, generation: UInt64, signalled: Int64?) -> Int64 {
         guard let floor = floors[partition], floor.generation == generation else { return Int64.min }
         return min(floor.deadline, signalled ?? .max)

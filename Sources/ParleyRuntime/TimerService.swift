@@ -33,8 +33,8 @@ public final class TimerService: Service {
 
     public func run() async throws {
         let doorbell = self.doorbell
-        runtime.timerSignal.set { [weak self] deadline in
-            self?.floors.withLock { $0.timerSet(deadline.milliseconds) }
+        runtime.timerSignal.set { [weak self] partition, deadline in
+            self?.floors.withLock { $0.timerSet(deadline.milliseconds, in: partition) }
             doorbell.ring()
         }
         let leaderships = LeadershipWatches(served: runtime.configuration.servedPartitions, partitions: Array(runtime.partitioner.allPartitions)) {
@@ -73,7 +73,8 @@ public final class TimerService: Service {
         for partition in runtime.partitioner.allPartitions where served.serves(partition) {
             let records: [(key: [UInt8], value: [UInt8])]
             let generation = runtime.log.generation(of: partition)
-            let start = floors.withLock { $0.start(of: partition, generation: generation, signalled: signalled) }
+            guard generation != 0 else { continue }  // not served here any more
+            let start = floors.withLock { $0.start(of: partition, generation: generation, signalled: signalled[partition]) }
             let prefix = PartitionRecords.timersPrefix(partition)
             var range = KeyRange.prefix(prefix)
             if start > 0 { range.lower = prefix + StateKeys.bigEndian(UInt64(start)) }
@@ -81,6 +82,8 @@ public final class TimerService: Service {
                 records = try store.database.entries(range, in: store.family, limit: Self.batch)
             } catch {
                 logger.warning("timer read failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
+                // What was signalled for it this round is not lost: the next scan starts over.
+                floors.withLock { $0.forget(partition) }
                 continue
             }
             let firstLive = records.first.flatMap { PartitionRecords.timerDeadline(of: $0.key, in: partition) }
@@ -108,21 +111,7 @@ public final class TimerService: Service {
                 if byEntity[item.timer.entity] == nil { order.append(item.timer.entity) }
                 byEntity[item.timer.entity, default: []].append(item)
             }
-            let outcomes = await withTaskGroup(of: [(key: [UInt8], fired: Bool, hopeless: Bool)].self) { group in
-                var outcomes: [(key: [UInt8], fired: Bool, hopeless: Bool)] = []
-                var running = 0
-                for entity in order {
-                    guard let timers = byEntity[entity] else { continue }
-                    if running == Self.concurrentFires, let done = await group.next() {
-                        running -= 1
-                        outcomes += done
-                    }
-                    running += 1
-                    group.addTask { await self.fire(timers) }
-                }
-                for await done in group { outcomes += done }
-                return outcomes
-            }
+            let outcomes = await concurrently(order.compactMap { byEntity[$0] }, atMost: Self.concurrentFires) { await self.fire($0) }.flatMap { $0 }
             hopeless += outcomes.filter(\.hopeless).map(\.key)
             // Something fired: look again at once (more may be due); a failure waits a round.
             if outcomes.allSatisfy(\.fired) { doorbell.ring() }

@@ -91,48 +91,80 @@ struct RelayedDeletionsTests {
 }
 
 /// Where timer scans start: at the first live timer found, lowered by any timer set below
-/// it, from the start under another generation and at every full scan.
+/// it in the same partition, from the start under another generation, after a failed read and
+/// at every full scan.
 struct TimerFloorsTests {
     let partition = PartitionID(4)
+    let other = PartitionID(5)
     let start = ContinuousClock.now
 
     @Test func aScanStartsAtTheFirstLiveTimerItsLastScanFound() {
         var floors = TimerFloors()
         var signalled = floors.beginRound(now: start)
-        #expect(floors.start(of: partition, generation: 2, signalled: signalled) == Int64.min, "never scanned: from the start")
+        #expect(floors.start(of: partition, generation: 2, signalled: signalled[partition]) == Int64.min, "never scanned: from the start")
         floors.record(partition, generation: 2, start: .min, firstLive: 5_000, now: 1_000)
         signalled = floors.beginRound(now: start + .seconds(1))
-        #expect(floors.start(of: partition, generation: 2, signalled: signalled) == 5_000)
+        #expect(floors.start(of: partition, generation: 2, signalled: signalled[partition]) == 5_000)
         // Nothing live from there on: the floor moves up to the scan's time.
         floors.record(partition, generation: 2, start: 5_000, firstLive: nil, now: 9_000)
         signalled = floors.beginRound(now: start + .seconds(2))
-        #expect(floors.start(of: partition, generation: 2, signalled: signalled) == 9_000)
+        #expect(floors.start(of: partition, generation: 2, signalled: signalled[partition]) == 9_000)
     }
 
-    @Test func aTimerSetBelowTheFloorLowersTheNextRoundsStartOnce() {
+    @Test func aTimerSetBelowTheFloorLowersItsPartitionsNextStartOnce() {
         var floors = TimerFloors()
         _ = floors.beginRound(now: start)
         floors.record(partition, generation: 2, start: .min, firstLive: 60_000, now: 1_000)
-        floors.timerSet(3_000)
-        floors.timerSet(4_000)
+        floors.record(other, generation: 2, start: .min, firstLive: 60_000, now: 1_000)
+        floors.timerSet(3_000, in: partition)
+        floors.timerSet(4_000, in: partition)
         let signalled = floors.beginRound(now: start + .seconds(1))
-        #expect(signalled == 3_000)
-        #expect(floors.start(of: partition, generation: 2, signalled: signalled) == 3_000)
-        #expect(floors.start(of: PartitionID(5), generation: 2, signalled: signalled) == Int64.min)
+        #expect(signalled == [partition: 3_000])
+        #expect(floors.start(of: partition, generation: 2, signalled: signalled[partition]) == 3_000)
+        #expect(floors.start(of: other, generation: 2, signalled: signalled[other]) == 60_000, "another partition keeps its floor")
         floors.record(partition, generation: 2, start: 3_000, firstLive: 3_000, now: 2_000)
-        #expect(floors.start(of: partition, generation: 2, signalled: floors.beginRound(now: start + .seconds(2))) == 3_000)
-        // A signal during a scan is kept for the round after it.
-        floors.timerSet(2_500)
+        #expect(floors.start(of: partition, generation: 2, signalled: floors.beginRound(now: start + .seconds(2))[partition]) == 3_000)
+        // A signal that comes while a round scans is kept for the round after it.
+        floors.timerSet(2_500, in: partition)
         floors.record(partition, generation: 2, start: 3_000, firstLive: 3_000, now: 2_000)
-        #expect(floors.start(of: partition, generation: 2, signalled: floors.beginRound(now: start + .seconds(3))) == 2_500)
+        #expect(floors.start(of: partition, generation: 2, signalled: floors.beginRound(now: start + .seconds(3))[partition]) == 2_500)
     }
 
-    @Test func anotherGenerationAndTheFullScanStartFromTheBeginning() {
+    @Test func anotherGenerationAFailedReadAndTheFullScanStartFromTheBeginning() {
         var floors = TimerFloors()
         _ = floors.beginRound(now: start)
         floors.record(partition, generation: 2, start: .min, firstLive: 5_000, now: 1_000)
         #expect(floors.start(of: partition, generation: 3, signalled: nil) == Int64.min)
+        floors.forget(partition)
+        #expect(floors.start(of: partition, generation: 2, signalled: nil) == Int64.min)
+        floors.record(partition, generation: 2, start: .min, firstLive: 5_000, now: 1_000)
         _ = floors.beginRound(now: start + TimerFloors.fullScanInterval)
         #expect(floors.start(of: partition, generation: 2, signalled: nil) == Int64.min)
+    }
+}
+
+/// The bounded fan-out the relay, the timers and the panel share.
+struct BoundedConcurrencyTests {
+    actor Gauge {
+        var now = 0
+        var most = 0
+        func enter() {
+            now += 1
+            most = max(most, now)
+        }
+        func leave() { now -= 1 }
+    }
+
+    @Test func everyItemRunsOnceAndNeverMoreThanTheLimitAtATime() async {
+        let gauge = Gauge()
+        let results = await concurrently(Array(0..<40), atMost: 4) { item in
+            await gauge.enter()
+            try? await Task.sleep(for: .milliseconds(2))
+            await gauge.leave()
+            return item * 2
+        }
+        #expect(results.sorted() == (0..<40).map { $0 * 2 })
+        let most = await gauge.most
+        #expect(most <= 4 && most >= 2)
     }
 }

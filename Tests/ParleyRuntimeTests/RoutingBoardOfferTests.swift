@@ -40,22 +40,35 @@ struct RoutingBoardOfferTests {
         #expect(try EnquiryNotices.decode(EnquiryNotices([.init(staff: ann, notice: .offerEnded(first, .lapsed))]).encoded).notices.count == 1)
     }
 
-    @Test func theOpenOffersALeaderSendsAreItsOwnEnquiriesAndCrossTheRelayIntact() throws {
+    @Test func theOpenOffersALeaderSendsAreItsOwnEnquiriesInOrderAndCrossTheRelayIntact() throws {
         let board = RoutingBoard()
         let (ann, bob) = (StaffID(unchecked: "ann"), StaffID(unchecked: "bob"))
-        board.note(EnquiryNotices([.init(staff: ann, notice: .offered(note("mine", openedAt: 10))), .init(staff: bob, notice: .offered(note("mine", openedAt: 10)))]))
+        let mine = EnquiryID(unchecked: "mine")
+        board.note(
+            EnquiryNotices([.init(staff: ann, notice: .offered(note("mine", openedAt: 10))), .init(staff: bob, notice: .offered(note("mine", openedAt: 10)))]),
+            order: NoticeOrder(enquiry: mine, seq: 7))
         board.note(EnquiryNotices([.init(staff: ann, notice: .offered(note("theirs", openedAt: 20)))]))
-        let open = board.openOffers { $0.rawValue == "mine" }
-        #expect(Set(open.map(\.staff)) == [ann, bob])
-        #expect(open.allSatisfy { if case let .offered(note) = $0.notice { note.enquiry.rawValue == "mine" } else { false } })
+        let open = board.openOffers { $0 == mine }
+        #expect(open.count == 1 && open.first?.order == NoticeOrder(enquiry: mine, seq: 7))
+        #expect(Set(open.first?.notices.notices.map(\.staff) ?? []) == [ann, bob])
         // Lapsed offers are not sent on.
         #expect(board.openOffers(including: { _ in true }, now: .now + RoutingBoard.offerLifetime + .seconds(1)).isEmpty)
-        let frame = LiveRelayCodec.frame([LiveRelayCodec.encode(.openOffers(EnquiryNotices(open)))])
+        let frame = LiveRelayCodec.frame([LiveRelayCodec.encode(.openOffers(open))])
         guard case let .openOffers(decoded)? = try LiveRelayCodec.decodeDeliveries(frame).first else {
             Issue.record("not decoded as open offers")
             return
         }
-        #expect(decoded == EnquiryNotices(open))
+        #expect(decoded == open)
+        // A peer that heard the offer end (a newer notice) keeps its end; one that heard
+        // nothing takes the copy.
+        let ended = RoutingBoard()
+        ended.note(EnquiryNotices([.init(staff: ann, notice: .offerEnded(mine, .taken))]), order: NoticeOrder(enquiry: mine, seq: 9))
+        let fresh = RoutingBoard()
+        for peer in [ended, fresh] {
+            for group in decoded { peer.note(group.notices, order: group.order) }
+        }
+        #expect(ended.offers(of: ann).isEmpty && ended.offers(of: bob).isEmpty)
+        #expect(fresh.offers(of: ann).map(\.enquiry) == [mine] && fresh.offers(of: bob).map(\.enquiry) == [mine])
     }
 
     @Test func aNoticeDeliveredAgainAfterANewerOneChangesNothingAndReachesNoSession() async throws {
