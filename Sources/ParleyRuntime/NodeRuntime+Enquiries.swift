@@ -18,9 +18,7 @@ extension NodeRuntime {
         let gone = Set(stale.map(\.enquiry))
         return held.filter { !gone.contains($0.enquiry) }
     }
-}
 
-extension NodeRuntime {
     /// Waits, at most `limit`, until `staff` is a member of `room` (an enquiry room they were
     /// just given: the enquiry's decision reaches its room through the outbox, after the
     /// accept's answer could). Lets an accept answer once the owner can write in the room.

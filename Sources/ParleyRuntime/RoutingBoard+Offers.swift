@@ -11,8 +11,8 @@ extension RoutingBoard {
     /// At most this many offers are held (a bound on memory, far above any workspace's).
     static let maxOffers = 1_000_000
 
-    /// How long an enquiry's last notice sequence is kept: longer than a failover takes to
-    /// deliver a notice again.
+    /// How long an enquiry's last notice sequence is kept after its last offer left the board:
+    /// longer than a failover takes to deliver a notice again.
     static let noticeOrderWindow: Duration = .seconds(120)
 
     /// Applies one decision's notices: offers made, ended, and taken up by their winner.
@@ -88,15 +88,17 @@ extension RoutingBoard {
     static func dropStaleOffers(_ tables: inout Tables, now: ContinuousClock.Instant) {
         if let swept = tables.offersSweptAt, now - swept < offerSweepInterval, now >= swept { return }
         tables.offersSweptAt = now
-        tables.noticeSeqs = tables.noticeSeqs.filter { now - $0.value.at <= noticeOrderWindow }
         for (staff, held) in tables.offers {
             for (enquiry, offer) in held where now - offer.since > offerLifetime { remove(enquiry, of: staff, from: &tables) }
         }
+        // An enquiry's order is kept while any of its offers is, and `noticeOrderWindow` after.
+        let offered = Set(tables.offers.values.flatMap(\.keys))
+        tables.noticeSeqs = tables.noticeSeqs.filter { offered.contains($0.key) || now - $0.value.at <= noticeOrderWindow }
     }
 }
 
 /// One enquiry's open offers as a board holds them, with the order of the last notice it
-/// heard of that enquiry (nil: from an older node, unordered).
+/// heard of that enquiry (nil: it heard them unordered, from a node of an earlier version).
 struct OpenOffers: Sendable, Equatable {
     let order: NoticeOrder?
     let notices: EnquiryNotices
