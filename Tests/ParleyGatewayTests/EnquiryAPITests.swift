@@ -33,6 +33,16 @@ struct EnquiryAPITests {
             json: #"{"routing":{"rule":"alternative","destinations":["\#(destinationID)"]},"welcome_message":"Welcome!","away_message":"We are away","display_name":"\#(displayName)"}"#)
         #expect(settings.status == .ok, "\(settings.json)")
         #expect((settings.json["routing"] as? [String: Any])?["rule"] as? String == "alternative")
+        // Routing learns a new destination from its listing within a second (the node reads it
+        // every `listingRefresh`): until then an enquiry would wait unassigned, not in its queue.
+        let known = ContinuousClock.now + .seconds(10)
+        var listed = false
+        while !listed, ContinuousClock.now < known {
+            let widget = try await client.call("/v1/widget/\(channelID)", .get, token: nil)
+            listed = (widget.json["destinations"] as? [[String: Any]])?.contains { $0["id"] as? String == destinationID } == true
+            if !listed { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(listed, "routing never learnt the destination")
         return (ann, bob, channelID, destinationID)
     }
 
@@ -156,7 +166,8 @@ struct EnquiryAPITests {
             let listed = try await client.eventually("/v1/enquiries", token: testToken) { ($0["enquiries"] as? [Any])?.count == 2 }
             #expect((listed["counts"] as? [String: Any])?["queued"] as? Int == 2)
             let first = try #require((listed["enquiries"] as? [[String: Any]])?.first?["enquiry_id"] as? String)
-            #expect(try await client.call("/v1/enquiries/\(first)/accept", .post, token: ann).status == .ok)
+            let accepted = try await client.call("/v1/enquiries/\(first)/accept", .post, token: ann)
+            #expect(accepted.status == .ok, "\(accepted.json)")
             // The accept answers once the winner can write in the enquiry room.
             #expect(try await client.call("/v1/rooms/\(first)/messages", .post, token: ann, json: #"{"text":"=SUM(A1) hi, \"quoted\""}"#).status == .created)
             _ = try await client.call("/v1/enquiries/\(first)/close", .post, token: ann)
