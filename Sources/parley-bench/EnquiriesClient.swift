@@ -37,26 +37,10 @@ final class EnquiriesClient: Sendable {
     /// Opens staff member `index`'s session at `host:port` with `token`.
     func connect(index: Int, host: String, port: Int, token: String) async throws {
         let client = self
-        let head = HTTPRequestHead(
-            version: .http1_1, method: .GET, uri: "/v1/live?access_token=\(token)", headers: ["Host": "\(host):\(port)", "Content-Length": "0"])
-        let upgraded = try await ClientBootstrap(group: group)
-            .connectTimeout(.seconds(1))
-            .connect(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let upgrader = NIOTypedWebSocketClientUpgrader<Bool>(maxFrameSize: 1 << 22) { channel, _ in
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(StaffHandler(index: index, client: client))
-                            return true
-                        }
-                    }
-                    let upgrade = NIOTypedHTTPClientUpgradeConfiguration(
-                        upgradeRequestHead: head, upgraders: [upgrader], notUpgradingCompletionHandler: { channel in channel.eventLoop.makeSucceededFuture(false) })
-                    var configuration = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: upgrade)
-                    configuration.leftOverBytesStrategy = .forwardBytes
-                    return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: configuration)
-                }
-            }
-        guard try await upgraded.get() else { throw BenchError("staff \(index)'s upgrade was refused") }
+        let upgraded = try await openLiveSession(group: group, host: host, port: port, token: token, connectTimeout: .seconds(1)) {
+            StaffHandler(index: index, client: client)
+        }
+        guard upgraded else { throw BenchError("staff \(index)'s upgrade was refused") }
     }
 
     /// Remembers the channel of staff member `index` (its handler registers it when added).

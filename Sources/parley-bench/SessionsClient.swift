@@ -46,29 +46,8 @@ final class SessionsClient: Sendable {
     func connect(token: String) async throws {
         let room = self.room
         let tally = self.tally
-        let head = HTTPRequestHead(
-            version: .http1_1, method: .GET, uri: "/v1/live?access_token=\(token)",
-            headers: ["Host": "\(host):\(port)", "Content-Length": "0"])
-        let upgraded = try await ClientBootstrap(group: group)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .connect(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let upgrader = NIOTypedWebSocketClientUpgrader<Bool>(maxFrameSize: 1 << 22) { channel, _ in
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(SessionHandler(room: room, tally: tally))
-                            return true
-                        }
-                    }
-                    let upgrade = NIOTypedHTTPClientUpgradeConfiguration(
-                        upgradeRequestHead: head, upgraders: [upgrader],
-                        notUpgradingCompletionHandler: { channel in channel.eventLoop.makeSucceededFuture(false) })
-                    var configuration = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: upgrade)
-                    // The server's first frame may come in the same read as its 101 response.
-                    configuration.leftOverBytesStrategy = .forwardBytes
-                    return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: configuration)
-                }
-            }
-        guard try await upgraded.get() else {
+        let upgraded = try await openLiveSession(group: group, host: host, port: port, token: token) { SessionHandler(room: room, tally: tally) }
+        guard upgraded else {
             tally.failed()
             throw BenchError("a session's upgrade was refused")
         }
