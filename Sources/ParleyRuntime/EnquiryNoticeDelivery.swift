@@ -32,30 +32,7 @@ struct EnquiryNoticeDelivery: DeliverySink {
     static func receive(_ notices: EnquiryNotices, order: NoticeOrder?, board: RoutingBoard, sessions: LiveHub?) -> Bool {
         guard board.note(notices, order: order) else { return false }
         guard let sessions else { return true }
-        var updates: [StaffID: [EnquiryNotice]] = [:]
-        var order: [StaffID] = []
-        for addressed in notices.notices {
-            switch addressed.notice {
-            case .offered, .offerEnded:
-                if updates[addressed.staff] == nil { order.append(addressed.staff) }
-                updates[addressed.staff, default: []].append(addressed.notice)
-            case .assigned, .released:
-                continue
-            }
-        }
-        for staff in order { sessions.deliver(EnquiryUpdate(staff: staff, notices: updates[staff] ?? [])) }
+        for update in notices.sessionUpdates { sessions.deliver(EnquiryUpdate(staff: update.staff, notices: update.notices)) }
         return true
-    }
-}
-
-/// Where one delivery of notices stands in its enquiry's order: the delivery's sequence,
-/// increasing with each decision of the enquiry (across failovers: it follows the log).
-public struct NoticeOrder: Sendable, Equatable {
-    public let enquiry: EnquiryID
-    public let seq: UInt64
-
-    public init(enquiry: EnquiryID, seq: UInt64) {
-        self.enquiry = enquiry
-        self.seq = seq
     }
 }

@@ -24,18 +24,7 @@ public final class RoutingBoard: RoutingFacts, Sendable {
         /// The zones the database knew, by name.
         var zones: [String: TimeZone] = [:]
         /// Open offers per staff member (the Open Enquiry panel), from enquiries' notices.
-        var offers: [StaffID: [EnquiryID: HeldOffer]] = [:]
-        var offerCount = 0
-        /// The last notice sequence heard of each enquiry, and when (kept for
-        /// `noticeOrderWindow`).
-        var noticeSeqs: [EnquiryID: (seq: UInt64, at: ContinuousClock.Instant)] = [:]
-        /// When offers were last swept for their lifetime.
-        var offersSweptAt: ContinuousClock.Instant?
-    }
-
-    struct HeldOffer: Sendable {
-        let note: EnquiryOfferNote
-        let since: ContinuousClock.Instant
+        var offers = OfferTable()
     }
 
     /// How long a status lasts without being renewed.
@@ -119,7 +108,7 @@ public final class RoutingBoard: RoutingFacts, Sendable {
         tables.withLock { tables in
             for staff in gone { tables.accounts[staff] = nil }
             tables.statuses = tables.statuses.filter { now - $0.value.renewedAt <= lifetime * 10 }
-            Self.dropStaleOffers(&tables, now: now)
+            tables.offers.sweep(now: now)
         }
     }
 

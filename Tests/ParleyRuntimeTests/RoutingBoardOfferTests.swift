@@ -24,7 +24,7 @@ struct RoutingBoardOfferTests {
         board.note(EnquiryNotices([.init(staff: ann, notice: .offerEnded(second, .taken)), .init(staff: bob, notice: .assigned(second))]))
         #expect(board.offers(of: ann).map(\.enquiry) == [first] && board.offers(of: bob).isEmpty)
         // An offer whose end was never heard is forgotten after the offer lifetime.
-        let later = ContinuousClock.now + RoutingBoard.offerLifetime + .seconds(1)
+        let later = ContinuousClock.now + OfferTable.offerLifetime + .seconds(1)
         #expect(board.offers(of: ann, now: later).isEmpty)
         board.prune(keepingAccounts: { _ in true }, now: later)
         #expect(board.offers(of: ann).isEmpty)
@@ -52,7 +52,7 @@ struct RoutingBoardOfferTests {
         #expect(open.count == 1 && open.first?.order == NoticeOrder(enquiry: mine, seq: 7))
         #expect(Set(open.first?.notices.notices.map(\.staff) ?? []) == [ann, bob])
         // Lapsed offers are not sent on.
-        #expect(board.openOffers(including: { _ in true }, now: .now + RoutingBoard.offerLifetime + .seconds(1)).isEmpty)
+        #expect(board.openOffers(including: { _ in true }, now: .now + OfferTable.offerLifetime + .seconds(1)).isEmpty)
         let frame = LiveRelayCodec.frame([LiveRelayCodec.encode(.openOffers(open))])
         guard case let .openOffers(decoded)? = try LiveRelayCodec.decodeDeliveries(frame).first else {
             Issue.record("not decoded as open offers")
